@@ -1,0 +1,5 @@
+import type { Migration } from '../migrate.ts';
+import initial from './001-initial.ts';
+
+/** Every migration, in order. Append; never edit or reorder. */
+export const MIGRATIONS: readonly Migration[] = [initial];

@@ -1,0 +1,206 @@
+// The session file contract (DESIGN §3), shared by the host and the agent runner.
+// Both sides create, open and parse session files only through what this module exports.
+// Columns may be added; none are renamed or removed without migrating existing session files.
+import { z } from 'zod';
+
+export const SESSION_SCHEMA_VERSION = 1;
+
+/** Pragmas for both files. DELETE journal: WAL shared memory does not cross VM-backed mounts. */
+export const SESSION_PRAGMAS = ['journal_mode = DELETE', 'synchronous = FULL', 'busy_timeout = 5000'] as const;
+
+export const MESSAGE_IN_KINDS = ['chat', 'task', 'system', 'agent'] as const;
+export type MessageInKind = (typeof MESSAGE_IN_KINDS)[number];
+export const MESSAGE_IN_STATUSES = ['pending', 'completed', 'failed', 'paused', 'cancelled'] as const;
+export type MessageInStatus = (typeof MESSAGE_IN_STATUSES)[number];
+export const MESSAGE_OUT_KINDS = ['chat', 'agent', 'system'] as const;
+export type MessageOutKind = (typeof MESSAGE_OUT_KINDS)[number];
+export const ACK_STATUSES = ['processing', 'completed', 'failed'] as const;
+export type AckStatus = (typeof ACK_STATUSES)[number];
+export const DELIVERED_STATUSES = ['delivered', 'failed', 'skipped'] as const;
+export type DeliveredStatus = (typeof DELIVERED_STATUSES)[number];
+
+export const INBOUND_DDL = `
+CREATE TABLE IF NOT EXISTS messages_in (
+  id                TEXT PRIMARY KEY,
+  seq               INTEGER NOT NULL UNIQUE CHECK (seq > 0 AND seq % 2 = 0),
+  kind              TEXT NOT NULL CHECK (kind IN ('chat', 'task', 'system', 'agent')),
+  timestamp         TEXT NOT NULL,
+  status            TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'completed', 'failed', 'paused', 'cancelled')),
+  process_after     TEXT,
+  recurrence        TEXT,
+  timezone          TEXT,
+  series_id         TEXT,
+  tries             INTEGER NOT NULL DEFAULT 0 CHECK (tries >= 0),
+  trigger           INTEGER NOT NULL DEFAULT 1 CHECK (trigger IN (0, 1)),
+  platform_id       TEXT,
+  channel_type      TEXT,
+  thread_id         TEXT,
+  content           TEXT NOT NULL CHECK (json_valid(content)),
+  source_session_id TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_in_due ON messages_in(status, process_after);
+CREATE TABLE IF NOT EXISTS delivered (
+  message_out_id      TEXT PRIMARY KEY,
+  platform_message_id TEXT,
+  status              TEXT NOT NULL CHECK (status IN ('delivered', 'failed', 'skipped')),
+  delivered_at        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS destinations (
+  name           TEXT PRIMARY KEY,
+  kind           TEXT NOT NULL CHECK (kind IN ('channel', 'agent')),
+  channel_type   TEXT,
+  platform_id    TEXT,
+  agent_group_id TEXT
+);
+CREATE TABLE IF NOT EXISTS session_routing (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  channel_type TEXT,
+  platform_id  TEXT,
+  thread_id    TEXT
+);
+`;
+
+export const OUTBOUND_DDL = `
+CREATE TABLE IF NOT EXISTS messages_out (
+  id            TEXT PRIMARY KEY,
+  seq           INTEGER NOT NULL UNIQUE CHECK (seq > 0 AND seq % 2 = 1),
+  in_reply_to   TEXT,
+  timestamp     TEXT NOT NULL,
+  deliver_after TEXT,
+  kind          TEXT NOT NULL CHECK (kind IN ('chat', 'agent', 'system')),
+  platform_id   TEXT,
+  channel_type  TEXT,
+  thread_id     TEXT,
+  content       TEXT NOT NULL CHECK (json_valid(content))
+);
+CREATE TABLE IF NOT EXISTS processing_ack (
+  message_id     TEXT PRIMARY KEY,
+  status         TEXT NOT NULL CHECK (status IN ('processing', 'completed', 'failed')),
+  status_changed TEXT NOT NULL,
+  error          TEXT
+);
+CREATE TABLE IF NOT EXISTS session_state (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+`;
+
+/** Tables each file must hold; opening a file without them is an error that names the session. */
+export const INBOUND_TABLES = ['messages_in', 'delivered', 'destinations', 'session_routing'] as const;
+export const OUTBOUND_TABLES = ['messages_out', 'processing_ack', 'session_state'] as const;
+
+export type Parity = 'even' | 'odd';
+
+/** The smallest seq of the given parity above everything either side has written. */
+export function nextSeq(maxSeen: number, parity: Parity): number {
+  const next = maxSeen + 1;
+  const wantOdd = parity === 'odd';
+  return (next % 2 === 1) === wantOdd ? next : next + 1;
+}
+
+export const parityOf = (seq: number): Parity => (seq % 2 === 0 ? 'even' : 'odd');
+
+// ---- content shapes (DESIGN §3) ----
+
+const option = z.object({ label: z.string().min(1), value: z.string().min(1) });
+const card = z.object({ title: z.string().min(1), body: z.string().default(''), options: z.array(option).default([]) });
+const isoTime = z.iso.datetime({ offset: true });
+
+export const chatContent = z.object({
+  text: z.string(),
+  sender: z.object({ id: z.string().min(1), name: z.string().optional(), userId: z.string().optional() }),
+  attachments: z
+    .array(z.object({ name: z.string(), type: z.string(), size: z.number().int().nonnegative(), path: z.string() }))
+    .default([]),
+  replyTo: z.object({ seq: z.number().int().optional(), text: z.string(), sender: z.string() }).optional(),
+  platformMessageId: z.string().optional(),
+  mentioned: z.boolean().default(false),
+});
+export const taskContent = z.object({ prompt: z.string().min(1), taskId: z.string().min(1), scheduledFor: isoTime });
+export const systemContent = z.looseObject({ event: z.string().min(1) });
+export const agentContent = z.object({ text: z.string(), fromAgentGroup: z.string(), fromSession: z.string() });
+
+export const messageInContent = {
+  chat: chatContent,
+  task: taskContent,
+  system: systemContent,
+  agent: agentContent,
+} as const satisfies Record<MessageInKind, z.ZodType>;
+
+export type ChatContent = z.infer<typeof chatContent>;
+export type TaskContent = z.infer<typeof taskContent>;
+export type SystemContent = z.infer<typeof systemContent>;
+export type AgentContent = z.infer<typeof agentContent>;
+
+export const outboundOperation = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('send'), text: z.string(), files: z.array(z.string()).default([]), card: card.optional() }),
+  z.object({ op: z.literal('edit'), targetSeq: z.number().int().positive(), text: z.string() }),
+  z.object({ op: z.literal('react'), targetSeq: z.number().int().positive(), emoji: z.string().min(1) }),
+  z.object({
+    op: z.literal('ask'),
+    questionId: z.string().min(1),
+    question: z.string().min(1),
+    options: z.array(option).min(1),
+    expiresAt: isoTime,
+  }),
+  z.object({ op: z.literal('action'), action: z.string().min(1), payload: z.record(z.string(), z.unknown()) }),
+]);
+export type OutboundOperation = z.infer<typeof outboundOperation>;
+
+// ---- rows as stored ----
+
+export interface MessageInRow {
+  id: string;
+  seq: number;
+  kind: MessageInKind;
+  timestamp: string;
+  status: MessageInStatus;
+  process_after: string | null;
+  recurrence: string | null;
+  timezone: string | null;
+  series_id: string | null;
+  tries: number;
+  trigger: 0 | 1;
+  platform_id: string | null;
+  channel_type: string | null;
+  thread_id: string | null;
+  content: string;
+  source_session_id: string | null;
+}
+
+export interface MessageOutRow {
+  id: string;
+  seq: number;
+  in_reply_to: string | null;
+  timestamp: string;
+  deliver_after: string | null;
+  kind: MessageOutKind;
+  platform_id: string | null;
+  channel_type: string | null;
+  thread_id: string | null;
+  content: string;
+}
+
+export interface AckRow {
+  message_id: string;
+  status: AckStatus;
+  status_changed: string;
+  error: string | null;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Parses a stored content column; an invalid row gets a reason, never an exception. */
+export function parseContent<T>(schema: z.ZodType<T>, raw: string): ParseResult<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    return { ok: false, error: `content is not JSON: ${(err as Error).message}` };
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, error: `content is invalid: ${z.prettifyError(result.error)}` };
+}
