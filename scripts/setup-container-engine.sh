@@ -27,8 +27,12 @@ if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends podman runc >&2
+  mkdir -p "$STATE"
+  echo "setup-container-engine: installing podman and runc from Debian's packages (log: $STATE/apt.log)" >&2
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends podman runc; } >"$STATE/apt.log" 2>&1; then
+    tail -20 "$STATE/apt.log" >&2
+    exit 1
+  fi
 fi
 
 # 2. config, written once and marked as ours so an operator's own file is never overwritten.
@@ -59,6 +63,8 @@ fi
 # 3. the Docker-compatible API socket. --time=0: never exit when idle.
 mkdir -p "$STATE" "$(dirname "$SOCK")"
 rm -f "$SOCK"
+# conmon writes an `oom` marker into the service's working directory when a container is OOM-killed.
+cd "$STATE"
 nohup podman system service --time=0 "unix://$SOCK" >"$STATE/podman-service.log" 2>&1 &
 echo $! >"$STATE/podman-service.pid"
 for _ in $(seq 100); do ping_socket "$SOCK" && break; sleep 0.1; done

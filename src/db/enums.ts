@@ -26,7 +26,14 @@ export type UserKind = (typeof USER_KINDS)[number];
 export const USER_STATUSES = ['invited', 'active', 'suspended'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
 
-export const IDENTITY_EVENT_KINDS = ['added', 'removed', 'merged', 'status_changed', 'role_changed'] as const;
+export const IDENTITY_EVENT_KINDS = [
+  'created',
+  'added',
+  'removed',
+  'merged',
+  'status_changed',
+  'role_changed',
+] as const;
 export type IdentityEventKind = (typeof IDENTITY_EVENT_KINDS)[number];
 
 export const ROLES = ['owner', 'admin'] as const;

@@ -73,7 +73,9 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
 function assertOrdered(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) {
-      throw new MigrationError(`migrations must be numbered 1, 2, 3… without gaps; found ${m.version} at ${i + 1}`);
+      throw new MigrationError(
+        `migrations must be numbered 1, 2, 3… without gaps; found ${m.version} at ${i + 1}`,
+      );
     }
   });
 }

@@ -1,12 +1,20 @@
 // The session file contract (DESIGN §3), shared by the host and the agent runner.
 // Both sides create, open and parse session files only through what this module exports.
 // Columns may be added; none are renamed or removed without migrating existing session files.
+import { existsSync } from 'node:fs';
+import Sqlite from 'better-sqlite3';
 import { z } from 'zod';
+
+export type SessionDb = Sqlite.Database;
 
 export const SESSION_SCHEMA_VERSION = 1;
 
 /** Pragmas for both files. DELETE journal: WAL shared memory does not cross VM-backed mounts. */
-export const SESSION_PRAGMAS = ['journal_mode = DELETE', 'synchronous = FULL', 'busy_timeout = 5000'] as const;
+export const SESSION_PRAGMAS = [
+  'journal_mode = DELETE',
+  'synchronous = FULL',
+  'busy_timeout = 5000',
+] as const;
 
 export const MESSAGE_IN_KINDS = ['chat', 'task', 'system', 'agent'] as const;
 export type MessageInKind = (typeof MESSAGE_IN_KINDS)[number];
@@ -105,22 +113,41 @@ export const parityOf = (seq: number): Parity => (seq % 2 === 0 ? 'even' : 'odd'
 // ---- content shapes (DESIGN §3) ----
 
 const option = z.object({ label: z.string().min(1), value: z.string().min(1) });
-const card = z.object({ title: z.string().min(1), body: z.string().default(''), options: z.array(option).default([]) });
+const card = z.object({
+  title: z.string().min(1),
+  body: z.string().default(''),
+  options: z.array(option).default([]),
+});
 const isoTime = z.iso.datetime({ offset: true });
 
 export const chatContent = z.object({
   text: z.string(),
   sender: z.object({ id: z.string().min(1), name: z.string().optional(), userId: z.string().optional() }),
   attachments: z
-    .array(z.object({ name: z.string(), type: z.string(), size: z.number().int().nonnegative(), path: z.string() }))
+    .array(
+      z.object({
+        name: z.string(),
+        type: z.string(),
+        size: z.number().int().nonnegative(),
+        path: z.string(),
+      }),
+    )
     .default([]),
   replyTo: z.object({ seq: z.number().int().optional(), text: z.string(), sender: z.string() }).optional(),
   platformMessageId: z.string().optional(),
   mentioned: z.boolean().default(false),
 });
-export const taskContent = z.object({ prompt: z.string().min(1), taskId: z.string().min(1), scheduledFor: isoTime });
+export const taskContent = z.object({
+  prompt: z.string().min(1),
+  taskId: z.string().min(1),
+  scheduledFor: isoTime,
+});
 export const systemContent = z.looseObject({ event: z.string().min(1) });
-export const agentContent = z.object({ text: z.string(), fromAgentGroup: z.string(), fromSession: z.string() });
+export const agentContent = z.object({
+  text: z.string(),
+  fromAgentGroup: z.string(),
+  fromSession: z.string(),
+});
 
 export const messageInContent = {
   chat: chatContent,
@@ -135,7 +162,12 @@ export type SystemContent = z.infer<typeof systemContent>;
 export type AgentContent = z.infer<typeof agentContent>;
 
 export const outboundOperation = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('send'), text: z.string(), files: z.array(z.string()).default([]), card: card.optional() }),
+  z.object({
+    op: z.literal('send'),
+    text: z.string(),
+    files: z.array(z.string()).default([]),
+    card: card.optional(),
+  }),
   z.object({ op: z.literal('edit'), targetSeq: z.number().int().positive(), text: z.string() }),
   z.object({ op: z.literal('react'), targetSeq: z.number().int().positive(), emoji: z.string().min(1) }),
   z.object({
@@ -145,7 +177,11 @@ export const outboundOperation = z.discriminatedUnion('op', [
     options: z.array(option).min(1),
     expiresAt: isoTime,
   }),
-  z.object({ op: z.literal('action'), action: z.string().min(1), payload: z.record(z.string(), z.unknown()) }),
+  z.object({
+    op: z.literal('action'),
+    action: z.string().min(1),
+    payload: z.record(z.string(), z.unknown()),
+  }),
 ]);
 export type OutboundOperation = z.infer<typeof outboundOperation>;
 
@@ -203,4 +239,80 @@ export function parseContent<T>(schema: z.ZodType<T>, raw: string): ParseResult<
   const result = schema.safeParse(json);
   if (result.success) return { ok: true, value: result.data };
   return { ok: false, error: `content is invalid: ${z.prettifyError(result.error)}` };
+}
+
+// ---- opening a session file (both sides) ----
+
+export type SessionFileName = 'inbound' | 'outbound';
+
+/** A session file that cannot be used. Names the session and the file, and says what happens next. */
+export class SessionFileError extends Error {
+  override name = 'SessionFileError';
+  constructor(
+    readonly sessionId: string,
+    readonly file: SessionFileName,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`session ${sessionId}: ${file}.db ${reason}`, options);
+  }
+}
+
+export interface OpenSessionFileOptions {
+  sessionId: string;
+  file: SessionFileName;
+  path: string;
+  readonly: boolean;
+  /** Create the schema when missing (only the file's single writer does this, once). */
+  create?: boolean;
+}
+
+/**
+ * Opens one session file with the contract's pragmas and checks it holds the contract's tables.
+ * A missing, non-SQLite, corrupt or foreign file becomes a SessionFileError naming the session.
+ */
+export function openSessionFile(opts: OpenSessionFileOptions): SessionDb {
+  const tables = opts.file === 'inbound' ? INBOUND_TABLES : OUTBOUND_TABLES;
+  if (!opts.create && !existsSync(opts.path)) {
+    throw new SessionFileError(opts.sessionId, opts.file, `does not exist (${opts.path})`);
+  }
+  let db: SessionDb | undefined;
+  try {
+    db = new Sqlite(opts.path, { readonly: opts.readonly, fileMustExist: !opts.create });
+    if (!opts.readonly) for (const pragma of SESSION_PRAGMAS) db.pragma(pragma);
+    else db.pragma('busy_timeout = 5000');
+    if (opts.create) {
+      db.exec(opts.file === 'inbound' ? INBOUND_DDL : OUTBOUND_DDL);
+      db.pragma(`user_version = ${SESSION_SCHEMA_VERSION}`);
+    }
+    const present = new Set(
+      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+        (r) => r.name,
+      ),
+    );
+    const missing = tables.filter((t) => !present.has(t));
+    if (missing.length > 0) {
+      throw new SessionFileError(opts.sessionId, opts.file, `is missing table(s) ${missing.join(', ')}`);
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    throw asSessionFileError(opts.sessionId, opts.file, err);
+  }
+}
+
+/** Wraps a SQLite failure on a session file so the caller can pause that session and go on. */
+export function asSessionFileError(sessionId: string, file: SessionFileName, err: unknown): SessionFileError {
+  if (err instanceof SessionFileError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  const message = err instanceof Error ? err.message : String(err);
+  const reason =
+    code === 'SQLITE_NOTADB'
+      ? 'is not a SQLite database'
+      : code === 'SQLITE_CORRUPT'
+        ? 'is corrupt'
+        : code === 'SQLITE_CANTOPEN'
+          ? 'cannot be opened (missing file or folder?)'
+          : 'cannot be used';
+  return new SessionFileError(sessionId, file, `${reason} (${message})`, { cause: err });
 }

@@ -70,7 +70,8 @@ CREATE INDEX user_identities_user ON user_identities(user_id);
 CREATE TABLE identity_events (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id     TEXT NOT NULL,
-  event       TEXT NOT NULL CHECK (event IN ('added', 'removed', 'merged', 'status_changed', 'role_changed')),
+  event       TEXT NOT NULL
+              CHECK (event IN ('created', 'added', 'removed', 'merged', 'status_changed', 'role_changed')),
   actor       TEXT NOT NULL,
   before      TEXT CHECK (before IS NULL OR json_valid(before)),
   after       TEXT CHECK (after IS NULL OR json_valid(after)),
@@ -112,7 +113,7 @@ CREATE TABLE user_dms (
 CREATE TABLE sessions (
   id                 TEXT PRIMARY KEY,
   agent_group_id     TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
-  messaging_group_id TEXT REFERENCES messaging_groups(id) ON DELETE SET NULL,
+  messaging_group_id TEXT REFERENCES messaging_groups(id) ON DELETE CASCADE,
   thread_id          TEXT,
   status             TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'closed')),
   container_status   TEXT NOT NULL DEFAULT 'stopped'
@@ -174,7 +175,8 @@ CREATE TABLE questions (
   answered_by     TEXT,
   answered_at     TEXT,
   expires_at      TEXT NOT NULL,
-  created_at      TEXT NOT NULL
+  created_at      TEXT NOT NULL,
+  CHECK ((status = 'answered') = (answered_at IS NOT NULL))
 );
 CREATE INDEX questions_pending ON questions(expires_at) WHERE status = 'pending';
 
@@ -221,6 +223,7 @@ CREATE TABLE delivery_attempts (
   UNIQUE (session_id, message_out_id, attempt)
 );
 CREATE INDEX delivery_attempts_status ON delivery_attempts(status, started_at);
+CREATE INDEX delivery_attempts_message ON delivery_attempts(message_out_id);
 
 CREATE TABLE audit_events (
   id           INTEGER PRIMARY KEY AUTOINCREMENT,

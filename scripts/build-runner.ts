@@ -1,0 +1,58 @@
+// Bundles the agent runner into one ESM file that the host mounts read-only at /app/runner.
+// Native modules stay external: the agent image provides them in /app/node_modules.
+// Run directly: `tsx scripts/build-runner.ts` (or `npm run build:runner`).
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+export const RUNNER_ENTRY = 'container/agent-runner/src/main.ts';
+export const RUNNER_OUTFILE = 'container/agent-runner/dist/runner.mjs';
+
+export interface BuildRunnerOptions {
+  /** Defaults to the runner's main.ts; tests bundle probe scripts the same way. */
+  entry?: string;
+  outfile?: string;
+}
+
+export async function buildRunner(
+  repoRoot: string,
+  options: BuildRunnerOptions = {},
+): Promise<{ outfile: string; ms: number }> {
+  const started = performance.now();
+  const entry = resolve(repoRoot, options.entry ?? RUNNER_ENTRY);
+  const outfile = resolve(repoRoot, options.outfile ?? RUNNER_OUTFILE);
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3'],
+    // Bundled CommonJS dependencies call require(); ESM has none, so give them one.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  return { outfile, ms: Math.round(performance.now() - started) };
+}
+
+async function main(): Promise<void> {
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+  if (!existsSync(join(repoRoot, RUNNER_ENTRY))) {
+    console.log(`build-runner: ${RUNNER_ENTRY} does not exist yet; nothing to bundle`);
+    return;
+  }
+  const { outfile, ms } = await buildRunner(repoRoot);
+  console.log(`build-runner: ${outfile} (${ms} ms)`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    console.error(`build-runner: bundling failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

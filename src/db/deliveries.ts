@@ -1,0 +1,103 @@
+// One row per attempt to deliver an outbound message: the record behind retries, metrics and
+// `warren deliveries`.
+import { z } from 'zod';
+import type { Db } from './connection.ts';
+import { DELIVERY_ERROR_CODES, type DeliveryErrorCode, type DeliveryStatus } from './enums.ts';
+
+export interface DeliveryAttempt {
+  id: number;
+  sessionId: string;
+  messageOutId: string;
+  attempt: number;
+  idempotencyKey: string;
+  channelType: string;
+  status: DeliveryStatus;
+  errorCode: DeliveryErrorCode | null;
+  error: string | null;
+  platformMessageId: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface AttemptStart {
+  sessionId: string;
+  messageOutId: string;
+  /** The same for every attempt of one message, so a platform that honours it never posts twice. */
+  idempotencyKey: string;
+  channelType: string;
+}
+
+const outcome = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('delivered'), platformMessageId: z.string().nullish() }),
+  z.object({
+    status: z.literal('failed'),
+    errorCode: z.enum(DELIVERY_ERROR_CODES),
+    error: z.string().nullish(),
+  }),
+  z.object({ status: z.literal('skipped'), error: z.string().nullish() }),
+]);
+
+export type AttemptOutcome = z.input<typeof outcome>;
+
+const MAX_ERROR_LENGTH = 1024;
+
+const COLUMNS = `id, session_id AS sessionId, message_out_id AS messageOutId, attempt, idempotency_key AS idempotencyKey,
+  channel_type AS channelType, status, error_code AS errorCode, error, platform_message_id AS platformMessageId,
+  started_at AS startedAt, finished_at AS finishedAt`;
+
+/** Opens the next attempt (numbered from 1) for the message, in status 'sending'. */
+export function startAttempt(db: Db, start: AttemptStart, now: string): DeliveryAttempt {
+  return db
+    .transaction(
+      () =>
+        db
+          .prepare(
+            `INSERT INTO delivery_attempts (session_id, message_out_id, attempt, idempotency_key, channel_type, status,
+               started_at)
+             SELECT @sessionId, @messageOutId, coalesce(max(attempt), 0) + 1, @idempotencyKey, @channelType,
+               'sending', @now
+             FROM delivery_attempts WHERE session_id = @sessionId AND message_out_id = @messageOutId
+             RETURNING ${COLUMNS}`,
+          )
+          .get({ ...start, now }) as DeliveryAttempt,
+    )
+    .immediate();
+}
+
+/** Records how an attempt ended; false when it was not 'sending' (already finished). */
+export function finishAttempt(db: Db, id: number, result: AttemptOutcome, now: string): boolean {
+  const r = outcome.parse(result);
+  const error = 'error' in r && r.error != null ? truncate(r.error) : null;
+  return (
+    db
+      .prepare(
+        `UPDATE delivery_attempts SET status = ?, error_code = ?, error = ?, platform_message_id = ?, finished_at = ?
+         WHERE id = ? AND status = 'sending'`,
+      )
+      .run(
+        r.status,
+        r.status === 'failed' ? r.errorCode : null,
+        error,
+        r.status === 'delivered' ? (r.platformMessageId ?? null) : null,
+        now,
+        id,
+      ).changes === 1
+  );
+}
+
+/** Every attempt for one outbound message, first attempt first. */
+export function listAttempts(db: Db, sessionId: string, messageOutId: string): DeliveryAttempt[] {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM delivery_attempts WHERE session_id = ? AND message_out_id = ? ORDER BY attempt`,
+    )
+    .all(sessionId, messageOutId) as DeliveryAttempt[];
+}
+
+function truncate(text: string): string {
+  if (text.length <= MAX_ERROR_LENGTH) return text;
+  // Cut between code points (never half a surrogate pair) and show that something was cut.
+  let cut = text.slice(0, MAX_ERROR_LENGTH - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}

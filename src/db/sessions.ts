@@ -1,0 +1,80 @@
+// Central session rows: which conversations exist and whether their container runs. The session's
+// messages live in its own files (src/host/sessions), not here.
+import { z } from 'zod';
+import type { Db } from './connection.ts';
+import { CONTAINER_STATUSES, type ContainerStatus, type SessionStatus } from './enums.ts';
+import { newId } from './ids.ts';
+
+export interface Session {
+  id: string;
+  agentGroupId: string;
+  /** null: one session shared by every chat of the agent group (session mode 'agent-shared'). */
+  messagingGroupId: string | null;
+  /** null: one session for the whole chat (session mode 'shared'). */
+  threadId: string | null;
+  status: SessionStatus;
+  containerStatus: ContainerStatus;
+  lastActive: string | null;
+  createdAt: string;
+  closedAt: string | null;
+}
+
+/** What a session is for; at most one active session exists per key. */
+export interface SessionKey {
+  agentGroupId: string;
+  messagingGroupId: string | null;
+  threadId: string | null;
+}
+
+const COLUMNS = `id, agent_group_id AS agentGroupId, messaging_group_id AS messagingGroupId, thread_id AS threadId,
+  status, container_status AS containerStatus, last_active AS lastActive, created_at AS createdAt,
+  closed_at AS closedAt`;
+
+/** Throws a UNIQUE constraint error when an active session with the same key exists. */
+export function createSession(db: Db, key: SessionKey, now: string): Session {
+  return db
+    .prepare(
+      `INSERT INTO sessions (id, agent_group_id, messaging_group_id, thread_id, last_active, created_at)
+       VALUES (?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+    )
+    .get(newId('ses'), key.agentGroupId, key.messagingGroupId, key.threadId, now, now) as Session;
+}
+
+export function getSession(db: Db, id: string): Session | undefined {
+  return db.prepare(`SELECT ${COLUMNS} FROM sessions WHERE id = ?`).get(id) as Session | undefined;
+}
+
+export function findActiveSession(db: Db, key: SessionKey): Session | undefined {
+  // Same expressions as the sessions_active_key index, so NULL matches NULL and the index is used.
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM sessions
+       WHERE agent_group_id = ? AND ifnull(messaging_group_id, '') = ifnull(?, '')
+         AND ifnull(thread_id, '') = ifnull(?, '') AND status = 'active'`,
+    )
+    .get(key.agentGroupId, key.messagingGroupId, key.threadId) as Session | undefined;
+}
+
+export function listActiveSessions(db: Db): Session[] {
+  return db
+    .prepare(`SELECT ${COLUMNS} FROM sessions WHERE status = 'active' ORDER BY created_at, id`)
+    .all() as Session[];
+}
+
+export function setContainerStatus(db: Db, id: string, status: ContainerStatus): boolean {
+  const s = z.enum(CONTAINER_STATUSES).parse(status);
+  return db.prepare('UPDATE sessions SET container_status = ? WHERE id = ?').run(s, id).changes === 1;
+}
+
+export function touchSession(db: Db, id: string, now: string): boolean {
+  return db.prepare('UPDATE sessions SET last_active = ? WHERE id = ?').run(now, id).changes === 1;
+}
+
+/** Closes an active session (a new one may then start for the same key); false if it was not active. */
+export function closeSession(db: Db, id: string, now: string): boolean {
+  return (
+    db
+      .prepare("UPDATE sessions SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'active'")
+      .run(now, id).changes === 1
+  );
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Settings an operator may put in <data-dir>/config.json; flags and environment override them. */
+const fileSchema = z
+  .object({
+    port: z.number().int().min(1).max(65535),
+    groupsDir: z.string().min(1),
+    logLevel: z.enum(LOG_LEVELS),
+    dockerHost: z.string().regex(/^unix:\/\//, 'dockerHost must be a unix:// socket URL'),
+  })
+  .partial()
+  .strict();
+
+export interface Config {
+  dataDir: string;
+  groupsDir: string;
+  /** The host always binds loopback; the admin surface is never exposed by default. */
+  host: '127.0.0.1';
+  port: number;
+  logLevel: LogLevel;
+  /** unix:// URL of a Docker-compatible API; undefined = look for one (see containers/engine.ts). */
+  dockerHost: string | undefined;
+  centralDbPath: string;
+  /** Labels this install's containers, so start-up removes its own leftovers and nobody else's. */
+  installId: string;
+}
+
+export interface ConfigSources {
+  flags: { dataDir?: string; groupsDir?: string; port?: string };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Flags > environment > config file > defaults. Every value is validated; the first problem is reported. */
+export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
+  const dataDir = resolve(cwd, flags.dataDir ?? env.WARREN_DATA_DIR ?? './data');
+  const file = readConfigFile(join(dataDir, 'config.json'));
+  const port = parsePort(flags.port ?? env.WARREN_PORT) ?? file.port ?? 7420;
+  const logLevel = z.enum(LOG_LEVELS).safeParse(env.WARREN_LOG_LEVEL ?? file.logLevel ?? 'info');
+  if (!logLevel.success) throw new ConfigError(`WARREN_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    dataDir,
+    groupsDir: resolve(cwd, flags.groupsDir ?? env.WARREN_GROUPS_DIR ?? file.groupsDir ?? './groups'),
+    host: '127.0.0.1',
+    port,
+    logLevel: logLevel.data,
+    dockerHost: env.DOCKER_HOST ?? file.dockerHost,
+    centralDbPath: join(dataDir, 'warren.db'),
+    installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),
+  };
+}
+
+function parsePort(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(`port must be a whole number from 1 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+function readConfigFile(path: string): z.infer<typeof fileSchema> {
+  if (!existsSync(path)) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) throw new ConfigError(`${path}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

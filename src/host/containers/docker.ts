@@ -1,0 +1,304 @@
+// ContainerRuntime over the Docker Engine API (dockerode), which Podman's compatible socket also serves.
+// Every container is sealed the same way: no network, read-only root, no capabilities, hard limits.
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import Docker from 'dockerode';
+import {
+  ContainerRuntimeError,
+  DEFAULT_LIMITS,
+  INSTALL_LABEL,
+  silentLogger,
+  type ContainerLogger,
+  type ContainerRef,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type ContainerState,
+} from './runtime.ts';
+
+/** After SIGKILL, how long to wait for the exit before removing anyway. */
+const KILL_WAIT_MS = 5000;
+/**
+ * Podman's log follow polls the log file (about 250 ms behind) and loses what it has not read once the
+ * container is removed: give open log streams this long after the exit to deliver the last lines.
+ */
+const LOG_DRAIN_MS = 2000;
+
+export interface DockerRuntimeOptions {
+  /** Labels every container, so start-up finds this install's orphans and leaves other installs alone. */
+  installId: string;
+  /** An existing client; otherwise one is made for socketPath, else from DOCKER_HOST. */
+  docker?: Docker;
+  socketPath?: string;
+  log?: ContainerLogger;
+}
+
+export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRuntime {
+  const { installId } = options;
+  const docker =
+    options.docker ?? new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined);
+  const log = options.log ?? silentLogger;
+  /** Per container id: open log streams, each settling when the engine has sent its last byte. */
+  const followers = new Map<string, Set<Promise<void>>>();
+
+  return { start, stop, list, logs, wait, remove };
+
+  async function start(spec: ContainerSpec): Promise<ContainerRef> {
+    const name = spec.name ?? `warren-${randomBytes(6).toString('hex')}`;
+    const createOptions = containerCreateOptions(spec, installId, name);
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer(createOptions);
+    } catch (err) {
+      throw new ContainerRuntimeError(
+        `container ${name} (image ${spec.image}) could not be created: ${describe(err)}; nothing was started`,
+        { cause: err },
+      );
+    }
+    try {
+      await container.start();
+    } catch (err) {
+      await removeQuietly(container);
+      throw new ContainerRuntimeError(
+        `container ${name} (image ${spec.image}) could not be started: ${describe(err)}; it was removed`,
+        { cause: err },
+      );
+    }
+    log.debug({ container: name, id: container.id, image: spec.image }, 'container started');
+    return { id: container.id, name, labels: createOptions.Labels ?? {}, state: 'running' };
+  }
+
+  async function stop(ref: ContainerRef, graceMs: number): Promise<void> {
+    const container = docker.getContainer(ref.id);
+    // Ask for the exit before signalling, so a fast exit is not missed; a gone container just resolves.
+    const exited = container.wait().catch(() => undefined);
+    if ((await signal(container, 'SIGTERM')) && !(await settlesWithin(exited, graceMs))) {
+      log.warn({ container: ref.name, graceMs }, 'container did not exit on SIGTERM in time; killing it');
+      if (await signal(container, 'SIGKILL')) await settlesWithin(exited, KILL_WAIT_MS);
+    }
+    await removeContainer(container, ref);
+  }
+
+  async function list(labels: Record<string, string>): Promise<ContainerRef[]> {
+    const other = labels[INSTALL_LABEL];
+    if (other !== undefined && other !== installId) return [];
+    const wanted = { ...labels, [INSTALL_LABEL]: installId };
+    const infos = await docker.listContainers({
+      all: true,
+      filters: { label: Object.entries(wanted).map(([key, value]) => `${key}=${value}`) },
+    });
+    // Checked here too: label filters are ANDed by Docker, and this must not depend on the engine.
+    return infos
+      .filter((info) => Object.entries(wanted).every(([key, value]) => info.Labels?.[key] === value))
+      .map(refFromInfo);
+  }
+
+  async function* logs(ref: ContainerRef): AsyncIterable<string> {
+    let raw: NodeJS.ReadableStream & NodeJS.EventEmitter;
+    try {
+      raw = await docker.getContainer(ref.id).logs({ follow: true, stdout: true, stderr: true });
+    } catch (err) {
+      throw new ContainerRuntimeError(`logs of container ${ref.name} cannot be read: ${describe(err)}`, {
+        cause: err,
+      });
+    }
+    const drained = new Promise<void>((resolve) => {
+      raw.on('end', resolve);
+      raw.on('close', resolve);
+      raw.on('error', () => resolve());
+    });
+    const open = followers.get(ref.id) ?? new Set();
+    followers.set(ref.id, open.add(drained));
+    void drained.then(() => {
+      open.delete(drained);
+      if (open.size === 0 && followers.get(ref.id) === open) followers.delete(ref.id);
+    });
+    const lines = new PassThrough({ objectMode: true });
+    const push = (line: string): void => {
+      if (!lines.write(line)) raw.pause();
+    };
+    lines.on('drain', () => raw.resume());
+    const stdout = lineSplitter(push);
+    const stderr = lineSplitter(push);
+    docker.modem.demuxStream(raw, stdout.stream, stderr.stream);
+    // 'close' without 'end' happens when the engine drops the connection: end the lines either way.
+    const finish = (): void => {
+      if (lines.writableEnded) return;
+      stdout.flush();
+      stderr.flush();
+      lines.end();
+    };
+    raw.on('end', finish);
+    raw.on('close', finish);
+    raw.on('error', (err: Error) => lines.destroy(err));
+    try {
+      for await (const line of lines) yield line as string;
+    } finally {
+      // The consumer may stop early: close the follow request so it does not hold the socket open.
+      (raw as unknown as { destroy?: () => void }).destroy?.();
+    }
+  }
+
+  async function wait(ref: ContainerRef): Promise<number> {
+    try {
+      const result = (await docker.getContainer(ref.id).wait()) as { StatusCode: number };
+      return result.StatusCode;
+    } catch (err) {
+      throw new ContainerRuntimeError(`waiting for container ${ref.name} failed: ${describe(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async function remove(ref: ContainerRef): Promise<void> {
+    const container = docker.getContainer(ref.id);
+    if (followers.has(ref.id)) {
+      // Killed before removal, so open log streams can deliver the last lines first.
+      const exited = container.wait().catch(() => undefined);
+      if (await signal(container, 'SIGKILL')) await settlesWithin(exited, KILL_WAIT_MS);
+    }
+    await removeContainer(container, ref);
+  }
+
+  /** false when there was nothing to signal (gone or not running). */
+  async function signal(container: Docker.Container, name: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
+    try {
+      await container.kill({ signal: name });
+      return true;
+    } catch (err) {
+      // Podman answers 500 ("container state improper") where Docker answers 409: ask instead of parsing.
+      if (isGoneOrStopped(err) || !(await isRunning(container))) return false;
+      throw new ContainerRuntimeError(`${name} to container ${container.id} failed: ${describe(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async function isRunning(container: Docker.Container): Promise<boolean> {
+    try {
+      return (await container.inspect()).State.Running;
+    } catch (err) {
+      if (isGoneOrStopped(err)) return false;
+      throw err;
+    }
+  }
+
+  async function removeContainer(container: Docker.Container, ref: ContainerRef): Promise<void> {
+    const open = followers.get(ref.id);
+    if (open) await settlesWithin(Promise.all(open), LOG_DRAIN_MS);
+    try {
+      await container.remove({ force: true, v: true });
+      log.debug({ container: ref.name }, 'container removed');
+    } catch (err) {
+      if (isGoneOrStopped(err)) return;
+      throw new ContainerRuntimeError(
+        `container ${ref.name} could not be removed: ${describe(err)}; it is left for the next start-up cleanup`,
+        { cause: err },
+      );
+    }
+  }
+
+  async function removeQuietly(container: Docker.Container): Promise<void> {
+    try {
+      await container.remove({ force: true, v: true });
+    } catch (err) {
+      log.warn({ id: container.id, err: describe(err) }, 'container that failed to start was not removed');
+    }
+  }
+}
+
+/** The engine request for one spec: the sealing settings are not negotiable, only limits are. */
+export function containerCreateOptions(
+  spec: ContainerSpec,
+  installId: string,
+  name: string,
+): Docker.ContainerCreateOptions {
+  const limits = { ...DEFAULT_LIMITS, ...spec.limits };
+  const memoryBytes = Math.round(limits.memoryMb * 1024 * 1024);
+  return {
+    name,
+    Image: spec.image,
+    Cmd: spec.cmd,
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...spec.labels, [INSTALL_LABEL]: installId },
+    ...(spec.user === undefined ? {} : { User: spec.user }),
+    ...(spec.workdir === undefined ? {} : { WorkingDir: spec.workdir }),
+    // With a TTY, podman echoes the attach request into the output; logs are demuxed frames instead.
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,size=64m' },
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Memory: memoryBytes,
+      // Equal to Memory: no swap on top, so going over the limit is an OOM kill (exit 137), not a slowdown.
+      MemorySwap: memoryBytes,
+      NanoCpus: Math.round(limits.cpus * 1e9),
+      PidsLimit: limits.pids,
+      AutoRemove: false,
+      Mounts: spec.mounts.map((mount) => ({
+        Type: 'bind' as const,
+        Source: mount.hostPath,
+        Target: mount.containerPath,
+        ReadOnly: mount.readOnly,
+      })),
+    },
+  };
+}
+
+function refFromInfo(info: Docker.ContainerInfo): ContainerRef {
+  return {
+    id: info.Id,
+    name: (info.Names[0] ?? info.Id).replace(/^\//, ''),
+    labels: info.Labels ?? {},
+    state: info.State as ContainerState,
+  };
+}
+
+/** Splits one demuxed stream into lines; flush() emits a last line that had no newline. */
+function lineSplitter(push: (line: string) => void): { stream: Writable; flush(): void } {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      rest += decoder.write(chunk);
+      const parts = rest.split('\n');
+      rest = parts.pop() ?? '';
+      for (const part of parts) push(part.endsWith('\r') ? part.slice(0, -1) : part);
+      done();
+    },
+  });
+  const flush = (): void => {
+    rest += decoder.end();
+    if (rest !== '') push(rest);
+    rest = '';
+  };
+  return { stream, flush };
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** 404: no such container; 409: not running, or removal already in progress. */
+function isGoneOrStopped(err: unknown): boolean {
+  const status = (err as { statusCode?: number } | null)?.statusCode;
+  return status === 404 || status === 409;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

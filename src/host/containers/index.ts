@@ -1,0 +1,17 @@
+// Front door of the containers subsystem: other subsystems import from here only.
+export {
+  ContainerRuntimeError,
+  DEFAULT_LIMITS,
+  INSTALL_LABEL,
+  type ContainerLimits,
+  type ContainerLogger,
+  type ContainerMount,
+  type ContainerRef,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type ContainerState,
+} from './runtime.ts';
+export { createDockerRuntime, type DockerRuntimeOptions } from './docker.ts';
+export { removeOrphans } from './orphans.ts';
+export { AGENT_IMAGE_REPO, agentImageTag, ensureAgentImage, type EnsuredImage } from './image.ts';
+export { findEngineSocket, EngineUnavailableError, DEFAULT_ENGINE_SOCKETS } from './engine.ts';

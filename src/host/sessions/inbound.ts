@@ -1,0 +1,169 @@
+// The host's writes into inbound.db: it is that file's only writer.
+import {
+  messageInContent,
+  nextSeq,
+  type MessageInKind,
+  type SessionDb,
+  type DeliveredStatus,
+} from '../../db/session-schema.ts';
+import type { DestinationKind } from '../../db/enums.ts';
+import { newId } from '../../db/ids.ts';
+import { withSessionFile, type SessionPaths } from './files.ts';
+
+export interface NewMessageIn {
+  id?: string;
+  kind: MessageInKind;
+  /** Validated against the kind's schema before anything is written. */
+  content: unknown;
+  timestamp: string;
+  processAfter?: string | null;
+  recurrence?: string | null;
+  timezone?: string | null;
+  seriesId?: string | null;
+  /** false: stored as context for the next turn without waking the agent (accumulate). */
+  trigger?: boolean;
+  platformId?: string | null;
+  channelType?: string | null;
+  threadId?: string | null;
+  sourceSessionId?: string | null;
+}
+
+export interface WrittenMessage {
+  id: string;
+  seq: number;
+}
+
+export class InvalidMessageError extends Error {
+  override name = 'InvalidMessageError';
+}
+
+/**
+ * Writes messages with even seqs above the highest seq of both files, all in one transaction
+ * (BEGIN IMMEDIATE: the seq read and the insert cannot interleave with another host writer).
+ */
+export function insertMessagesIn(paths: SessionPaths, messages: readonly NewMessageIn[]): WrittenMessage[] {
+  const rows = messages.map(toRow);
+  const maxOut = withSessionFile(paths, 'outbound', 'read', maxOutboundSeq);
+  return withSessionFile(paths, 'inbound', 'write', (db) => {
+    const insert = db.prepare(`INSERT INTO messages_in
+      (id, seq, kind, timestamp, status, process_after, recurrence, timezone, series_id, tries, trigger,
+       platform_id, channel_type, thread_id, content, source_session_id)
+      VALUES (@id, @seq, @kind, @timestamp, 'pending', @process_after, @recurrence, @timezone, @series_id, 0,
+       @trigger, @platform_id, @channel_type, @thread_id, @content, @source_session_id)`);
+    const maxIn = db.prepare('SELECT coalesce(max(seq), 0) AS m FROM messages_in').pluck();
+    const run = db.transaction(() => {
+      let seq = Math.max(maxIn.get() as number, maxOut);
+      return rows.map((row) => {
+        seq = nextSeq(seq, 'even');
+        insert.run({ ...row, seq });
+        return { id: row.id, seq };
+      });
+    });
+    return run.immediate();
+  });
+}
+
+function toRow(msg: NewMessageIn) {
+  const parsed = messageInContent[msg.kind].safeParse(msg.content);
+  if (!parsed.success) {
+    throw new InvalidMessageError(
+      `${msg.kind} message content is invalid: ${parsed.error.issues[0]?.message}`,
+    );
+  }
+  return {
+    id: msg.id ?? newId('msg'),
+    kind: msg.kind,
+    timestamp: msg.timestamp,
+    process_after: msg.processAfter ?? null,
+    recurrence: msg.recurrence ?? null,
+    timezone: msg.timezone ?? null,
+    series_id: msg.seriesId ?? null,
+    trigger: msg.trigger === false ? 0 : 1,
+    platform_id: msg.platformId ?? null,
+    channel_type: msg.channelType ?? null,
+    thread_id: msg.threadId ?? null,
+    content: JSON.stringify(parsed.data),
+    source_session_id: msg.sourceSessionId ?? null,
+  };
+}
+
+function maxOutboundSeq(db: SessionDb): number {
+  return db.prepare('SELECT coalesce(max(seq), 0) FROM messages_out').pluck().get() as number;
+}
+
+/**
+ * Folds the runner's processing_ack rows into messages_in.status. Only pending rows move, so a
+ * row the host cancelled or paused keeps that status. Returns how many rows changed.
+ */
+export function foldAcks(paths: SessionPaths): number {
+  const acks = withSessionFile(paths, 'outbound', 'read', (db) =>
+    db.prepare("SELECT message_id, status FROM processing_ack WHERE status IN ('completed', 'failed')").all(),
+  ) as { message_id: string; status: 'completed' | 'failed' }[];
+  if (acks.length === 0) return 0;
+  return withSessionFile(paths, 'inbound', 'write', (db) => {
+    const update = db.prepare("UPDATE messages_in SET status = ? WHERE id = ? AND status = 'pending'");
+    return db
+      .transaction(() => acks.reduce((n, a) => n + update.run(a.status, a.message_id).changes, 0))
+      .immediate();
+  });
+}
+
+export interface DeliveredRecord {
+  messageOutId: string;
+  platformMessageId: string | null;
+  status: DeliveredStatus;
+  deliveredAt: string;
+}
+
+/** Records the outcome of delivering an outbound row; a repeat for the same row is a no-op. */
+export function recordDelivered(paths: SessionPaths, record: DeliveredRecord): boolean {
+  return withSessionFile(paths, 'inbound', 'write', (db) => {
+    const result = db
+      .prepare(
+        `INSERT INTO delivered (message_out_id, platform_message_id, status, delivered_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (message_out_id) DO NOTHING`,
+      )
+      .run(record.messageOutId, record.platformMessageId, record.status, record.deliveredAt);
+    return result.changes === 1;
+  });
+}
+
+export interface DestinationProjection {
+  name: string;
+  kind: DestinationKind;
+  channelType?: string | null;
+  platformId?: string | null;
+  agentGroupId?: string | null;
+}
+
+/** Rewrites the agent's destination list (a projection of agent_destinations) in one transaction. */
+export function writeDestinations(paths: SessionPaths, destinations: readonly DestinationProjection[]): void {
+  withSessionFile(paths, 'inbound', 'write', (db) => {
+    const insert = db.prepare(
+      'INSERT INTO destinations (name, kind, channel_type, platform_id, agent_group_id) VALUES (?, ?, ?, ?, ?)',
+    );
+    db.transaction(() => {
+      db.prepare('DELETE FROM destinations').run();
+      for (const d of destinations) {
+        insert.run(d.name, d.kind, d.channelType ?? null, d.platformId ?? null, d.agentGroupId ?? null);
+      }
+    }).immediate();
+  });
+}
+
+export interface SessionRouting {
+  channelType: string | null;
+  platformId: string | null;
+  threadId: string | null;
+}
+
+/** Sets the session's default reply address (the single session_routing row). */
+export function writeRouting(paths: SessionPaths, routing: SessionRouting): void {
+  withSessionFile(paths, 'inbound', 'write', (db) => {
+    db.prepare(
+      `INSERT INTO session_routing (id, channel_type, platform_id, thread_id) VALUES (1, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET channel_type = excluded.channel_type,
+         platform_id = excluded.platform_id, thread_id = excluded.thread_id`,
+    ).run(routing.channelType, routing.platformId, routing.threadId);
+  });
+}

@@ -1,0 +1,240 @@
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeEach, describe, expect, test } from 'vitest';
+import {
+  createSessionFiles,
+  foldAcks,
+  insertMessagesIn,
+  InvalidMessageError,
+  readUndelivered,
+  recordDelivered,
+  SessionFileError,
+  sessionPaths,
+  writeDestinations,
+  writeRouting,
+  type SessionPaths,
+} from '../../src/host/sessions/index.ts';
+import {
+  ackMessages,
+  closeRunnerSession,
+  openRunnerSession,
+  readPendingMessages,
+  writeMessagesOut,
+} from '../../container/agent-runner/src/db/session.ts';
+
+const now = '2026-11-23T10:00:00.000Z';
+const chat = (text: string) => ({
+  kind: 'chat' as const,
+  timestamp: now,
+  content: { text, sender: { id: 'webchat:ana' } },
+});
+
+let dataDir: string;
+let paths: SessionPaths;
+beforeEach(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'warren-session-'));
+  paths = sessionPaths(dataDir, 'ag_1', 'ses_1');
+  await createSessionFiles(paths);
+});
+
+const runnerFor = (p: SessionPaths) =>
+  openRunnerSession({ sessionId: p.sessionId, inboundPath: p.inbound, outboundPath: p.outbound });
+
+describe('session folder', () => {
+  test('has in/ and out/ with both databases in DELETE journal mode', () => {
+    for (const file of [paths.inbound, paths.outbound]) {
+      const db = new Database(file, { readonly: true });
+      expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
+      db.close();
+    }
+    expect(paths.inbound).toBe(join(dataDir, 'sessions/ag_1/ses_1/in/inbound.db'));
+    expect(paths.outbound).toBe(join(dataDir, 'sessions/ag_1/ses_1/out/outbound.db'));
+  });
+
+  test('creating it again keeps every row', async () => {
+    insertMessagesIn(paths, [chat('hello')]);
+    await createSessionFiles(paths);
+    const runner = runnerFor(paths);
+    expect(readPendingMessages(runner, now)).toHaveLength(1);
+    closeRunnerSession(runner);
+  });
+});
+
+describe('seq', () => {
+  test('host rows get even seqs above the runner rows, runner rows odd seqs above the host rows', () => {
+    const [a, b] = insertMessagesIn(paths, [chat('one'), chat('two')]);
+    expect([a!.seq, b!.seq]).toEqual([2, 4]);
+    const runner = runnerFor(paths);
+    const [reply] = writeMessagesOut(runner, [
+      { kind: 'chat', timestamp: now, operation: { op: 'send', text: 'hi', files: [] } },
+    ]);
+    expect(reply!.seq).toBe(5);
+    const [c] = insertMessagesIn(paths, [chat('three')]);
+    expect(c!.seq).toBe(6);
+    closeRunnerSession(runner);
+  });
+});
+
+describe('the runner and the host see each other', () => {
+  test('acks fold into messages_in.status, only for pending rows', () => {
+    const [done, failed, untouched] = insertMessagesIn(paths, [chat('a'), chat('b'), chat('c')]);
+    const runner = runnerFor(paths);
+    ackMessages(runner, [done!.id], 'completed', now);
+    ackMessages(runner, [failed!.id], 'failed', now, 'provider error');
+    ackMessages(runner, [untouched!.id], 'processing', now);
+    expect(foldAcks(paths)).toBe(2);
+    expect(foldAcks(paths)).toBe(0);
+    const db = new Database(paths.inbound, { readonly: true });
+    const statuses = db.prepare('SELECT id, status FROM messages_in ORDER BY seq').all();
+    db.close();
+    expect(statuses).toEqual([
+      { id: done!.id, status: 'completed' },
+      { id: failed!.id, status: 'failed' },
+      { id: untouched!.id, status: 'pending' },
+    ]);
+    expect(readPendingMessages(runner, now).map((m) => m.id)).toEqual([untouched!.id]);
+    closeRunnerSession(runner);
+  });
+
+  test('a message due later is not pending before its time', () => {
+    insertMessagesIn(paths, [{ ...chat('later'), processAfter: '2026-11-23T11:00:00.000Z' }]);
+    const runner = runnerFor(paths);
+    expect(readPendingMessages(runner, now)).toHaveLength(0);
+    expect(readPendingMessages(runner, '2026-11-23T11:00:00.000Z')).toHaveLength(1);
+    closeRunnerSession(runner);
+  });
+
+  test('outbound rows stay undelivered until a delivered record exists, and parse with the shared schema', () => {
+    const runner = runnerFor(paths);
+    const [first, second] = writeMessagesOut(runner, [
+      { kind: 'chat', timestamp: now, operation: { op: 'send', text: 'one', files: [] } },
+      { kind: 'chat', timestamp: now, operation: { op: 'react', targetSeq: 2, emoji: 'thumbs_up' } },
+    ]);
+    expect(readUndelivered(paths).map((m) => m.op?.op)).toEqual(['send', 'react']);
+    expect(
+      recordDelivered(paths, {
+        messageOutId: first!.id,
+        platformMessageId: 'p1',
+        status: 'delivered',
+        deliveredAt: now,
+      }),
+    ).toBe(true);
+    expect(
+      recordDelivered(paths, {
+        messageOutId: first!.id,
+        platformMessageId: 'p1',
+        status: 'delivered',
+        deliveredAt: now,
+      }),
+    ).toBe(false);
+    expect(readUndelivered(paths).map((m) => m.id)).toEqual([second!.id]);
+    closeRunnerSession(runner);
+  });
+
+  test('an outbound row with invalid content comes back with a reason instead of throwing', () => {
+    const db = new Database(paths.outbound);
+    db.prepare(
+      `INSERT INTO messages_out (id, seq, timestamp, kind, content) VALUES ('bad', 1, ?, 'chat', '{"op":"shout"}')`,
+    ).run(now);
+    db.close();
+    const [row] = readUndelivered(paths);
+    expect(row!.op).toBeUndefined();
+    expect(row!.error).toMatch(/content is invalid/);
+  });
+
+  test('destinations and routing are projections the runner can read', () => {
+    writeDestinations(paths, [
+      { name: 'ops', kind: 'channel', channelType: 'webchat', platformId: 'ops-room' },
+    ]);
+    writeDestinations(paths, [{ name: 'team', kind: 'agent', agentGroupId: 'ag_2' }]);
+    writeRouting(paths, { channelType: 'webchat', platformId: 'lobby', threadId: null });
+    writeRouting(paths, { channelType: 'webchat', platformId: 'lobby', threadId: 't1' });
+    const runner = runnerFor(paths);
+    expect(runner.inbound.prepare('SELECT name, kind, agent_group_id FROM destinations').all()).toEqual([
+      { name: 'team', kind: 'agent', agent_group_id: 'ag_2' },
+    ]);
+    expect(runner.inbound.prepare('SELECT platform_id, thread_id FROM session_routing').all()).toEqual([
+      { platform_id: 'lobby', thread_id: 't1' },
+    ]);
+    closeRunnerSession(runner);
+  });
+});
+
+describe('bad input leaves data intact', () => {
+  test('a message whose content does not match its kind is refused and nothing is written', () => {
+    insertMessagesIn(paths, [chat('kept')]);
+    expect(() =>
+      insertMessagesIn(paths, [
+        chat('would be written'),
+        { kind: 'task', timestamp: now, content: { prompt: '' } },
+      ]),
+    ).toThrow(InvalidMessageError);
+    const db = new Database(paths.inbound, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM messages_in').pluck().get()).toBe(1);
+    db.close();
+  });
+});
+
+describe('a broken session file names its session and spares the others', () => {
+  const healthy = () => {
+    const other = sessionPaths(dataDir, 'ag_1', 'ses_2');
+    return createSessionFiles(other).then(() => insertMessagesIn(other, [chat('still works')]));
+  };
+
+  test('a file that is not SQLite at all', async () => {
+    writeFileSync(paths.inbound, 'these are not the bytes of a database, not even close to it. '.repeat(200));
+    expect(() => insertMessagesIn(paths, [chat('x')])).toThrow(SessionFileError);
+    expect(() => insertMessagesIn(paths, [chat('x')])).toThrow(
+      /session ses_1: inbound\.db is not a SQLite database/,
+    );
+    expect(await healthy()).toHaveLength(1);
+  });
+
+  test('a SQLite file whose pages are corrupt', async () => {
+    insertMessagesIn(
+      paths,
+      Array.from({ length: 200 }, (_, i) => chat(`row ${i} `.repeat(40))),
+    );
+    const bytes = readFileSync(paths.inbound);
+    bytes.fill(0xa5, 4096, bytes.length); // keep the header page, destroy every other page
+    writeFileSync(paths.inbound, bytes);
+    const err = catchError(() => readUndelivered(paths) && insertMessagesIn(paths, [chat('x')]));
+    expect(err).toBeInstanceOf(SessionFileError);
+    expect((err as SessionFileError).message).toMatch(
+      /^session ses_1: inbound\.db (is corrupt|is missing|is not a SQLite)/,
+    );
+    expect(await healthy()).toHaveLength(1);
+  });
+
+  test('a database without the contract tables', async () => {
+    writeFileSync(paths.outbound, '');
+    const db = new Database(paths.outbound);
+    db.exec('CREATE TABLE something_else (x)');
+    db.close();
+    expect(() => readUndelivered(paths)).toThrow(
+      /session ses_1: outbound\.db is missing table\(s\) messages_out, processing_ack, session_state/,
+    );
+    expect(() =>
+      openRunnerSession({ sessionId: 'ses_1', inboundPath: paths.inbound, outboundPath: paths.outbound }),
+    ).toThrow(SessionFileError);
+    expect(await healthy()).toHaveLength(1);
+  });
+
+  test('a missing file', () => {
+    const ghost = sessionPaths(dataDir, 'ag_1', 'ses_ghost');
+    expect(() => insertMessagesIn(ghost, [chat('x')])).toThrow(
+      /session ses_ghost: outbound\.db does not exist/,
+    );
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}

@@ -1,0 +1,48 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/host/config.ts';
+
+const cwd = '/srv/warren';
+
+test('defaults: ./data, ./groups, port 7420 on loopback', () => {
+  const config = loadConfig({ flags: {}, env: {}, cwd });
+  expect(config).toMatchObject({
+    dataDir: '/srv/warren/data',
+    groupsDir: '/srv/warren/groups',
+    host: '127.0.0.1',
+    port: 7420,
+    logLevel: 'info',
+    centralDbPath: '/srv/warren/data/warren.db',
+  });
+});
+
+test('flags win over the environment, the environment over the config file', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ port: 8000, logLevel: 'debug' }));
+  const fromFile = loadConfig({ flags: { dataDir }, env: {}, cwd });
+  expect([fromFile.port, fromFile.logLevel]).toEqual([8000, 'debug']);
+  const fromEnv = loadConfig({ flags: { dataDir }, env: { WARREN_PORT: '8001' }, cwd });
+  expect(fromEnv.port).toBe(8001);
+  const fromFlag = loadConfig({ flags: { dataDir, port: '8002' }, env: { WARREN_PORT: '8001' }, cwd });
+  expect(fromFlag.port).toBe(8002);
+});
+
+test('bad values are refused with the name of the setting', () => {
+  expect(() => loadConfig({ flags: { port: '99999' }, env: {}, cwd })).toThrow(/port must be a whole number/);
+  expect(() => loadConfig({ flags: {}, env: { WARREN_LOG_LEVEL: 'loud' }, cwd })).toThrow(/WARREN_LOG_LEVEL/);
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ prot: 7000 }));
+  expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(ConfigError);
+  writeFileSync(join(dataDir, 'config.json'), '{ not json');
+  expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/is not valid JSON/);
+});
+
+test('each data folder gets its own install id for labelling containers', () => {
+  const a = loadConfig({ flags: { dataDir: '/a' }, env: {}, cwd });
+  const b = loadConfig({ flags: { dataDir: '/b' }, env: {}, cwd });
+  expect(a.installId).toMatch(/^[0-9a-f]{12}$/);
+  expect(a.installId).not.toBe(b.installId);
+  expect(loadConfig({ flags: { dataDir: '/a' }, env: {}, cwd }).installId).toBe(a.installId);
+});
