@@ -1,0 +1,394 @@
+// The built-in web chat channel (DESIGN §5): a JSON API to post messages, a server-sent-event stream
+// of replies per chat, the files those replies carry, and a chat page. The `cli` channel is this
+// transport under another type (cli.ts).
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { Logger } from '../../logger.ts';
+import { Capability, ChannelSendError } from '../channel.ts';
+import type {
+  Channel,
+  ChannelHealth,
+  InboundMessage,
+  InboundSink,
+  OutboundMessage,
+  SendResult,
+} from '../channel.ts';
+
+export interface WebchatOptions {
+  clock: () => Date;
+  log: Logger;
+  /** A folder the channel owns: outbound files are copied here and served from here. */
+  filesDir: string;
+  /** Channel type, also the mount path (`/<type>`); 'webchat' unless another channel reuses this transport. */
+  type?: string;
+  /** Recent events kept per chat and replayed to a client that (re)connects. */
+  maxBufferedPerChat?: number;
+}
+
+export interface WebchatChannel extends Channel {
+  /** The HTTP API and the chat page; the host mounts it at mountPath. */
+  readonly app: Hono;
+  readonly mountPath: string;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,200}$/;
+const ID_RULE = 'must be 1–200 characters of A-Z a-z 0-9 . _ : @ -';
+const MAX_TEXT_BYTES = 64 * 1024;
+/** Room for JSON escaping around a text of the maximum size. */
+const MAX_BODY_BYTES = 256 * 1024;
+const PING_INTERVAL_MS = 15_000;
+/** Chats whose recent events are kept; past this, the least recently used chat nobody listens to is forgotten. */
+const MAX_CHATS = 1000;
+/** Frames queued for one slow client before it is cut off; it reconnects and replays from the buffer. */
+const MAX_QUEUED_FRAMES = 1000;
+/** Outbound file folders: a hash of (chat, idempotency key), so any key shape gives a safe folder name. */
+const FOLDER_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/** A plain file name: no folder separators, not '.' or '..'. */
+const FILE_NAME_PATTERN = /^(?!\.\.?$)[^/\\\0]{1,255}$/;
+/** Types served inline cannot run script on this origin; everything else is a download. */
+const INLINE_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const Id = z.string().regex(ID_PATTERN, ID_RULE);
+const PostedMessage = z.strictObject({
+  chat: Id,
+  sender: z.strictObject({ id: Id, name: z.string().min(1).max(200).optional() }),
+  text: z
+    .string()
+    .min(1, 'must not be empty')
+    .refine((text) => Buffer.byteLength(text) <= MAX_TEXT_BYTES, 'must be at most 64 KiB'),
+  id: Id.optional(),
+  thread: Id.optional(),
+  mentioned: z.boolean().optional(),
+});
+type PostedMessage = z.infer<typeof PostedMessage>;
+
+interface ChatEvent {
+  id: string;
+  frame: Uint8Array;
+}
+interface Listener {
+  push(frame: Uint8Array): void;
+  end(): void;
+}
+interface ChatState {
+  events: ChatEvent[];
+  listeners: Set<Listener>;
+}
+
+const encoder = new TextEncoder();
+// Tells EventSource how soon to reconnect after the stream ends.
+const RETRY_FRAME = encoder.encode('retry: 2000\n\n');
+const PING_FRAME = encoder.encode(': ping\n\n');
+
+export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
+  const { clock, log, filesDir } = options;
+  const type = options.type ?? 'webchat';
+  const mountPath = `/${type}`;
+  const maxBuffered = options.maxBufferedPerChat ?? 200;
+  const chats = new Map<string, ChatState>();
+  const health: ChannelHealth = {
+    connected: false,
+    lastInboundAt: null,
+    lastOutboundAt: null,
+    lastError: null,
+  };
+  let sink: InboundSink | null = null;
+  let page: Promise<{ html: string; csp: string }> | undefined;
+
+  const app = new Hono();
+  app.get('/', servePage);
+  app.post('/api/messages', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), receive);
+  app.get('/api/events', openEvents);
+  app.get('/api/files/:folder/:name', (c) => serveFile(c, c.req.param('folder'), c.req.param('name')));
+
+  return {
+    type,
+    capabilities:
+      Capability.Text |
+      Capability.RichCard |
+      Capability.Buttons |
+      Capability.Files |
+      Capability.Threads |
+      Capability.Edit |
+      Capability.Reactions,
+    app,
+    mountPath,
+    async connect(next) {
+      sink = next;
+    },
+    async disconnect() {
+      sink = null;
+      for (const chat of chats.values()) for (const listener of [...chat.listeners]) listener.end();
+    },
+    send,
+    health: () => ({ ...health, connected: sink !== null }),
+  };
+
+  async function receive(c: Context): Promise<Response> {
+    const current = sink;
+    if (!current) return c.json({ error: `the ${type} channel is not connected; try again shortly` }, 503);
+    // Requiring JSON also makes a cross-site form post impossible: browsers preflight this type.
+    if (!c.req.header('content-type')?.startsWith('application/json')) {
+      return c.json({ error: 'content-type must be application/json' }, 415);
+    }
+    const parsed = parsePosted(await c.req.text());
+    if ('error' in parsed) return c.json({ error: parsed.error }, 400);
+
+    const message = toInbound(parsed.posted);
+    health.lastInboundAt = message.timestamp;
+    try {
+      await current(message);
+    } catch (err) {
+      health.lastError = `inbound ${message.platformMessageId}: ${describe(err)}`;
+      log.error(
+        { err, channel: type, id: message.platformMessageId, chat: message.chat.id },
+        'the host did not accept an inbound message',
+      );
+      return c.json(
+        { error: `message ${message.platformMessageId} was not accepted; retry with the same id` },
+        500,
+      );
+    }
+    return c.json({ id: message.platformMessageId }, 202);
+  }
+
+  function toInbound(posted: PostedMessage): InboundMessage {
+    return {
+      channelType: type,
+      installation: '',
+      platformMessageId: posted.id ?? randomUUID(),
+      chat: { id: posted.chat, isGroup: false },
+      sender: { ...posted.sender },
+      threadId: posted.thread ?? null,
+      text: posted.text,
+      attachments: [],
+      // A web chat is a direct conversation with the bot.
+      mentioned: posted.mentioned ?? true,
+      timestamp: clock().toISOString(),
+    };
+  }
+
+  function openEvents(c: Context): Response {
+    if (!sink) return c.json({ error: `the ${type} channel is not connected; try again shortly` }, 503);
+    const chatId = c.req.query('chat') ?? '';
+    if (!ID_PATTERN.test(chatId)) return c.json({ error: `chat: query parameter ${ID_RULE}` }, 400);
+    return c.body(listen(chatState(chatId), c.req.header('last-event-id')), 200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      // Keeps reverse proxies (nginx) from buffering the stream.
+      'x-accel-buffering': 'no',
+    });
+  }
+
+  /** The chat's buffered events (only those after lastEventId when it is buffered), then live ones. */
+  function listen(chat: ChatState, lastEventId: string | undefined): ReadableStream<Uint8Array> {
+    let listener: Listener | undefined;
+    let ping: NodeJS.Timeout | undefined;
+    const stop = () => {
+      clearInterval(ping);
+      if (listener) chat.listeners.delete(listener);
+    };
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(RETRY_FRAME);
+        for (const event of eventsAfter(chat.events, lastEventId)) controller.enqueue(event.frame);
+        const self: Listener = {
+          push(frame) {
+            if ((controller.desiredSize ?? 0) > -MAX_QUEUED_FRAMES) return controller.enqueue(frame);
+            log.warn(
+              { channel: type, queued: MAX_QUEUED_FRAMES },
+              'event stream client too slow; disconnected',
+            );
+            self.end();
+          },
+          end() {
+            stop();
+            controller.close();
+          },
+        };
+        listener = self;
+        chat.listeners.add(self);
+        ping = setInterval(() => controller.enqueue(PING_FRAME), PING_INTERVAL_MS);
+      },
+      cancel: stop,
+    });
+  }
+
+  async function send(message: OutboundMessage): Promise<SendResult> {
+    const key = message.idempotencyKey;
+    if (!sink)
+      throw new ChannelSendError(
+        'transient',
+        `the ${type} channel is not connected; message ${key} not sent`,
+      );
+    if (/[\r\n\0]/.test(key)) {
+      throw new ChannelSendError(
+        'invalid_request',
+        `idempotency key ${JSON.stringify(key)} cannot be an event id`,
+      );
+    }
+    const sent = { platformMessageId: key };
+    if (isBuffered(message)) return sent;
+    const data = await eventData(message);
+    // Checked again: a concurrent send of the same key may have finished while files were copied.
+    if (isBuffered(message)) return sent;
+    publish(chatState(message.chatId), message.kind === 'send' ? 'message' : message.kind, key, data);
+    health.lastOutboundAt = clock().toISOString();
+    return sent;
+  }
+
+  function isBuffered(message: OutboundMessage): boolean {
+    return chats.get(message.chatId)?.events.some((event) => event.id === message.idempotencyKey) ?? false;
+  }
+
+  async function eventData(message: OutboundMessage): Promise<Record<string, unknown>> {
+    const id = message.idempotencyKey;
+    const thread = message.threadId === null ? {} : { thread: message.threadId };
+    switch (message.kind) {
+      case 'send': {
+        const files = await storeFiles(message.chatId, id, message.files);
+        const card = message.card ? { card: message.card } : {};
+        return { id, inReplyTo: message.inReplyTo, text: message.text, files, ...card, ...thread };
+      }
+      case 'edit':
+        return { id, targetId: message.targetPlatformMessageId, text: message.text, ...thread };
+      case 'react':
+        return { id, targetId: message.targetPlatformMessageId, emoji: message.emoji, ...thread };
+    }
+  }
+
+  /** Copied before send returns: the agent's outbox may be pruned while the chat still shows the link. */
+  async function storeFiles(
+    chatId: string,
+    key: string,
+    files: { name: string; path: string }[],
+  ): Promise<{ name: string; url: string }[]> {
+    if (files.length === 0) return [];
+    const bad = files.find((file) => !FILE_NAME_PATTERN.test(file.name));
+    if (bad) {
+      throw new ChannelSendError(
+        'invalid_request',
+        `file name ${JSON.stringify(bad.name)} of message ${key} is not plain`,
+      );
+    }
+    const folder = createHash('sha256').update(`${chatId}\0${key}`).digest('base64url').slice(0, 22);
+    await mkdir(join(filesDir, folder), { recursive: true });
+    return Promise.all(
+      files.map(async (file) => {
+        await copyFile(file.path, join(filesDir, folder, file.name)).catch((err: unknown) => {
+          throw copyError(err, file, key);
+        });
+        return { name: file.name, url: `${mountPath}/api/files/${folder}/${encodeURIComponent(file.name)}` };
+      }),
+    );
+  }
+
+  function publish(chat: ChatState, event: string, id: string, data: Record<string, unknown>): void {
+    const frame = encoder.encode(`event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`);
+    chat.events.push({ id, frame });
+    if (chat.events.length > maxBuffered) chat.events.shift();
+    for (const listener of [...chat.listeners]) listener.push(frame);
+  }
+
+  /** The chat's state, marked most recently used; may forget the least recently used idle chat. */
+  function chatState(chatId: string): ChatState {
+    const chat = chats.get(chatId) ?? { events: [], listeners: new Set() };
+    chats.delete(chatId);
+    chats.set(chatId, chat);
+    if (chats.size > MAX_CHATS) {
+      const idle = [...chats].find(([, candidate]) => candidate.listeners.size === 0);
+      if (idle) chats.delete(idle[0]);
+    }
+    return chat;
+  }
+
+  async function serveFile(c: Context, folder: string, name: string): Promise<Response> {
+    if (!FOLDER_PATTERN.test(folder) || !FILE_NAME_PATTERN.test(name)) {
+      return c.json({ error: 'not a file path this channel serves' }, 400);
+    }
+    const path = join(filesDir, folder, name);
+    const info = await stat(path).catch(() => null);
+    if (!info?.isFile()) return c.json({ error: `no file ${name} in ${folder}` }, 404);
+    const inlineType = INLINE_TYPES[extname(name).toLowerCase()];
+    const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+    return c.body(body, 200, {
+      'content-type': inlineType ?? 'application/octet-stream',
+      'content-length': String(info.size),
+      'content-disposition': `${inlineType ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(name)}`,
+      'x-content-type-options': 'nosniff',
+    });
+  }
+
+  async function servePage(c: Context): Promise<Response> {
+    const { html, csp } = await (page ??= loadPage());
+    return c.html(html, 200, { 'content-security-policy': csp });
+  }
+}
+
+/** The page and a policy that lets only its own inline script run (pinned by hash) and only this origin be fetched. */
+async function loadPage(): Promise<{ html: string; csp: string }> {
+  const html = await readFile(new URL('./webchat-page.html', import.meta.url), 'utf8');
+  // Browsers hash the script text after turning CRLF into LF.
+  const script = (/<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? '').replace(/\r\n?/g, '\n');
+  const hash = createHash('sha256').update(script).digest('base64');
+  const csp = [
+    "default-src 'none'",
+    `script-src 'sha256-${hash}'`,
+    "style-src 'unsafe-inline'",
+    "connect-src 'self'",
+    "img-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { html, csp };
+}
+
+function parsePosted(body: string): { posted: PostedMessage } | { error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { error: 'body is not valid JSON' };
+  }
+  const result = PostedMessage.safeParse(json);
+  if (result.success) return { posted: result.data };
+  return { error: result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
+}
+
+function eventsAfter(events: ChatEvent[], lastEventId: string | undefined): ChatEvent[] {
+  const index = lastEventId === undefined ? -1 : events.findIndex((event) => event.id === lastEventId);
+  return events.slice(index + 1);
+}
+
+function copyError(err: unknown, file: { name: string; path: string }, key: string): ChannelSendError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT'
+    ? new ChannelSendError('not_found', `file ${file.name} of message ${key} does not exist at ${file.path}`)
+    : new ChannelSendError(
+        'transient',
+        `file ${file.name} of message ${key} could not be copied (${describe(err)})`,
+      );
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function tooLarge(c: Context): Response {
+  return c.json({ error: `body is larger than ${MAX_BODY_BYTES / 1024} KiB` }, 413);
+}

@@ -1,0 +1,140 @@
+// `warren chat`: a conversation from the terminal through the cli channel. Each typed line is posted
+// as a message; replies arrive on the chat's event stream and are printed as they come.
+import { createInterface } from 'node:readline';
+import type { CardOption } from '../channels/channel.ts';
+
+export interface ChatOptions {
+  /** The host's base URL, e.g. http://127.0.0.1:7420. */
+  url: string;
+  chat: string;
+  sender: { id: string; name?: string };
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+}
+
+interface StreamEvent {
+  event: string;
+  data: string;
+}
+
+interface Reply {
+  text?: string;
+  emoji?: string;
+  files?: { name: string; url: string }[];
+  card?: { title: string; body: string; options: CardOption[] };
+}
+
+/** Resolves when the user types /quit, the input ends, or the host closes the stream. */
+export async function runChat(options: ChatOptions): Promise<void> {
+  const { url, chat, output } = options;
+  const api = `${url.replace(/\/$/, '')}/cli/api`;
+  const print = (line: string) => void output.write(`${line}\n`);
+  const stop = new AbortController();
+  // Subscribed before the first line is sent, so no reply can be missed.
+  const events = await subscribe(api, chat, stop.signal);
+  const lines = createInterface({ input: options.input, terminal: false });
+  let choices: CardOption[] = [];
+
+  const streamDone = (async () => {
+    for await (const { event, data } of readEvents(events)) {
+      const reply = JSON.parse(data) as Reply;
+      if (reply.card) choices = reply.card.options;
+      for (const line of describeReply(event, reply, url)) print(line);
+    }
+  })().then(
+    () => !stop.signal.aborted && print('(Warren closed the connection)'),
+    (err: unknown) => !stop.signal.aborted && print(`(connection to Warren lost: ${describe(err)})`),
+  );
+  void streamDone.then(() => lines.close());
+
+  print(`chatting in "${chat}" as ${options.sender.name ?? options.sender.id}; /quit leaves`);
+  for await (const line of lines) {
+    const text = line.trim();
+    if (text === '/quit') break;
+    if (text === '') continue;
+    const choice = /^\d+$/.test(text) ? choices[Number(text) - 1] : undefined;
+    if (choice) choices = [];
+    const problem = await post(api, { chat, sender: options.sender, text: choice?.value ?? text });
+    if (problem) print(`(not sent: ${problem})`);
+  }
+  stop.abort();
+  lines.close();
+  await streamDone;
+}
+
+async function subscribe(
+  api: string,
+  chat: string,
+  signal: AbortSignal,
+): Promise<ReadableStream<Uint8Array>> {
+  const where = `${api}/events?chat=${encodeURIComponent(chat)}`;
+  const response = await fetch(where, { signal }).catch((err: unknown) => {
+    throw new Error(`cannot reach Warren at ${where} (${describe(err)}); is \`warren start\` running?`, {
+      cause: err,
+    });
+  });
+  if (!response.ok || !response.body) {
+    throw new Error(`Warren refused the chat stream: ${response.status} ${await errorOf(response)}`);
+  }
+  return response.body;
+}
+
+/** Returns why the message was not accepted, or null once it was. */
+async function post(
+  api: string,
+  message: { chat: string; sender: ChatOptions['sender']; text: string },
+): Promise<string | null> {
+  try {
+    const response = await fetch(`${api}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(message),
+    });
+    return response.ok ? null : await errorOf(response);
+  } catch (err) {
+    return `cannot reach Warren (${describe(err)})`;
+  }
+}
+
+/** Server-sent events, parsed as far as this client needs: event name and data lines. */
+async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
+  let pending = '';
+  let event = 'message';
+  let data: string[] = [];
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    const lines = pending.split(/\r?\n/);
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === '') {
+        if (data.length > 0) yield { event, data: data.join('\n') };
+        event = 'message';
+        data = [];
+      } else if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    }
+  }
+}
+
+function describeReply(event: string, reply: Reply, url: string): string[] {
+  if (event === 'react') return [`agent reacted ${reply.emoji ?? ''}`];
+  const prefix = event === 'edit' ? 'agent (edited)' : 'agent';
+  const lines = reply.text ? [`${prefix}: ${reply.text}`] : [];
+  if (reply.card) {
+    lines.push(`  ${reply.card.title}`, `  ${reply.card.body}`);
+    reply.card.options.forEach((option, i) => lines.push(`  [${i + 1}] ${option.label}`));
+    if (reply.card.options.length > 0) lines.push('  (type a number to choose)');
+  }
+  for (const file of reply.files ?? [])
+    lines.push(`  file ${file.name}: ${url.replace(/\/$/, '')}${file.url}`);
+  return lines;
+}
+
+async function errorOf(response: Response): Promise<string> {
+  const body = (await response.json().catch(() => ({}))) as { error?: string };
+  return body.error ?? `HTTP ${response.status}`;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,123 @@
+// `warren chat` against a real host HTTP server whose sink answers through the cli channel.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, expect, test, vi } from 'vitest';
+import { createCliChannel } from '../../src/host/channels/adapters/cli.ts';
+import type { InboundMessage } from '../../src/host/channels/channel.ts';
+import { runChat } from '../../src/host/cli/chat.ts';
+import { startHttpServer } from '../../src/host/http.ts';
+import { createLogger } from '../../src/host/logger.ts';
+
+const log = createLogger('silent');
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+/** A host whose only behaviour is echoing each message back, with a card when asked for one. */
+async function startEchoHost() {
+  const channel = createCliChannel({
+    clock: () => new Date(),
+    log,
+    filesDir: mkdtempSync(join(tmpdir(), 'warren-cli-files-')),
+  });
+  const received: InboundMessage[] = [];
+  await channel.connect(async (message) => {
+    received.push(message);
+    const card =
+      message.text === 'choose'
+        ? {
+            title: 'Pick a colour',
+            body: 'one only',
+            options: [
+              { label: 'Red', value: 'red' },
+              { label: 'Blue', value: 'blue' },
+            ],
+          }
+        : undefined;
+    await channel.send({
+      kind: 'send',
+      idempotencyKey: `reply-${message.platformMessageId}`,
+      chatId: message.chat.id,
+      threadId: null,
+      text: `echo: ${message.text}`,
+      inReplyTo: message.platformMessageId,
+      files: [],
+      card,
+    });
+  });
+  const server = await startHttpServer({
+    port: 0,
+    host: '127.0.0.1',
+    mounts: [{ path: channel.mountPath, app: channel.app }],
+    log,
+  });
+  cleanups.push(() => server.close());
+  return { server, received };
+}
+
+function terminal() {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let printed = '';
+  output.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  return {
+    input,
+    output,
+    type: (line: string) => input.write(`${line}\n`),
+    printed: () => printed,
+    waitFor: (text: string) => vi.waitFor(() => expect(printed).toContain(text), { timeout: 2000 }),
+  };
+}
+
+test('typed lines are sent and their replies printed; /quit ends the chat', async () => {
+  const host = await startEchoHost();
+  const term = terminal();
+  const chat = runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana', name: 'Ana' }, ...term });
+
+  await term.waitFor('chatting in "desk" as Ana');
+  term.type('hello');
+  await term.waitFor('agent: echo: hello');
+  term.type('how are you?');
+  await term.waitFor('agent: echo: how are you?');
+  term.type('/quit');
+  await chat;
+
+  expect(host.received.map((m) => [m.channelType, m.chat.id, m.sender.id, m.text])).toEqual([
+    ['cli', 'desk', 'ana', 'hello'],
+    ['cli', 'desk', 'ana', 'how are you?'],
+  ]);
+});
+
+test('a card is printed with numbered options, and typing a number sends that option', async () => {
+  const host = await startEchoHost();
+  const term = terminal();
+  const chat = runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana' }, ...term });
+
+  term.type('choose');
+  await term.waitFor('[2] Blue');
+  term.type('2');
+  await term.waitFor('agent: echo: blue');
+  term.type('/quit');
+  await chat;
+  expect(host.received.map((m) => m.text)).toEqual(['choose', 'blue']);
+});
+
+test('the chat ends with a notice when the host goes away', async () => {
+  const host = await startEchoHost();
+  const term = terminal();
+  const chat = runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana' }, ...term });
+  await term.waitFor('chatting in');
+  await host.server.close();
+  await chat;
+  expect(term.printed()).toContain('(Warren closed the connection)');
+});
+
+test('an unreachable host is reported with the address tried', async () => {
+  const term = terminal();
+  await expect(
+    runChat({ url: 'http://127.0.0.1:9', chat: 'desk', sender: { id: 'ana' }, ...term }),
+  ).rejects.toThrow(/cannot reach Warren at http:\/\/127\.0\.0\.1:9\/cli\/api\/events/);
+});
