@@ -5,8 +5,10 @@ import {
   openSessionFile,
   outboundOperation,
   type AckStatus,
+  parityOf,
   type MessageInRow,
   type MessageOutKind,
+  type MessageOutRow,
   type OutboundOperation,
   type SessionDb,
 } from '../../../../src/db/session-schema.ts';
@@ -47,21 +49,24 @@ export function closeRunnerSession(session: RunnerSession): void {
   session.outbound.close();
 }
 
-/** Pending inbound rows that are due and not yet finished by any runner, in seq order. */
+/**
+ * Pending inbound rows that are due and not yet finished by any runner, in seq order. A row an
+ * earlier runner claimed ('processing') and never finished is returned again. Acks are looked up
+ * per pending row, so the cost follows the work waiting, not the session's history.
+ */
 export function readPendingMessages(session: RunnerSession, now: string): MessageInRow[] {
-  const finished = new Set(
-    session.outbound
-      .prepare("SELECT message_id FROM processing_ack WHERE status IN ('completed', 'failed')")
-      .pluck()
-      .all() as string[],
-  );
   const rows = session.inbound
     .prepare(
       `SELECT * FROM messages_in WHERE status = 'pending' AND (process_after IS NULL OR process_after <= ?)
        ORDER BY seq`,
     )
     .all(now) as MessageInRow[];
-  return rows.filter((row) => !finished.has(row.id));
+  if (rows.length === 0) return rows;
+  const ack = session.outbound.prepare('SELECT status FROM processing_ack WHERE message_id = ?').pluck();
+  return rows.filter((row) => {
+    const status = ack.get(row.id) as AckStatus | undefined;
+    return status !== 'completed' && status !== 'failed';
+  });
 }
 
 export interface NewMessageOut {
@@ -76,7 +81,11 @@ export interface NewMessageOut {
   threadId?: string | null;
 }
 
-/** Writes replies with odd seqs above the highest seq either file holds, in one transaction. */
+/**
+ * Writes replies with odd seqs above the highest seq either file holds, in one transaction.
+ * A message whose id is already stored is not written again: a turn retried after a crash
+ * derives the same ids for the same sends, so the user gets them once.
+ */
 export function writeMessagesOut(
   session: RunnerSession,
   messages: readonly NewMessageOut[],
@@ -84,6 +93,7 @@ export function writeMessagesOut(
   const insert = session.outbound.prepare(`INSERT INTO messages_out
     (id, seq, in_reply_to, timestamp, deliver_after, kind, platform_id, channel_type, thread_id, content)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const existing = session.outbound.prepare('SELECT seq FROM messages_out WHERE id = ?').pluck();
   const maxOut = session.outbound.prepare('SELECT coalesce(max(seq), 0) FROM messages_out').pluck();
   const maxIn = session.inbound.prepare('SELECT coalesce(max(seq), 0) FROM messages_in').pluck();
   const rows = messages.map((m) => ({ ...m, content: JSON.stringify(outboundOperation.parse(m.operation)) }));
@@ -91,8 +101,10 @@ export function writeMessagesOut(
     .transaction(() => {
       let seq = Math.max(maxOut.get() as number, maxIn.get() as number);
       return rows.map((m) => {
-        seq = nextSeq(seq, 'odd');
         const id = m.id ?? randomUUID();
+        const stored = existing.get(id) as number | undefined;
+        if (stored !== undefined) return { id, seq: stored };
+        seq = nextSeq(seq, 'odd');
         insert.run(
           id,
           seq,
@@ -124,4 +136,89 @@ export function ackMessages(
     VALUES (?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET
       status = excluded.status, status_changed = excluded.status_changed, error = excluded.error`);
   session.outbound.transaction(() => ids.forEach((id) => upsert.run(id, status, now, error))).immediate();
+}
+
+export interface TurnOutcome {
+  replies: readonly NewMessageOut[];
+  ackIds: readonly string[];
+  status: 'completed' | 'failed';
+  error?: string | null;
+  state?: readonly { key: string; value: string }[];
+  now: string;
+}
+
+/**
+ * Ends a turn in one transaction: its replies, the acks of the rows it answered and any state.
+ * A crash leaves either all of it or none of it, so a row is never completed without its reply.
+ */
+export function finishTurn(session: RunnerSession, outcome: TurnOutcome): { id: string; seq: number }[] {
+  return session.outbound
+    .transaction(() => {
+      const written = writeMessagesOut(session, outcome.replies);
+      ackMessages(session, outcome.ackIds, outcome.status, outcome.now, outcome.error ?? null);
+      for (const { key, value } of outcome.state ?? []) writeState(session, key, value, outcome.now);
+      return written;
+    })
+    .immediate();
+}
+
+export function readState(session: RunnerSession, key: string): string | null {
+  const value = session.outbound.prepare('SELECT value FROM session_state WHERE key = ?').pluck().get(key);
+  return (value as string | undefined) ?? null;
+}
+
+export function writeState(session: RunnerSession, key: string, value: string, now: string): void {
+  session.outbound
+    .prepare(
+      `INSERT INTO session_state (key, value, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    )
+    .run(key, value, now);
+}
+
+/** Where a message goes on the host's side: a channel address (all null = unknown). */
+export interface Address {
+  channelType: string | null;
+  platformId: string | null;
+  threadId: string | null;
+}
+
+export interface Destination {
+  name: string;
+  kind: 'channel' | 'agent';
+  channelType: string | null;
+  platformId: string | null;
+  agentGroupId: string | null;
+}
+
+/** The agent's named destinations, as the host last projected them. */
+export function readDestinations(session: RunnerSession): Destination[] {
+  return session.inbound
+    .prepare(
+      `SELECT name, kind, channel_type AS channelType, platform_id AS platformId, agent_group_id AS agentGroupId
+       FROM destinations ORDER BY name`,
+    )
+    .all() as Destination[];
+}
+
+/** The session's default reply address, or null when the host has not written one. */
+export function readRouting(session: RunnerSession): Address | null {
+  const row = session.inbound
+    .prepare(
+      'SELECT channel_type AS channelType, platform_id AS platformId, thread_id AS threadId FROM session_routing',
+    )
+    .get() as Address | undefined;
+  return row ?? null;
+}
+
+export type StoredMessage = { table: 'in'; row: MessageInRow } | { table: 'out'; row: MessageOutRow };
+
+/** The message a seq names in this session; parity says which file holds it. */
+export function findMessageBySeq(session: RunnerSession, seq: number): StoredMessage | null {
+  if (parityOf(seq) === 'even') {
+    const row = session.inbound.prepare('SELECT * FROM messages_in WHERE seq = ?').get(seq);
+    return row ? { table: 'in', row: row as MessageInRow } : null;
+  }
+  const row = session.outbound.prepare('SELECT * FROM messages_out WHERE seq = ?').get(seq);
+  return row ? { table: 'out', row: row as MessageOutRow } : null;
 }

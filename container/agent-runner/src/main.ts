@@ -1,0 +1,97 @@
+// The agent runner's entry point: start-up and shut-down only.
+// Exit codes: 0 idle or told to stop, 1 the session cannot be used, 2 bad environment.
+import { join } from 'node:path';
+import { ConfigError, readConfig, type RunnerConfig } from './config.ts';
+import { closeRunnerSession, openRunnerSession, type RunnerSession } from './db/session.ts';
+import { touchHeartbeat } from './heartbeat.ts';
+import { createLog, describeError, type Log } from './log.ts';
+import { runLoop } from './loop.ts';
+import { createScriptedProvider } from './providers/scripted.ts';
+import { checkForWork } from './turn.ts';
+import { createWake } from './wake.ts';
+
+const clock = () => new Date();
+
+async function main(): Promise<number> {
+  let config: RunnerConfig;
+  try {
+    config = readConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`warren runner: ${err.message}; not starting\n`);
+    return 2;
+  }
+  const log = createLog({ sessionId: config.sessionId, clock, write: (line) => process.stderr.write(line) });
+
+  let session: RunnerSession;
+  try {
+    session = openRunnerSession(config);
+  } catch (err) {
+    log.error('session files cannot be opened; exiting', { error: describeError(err) });
+    return 1;
+  }
+
+  const stop = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info('stopping', { signal });
+      stop.abort();
+    });
+  }
+  const wake = createWake({
+    dir: config.inDir,
+    watch: config.watch,
+    onError: (err) => log.warn('watching in/ failed; relying on the poll', { error: err.message }),
+  });
+  const provider = createScriptedProvider({
+    scriptPath: join(config.groupDir, 'script.json'),
+    exit: (code) => process.exit(code),
+  });
+
+  log.info('runner ready', { provider: config.provider, watch: config.watch, pollMs: config.pollMs });
+  const end = await runLoop({
+    checkOnce: () =>
+      checkForWork({
+        session,
+        provider,
+        clock,
+        log,
+        heartbeat: () => beat(config, log),
+        heartbeatMs: config.heartbeatMs,
+        timezone: config.timezone,
+        inDir: config.inDir,
+        workspace: config.groupDir,
+        outboxDir: config.outboxDir,
+        signal: stop.signal,
+      }),
+    wake,
+    clock,
+    pollMs: config.pollMs,
+    idleExitMs: config.idleExitMs,
+    signal: stop.signal,
+    log,
+  });
+  wake.close();
+  closeRunnerSession(session);
+  log.info(end === 'idle' ? `idle for ${config.idleExitMs} ms; exiting` : 'stopped; exiting');
+  return 0;
+}
+
+/** A heartbeat that cannot be written is logged, never fatal: the host then judges by claim age. */
+function beat(config: RunnerConfig, log: Log): void {
+  try {
+    touchHeartbeat(config.heartbeatPath, clock());
+  } catch (err) {
+    log.warn('heartbeat cannot be written', { error: describeError(err) });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `warren runner: unexpected failure: ${err instanceof Error ? err.stack : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,172 @@
+// The agent's tools (DESIGN §6), served over MCP. Each tool validates its input, writes rows to
+// messages_out (never calls the host) and returns the row's seq or an error the agent can act on.
+// One server per turn: the turn's conversation and ids are fixed when it is made.
+import { basename } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { OutboundOperation } from '../../../../src/db/session-schema.ts';
+import {
+  findMessageBySeq,
+  readDestinations,
+  readRouting,
+  writeMessagesOut,
+  type RunnerSession,
+} from '../db/session.ts';
+import type { OutboundIds } from '../outbound-ids.ts';
+import { resolveWorkspaceFile, stageFile, unstage } from './outbox.ts';
+import { editTarget, reactionTarget, resolveRecipient, type Resolved, type Target } from './targets.ts';
+
+export type { Target } from './targets.ts';
+
+export interface ToolDeps {
+  session: RunnerSession;
+  clock: () => Date;
+  /** send_file paths are relative to this folder and may not leave it. */
+  workspace: string;
+  outboxDir: string;
+}
+
+export interface TurnScope {
+  /** Where the turn answers: a message without `to` goes here. */
+  conversation: Target;
+  ids: OutboundIds;
+  /** Texts tools sent to the conversation this turn; the final answer does not repeat them. */
+  sentTexts: Set<string>;
+}
+
+export interface ToolConnection {
+  client: Client;
+  close(): Promise<void>;
+}
+
+/** A real MCP client linked in memory to a fresh tool server for one turn. */
+export async function connectTools(deps: ToolDeps, scope: TurnScope): Promise<ToolConnection> {
+  const server = createToolServer(deps, scope);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'warren-runner', version: '0.1.0' });
+  await server.connect(serverSide);
+  await client.connect(clientSide);
+  return {
+    client,
+    async close() {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+const seqArg = z.number().int().positive().describe('the message id (seq) as shown in the conversation');
+const toArg = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('a destination name from list_destinations; omit to answer in the current conversation');
+
+export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
+  const server = new McpServer({ name: 'warren', version: '0.1.0' });
+
+  server.registerTool(
+    'send_message',
+    {
+      description: 'Send a message now, to the current conversation or to a named destination.',
+      inputSchema: { to: toArg, text: z.string().min(1) },
+    },
+    ({ to, text }) => {
+      const recipient = recipientFor(to);
+      if (!recipient.ok) return failure(recipient.error);
+      return success(write(recipient.target, { op: 'send', text, files: [] }, to === undefined));
+    },
+  );
+
+  server.registerTool(
+    'send_file',
+    {
+      description: 'Send a file from your workspace (path relative to it), optionally with a caption.',
+      inputSchema: { path: z.string().min(1), to: toArg, text: z.string().optional() },
+    },
+    async ({ path, to, text }) => {
+      const recipient = recipientFor(to);
+      if (!recipient.ok) return failure(recipient.error);
+      const source = await resolveWorkspaceFile(deps.workspace, path);
+      if (!source.ok) return failure(source.error);
+      const operation: OutboundOperation = { op: 'send', text: text ?? '', files: [basename(source.file)] };
+      const id = scope.ids({ target: recipient.target, operation });
+      await stageFile(source.file, deps.outboxDir, id);
+      try {
+        return success(write(recipient.target, operation, to === undefined, id));
+      } catch (err) {
+        await unstage(deps.outboxDir, id);
+        throw err;
+      }
+    },
+  );
+
+  server.registerTool(
+    'edit_message',
+    {
+      description: 'Replace the text of a message you sent earlier, identified by its seq.',
+      inputSchema: { seq: seqArg, text: z.string().min(1) },
+    },
+    ({ seq, text }) => {
+      const target = editTarget(seq, findMessageBySeq(deps.session, seq));
+      if (!target.ok) return failure(target.error);
+      return success(write(target.target, { op: 'edit', targetSeq: seq, text }, false));
+    },
+  );
+
+  server.registerTool(
+    'add_reaction',
+    {
+      description: 'React to a chat message of this conversation (yours or a person’s) with an emoji name.',
+      inputSchema: { seq: seqArg, emoji: z.string().min(1).max(64) },
+    },
+    ({ seq, emoji }) => {
+      const target = reactionTarget(seq, findMessageBySeq(deps.session, seq), readRouting(deps.session));
+      if (!target.ok) return failure(target.error);
+      return success(write(target.target, { op: 'react', targetSeq: seq, emoji }, false));
+    },
+  );
+
+  server.registerTool(
+    'list_destinations',
+    { description: 'List the names you can pass as `to`: chats and other agents you may message.' },
+    () => {
+      const destinations = readDestinations(deps.session).map(({ name, kind }) => ({ name, kind }));
+      return { content: [{ type: 'text', text: JSON.stringify({ destinations }) }] };
+    },
+  );
+
+  return server;
+
+  function recipientFor(to: string | undefined): Resolved {
+    return resolveRecipient(to, readDestinations(deps.session), scope.conversation);
+  }
+
+  function write(target: Target, operation: OutboundOperation, toConversation: boolean, id?: string) {
+    const [written] = writeMessagesOut(deps.session, [
+      {
+        id: id ?? scope.ids({ target, operation }),
+        kind: target.kind,
+        operation,
+        timestamp: deps.clock().toISOString(),
+        inReplyTo: target.inReplyTo,
+        channelType: target.address.channelType,
+        platformId: target.address.platformId,
+        threadId: target.address.threadId,
+      },
+    ]);
+    if (toConversation && operation.op === 'send') scope.sentTexts.add(operation.text.trim());
+    return written!;
+  }
+}
+
+function success(written: { id: string; seq: number }): CallToolResult {
+  return { content: [{ type: 'text', text: JSON.stringify({ seq: written.seq }) }] };
+}
+
+function failure(error: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: error }] };
+}

@@ -1,0 +1,36 @@
+// What every provider implements (DESIGN §5): one turn in, a stream of events out.
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { TurnMessage } from '../messages.ts';
+
+export interface Turn {
+  sessionId: string;
+  /** The turn's messages formatted for the model (see formatter.ts). */
+  prompt: string;
+  /** Every message of the turn in seq order, context-only ones included. */
+  messages: readonly TurnMessage[];
+  /** The last triggering message: the one the turn answers. */
+  trigger: TurnMessage;
+  /** An MCP client connected to the runner's own tool server for this turn. */
+  tools: Client;
+  /** Aborted when the runner stops; a provider ends its turn early when it fires. */
+  signal: AbortSignal;
+}
+
+export interface ToolResult {
+  isError: boolean;
+  text: string;
+}
+
+/**
+ * `text` is one complete message of the agent's final answer (not a streaming delta); the runner
+ * sends each one unless a tool already sent the same text this turn. `error` fails the turn.
+ */
+export type ProviderEvent =
+  | { type: 'text'; text: string }
+  | { type: 'tool_call'; name: string; args: Record<string, unknown>; result: ToolResult }
+  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  | { type: 'error'; message: string };
+
+export interface Provider {
+  query(turn: Turn): AsyncIterable<ProviderEvent>;
+}

@@ -1,0 +1,77 @@
+// The deterministic provider for tests, demos and benchmarks: it plays the steps of script.json
+// (see script.ts and the README) instead of asking a model.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { messageText, senderName } from '../messages.ts';
+import type { Provider, ProviderEvent, ToolResult, Turn } from './provider.ts';
+import { chooseSteps, fillArgs, fillTemplate, loadScript, type Vars } from './script.ts';
+
+export interface ScriptedDeps {
+  /** Read at the start of every turn, so an edited script applies to the next message. */
+  scriptPath: string;
+  /** What an `exit` step calls: process.exit in the runner, a recorder in tests. */
+  exit: (code: number) => void;
+}
+
+export function createScriptedProvider(deps: ScriptedDeps): Provider {
+  return { query: (turn) => play(turn, deps) };
+}
+
+async function* play(turn: Turn, deps: ScriptedDeps): AsyncGenerator<ProviderEvent> {
+  const loaded = loadScript(deps.scriptPath);
+  if (!loaded.ok) {
+    yield { type: 'error', message: `scripted provider: ${loaded.error}` };
+    return;
+  }
+  const text = messageText(turn.trigger);
+  const vars: Vars = {
+    text,
+    sender: senderName(turn.trigger),
+    seq: String(turn.trigger.seq),
+    tool_result: '',
+    prompt: turn.prompt,
+  };
+  let written = 0;
+  for (const step of chooseSteps(loaded.script, text)) {
+    if ('reply' in step) {
+      const reply = fillTemplate(step.reply, vars);
+      written += reply.length;
+      yield { type: 'text', text: reply };
+    } else if ('tool' in step) {
+      const args = fillArgs(step.args, vars) as Record<string, unknown>;
+      const result = await callTool(turn.tools, step.tool, args);
+      vars.tool_result = result.text;
+      yield { type: 'tool_call', name: step.tool, args, result };
+    } else if ('delay' in step) {
+      const aborted = await sleep(step.delay, false, { signal: turn.signal }).catch(() => true);
+      if (aborted) return;
+    } else if ('error' in step) {
+      yield { type: 'error', message: fillTemplate(step.error, vars) };
+      return;
+    } else {
+      deps.exit(step.exit);
+      return;
+    }
+  }
+  // No model, no tokens: a stable estimate (4 characters each) keeps usage accounting exercised.
+  yield {
+    type: 'usage',
+    inputTokens: Math.ceil(turn.prompt.length / 4),
+    outputTokens: Math.ceil(written / 4),
+  };
+}
+
+async function callTool(tools: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
+  try {
+    const result = await tools.callTool({ name, arguments: args });
+    const content = Array.isArray(result.content)
+      ? (result.content as { type: string; text?: string }[])
+      : [];
+    const text = content
+      .map((part) => (part.type === 'text' ? (part.text ?? '') : `[${part.type}]`))
+      .join('\n');
+    return { isError: result.isError === true, text };
+  } catch (err) {
+    return { isError: true, text: `tool ${name} could not be called: ${(err as Error).message}` };
+  }
+}

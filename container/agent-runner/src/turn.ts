@@ -1,0 +1,234 @@
+// One check for due work: read, fail what cannot be parsed, claim, run the provider, and end the
+// turn with its replies and acks in one transaction.
+import {
+  ackMessages,
+  finishTurn,
+  readPendingMessages,
+  readRouting,
+  readState,
+  type NewMessageOut,
+  type RunnerSession,
+} from './db/session.ts';
+import { formatTurn } from './formatter.ts';
+import { beatWhile } from './heartbeat.ts';
+import { describeError, type Log } from './log.ts';
+import { connectTools, type ToolConnection } from './mcp-tools/index.ts';
+import { parseMessageRow, type TurnMessage } from './messages.ts';
+import { createOutboundIds, type OutboundIds } from './outbound-ids.ts';
+import { finalTexts, planTurn, type TurnPlan } from './plan.ts';
+import type { Provider, ProviderEvent } from './providers/provider.ts';
+
+export interface TurnDeps {
+  session: RunnerSession;
+  provider: Provider;
+  clock: () => Date;
+  log: Log;
+  heartbeat: () => void;
+  heartbeatMs: number;
+  timezone: string;
+  inDir: string;
+  workspace: string;
+  outboxDir: string;
+  /** Aborted on SIGTERM: the turn stops without acking, so the next runner picks its rows up. */
+  signal: AbortSignal;
+}
+
+/** True when it did work: a turn ran or invalid rows were failed. */
+export async function checkForWork(deps: TurnDeps): Promise<boolean> {
+  const now = deps.clock();
+  const rows = readPendingMessages(deps.session, now.toISOString());
+  if (rows.length === 0) return false;
+
+  const messages: TurnMessage[] = [];
+  let failed = 0;
+  for (const row of rows) {
+    const parsed = parseMessageRow(row);
+    if (parsed.ok) {
+      messages.push(parsed.value);
+      continue;
+    }
+    ackMessages(deps.session, [row.id], 'failed', now.toISOString(), parsed.error);
+    deps.log.warn('inbound message is invalid; acked failed', {
+      messageId: row.id,
+      seq: row.seq,
+      error: parsed.error,
+    });
+    failed++;
+  }
+
+  const plan = planTurn(messages, readRouting(deps.session));
+  if (!plan) return failed > 0;
+  // Claim first: a runner that dies from here on leaves the rows 'processing' for the next one.
+  ackMessages(
+    deps.session,
+    plan.messages.map((m) => m.id),
+    'processing',
+    deps.clock().toISOString(),
+  );
+  deps.heartbeat();
+  await runTurn(plan, deps);
+  return true;
+}
+
+interface Collected {
+  texts: string[];
+  usage: { inputTokens: number; outputTokens: number };
+  error: string | null;
+  aborted: boolean;
+}
+
+async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
+  const started = deps.clock();
+  const ackIds = plan.messages.map((m) => m.id);
+  const ids = createOutboundIds(plan.messages[0]!.id);
+  const scope = { conversation: plan.conversation, ids, sentTexts: new Set<string>() };
+  const stopBeating = beatWhile(deps.heartbeat, deps.heartbeatMs);
+  let tools: ToolConnection | undefined;
+  let result: Collected;
+  try {
+    tools = await connectTools(
+      { session: deps.session, clock: deps.clock, workspace: deps.workspace, outboxDir: deps.outboxDir },
+      scope,
+    );
+    const prompt = formatTurn(plan.messages, { timezone: deps.timezone, now: started, inDir: deps.inDir });
+    const events = deps.provider.query({
+      sessionId: deps.session.sessionId,
+      prompt,
+      messages: plan.messages,
+      trigger: plan.trigger,
+      tools: tools.client,
+      signal: deps.signal,
+    });
+    result = await collect(events, deps);
+  } catch (err) {
+    result = {
+      texts: [],
+      usage: { inputTokens: 0, outputTokens: 0 },
+      error: describeError(err),
+      aborted: false,
+    };
+  } finally {
+    stopBeating();
+    await tools?.close().catch(() => undefined);
+  }
+  if (result.aborted) {
+    deps.log.warn('turn stopped by shutdown; its messages stay claimed for the next runner', { ackIds });
+    return;
+  }
+  recordOutcome(plan, result, scope.sentTexts, ids, deps);
+  const ms = deps.clock().getTime() - started.getTime();
+  deps.log.info(result.error ? 'turn failed' : 'turn completed', {
+    ackIds,
+    ms,
+    error: result.error ?? undefined,
+  });
+}
+
+/** Drains the provider's events; a shutdown stops waiting even if the provider ignores the signal. */
+async function collect(events: AsyncIterable<ProviderEvent>, deps: TurnDeps): Promise<Collected> {
+  const collected: Collected = {
+    texts: [],
+    usage: { inputTokens: 0, outputTokens: 0 },
+    error: null,
+    aborted: false,
+  };
+  const iterator = events[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const stopped = new Promise<'stopped'>((resolve) => {
+    onAbort = () => resolve('stopped');
+    if (deps.signal.aborted) onAbort();
+    deps.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), stopped]);
+      if (next === 'stopped') {
+        void iterator.return?.();
+        return { ...collected, aborted: true };
+      }
+      if (next.done) return collected;
+      const event = next.value;
+      switch (event.type) {
+        case 'text':
+          collected.texts.push(event.text);
+          break;
+        case 'tool_call':
+          deps.log.info('tool call', {
+            tool: event.name,
+            args: event.args,
+            isError: event.result.isError,
+            result: event.result.text,
+          });
+          break;
+        case 'usage':
+          collected.usage.inputTokens += event.inputTokens;
+          collected.usage.outputTokens += event.outputTokens;
+          break;
+        case 'error':
+          await iterator.return?.();
+          return { ...collected, error: event.message };
+      }
+    }
+  } finally {
+    deps.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+const MAX_ERROR_CHARS = 1000;
+
+/** Replies and acks land together; if even that fails, the rows stay claimed and are tried again. */
+function recordOutcome(
+  plan: TurnPlan,
+  result: Collected,
+  sentByTools: ReadonlySet<string>,
+  ids: OutboundIds,
+  deps: TurnDeps,
+): void {
+  const now = deps.clock().toISOString();
+  const state = [{ key: 'usage', value: addUsage(readState(deps.session, 'usage'), result.usage) }];
+  const ackIds = plan.messages.map((m) => m.id);
+  if (result.error !== null) {
+    finishTurn(deps.session, {
+      replies: [],
+      ackIds,
+      status: 'failed',
+      error: truncate(result.error),
+      state,
+      now,
+    });
+    return;
+  }
+  const { conversation } = plan;
+  const replies = finalTexts(result.texts, sentByTools).map((text): NewMessageOut => {
+    const operation = { op: 'send' as const, text, files: [] };
+    return {
+      id: ids({ target: conversation, operation }),
+      kind: conversation.kind,
+      operation,
+      timestamp: now,
+      inReplyTo: conversation.inReplyTo,
+      channelType: conversation.address.channelType,
+      platformId: conversation.address.platformId,
+      threadId: conversation.address.threadId,
+    };
+  });
+  finishTurn(deps.session, { replies, ackIds, status: 'completed', state, now });
+}
+
+/** session_state 'usage': running totals for the session, for the host and the dashboard. */
+function addUsage(stored: string | null, turn: Collected['usage']): string {
+  const total = { inputTokens: 0, outputTokens: 0, turns: 0 };
+  try {
+    Object.assign(total, stored ? (JSON.parse(stored) as Partial<typeof total>) : {});
+  } catch {
+    // an unreadable total restarts from this turn rather than failing the turn
+  }
+  return JSON.stringify({
+    inputTokens: total.inputTokens + turn.inputTokens,
+    outputTokens: total.outputTokens + turn.outputTokens,
+    turns: total.turns + 1,
+  });
+}
+
+const truncate = (text: string) =>
+  text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text;

@@ -1,0 +1,51 @@
+// What wakes the idle runner: a change in the in/ folder (the host writing inbound.db and its
+// journal), or the fallback poll when events are off or missed.
+import { watch, type FSWatcher } from 'node:fs';
+
+export type WakeReason = 'event' | 'poll' | 'stop';
+
+export interface Wake {
+  /** Resolves on the next change (or one seen since the last wait), after `ms`, or on abort. */
+  wait(ms: number, signal: AbortSignal): Promise<WakeReason>;
+  close(): void;
+}
+
+export function createWake(opts: { dir: string; watch: boolean; onError: (err: Error) => void }): Wake {
+  // A change seen while the runner was busy is kept, so it re-checks right away instead of sleeping.
+  let changed = false;
+  let notify: (() => void) | null = null;
+  let watcher: FSWatcher | null = null;
+  if (opts.watch) {
+    watcher = watch(opts.dir, { persistent: false }, () => {
+      changed = true;
+      notify?.();
+    });
+    watcher.on('error', opts.onError);
+  }
+
+  return {
+    wait(ms, signal) {
+      if (signal.aborted) return Promise.resolve('stop');
+      if (changed) {
+        changed = false;
+        return Promise.resolve('event');
+      }
+      return new Promise((resolve) => {
+        const done = (reason: WakeReason) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          notify = null;
+          changed = false;
+          resolve(reason);
+        };
+        const onAbort = () => done('stop');
+        const timer = setTimeout(() => done('poll'), ms);
+        signal.addEventListener('abort', onAbort, { once: true });
+        notify = () => done('event');
+      });
+    },
+    close() {
+      watcher?.close();
+    },
+  };
+}
