@@ -47,3 +47,24 @@ export function markInboundProcessed(db: Db, key: InboundKey, token: string, now
       .run(now, key.channelType, key.installation ?? '', key.platformMessageId, token).changes === 1
   );
 }
+
+/** Gives a claim back after routing failed, so the platform's (or client's) retry is routed. */
+export function releaseInboundClaim(db: Db, key: InboundKey, token: string): boolean {
+  return (
+    db
+      .prepare(
+        `DELETE FROM inbound_dedup
+         WHERE channel_type = ? AND installation = ? AND platform_message_id = ? AND claim_token = ?
+           AND processed_at IS NULL`,
+      )
+      .run(key.channelType, key.installation ?? '', key.platformMessageId, token).changes === 1
+  );
+}
+
+/**
+ * At start-up no routing is in flight, so every unprocessed claim belongs to a host that died
+ * mid-route: drop them all, and a redelivery is routed at once instead of after the stale window.
+ */
+export function releaseAbandonedClaims(db: Db): number {
+  return db.prepare('DELETE FROM inbound_dedup WHERE processed_at IS NULL').run().changes;
+}

@@ -78,3 +78,38 @@ export function closeSession(db: Db, id: string, now: string): boolean {
       .run(now, id).changes === 1
   );
 }
+
+/** Asks the sweep to wake the session at `at`; an earlier request already pending wins. */
+export function scheduleWake(db: Db, id: string, at: string): void {
+  db.prepare(
+    "UPDATE sessions SET next_wake_at = min(coalesce(next_wake_at, ?), ?) WHERE id = ? AND status = 'active'",
+  ).run(at, at, id);
+}
+
+/** Sessions whose wake time has come, cleared in the same statement so each is handed out once. */
+export function takeDueWakes(db: Db, now: string): string[] {
+  return db
+    .prepare('UPDATE sessions SET next_wake_at = NULL WHERE next_wake_at <= ? RETURNING id')
+    .pluck()
+    .all(now) as string[];
+}
+
+/** Closed sessions past retention, oldest first, a bounded batch per call. */
+export function listClosedBefore(db: Db, cutoff: string, limit: number): Session[] {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM sessions WHERE status = 'closed' AND closed_at < ? ORDER BY closed_at LIMIT ?`,
+    )
+    .all(cutoff, limit) as Session[];
+}
+
+export function deleteSession(db: Db, id: string): boolean {
+  return db.prepare('DELETE FROM sessions WHERE id = ?').run(id).changes === 1;
+}
+
+/** At start-up no container of this install runs (orphans were removed): every status is 'stopped'. */
+export function resetContainerStatuses(db: Db): number {
+  return db
+    .prepare("UPDATE sessions SET container_status = 'stopped' WHERE container_status <> 'stopped'")
+    .run().changes;
+}

@@ -13,6 +13,19 @@ const fileSchema = z
     groupsDir: z.string().min(1),
     logLevel: z.enum(LOG_LEVELS),
     dockerHost: z.string().regex(/^unix:\/\//, 'dockerHost must be a unix:// socket URL'),
+    containers: z
+      .object({
+        maxTotal: z.number().int().min(1).max(1000),
+        maxPerAgentGroup: z.number().int().min(1).max(1000),
+        idleExitMs: z.number().int().min(1000),
+        memoryMb: z.number().int().min(32),
+        cpus: z.number().positive().max(64),
+        pids: z.number().int().min(16).max(32768),
+      })
+      .partial()
+      .strict(),
+    sweepIntervalMs: z.number().int().min(100),
+    maxTries: z.number().int().min(1).max(100),
   })
   .partial()
   .strict();
@@ -27,6 +40,21 @@ export interface Config {
   /** unix:// URL of a Docker-compatible API; undefined = look for one (see containers/engine.ts). */
   dockerHost: string | undefined;
   centralDbPath: string;
+  containers: {
+    /** At most this many session containers at once; more wakes wait in a queue. */
+    maxTotal: number;
+    maxPerAgentGroup: number;
+    /** A runner with nothing to do exits after this long. */
+    idleExitMs: number;
+    memoryMb: number;
+    cpus: number;
+    pids: number;
+  };
+  sweepIntervalMs: number;
+  /** Runs of one message (container crashes included) before it is failed and the user told. */
+  maxTries: number;
+  /** Benchmark baseline only: no file-change events, plain 1 s polling in host and runner. */
+  pollOnly: boolean;
   /** Labels this install's containers, so start-up removes its own leftovers and nobody else's. */
   installId: string;
 }
@@ -56,8 +84,28 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
     logLevel: logLevel.data,
     dockerHost: env.DOCKER_HOST ?? file.dockerHost,
     centralDbPath: join(dataDir, 'warren.db'),
+    containers: {
+      maxTotal:
+        parseCount('WARREN_MAX_CONTAINERS', env.WARREN_MAX_CONTAINERS) ?? file.containers?.maxTotal ?? 4,
+      maxPerAgentGroup: file.containers?.maxPerAgentGroup ?? 4,
+      idleExitMs: file.containers?.idleExitMs ?? 60_000,
+      memoryMb: file.containers?.memoryMb ?? 512,
+      cpus: file.containers?.cpus ?? 1,
+      pids: file.containers?.pids ?? 256,
+    },
+    sweepIntervalMs: file.sweepIntervalMs ?? 2000,
+    maxTries: file.maxTries ?? 3,
+    pollOnly: false,
     installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),
   };
+}
+
+function parseCount(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`${name} must be a whole number of at least 1, got "${raw}"`);
+  return n;
 }
 
 function parsePort(raw: string | undefined): number | undefined {

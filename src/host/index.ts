@@ -1,24 +1,50 @@
 // Start-up and shut-down order of the host. No logic lives here: each step is one call.
+import { join } from 'node:path';
 import Docker from 'dockerode';
+import { getAgentGroupByFolder } from '../db/agent-groups.ts';
+import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
+import { createCliChannel } from './channels/adapters/cli.ts';
+import { createWebchatChannel } from './channels/adapters/webchat.ts';
+import { createChannelRegistry } from './channels/registry.ts';
 import type { Config } from './config.ts';
-import { findEngineSocket } from './containers/engine.ts';
-import { createDockerRuntime, ensureAgentImage, removeOrphans } from './containers/index.ts';
-import { initDataFolder } from './data-folder.ts';
-import { createLogger } from './logger.ts';
+import {
+  createDockerRuntime,
+  ensureAgentImage,
+  findEngineSocket,
+  removeOrphans,
+} from './containers/index.ts';
+import { DEFAULT_GROUP_FOLDER, initDataFolder } from './data-folder.ts';
+import { createDelivery, type DeliveryDeps } from './delivery.ts';
+import { startHttpServer } from './http.ts';
+import { createLifecycle } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { REPO_ROOT } from './repo.ts';
+import { createRouter, type AutoWire } from './router.ts';
+import { resetContainerStatuses } from '../db/sessions.ts';
+import { createSweep } from './sweep.ts';
+
+export interface HostOptions {
+  log?: Logger;
+  clock?: () => Date;
+  /** Observers for tests and the benchmark. */
+  onDelivered?: DeliveryDeps['onDelivered'];
+}
 
 export interface RunningHost {
+  url: string;
   /** Resolves once the host has shut down (SIGINT/SIGTERM or stop()). */
   stopped: Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startHost(config: Config): Promise<RunningHost> {
-  const log = createLogger(config.logLevel);
-  const clock = () => new Date();
+export async function startHost(config: Config, options: HostOptions = {}): Promise<RunningHost> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? (() => new Date());
 
   const { db, changes } = await initDataFolder(config, clock);
   for (const change of changes) log.info(change);
+  const released = releaseAbandonedClaims(db);
+  if (released > 0) log.warn({ released }, 'released inbound claims of a host that stopped mid-route');
 
   const socketPath = await findEngineSocket(config.dockerHost);
   const docker = new Docker({ socketPath });
@@ -27,28 +53,79 @@ export async function startHost(config: Config): Promise<RunningHost> {
   const runtime = createDockerRuntime({ docker, installId: config.installId, log });
   const orphans = await removeOrphans(runtime, config.installId);
   if (orphans > 0) log.warn({ removed: orphans }, 'removed containers left over from a previous run');
+  resetContainerStatuses(db);
 
-  log.info(
-    { dataDir: config.dataDir, engine: socketPath },
-    'Warren is running; nothing is wired to an agent yet',
-  );
+  const channels = createChannelRegistry();
+  const filesDir = join(config.dataDir, 'files');
+  const webchat = createWebchatChannel({ clock, log, filesDir: join(filesDir, 'webchat') });
+  const cli = createCliChannel({ clock, log, filesDir: join(filesDir, 'cli') });
+  channels.register(webchat);
+  channels.register(cli);
 
-  // Nothing else holds the event loop open until the channels are served.
-  const keepAlive = setInterval(() => {}, 1 << 30);
+  let wake = (_sessionId: string): void => {};
+  const delivery = createDelivery({
+    db,
+    dataDir: config.dataDir,
+    channels,
+    clock,
+    log,
+    wake: (id) => wake(id),
+    watchFiles: !config.pollOnly,
+    onDelivered: options.onDelivered,
+  });
+  const pool = createLifecycle({
+    db,
+    config,
+    runtime,
+    image: image.tag,
+    repoRoot: REPO_ROOT,
+    delivery,
+    clock,
+    log,
+  });
+  wake = pool.wake;
+  const sweep = createSweep({ db, dataDir: config.dataDir, clock, log, pool, delivery });
+  sweep.start(config.sweepIntervalMs);
+
+  const main = getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER);
+  // Web chat and terminal chats are the operator's own doors: each new chat is wired to the main agent.
+  const autoWire: Record<string, AutoWire> = main
+    ? { webchat: { agentGroupId: main.id }, cli: { agentGroupId: main.id } }
+    : {};
+  const router = createRouter({ db, dataDir: config.dataDir, clock, log, wake: pool.wake, autoWire });
+  await channels.connectAll(async (message) => void (await router.route(message)));
+
+  const http = await startHttpServer({
+    port: config.port,
+    host: config.host,
+    mounts: [
+      { path: '/webchat', app: webchat.app },
+      { path: '/cli', app: cli.app },
+    ],
+    log,
+  });
+  log.info({ url: `${http.url}/webchat/`, dataDir: config.dataDir, engine: socketPath }, 'Warren is running');
+
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down');
-      await removeOrphans(runtime, config.installId);
-      db.close();
-      clearInterval(keepAlive);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      await http.close();
+      await channels
+        .disconnectAll()
+        .catch((err: unknown) => log.warn({ err }, 'a channel did not disconnect'));
+      await sweep.stop();
+      await pool.stopAll(5000);
+      await delivery.stop();
+      await removeOrphans(runtime, config.installId);
+      db.close();
       resolveStopped();
     })());
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  return { stopped, stop };
+  return { url: http.url, stopped, stop };
 }

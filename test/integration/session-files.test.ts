@@ -33,10 +33,10 @@ const chat = (text: string) => ({
 
 let dataDir: string;
 let paths: SessionPaths;
-beforeEach(async () => {
+beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'warren-session-'));
   paths = sessionPaths(dataDir, 'ag_1', 'ses_1');
-  await createSessionFiles(paths);
+  createSessionFiles(paths);
 });
 
 const runnerFor = (p: SessionPaths) =>
@@ -53,9 +53,9 @@ describe('session folder', () => {
     expect(paths.outbound).toBe(join(dataDir, 'sessions/ag_1/ses_1/out/outbound.db'));
   });
 
-  test('creating it again keeps every row', async () => {
+  test('creating it again keeps every row', () => {
     insertMessagesIn(paths, [chat('hello')]);
-    await createSessionFiles(paths);
+    createSessionFiles(paths);
     const runner = runnerFor(paths);
     expect(readPendingMessages(runner, now)).toHaveLength(1);
     closeRunnerSession(runner);
@@ -180,19 +180,20 @@ describe('bad input leaves data intact', () => {
 describe('a broken session file names its session and spares the others', () => {
   const healthy = () => {
     const other = sessionPaths(dataDir, 'ag_1', 'ses_2');
-    return createSessionFiles(other).then(() => insertMessagesIn(other, [chat('still works')]));
+    createSessionFiles(other);
+    return insertMessagesIn(other, [chat('still works')]);
   };
 
-  test('a file that is not SQLite at all', async () => {
+  test('a file that is not SQLite at all', () => {
     writeFileSync(paths.inbound, 'these are not the bytes of a database, not even close to it. '.repeat(200));
     expect(() => insertMessagesIn(paths, [chat('x')])).toThrow(SessionFileError);
     expect(() => insertMessagesIn(paths, [chat('x')])).toThrow(
       /session ses_1: inbound\.db is not a SQLite database/,
     );
-    expect(await healthy()).toHaveLength(1);
+    expect(healthy()).toHaveLength(1);
   });
 
-  test('a SQLite file whose pages are corrupt', async () => {
+  test('a SQLite file whose pages are corrupt', () => {
     insertMessagesIn(
       paths,
       Array.from({ length: 200 }, (_, i) => chat(`row ${i} `.repeat(40))),
@@ -205,10 +206,10 @@ describe('a broken session file names its session and spares the others', () => 
     expect((err as SessionFileError).message).toMatch(
       /^session ses_1: inbound\.db (is corrupt|is missing|is not a SQLite)/,
     );
-    expect(await healthy()).toHaveLength(1);
+    expect(healthy()).toHaveLength(1);
   });
 
-  test('a database without the contract tables', async () => {
+  test('a database without the contract tables', () => {
     writeFileSync(paths.outbound, '');
     const db = new Database(paths.outbound);
     db.exec('CREATE TABLE something_else (x)');
@@ -219,7 +220,7 @@ describe('a broken session file names its session and spares the others', () => 
     expect(() =>
       openRunnerSession({ sessionId: 'ses_1', inboundPath: paths.inbound, outboundPath: paths.outbound }),
     ).toThrow(SessionFileError);
-    expect(await healthy()).toHaveLength(1);
+    expect(healthy()).toHaveLength(1);
   });
 
   test('a missing file', () => {

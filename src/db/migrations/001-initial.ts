@@ -119,6 +119,8 @@ CREATE TABLE sessions (
   container_status   TEXT NOT NULL DEFAULT 'stopped'
                      CHECK (container_status IN ('stopped', 'starting', 'running', 'stopping')),
   last_active        TEXT,
+  -- earliest time the sweep must wake this session (a delayed row, a retry); NULL = nothing scheduled
+  next_wake_at       TEXT,
   created_at         TEXT NOT NULL,
   closed_at          TEXT,
   CHECK ((status = 'closed') = (closed_at IS NOT NULL))
@@ -128,6 +130,8 @@ CREATE UNIQUE INDEX sessions_active_key
   ON sessions(agent_group_id, ifnull(messaging_group_id, ''), ifnull(thread_id, '')) WHERE status = 'active';
 CREATE INDEX sessions_container ON sessions(container_status) WHERE container_status <> 'stopped';
 CREATE INDEX sessions_messaging_group ON sessions(messaging_group_id);
+CREATE INDEX sessions_next_wake ON sessions(next_wake_at) WHERE next_wake_at IS NOT NULL;
+CREATE INDEX sessions_closed ON sessions(closed_at) WHERE status = 'closed';
 
 CREATE TABLE agent_destinations (
   agent_group_id        TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,

@@ -1,19 +1,26 @@
 // The `warren` command. Each subcommand parses its flags, loads the config and calls one function.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
+import { userInfo } from 'node:os';
 import { initDataFolder } from '../data-folder.ts';
 import { startHost } from '../index.ts';
+import { runChat } from './chat.ts';
 
 const USAGE = `usage: warren <command> [options]
 
 commands:
   init     create the data folder, the central database and the default agent group
   start    run the host (web chat, API and agents) on 127.0.0.1
+  chat     talk to the main agent from this terminal (the host must be running)
 
 options (every command):
   --data-dir DIR     data folder (default ./data, or WARREN_DATA_DIR)
   --groups-dir DIR   agent group folders (default ./groups, or WARREN_GROUPS_DIR)
-  --port N           port for start (default 7420, or WARREN_PORT)
+  --port N           the host's port (default 7420, or WARREN_PORT)
+
+options (chat):
+  --chat NAME        conversation name (default: terminal)
+  --as NAME          your name (default: your login name)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       'groups-dir': { type: 'string' },
       port: { type: 'string' },
+      chat: { type: 'string' },
+      as: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,6 +60,17 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const host = await startHost(config);
       await host.stopped;
+      return 0;
+    }
+    case 'chat': {
+      const name = values.as ?? userInfo().username;
+      await runChat({
+        url: `http://${config.host}:${config.port}`,
+        chat: values.chat ?? 'terminal',
+        sender: { id: name.replace(/[^A-Za-z0-9._:@-]/g, '_'), name },
+        input: process.stdin,
+        output: process.stdout,
+      });
       return 0;
     }
     default:

@@ -15,3 +15,4 @@ export { createDockerRuntime, type DockerRuntimeOptions } from './docker.ts';
 export { removeOrphans } from './orphans.ts';
 export { AGENT_IMAGE_REPO, agentImageTag, ensureAgentImage, type EnsuredImage } from './image.ts';
 export { findEngineSocket, EngineUnavailableError, DEFAULT_ENGINE_SOCKETS } from './engine.ts';
+export { createSessionPool, type SessionPool, type Launch } from './pool.ts';

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   asSessionFileError,
@@ -41,8 +41,9 @@ export function sessionPaths(dataDir: string, agentGroupId: string, sessionId: s
  * Creates the folder and both files with their schema. Idempotent. The host creates outbound.db
  * too, before any runner exists, so the runner never has to (and the host never writes it again).
  */
-export async function createSessionFiles(paths: SessionPaths): Promise<void> {
-  await Promise.all([mkdir(paths.inbox, { recursive: true }), mkdir(paths.outbox, { recursive: true })]);
+export function createSessionFiles(paths: SessionPaths): void {
+  mkdirSync(paths.inbox, { recursive: true });
+  mkdirSync(paths.outbox, { recursive: true });
   for (const file of ['inbound', 'outbound'] as const) {
     openSessionFile({
       sessionId: paths.sessionId,

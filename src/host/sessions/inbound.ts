@@ -31,6 +31,8 @@ export interface NewMessageIn {
 export interface WrittenMessage {
   id: string;
   seq: number;
+  /** true when a row with this id already existed; nothing was written. */
+  duplicate: boolean;
 }
 
 export class InvalidMessageError extends Error {
@@ -40,6 +42,7 @@ export class InvalidMessageError extends Error {
 /**
  * Writes messages with even seqs above the highest seq of both files, all in one transaction
  * (BEGIN IMMEDIATE: the seq read and the insert cannot interleave with another host writer).
+ * A message whose id already exists is skipped, so routing the same platform message twice is harmless.
  */
 export function insertMessagesIn(paths: SessionPaths, messages: readonly NewMessageIn[]): WrittenMessage[] {
   const rows = messages.map(toRow);
@@ -49,14 +52,20 @@ export function insertMessagesIn(paths: SessionPaths, messages: readonly NewMess
       (id, seq, kind, timestamp, status, process_after, recurrence, timezone, series_id, tries, trigger,
        platform_id, channel_type, thread_id, content, source_session_id)
       VALUES (@id, @seq, @kind, @timestamp, 'pending', @process_after, @recurrence, @timezone, @series_id, 0,
-       @trigger, @platform_id, @channel_type, @thread_id, @content, @source_session_id)`);
+       @trigger, @platform_id, @channel_type, @thread_id, @content, @source_session_id)
+      ON CONFLICT (id) DO NOTHING`);
+    const existing = db.prepare('SELECT seq FROM messages_in WHERE id = ?').pluck();
     const maxIn = db.prepare('SELECT coalesce(max(seq), 0) AS m FROM messages_in').pluck();
     const run = db.transaction(() => {
       let seq = Math.max(maxIn.get() as number, maxOut);
       return rows.map((row) => {
-        seq = nextSeq(seq, 'even');
-        insert.run({ ...row, seq });
-        return { id: row.id, seq };
+        const next = nextSeq(seq, 'even');
+        if (insert.run({ ...row, seq: next }).changes === 0) {
+          // Same id written before (a redelivery routed again after a crash): keep the first.
+          return { id: row.id, seq: existing.get(row.id) as number, duplicate: true };
+        }
+        seq = next;
+        return { id: row.id, seq, duplicate: false };
       });
     });
     return run.immediate();

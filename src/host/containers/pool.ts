@@ -1,0 +1,149 @@
+// Session containers on demand: at most `maxContainers` at once and `maxPerAgentGroup` per agent
+// group; a wake beyond the caps waits in a queue (never dropped) and starts when a slot frees up.
+import type { ContainerRef, ContainerRuntime, ContainerSpec } from './runtime.ts';
+
+export interface Launch {
+  agentGroupId: string;
+  spec: ContainerSpec;
+}
+
+export interface PoolDeps {
+  runtime: ContainerRuntime;
+  /** The container to start for a session; undefined when the session no longer exists. */
+  launch: (sessionId: string) => Launch | undefined;
+  maxContainers: number;
+  maxPerAgentGroup: number;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  onStarted?: (sessionId: string, ref: ContainerRef) => void;
+  /** After the container ended and was removed: fold its work, retry what it left; true = wake it again. */
+  onExited: (sessionId: string, exitCode: number) => Promise<boolean> | boolean;
+  /** Where the container's output goes (e.g. a rotated log file); resolves when the output ends. */
+  captureLogs?: (sessionId: string, lines: AsyncIterable<string>) => Promise<void>;
+}
+
+interface Slot {
+  agentGroupId: string;
+  ref?: ContainerRef;
+  /** A wake arrived while the container was already exiting: start it again afterwards. */
+  rewake: boolean;
+  exiting: boolean;
+}
+
+export function createSessionPool(deps: PoolDeps) {
+  const slots = new Map<string, Slot>();
+  const queue: string[] = [];
+  const queued = new Set<string>();
+  const exits = new Set<Promise<void>>();
+  let closed = false;
+
+  return { wake, isRunning, running, queuedSessions, stop, stopAll, containerOf };
+
+  /** Makes sure a container serves the session soon; cheap and idempotent. */
+  function wake(sessionId: string): void {
+    if (closed) return;
+    const slot = slots.get(sessionId);
+    if (slot) {
+      if (slot.exiting) slot.rewake = true;
+      return;
+    }
+    if (!queued.has(sessionId)) {
+      queued.add(sessionId);
+      queue.push(sessionId);
+    }
+    drain();
+  }
+
+  function drain(): void {
+    for (let i = 0; i < queue.length && slots.size < deps.maxContainers;) {
+      const sessionId = queue[i]!;
+      const launch = deps.launch(sessionId);
+      if (!launch) {
+        queue.splice(i, 1);
+        queued.delete(sessionId);
+        continue;
+      }
+      if (countFor(launch.agentGroupId) >= deps.maxPerAgentGroup) {
+        i++; // this group is full; a later session of another group may still start
+        continue;
+      }
+      queue.splice(i, 1);
+      queued.delete(sessionId);
+      start(sessionId, launch);
+    }
+  }
+
+  function start(sessionId: string, launch: Launch): void {
+    const slot: Slot = { agentGroupId: launch.agentGroupId, rewake: false, exiting: false };
+    slots.set(sessionId, slot);
+    const done = run(sessionId, slot, launch.spec).finally(() => exits.delete(done));
+    exits.add(done);
+  }
+
+  async function run(sessionId: string, slot: Slot, spec: ContainerSpec): Promise<void> {
+    let exitCode = -1;
+    try {
+      slot.ref = await deps.runtime.start(spec);
+      if (closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
+      deps.onStarted?.(sessionId, slot.ref);
+      const logs = deps.captureLogs?.(sessionId, deps.runtime.logs(slot.ref));
+      exitCode = await deps.runtime.wait(slot.ref);
+      slot.exiting = true;
+      await logs?.catch((err: unknown) => deps.log.warn({ sessionId, err }, 'container log capture failed'));
+      await deps.runtime.remove(slot.ref);
+    } catch (err) {
+      slot.exiting = true;
+      deps.log.warn({ sessionId, err }, 'session container failed; its work is retried');
+      if (slot.ref) await deps.runtime.remove(slot.ref).catch(() => {});
+    }
+    let again = slot.rewake;
+    try {
+      again = (await deps.onExited(sessionId, exitCode)) || again;
+    } catch (err) {
+      deps.log.warn({ sessionId, err }, 'handling a container exit failed');
+    }
+    slots.delete(sessionId);
+    if (again && !closed) wake(sessionId);
+    drain();
+  }
+
+  function countFor(agentGroupId: string): number {
+    let n = 0;
+    for (const slot of slots.values()) if (slot.agentGroupId === agentGroupId) n++;
+    return n;
+  }
+
+  function isRunning(sessionId: string): boolean {
+    return slots.has(sessionId);
+  }
+
+  function running(): string[] {
+    return [...slots.keys()];
+  }
+
+  function queuedSessions(): string[] {
+    return [...queue];
+  }
+
+  function containerOf(sessionId: string): ContainerRef | undefined {
+    return slots.get(sessionId)?.ref;
+  }
+
+  /** Stops one session's container (stuck runner); the exit path then retries its work. */
+  async function stop(sessionId: string, graceMs: number): Promise<void> {
+    const ref = slots.get(sessionId)?.ref;
+    if (ref) await deps.runtime.stop(ref, graceMs);
+  }
+
+  /** Shutdown: no new starts, every container stopped, every exit handled. */
+  async function stopAll(graceMs: number): Promise<void> {
+    closed = true;
+    queue.length = 0;
+    queued.clear();
+    await Promise.all(
+      [...slots.values()].map((s) => (s.ref ? deps.runtime.stop(s.ref, graceMs) : undefined)),
+    );
+    await Promise.all([...exits]);
+  }
+}
+
+export type SessionPool = ReturnType<typeof createSessionPool>;

@@ -1,0 +1,416 @@
+// Outbound rows -> channel adapters -> delivered records (DESIGN §4 step 5).
+// Wakes on file changes in a running session's out/ folder, with a fallback poll; retries transient
+// failures with backoff; on a final failure tells the agent with a system message.
+import { watch, type FSWatcher } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Db } from '../db/connection.ts';
+import { finishAttempt, startAttempt } from '../db/deliveries.ts';
+import { listDestinations } from '../db/destinations.ts';
+import type { DeliveryErrorCode } from '../db/enums.ts';
+import { getMessagingGroup } from '../db/messaging-groups.ts';
+import { getSession, scheduleWake, type Session } from '../db/sessions.ts';
+import {
+  hasCapability,
+  ChannelSendError,
+  type Channel,
+  type OutboundMessage as ChannelMessage,
+} from './channels/channel.ts';
+import type { ChannelRegistry } from './channels/registry.ts';
+import type { Logger } from './logger.ts';
+import {
+  insertMessagesIn,
+  readUndelivered,
+  recordDelivered,
+  sessionPaths,
+  withSessionFile,
+  type OutboundMessage,
+  type SessionPaths,
+} from './sessions/index.ts';
+import { platformIdOfSeq, platformIdsOfInbound } from './sessions/lookup.ts';
+
+export interface DeliveryDeps {
+  db: Db;
+  dataDir: string;
+  channels: ChannelRegistry;
+  clock: () => Date;
+  log: Logger;
+  /** Start a turn in the session (the agent must hear about a failed delivery). */
+  wake: (sessionId: string) => void;
+  /** false: no file-change events, only the poll (the benchmark's baseline). */
+  watchFiles?: boolean;
+  pollMs?: number;
+  maxAttempts?: number;
+  onDelivered?: (event: { sessionId: string; messageOutId: string; inReplyTo: string | null }) => void;
+  onFailed?: (event: { sessionId: string; messageOutId: string; code: DeliveryErrorCode }) => void;
+}
+
+interface SessionState {
+  pass?: Promise<void>;
+  again: boolean;
+  watcher?: FSWatcher;
+  retryTimer?: NodeJS.Timeout;
+}
+
+const RETRYABLE: ReadonlySet<DeliveryErrorCode> = new Set(['rate_limited', 'transient']);
+
+/** Pure: how long to wait before attempt `attempt + 1` (exponential, capped, honouring Retry-After). */
+export function retryDelayMs(attempt: number, retryAfterMs?: number): number {
+  const exponential = Math.min(30_000, 500 * 2 ** (attempt - 1));
+  return Math.max(exponential, retryAfterMs ?? 0);
+}
+
+export function createDelivery(deps: DeliveryDeps) {
+  const { db, log, clock } = deps;
+  const maxAttempts = deps.maxAttempts ?? 5;
+  const states = new Map<string, SessionState>();
+  const watched = new Set<string>();
+  const poll = setInterval(() => watched.forEach((id) => void deliverSession(id)), deps.pollMs ?? 1000);
+  poll.unref();
+
+  return { deliverSession, watchSession, unwatchSession, notifyUser, stop };
+
+  /** Delivers everything due in the session; concurrent calls coalesce into one more pass. */
+  function deliverSession(sessionId: string): Promise<void> {
+    const state = stateOf(sessionId);
+    if (state.pass) {
+      state.again = true;
+      return state.pass;
+    }
+    state.pass = (async () => {
+      do {
+        state.again = false;
+        await deliverPass(sessionId).catch((err: unknown) =>
+          log.error({ sessionId, err }, 'delivery pass failed'),
+        );
+      } while (state.again);
+    })().finally(() => (state.pass = undefined));
+    return state.pass;
+  }
+
+  /** While a container runs: react to its writes at once instead of at the next poll. */
+  function watchSession(sessionId: string): void {
+    const session = getSession(db, sessionId);
+    if (!session || watched.has(sessionId)) return;
+    watched.add(sessionId);
+    if (deps.watchFiles === false) return;
+    const state = stateOf(sessionId);
+    try {
+      state.watcher = watch(pathsOf(session).outDir, () => void deliverSession(sessionId));
+      state.watcher.on('error', () => state.watcher?.close());
+    } catch (err) {
+      log.warn({ sessionId, err }, 'cannot watch out/; falling back to polling');
+    }
+  }
+
+  function unwatchSession(sessionId: string): void {
+    watched.delete(sessionId);
+    const state = states.get(sessionId);
+    state?.watcher?.close();
+    if (state && !state.retryTimer && !state.pass) states.delete(sessionId);
+    else if (state) state.watcher = undefined;
+  }
+
+  async function stop(): Promise<void> {
+    clearInterval(poll);
+    for (const [id, state] of states) {
+      state.watcher?.close();
+      clearTimeout(state.retryTimer);
+      await state.pass;
+      states.delete(id);
+    }
+    watched.clear();
+  }
+
+  /**
+   * A message from the host itself to the session's chat (e.g. "your message failed"), sent straight
+   * through the channel: the host never writes outbound.db. `key` makes repeats idempotent.
+   */
+  async function notifyUser(
+    sessionId: string,
+    key: string,
+    text: string,
+    inReplyTo: string | null,
+  ): Promise<boolean> {
+    const session = getSession(db, sessionId);
+    if (!session) return false;
+    const address = addressOf(pathsOf(session), { channel_type: null, platform_id: null, thread_id: null });
+    if (!address.channelType || !address.platformId) return false;
+    const messageOutId = `notice:${key}`;
+    const idempotencyKey = `${sessionId}:${messageOutId}`;
+    const attempt = startAttempt(
+      db,
+      { sessionId, messageOutId, idempotencyKey, channelType: address.channelType },
+      clock().toISOString(),
+    );
+    try {
+      const result = await deps.channels.get(address.channelType).send({
+        kind: 'send',
+        idempotencyKey,
+        chatId: address.platformId,
+        threadId: address.threadId,
+        text,
+        inReplyTo,
+        files: [],
+      });
+      finishAttempt(
+        db,
+        attempt.id,
+        { status: 'delivered', platformMessageId: result.platformMessageId },
+        clock().toISOString(),
+      );
+      return true;
+    } catch (err) {
+      const code = err instanceof ChannelSendError ? err.code : 'unknown';
+      finishAttempt(
+        db,
+        attempt.id,
+        { status: 'failed', errorCode: code, error: String(err) },
+        clock().toISOString(),
+      );
+      log.warn({ sessionId, err }, 'could not tell the user');
+      return false;
+    }
+  }
+
+  function stateOf(sessionId: string): SessionState {
+    let state = states.get(sessionId);
+    if (!state) states.set(sessionId, (state = { again: false }));
+    return state;
+  }
+
+  function pathsOf(session: Session): SessionPaths {
+    return sessionPaths(deps.dataDir, session.agentGroupId, session.id);
+  }
+
+  async function deliverPass(sessionId: string): Promise<void> {
+    const session = getSession(db, sessionId);
+    if (!session) return;
+    const paths = pathsOf(session);
+    const rows = readUndelivered(paths);
+    if (rows.length === 0) return;
+    const replyTargets = platformIdsOfInbound(paths, [
+      ...new Set(rows.flatMap((r) => (r.in_reply_to ? [r.in_reply_to] : []))),
+    ]);
+    const now = clock().toISOString();
+    for (const row of rows) {
+      if (row.deliver_after && row.deliver_after > now) {
+        scheduleWake(db, sessionId, row.deliver_after);
+        continue;
+      }
+      const carryOn = await deliverRow(session, paths, row, replyTargets);
+      if (!carryOn) return; // a retry is scheduled: later rows wait, so the chat keeps its order
+    }
+  }
+
+  /** One row; false when it must be retried later (and nothing after it may overtake it). */
+  async function deliverRow(
+    session: Session,
+    paths: SessionPaths,
+    row: OutboundMessage,
+    replyTargets: Map<string, string>,
+  ): Promise<boolean> {
+    const address = addressOf(paths, row);
+    const channelType = address.channelType ?? 'unknown';
+    const attempt = startAttempt(
+      db,
+      { sessionId: session.id, messageOutId: row.id, idempotencyKey: `${session.id}:${row.id}`, channelType },
+      clock().toISOString(),
+    );
+    const outcome = await attemptSend(session, paths, row, address, replyTargets, attempt.idempotencyKey);
+    const now = clock().toISOString();
+    if (outcome.ok) {
+      finishAttempt(
+        db,
+        attempt.id,
+        { status: 'delivered', platformMessageId: outcome.platformMessageId },
+        now,
+      );
+      recordDelivered(paths, {
+        messageOutId: row.id,
+        platformMessageId: outcome.platformMessageId,
+        status: 'delivered',
+        deliveredAt: now,
+      });
+      await rm(join(paths.outbox, row.id), { recursive: true, force: true });
+      deps.onDelivered?.({ sessionId: session.id, messageOutId: row.id, inReplyTo: row.in_reply_to });
+      return true;
+    }
+    finishAttempt(db, attempt.id, { status: 'failed', errorCode: outcome.code, error: outcome.error }, now);
+    if (RETRYABLE.has(outcome.code) && attempt.attempt < maxAttempts) {
+      const delay = retryDelayMs(attempt.attempt, outcome.retryAfterMs);
+      log.warn(
+        { sessionId: session.id, messageOutId: row.id, code: outcome.code, delay },
+        'delivery will be retried',
+      );
+      const state = stateOf(session.id);
+      clearTimeout(state.retryTimer);
+      state.retryTimer = setTimeout(() => {
+        state.retryTimer = undefined;
+        void deliverSession(session.id);
+      }, delay);
+      return false;
+    }
+    recordDelivered(paths, {
+      messageOutId: row.id,
+      platformMessageId: null,
+      status: 'failed',
+      deliveredAt: now,
+    });
+    tellAgent(session, paths, row, outcome.code, outcome.error, now);
+    deps.onFailed?.({ sessionId: session.id, messageOutId: row.id, code: outcome.code });
+    return true;
+  }
+
+  type SendOutcome =
+    | { ok: true; platformMessageId: string | null }
+    | { ok: false; code: DeliveryErrorCode; error: string; retryAfterMs?: number };
+
+  async function attemptSend(
+    session: Session,
+    paths: SessionPaths,
+    row: OutboundMessage,
+    address: Address,
+    replyTargets: Map<string, string>,
+    idempotencyKey: string,
+  ): Promise<SendOutcome> {
+    if (!row.op) return { ok: false, code: 'invalid_request', error: row.error };
+    if (!address.channelType || !address.platformId) {
+      return {
+        ok: false,
+        code: 'invalid_request',
+        error: 'the message has no address and the session no default one',
+      };
+    }
+    if (!isAllowed(session, address)) {
+      return {
+        ok: false,
+        code: 'destination_denied',
+        error: `${address.channelType}:${address.platformId} is not this conversation nor one of the agent's destinations`,
+      };
+    }
+    let channel: Channel;
+    try {
+      channel = deps.channels.get(address.channelType);
+    } catch (err) {
+      return { ok: false, code: 'unsupported', error: (err as Error).message };
+    }
+    const message = toChannelMessage(paths, row, address, replyTargets, idempotencyKey, channel.capabilities);
+    if ('unsupported' in message) return { ok: false, code: 'unsupported', error: message.unsupported };
+    try {
+      const result = await channel.send(message);
+      return { ok: true, platformMessageId: result.platformMessageId };
+    } catch (err) {
+      if (err instanceof ChannelSendError) {
+        return { ok: false, code: err.code, error: err.message, retryAfterMs: err.retryAfterMs };
+      }
+      return { ok: false, code: 'unknown', error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Its own chat is always allowed; anything else must be one of the agent group's destinations. */
+  function isAllowed(session: Session, address: Address): boolean {
+    const own = session.messagingGroupId ? getMessagingGroup(db, session.messagingGroupId) : undefined;
+    if (own && own.channelType === address.channelType && own.platformId === address.platformId) return true;
+    return listDestinations(db, session.agentGroupId).some(
+      (d) =>
+        d.kind === 'channel' && d.channelType === address.channelType && d.platformId === address.platformId,
+    );
+  }
+
+  function tellAgent(
+    session: Session,
+    paths: SessionPaths,
+    row: OutboundMessage,
+    code: DeliveryErrorCode,
+    error: string,
+    now: string,
+  ): void {
+    log.warn(
+      { sessionId: session.id, messageOutId: row.id, code, error },
+      'delivery failed; the agent is told',
+    );
+    insertMessagesIn(paths, [
+      {
+        kind: 'system',
+        timestamp: now,
+        content: { event: 'delivery_failed', messageOutId: row.id, seq: row.seq, code, error },
+      },
+    ]);
+    deps.wake(session.id);
+  }
+}
+
+interface Address {
+  channelType: string | null;
+  platformId: string | null;
+  threadId: string | null;
+}
+
+/** The row's own address, else the session's default reply address. */
+function addressOf(
+  paths: SessionPaths,
+  row: Pick<OutboundMessage, 'channel_type' | 'platform_id' | 'thread_id'>,
+): Address {
+  if (row.channel_type && row.platform_id) {
+    return { channelType: row.channel_type, platformId: row.platform_id, threadId: row.thread_id };
+  }
+  const routing = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db.prepare('SELECT channel_type, platform_id, thread_id FROM session_routing WHERE id = 1').get(),
+  ) as { channel_type: string | null; platform_id: string | null; thread_id: string | null } | undefined;
+  return {
+    channelType: routing?.channel_type ?? null,
+    platformId: routing?.platform_id ?? null,
+    threadId: routing?.thread_id ?? null,
+  };
+}
+
+/** Builds what the channel gets, degrading what it cannot show (DESIGN §5: degradation is the host's job). */
+function toChannelMessage(
+  paths: SessionPaths,
+  row: OutboundMessage,
+  address: Address,
+  replyTargets: Map<string, string>,
+  idempotencyKey: string,
+  capabilities: number,
+): ChannelMessage | { unsupported: string } {
+  const op = row.op!;
+  const base = { idempotencyKey, chatId: address.platformId!, threadId: address.threadId };
+  const inReplyTo = row.in_reply_to ? (replyTargets.get(row.in_reply_to) ?? null) : null;
+  switch (op.op) {
+    case 'send': {
+      const files = op.files.map((name) => ({ name, path: join(paths.outbox, row.id, name) }));
+      if (op.card && !hasCapability(capabilities, 'RichCard')) {
+        const numbered = op.card.options.map((o, i) => `${i + 1}. ${o.label}`).join('\n');
+        const text = [op.text, `**${op.card.title}**`, op.card.body, numbered].filter(Boolean).join('\n\n');
+        return { ...base, kind: 'send', text, inReplyTo, files };
+      }
+      return {
+        ...base,
+        kind: 'send',
+        text: op.text,
+        inReplyTo,
+        files,
+        ...(op.card ? { card: op.card } : {}),
+      };
+    }
+    case 'edit': {
+      const target = platformIdOfSeq(paths, op.targetSeq);
+      if (!target || !hasCapability(capabilities, 'Edit')) {
+        return { ...base, kind: 'send', text: op.text, inReplyTo, files: [] };
+      }
+      return { ...base, kind: 'edit', targetPlatformMessageId: target, text: op.text };
+    }
+    case 'react': {
+      if (!hasCapability(capabilities, 'Reactions')) return { unsupported: 'this channel has no reactions' };
+      const target = platformIdOfSeq(paths, op.targetSeq);
+      if (!target) return { unsupported: `message ${op.targetSeq} has no platform message to react to` };
+      return { ...base, kind: 'react', targetPlatformMessageId: target, emoji: op.emoji };
+    }
+    case 'ask':
+    case 'action':
+      return { unsupported: `"${op.op}" operations are not handled by this host yet` };
+  }
+}
+
+export type Delivery = ReturnType<typeof createDelivery>;

@@ -1,0 +1,118 @@
+// Session containers from start to exit: what to launch for a session, and what the host does when
+// the container has ended (deliver the rest, retry or fail what the runner left, prune, wake again).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Db } from '../db/connection.ts';
+import { getAgentGroup } from '../db/agent-groups.ts';
+import { getSession, scheduleWake, setContainerStatus } from '../db/sessions.ts';
+import type { Config } from './config.ts';
+import { createSessionPool, type ContainerRuntime } from './containers/index.ts';
+import { writeRotatedLog } from './containers/session-log.ts';
+import { sessionContainerSpec } from './containers/session-spec.ts';
+import type { Delivery } from './delivery.ts';
+import type { Logger } from './logger.ts';
+import { foldAcks, sessionPaths } from './sessions/index.ts';
+import {
+  crashRetryDelayMs,
+  nextTriggerDue,
+  pruneSessionFiles,
+  recoverAbandonedRows,
+} from './sessions/recovery.ts';
+import { projectDestinations } from './sessions/resolve.ts';
+
+export interface LifecycleDeps {
+  db: Db;
+  config: Config;
+  runtime: ContainerRuntime;
+  image: string;
+  repoRoot: string;
+  delivery: Delivery;
+  clock: () => Date;
+  log: Logger;
+  /** Finished rows older than this are pruned from a session's files when its container exits. */
+  retentionMs?: number;
+}
+
+const LOG_MAX_BYTES = 1 << 20;
+
+export function createLifecycle(deps: LifecycleDeps) {
+  const { db, config, log, clock, delivery } = deps;
+  const user = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+
+  return createSessionPool({
+    runtime: deps.runtime,
+    maxContainers: config.containers.maxTotal,
+    maxPerAgentGroup: config.containers.maxPerAgentGroup,
+    log,
+    launch(sessionId) {
+      const session = getSession(db, sessionId);
+      const group = session && getAgentGroup(db, session.agentGroupId);
+      if (!session || !group || session.status !== 'active') return undefined;
+      const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+      projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
+      const groupDir = join(config.groupsDir, group.folder);
+      mkdirSync(groupDir, { recursive: true });
+      setContainerStatus(db, sessionId, 'starting');
+      return {
+        agentGroupId: group.id,
+        spec: sessionContainerSpec({
+          image: deps.image,
+          repoRoot: deps.repoRoot,
+          sessionId,
+          agentGroupId: group.id,
+          provider: group.provider,
+          timezone: group.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+          sessionRoot: paths.root,
+          groupDir,
+          idleExitMs: config.containers.idleExitMs,
+          pollOnly: config.pollOnly,
+          limits: {
+            memoryMb: config.containers.memoryMb,
+            cpus: config.containers.cpus,
+            pids: config.containers.pids,
+          },
+          user,
+        }),
+      };
+    },
+    onStarted(sessionId) {
+      setContainerStatus(db, sessionId, 'running');
+      delivery.watchSession(sessionId);
+    },
+    captureLogs: (sessionId, lines) =>
+      writeRotatedLog(lines, join(config.dataDir, 'logs', 'sessions', `${sessionId}.log`), LOG_MAX_BYTES),
+    onExited: (sessionId, exitCode) => afterExit(sessionId, exitCode),
+  });
+
+  async function afterExit(sessionId: string, exitCode: number): Promise<boolean> {
+    delivery.unwatchSession(sessionId);
+    setContainerStatus(db, sessionId, 'stopped');
+    const session = getSession(db, sessionId);
+    if (!session) return false;
+    const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+    await delivery.deliverSession(sessionId); // what it wrote last
+    foldAcks(paths);
+    const now = clock();
+    const { retried, failed } = recoverAbandonedRows(paths, config.maxTries, (tries) =>
+      new Date(now.getTime() + crashRetryDelayMs(tries)).toISOString(),
+    );
+    if (retried + failed.length > 0) {
+      log.warn({ sessionId, exitCode, retried, failed: failed.length }, 'runner left unfinished work');
+    }
+    for (const row of failed) {
+      await delivery.notifyUser(
+        sessionId,
+        row.id,
+        `Sorry, your message could not be processed (tried ${row.tries} times). Please try again later.`,
+        row.platformMessageId,
+      );
+    }
+    const cutoff = new Date(now.getTime() - (deps.retentionMs ?? 7 * 86_400_000)).toISOString();
+    pruneSessionFiles(paths, cutoff);
+    const { due, nextAt } = nextTriggerDue(paths, now.toISOString());
+    if (nextAt) scheduleWake(db, sessionId, nextAt);
+    return due;
+  }
+}
+
+export type Lifecycle = ReturnType<typeof createLifecycle>;

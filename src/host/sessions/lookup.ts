@@ -1,0 +1,41 @@
+// Reads the host needs while delivering: which platform message a seq or an inbound row stands for.
+import { withSessionFile, type SessionPaths } from './files.ts';
+
+/** Platform message ids of inbound rows (the message each reply answers), by row id. */
+export function platformIdsOfInbound(paths: SessionPaths, ids: readonly string[]): Map<string, string> {
+  if (ids.length === 0) return new Map();
+  const rows = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare(
+        `SELECT id, json_extract(content, '$.platformMessageId') AS platformId FROM messages_in
+         WHERE id IN (${ids.map(() => '?').join(', ')})`,
+      )
+      .all(...ids),
+  ) as { id: string; platformId: string | null }[];
+  return new Map(rows.filter((r) => r.platformId).map((r) => [r.id, r.platformId!]));
+}
+
+/**
+ * The platform message a seq (as the agent sees message ids) stands for: an even seq is a message
+ * the agent received, an odd seq one it sent and the host delivered. Undefined when there is none.
+ */
+export function platformIdOfSeq(paths: SessionPaths, seq: number): string | undefined {
+  if (seq % 2 === 0) {
+    return withSessionFile(paths, 'inbound', 'read', (db) =>
+      db
+        .prepare("SELECT json_extract(content, '$.platformMessageId') FROM messages_in WHERE seq = ?")
+        .pluck()
+        .get(seq),
+    ) as string | undefined;
+  }
+  const id = withSessionFile(paths, 'outbound', 'read', (db) =>
+    db.prepare('SELECT id FROM messages_out WHERE seq = ?').pluck().get(seq),
+  ) as string | undefined;
+  if (!id) return undefined;
+  return withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare("SELECT platform_message_id FROM delivered WHERE message_out_id = ? AND status = 'delivered'")
+      .pluck()
+      .get(id),
+  ) as string | undefined;
+}
