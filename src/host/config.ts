@@ -25,6 +25,7 @@ const fileSchema = z
       .partial()
       .strict(),
     sweepIntervalMs: z.number().int().min(100),
+    autoWire: z.boolean(),
     maxTries: z.number().int().min(1).max(100),
   })
   .partial()
@@ -51,6 +52,8 @@ export interface Config {
     pids: number;
   };
   sweepIntervalMs: number;
+  /** New web chat and terminal chats are wired to the main agent group on first contact. */
+  autoWire: boolean;
   /** Runs of one message (container crashes included) before it is failed and the user told. */
   maxTries: number;
   /** Benchmark baseline only: no file-change events, plain 1 s polling in host and runner. */
@@ -94,6 +97,7 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       pids: file.containers?.pids ?? 256,
     },
     sweepIntervalMs: file.sweepIntervalMs ?? 2000,
+    autoWire: file.autoWire ?? true,
     maxTries: file.maxTries ?? 3,
     pollOnly: false,
     installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),

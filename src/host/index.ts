@@ -87,7 +87,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const sweep = createSweep({ db, dataDir: config.dataDir, clock, log, pool, delivery });
   sweep.start(config.sweepIntervalMs);
 
-  const main = getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER);
+  const main = config.autoWire ? getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER) : undefined;
   // Web chat and terminal chats are the operator's own doors: each new chat is wired to the main agent.
   const autoWire: Record<string, AutoWire> = main
     ? { webchat: { agentGroupId: main.id }, cli: { agentGroupId: main.id } }
