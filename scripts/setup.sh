@@ -2,6 +2,7 @@
 # Everything `npm start` and `npm test` need on a fresh machine, idempotent and quick when done:
 # Node check, npm packages (only when package-lock.json changed), the container engine, the runner bundle.
 # The agent image is built by the host itself (src/host/containers/image.ts) when it is missing.
+# --for-tests also installs Debian's Chromium, which the web page tests drive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing npm packages (better-sqlite3 compiles from source: about a minute)…" >&2
   npm ci --no-fund --no-audit --loglevel=error >&2
   echo "$want" >"$stamp"
+fi
+
+if [ "${1:-}" = --for-tests ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: the web page tests need Chromium: apt-get install chromium (as root)" >&2
+    exit 1
+  fi
+  echo "setup: installing chromium from Debian's packages for the web page tests…" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+    >/tmp/warren-chromium-apt.log 2>&1 || { tail -20 /tmp/warren-chromium-apt.log >&2; exit 1; }
 fi
 
 echo "setup: container engine on $(bash scripts/setup-container-engine.sh)" >&2

@@ -85,14 +85,17 @@ export function createSessionPool(deps: PoolDeps) {
       slot.ref = await deps.runtime.start(spec);
       if (closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
       deps.onStarted?.(sessionId, slot.ref);
-      const logs = deps.captureLogs?.(sessionId, deps.runtime.logs(slot.ref));
+      // Caught at once: a container removed early (shutdown) must not leave a rejection unhandled.
+      const logs = deps.captureLogs?.(sessionId, deps.runtime.logs(slot.ref)).catch((err: unknown) => {
+        if (!closed) deps.log.warn({ sessionId, err }, 'container log capture failed');
+      });
       exitCode = await deps.runtime.wait(slot.ref);
       slot.exiting = true;
-      await logs?.catch((err: unknown) => deps.log.warn({ sessionId, err }, 'container log capture failed'));
+      await logs;
       await deps.runtime.remove(slot.ref);
     } catch (err) {
       slot.exiting = true;
-      deps.log.warn({ sessionId, err }, 'session container failed; its work is retried');
+      if (!closed) deps.log.warn({ sessionId, err }, 'session container failed; its work is retried');
       if (slot.ref) await deps.runtime.remove(slot.ref).catch(() => {});
     }
     let again = slot.rewake;
