@@ -26,6 +26,10 @@ const fileSchema = z
       .strict(),
     sweepIntervalMs: z.number().int().min(100),
     autoWire: z.boolean(),
+    retention: z
+      .object({ finishedRowsDays: z.number().min(0), closedSessionsDays: z.number().min(0) })
+      .partial()
+      .strict(),
     maxTries: z.number().int().min(1).max(100),
   })
   .partial()
@@ -52,6 +56,12 @@ export interface Config {
     pids: number;
   };
   sweepIntervalMs: number;
+  retention: {
+    /** Answered messages, delivered replies and their acks are pruned from session files after this. */
+    finishedRowsDays: number;
+    /** Closed sessions are deleted with their folders after this. */
+    closedSessionsDays: number;
+  };
   /** New web chat and terminal chats are wired to the main agent group on first contact. */
   autoWire: boolean;
   /** Runs of one message (container crashes included) before it is failed and the user told. */
@@ -98,6 +108,10 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
     },
     sweepIntervalMs: file.sweepIntervalMs ?? 2000,
     autoWire: file.autoWire ?? true,
+    retention: {
+      finishedRowsDays: file.retention?.finishedRowsDays ?? 7,
+      closedSessionsDays: file.retention?.closedSessionsDays ?? 30,
+    },
     maxTries: file.maxTries ?? 3,
     pollOnly: false,
     installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),

@@ -84,7 +84,15 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     log,
   });
   wake = pool.wake;
-  const sweep = createSweep({ db, dataDir: config.dataDir, clock, log, pool, delivery });
+  const sweep = createSweep({
+    db,
+    dataDir: config.dataDir,
+    clock,
+    log,
+    pool,
+    delivery,
+    closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
+  });
   sweep.start(config.sweepIntervalMs);
 
   const main = config.autoWire ? getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER) : undefined;

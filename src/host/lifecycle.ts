@@ -29,11 +29,10 @@ export interface LifecycleDeps {
   delivery: Delivery;
   clock: () => Date;
   log: Logger;
-  /** Finished rows older than this are pruned from a session's files when its container exits. */
-  retentionMs?: number;
 }
 
 const LOG_MAX_BYTES = 1 << 20;
+const DAY_MS = 86_400_000;
 
 export function createLifecycle(deps: LifecycleDeps) {
   const { db, config, log, clock, delivery } = deps;
@@ -107,7 +106,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         row.platformMessageId,
       );
     }
-    const cutoff = new Date(now.getTime() - (deps.retentionMs ?? 7 * 86_400_000)).toISOString();
+    const cutoff = new Date(now.getTime() - config.retention.finishedRowsDays * DAY_MS).toISOString();
     pruneSessionFiles(paths, cutoff);
     const { due, nextAt } = nextTriggerDue(paths, now.toISOString());
     if (nextAt) scheduleWake(db, sessionId, nextAt);

@@ -21,8 +21,8 @@ export interface SweepDeps {
   delivery: { deliverSession(sessionId: string): Promise<void> };
   /** A claim this old with no heartbeat for as long means the runner is stuck (default 120 s). */
   stuckAfterMs?: number;
-  /** Closed sessions older than this are deleted with their folders (default 30 days). */
-  closedRetentionMs?: number;
+  /** Closed sessions older than this are deleted with their folders. */
+  closedRetentionMs: number;
 }
 
 export interface SweepReport {
@@ -109,7 +109,7 @@ export function createSweep(deps: SweepDeps) {
   }
 
   async function pruneClosed(now: Date): Promise<number> {
-    const cutoff = new Date(now.getTime() - (deps.closedRetentionMs ?? 30 * 86_400_000)).toISOString();
+    const cutoff = new Date(now.getTime() - deps.closedRetentionMs).toISOString();
     const closed = listClosedBefore(db, cutoff, 20);
     for (const session of closed) {
       await rm(sessionPaths(deps.dataDir, session.agentGroupId, session.id).root, {
