@@ -69,6 +69,18 @@ CREATE TABLE IF NOT EXISTS session_routing (
 );
 `;
 
+/**
+ * Indexes added after the first release. CREATE … IF NOT EXISTS: the host runs this whenever it opens
+ * an inbound.db for writing, so files made by older code get them too. One row per task run: a
+ * scheduled slot of a series is written at most once (manual runs are not slots).
+ */
+export const INBOUND_INDEXES = `
+CREATE UNIQUE INDEX IF NOT EXISTS messages_in_task_slot
+  ON messages_in(series_id, json_extract(content, '$.scheduledFor'))
+  WHERE kind = 'task' AND json_extract(content, '$.manual') IS NULL;
+CREATE INDEX IF NOT EXISTS messages_in_series ON messages_in(series_id) WHERE series_id IS NOT NULL;
+`;
+
 export const OUTBOUND_DDL = `
 CREATE TABLE IF NOT EXISTS messages_out (
   id            TEXT PRIMARY KEY,
@@ -137,10 +149,22 @@ export const chatContent = z.object({
   platformMessageId: z.string().optional(),
   mentioned: z.boolean().default(false),
 });
+export const CATCH_UP_POLICIES = ['skip', 'latest', 'all'] as const;
+export type CatchUpPolicy = (typeof CATCH_UP_POLICIES)[number];
 export const taskContent = z.object({
   prompt: z.string().min(1),
   taskId: z.string().min(1),
   scheduledFor: isoTime,
+  // Optional, added with scheduling (docs/scheduling.md); rows without them use the defaults.
+  /** What a run missed while the host was down becomes: none (skip), one (latest), each (all). */
+  catchUp: z.enum(CATCH_UP_POLICIES).optional(),
+  maxCatchUp: z.number().int().min(1).optional(),
+  /** This run stands in for this many earlier slots that did not run. */
+  missed: z.number().int().min(1).optional(),
+  /** An extra run asked for by an operator (`warren tasks run-now`), not a slot of the schedule. */
+  manual: z.literal(true).optional(),
+  /** Failures before this time do not count towards pausing the series. */
+  resumedAt: isoTime.optional(),
 });
 export const systemContent = z.looseObject({ event: z.string().min(1) });
 export const agentContent = z.object({
@@ -184,6 +208,56 @@ export const outboundOperation = z.discriminatedUnion('op', [
   }),
 ]);
 export type OutboundOperation = z.infer<typeof outboundOperation>;
+
+// ---- task actions: `{ op: 'action', action, payload }` rows the agent's task tools write ----
+
+const taskId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a task id: letters, digits, _ and - only');
+const taskFields = {
+  prompt: z.string().trim().min(1).max(8000),
+  /** One run at this time. */
+  at: isoTime,
+  /** Recurring: five cron fields or a macro (@daily …), in `timezone`. */
+  cron: z.string().trim().min(1).max(200),
+  timezone: z.string().trim().min(1).max(64),
+  catchUp: z.enum(CATCH_UP_POLICIES),
+  maxCatchUp: z.number().int().min(1).max(100),
+};
+const notBoth = (p: { at?: string; cron?: string }) => p.at === undefined || p.cron === undefined;
+const BOTH = 'give either at (one run) or cron (recurring), not both';
+export const taskActionPayloads = {
+  schedule_task: z
+    .object({
+      taskId,
+      prompt: taskFields.prompt,
+      at: taskFields.at.optional(),
+      cron: taskFields.cron.optional(),
+      timezone: taskFields.timezone.optional(),
+      catchUp: taskFields.catchUp.optional(),
+      maxCatchUp: taskFields.maxCatchUp.optional(),
+    })
+    .refine(notBoth, BOTH)
+    .refine((p) => p.at !== undefined || p.cron !== undefined, 'give at (one run) or cron (recurring)'),
+  update_task: z
+    .object({
+      taskId,
+      prompt: taskFields.prompt.optional(),
+      at: taskFields.at.optional(),
+      cron: taskFields.cron.optional(),
+      timezone: taskFields.timezone.optional(),
+      catchUp: taskFields.catchUp.optional(),
+      maxCatchUp: taskFields.maxCatchUp.optional(),
+    })
+    .refine(notBoth, BOTH)
+    .refine((p) => Object.keys(p).length > 1, 'nothing to change'),
+  pause_task: z.object({ taskId }),
+  resume_task: z.object({ taskId }),
+  cancel_task: z.object({ taskId }),
+} as const;
+export type TaskAction = keyof typeof taskActionPayloads;
+export const TASK_ACTIONS = Object.keys(taskActionPayloads) as TaskAction[];
+export type TaskActionPayload<A extends TaskAction> = z.infer<(typeof taskActionPayloads)[A]>;
+export const isTaskAction = (action: string): action is TaskAction =>
+  (TASK_ACTIONS as string[]).includes(action);
 
 // ---- rows as stored ----
 
@@ -282,8 +356,11 @@ export function openSessionFile(opts: OpenSessionFileOptions): SessionDb {
     if (!opts.readonly) for (const pragma of SESSION_PRAGMAS) db.pragma(pragma);
     else db.pragma('busy_timeout = 5000');
     if (opts.create) {
-      db.exec(opts.file === 'inbound' ? INBOUND_DDL : OUTBOUND_DDL);
-      db.pragma(`user_version = ${SESSION_SCHEMA_VERSION}`);
+      // One transaction: one commit (a few fsyncs) instead of one per statement, on the cold path.
+      db.transaction(() => {
+        db!.exec(opts.file === 'inbound' ? INBOUND_DDL : OUTBOUND_DDL);
+        db!.pragma(`user_version = ${SESSION_SCHEMA_VERSION}`);
+      })();
     }
     const present = new Set(
       (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
@@ -294,6 +371,7 @@ export function openSessionFile(opts: OpenSessionFileOptions): SessionDb {
     if (missing.length > 0) {
       throw new SessionFileError(opts.sessionId, opts.file, `is missing table(s) ${missing.join(', ')}`);
     }
+    if (!opts.readonly && opts.file === 'inbound') db.exec(INBOUND_INDEXES);
     return db;
   } catch (err) {
     db?.close();

@@ -94,6 +94,36 @@ export function takeDueWakes(db: Db, now: string): string[] {
     .all(now) as string[];
 }
 
+/** Sessions whose wake time has come, left due until takeWakes (a host that dies in between finds them again). */
+export function listDueWakes(db: Db, now: string): string[] {
+  return db
+    .prepare('SELECT id FROM sessions WHERE next_wake_at <= ? ORDER BY next_wake_at')
+    .pluck()
+    .all(now) as string[];
+}
+
+/**
+ * Takes the due wake of each session and arms its next one (null: none) in one transaction, after the
+ * caller did the session's due work: nothing is lost if the host dies before or after. Returns the
+ * sessions taken by this call; one a racing sweep took first is not among them.
+ */
+export function takeWakes(db: Db, now: string, next: ReadonlyMap<string, string | null>): string[] {
+  const take = db.prepare('UPDATE sessions SET next_wake_at = ? WHERE id = ? AND next_wake_at <= ?');
+  return db
+    .transaction(() => [...next].filter(([id, at]) => take.run(at, id, now).changes === 1).map(([id]) => id))
+    .immediate();
+}
+
+/** At start-up: sessions whose container was alive when the host stopped have claimed work to finish. */
+export function wakeInterruptedSessions(db: Db, now: string): number {
+  return db
+    .prepare(
+      `UPDATE sessions SET next_wake_at = min(coalesce(next_wake_at, ?), ?)
+       WHERE container_status <> 'stopped' AND status = 'active'`,
+    )
+    .run(now, now).changes;
+}
+
 /** Closed sessions past retention, oldest first, a bounded batch per call. */
 export function listClosedBefore(db: Db, cutoff: string, limit: number): Session[] {
   return db

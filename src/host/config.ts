@@ -31,6 +31,15 @@ const fileSchema = z
       .partial()
       .strict(),
     maxTries: z.number().int().min(1).max(100),
+    scheduling: z
+      .object({
+        maxFailures: z.number().int().min(1).max(100),
+        maxCatchUp: z.number().int().min(1).max(100),
+        maxTasksPerSession: z.number().int().min(1).max(1000),
+        missedGraceMs: z.number().int().min(0),
+      })
+      .partial()
+      .strict(),
   })
   .partial()
   .strict();
@@ -66,6 +75,17 @@ export interface Config {
   autoWire: boolean;
   /** Runs of one message (container crashes included) before it is failed and the user told. */
   maxTries: number;
+  /** Scheduled tasks (docs/scheduling.md). */
+  scheduling: {
+    /** Failed runs in a row that pause a task (its owner is told). */
+    maxFailures: number;
+    /** Most missed runs a task with catch-up `all` runs after downtime (unless the task says). */
+    maxCatchUp: number;
+    /** Active or paused tasks one conversation may hold. */
+    maxTasksPerSession: number;
+    /** A run due this close before the host started still counts as on time. */
+    missedGraceMs: number;
+  };
   /** Benchmark baseline only: no file-change events, plain 1 s polling in host and runner. */
   pollOnly: boolean;
   /** Labels this install's containers, so start-up removes its own leftovers and nobody else's. */
@@ -113,6 +133,12 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       closedSessionsDays: file.retention?.closedSessionsDays ?? 30,
     },
     maxTries: file.maxTries ?? 3,
+    scheduling: {
+      maxFailures: file.scheduling?.maxFailures ?? 3,
+      maxCatchUp: file.scheduling?.maxCatchUp ?? 10,
+      maxTasksPerSession: file.scheduling?.maxTasksPerSession ?? 50,
+      missedGraceMs: file.scheduling?.missedGraceMs ?? 60_000,
+    },
     pollOnly: false,
     installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),
   };

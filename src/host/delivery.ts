@@ -8,8 +8,9 @@ import type { Db } from '../db/connection.ts';
 import { finishAttempt, startAttempt } from '../db/deliveries.ts';
 import { listDestinations } from '../db/destinations.ts';
 import type { DeliveryErrorCode } from '../db/enums.ts';
-import { getMessagingGroup } from '../db/messaging-groups.ts';
+import { findMessagingGroup, getMessagingGroup } from '../db/messaging-groups.ts';
 import { getSession, scheduleWake, type Session } from '../db/sessions.ts';
+import { listWiringsForMessagingGroup } from '../db/wirings.ts';
 import {
   hasCapability,
   ChannelSendError,
@@ -43,6 +44,22 @@ export interface DeliveryDeps {
   maxAttempts?: number;
   onDelivered?: (event: { sessionId: string; messageOutId: string; inReplyTo: string | null }) => void;
   onFailed?: (event: { sessionId: string; messageOutId: string; code: DeliveryErrorCode }) => void;
+  /**
+   * Host-side operations agents ask for (`op: 'action'` rows) that are not sent anywhere, e.g. the
+   * scheduler's task actions. The handler applies or refuses the row and records it in `delivered`
+   * itself, in one transaction; a refusal reaches the agent as a system message.
+   */
+  actions?: {
+    handles(action: string): boolean;
+    apply(sessionId: string, row: ActionRequest): unknown;
+  };
+}
+
+export interface ActionRequest {
+  id: string;
+  timestamp: string;
+  action: string;
+  payload: Record<string, unknown>;
 }
 
 interface SessionState {
@@ -50,6 +67,8 @@ interface SessionState {
   again: boolean;
   watcher?: FSWatcher;
   retryTimer?: NodeJS.Timeout;
+  /** Every row up to this seq is settled: later passes read only what comes after it. */
+  settledThrough: number;
 }
 
 const RETRYABLE: ReadonlySet<DeliveryErrorCode> = new Set(['rate_limited', 'transient']);
@@ -70,9 +89,13 @@ export function createDelivery(deps: DeliveryDeps) {
 
   return { deliverSession, watchSession, unwatchSession, notifyUser, stop };
 
-  /** Delivers everything due in the session; concurrent calls coalesce into one more pass. */
-  function deliverSession(sessionId: string): Promise<void> {
+  /**
+   * Delivers everything due in the session; concurrent calls coalesce into one more pass. While a
+   * retry waits for its backoff, only the retry timer may deliver (file events must not hurry it).
+   */
+  function deliverSession(sessionId: string, retryDue = false): Promise<void> {
     const state = stateOf(sessionId);
+    if (state.retryTimer && !retryDue) return state.pass ?? Promise.resolve();
     if (state.pass) {
       state.again = true;
       return state.pass;
@@ -96,7 +119,12 @@ export function createDelivery(deps: DeliveryDeps) {
     if (deps.watchFiles === false) return;
     const state = stateOf(sessionId);
     try {
-      state.watcher = watch(pathsOf(session).outDir, () => void deliverSession(sessionId));
+      // The heartbeat file changes every few seconds while a turn runs; only other changes matter.
+      // A commit rewrites outbound.db; the heartbeat, the journal and outbox files come and go
+      // around it and would only cause empty passes (the fallback poll covers a missed event).
+      state.watcher = watch(pathsOf(session).outDir, (_event, file) => {
+        if (file === 'outbound.db') void deliverSession(sessionId);
+      });
       state.watcher.on('error', () => state.watcher?.close());
     } catch (err) {
       log.warn({ sessionId, err }, 'cannot watch out/; falling back to polling');
@@ -175,7 +203,7 @@ export function createDelivery(deps: DeliveryDeps) {
 
   function stateOf(sessionId: string): SessionState {
     let state = states.get(sessionId);
-    if (!state) states.set(sessionId, (state = { again: false }));
+    if (!state) states.set(sessionId, (state = { again: false, settledThrough: 0 }));
     return state;
   }
 
@@ -187,19 +215,27 @@ export function createDelivery(deps: DeliveryDeps) {
     const session = getSession(db, sessionId);
     if (!session) return;
     const paths = pathsOf(session);
-    const rows = readUndelivered(paths);
+    const state = stateOf(sessionId);
+    const rows = readUndelivered(paths, state.settledThrough);
     if (rows.length === 0) return;
     const replyTargets = platformIdsOfInbound(paths, [
       ...new Set(rows.flatMap((r) => (r.in_reply_to ? [r.in_reply_to] : []))),
     ]);
     const now = clock().toISOString();
+    let settled = true; // every row so far is done with: the mark may move past it
     for (const row of rows) {
       if (row.deliver_after && row.deliver_after > now) {
         scheduleWake(db, sessionId, row.deliver_after);
+        settled = false;
         continue;
       }
-      const carryOn = await deliverRow(session, paths, row, replyTargets);
-      if (!carryOn) return; // a retry is scheduled: later rows wait, so the chat keeps its order
+      if (row.op?.op === 'action' && deps.actions?.handles(row.op.action)) {
+        const { action, payload } = row.op;
+        deps.actions.apply(sessionId, { id: row.id, timestamp: row.timestamp, action, payload });
+      } else if (!(await deliverRow(session, paths, row, replyTargets))) {
+        return; // a retry is scheduled: later rows wait, so the chat keeps its order
+      }
+      if (settled) state.settledThrough = row.seq;
     }
   }
 
@@ -247,7 +283,7 @@ export function createDelivery(deps: DeliveryDeps) {
       clearTimeout(state.retryTimer);
       state.retryTimer = setTimeout(() => {
         state.retryTimer = undefined;
-        void deliverSession(session.id);
+        void deliverSession(session.id, true);
       }, delay);
       return false;
     }
@@ -312,9 +348,21 @@ export function createDelivery(deps: DeliveryDeps) {
   function isAllowed(session: Session, address: Address): boolean {
     const own = session.messagingGroupId ? getMessagingGroup(db, session.messagingGroupId) : undefined;
     if (own && own.channelType === address.channelType && own.platformId === address.platformId) return true;
+    if (!session.messagingGroupId && isAgentSharedChat(session.agentGroupId, address)) return true;
     return listDestinations(db, session.agentGroupId).some(
       (d) =>
         d.kind === 'channel' && d.channelType === address.channelType && d.platformId === address.platformId,
+    );
+  }
+
+  /** An agent-shared session has no chat of its own: it serves every chat wired to it in that mode. */
+  function isAgentSharedChat(agentGroupId: string, address: Address): boolean {
+    const chat = findMessagingGroup(db, address.channelType!, address.platformId!);
+    return (
+      !!chat &&
+      listWiringsForMessagingGroup(db, chat.id).some(
+        (w) => w.agentGroupId === agentGroupId && w.sessionMode === 'agent-shared',
+      )
     );
   }
 
@@ -326,6 +374,14 @@ export function createDelivery(deps: DeliveryDeps) {
     error: string,
     now: string,
   ): void {
+    if (recentFailureNotices(paths, now) >= MAX_FAILURE_NOTICES) {
+      // The agent's answers to these notices fail too: telling it again would loop forever.
+      log.error(
+        { sessionId: session.id, messageOutId: row.id, code, error },
+        'delivery failed; agent not told again',
+      );
+      return;
+    }
     log.warn(
       { sessionId: session.id, messageOutId: row.id, code, error },
       'delivery failed; the agent is told',
@@ -339,6 +395,23 @@ export function createDelivery(deps: DeliveryDeps) {
     ]);
     deps.wake(session.id);
   }
+}
+
+/** At most this many delivery_failed notices per session within FAILURE_NOTICE_WINDOW_MS. */
+const MAX_FAILURE_NOTICES = 3;
+const FAILURE_NOTICE_WINDOW_MS = 10 * 60_000;
+
+function recentFailureNotices(paths: SessionPaths, now: string): number {
+  const since = new Date(Date.parse(now) - FAILURE_NOTICE_WINDOW_MS).toISOString();
+  return withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare(
+        `SELECT count(*) FROM messages_in
+         WHERE kind = 'system' AND json_extract(content, '$.event') = 'delivery_failed' AND timestamp >= ?`,
+      )
+      .pluck()
+      .get(since),
+  ) as number;
 }
 
 interface Address {

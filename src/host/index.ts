@@ -20,7 +20,8 @@ import { createLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { REPO_ROOT } from './repo.ts';
 import { createRouter, type AutoWire } from './router.ts';
-import { resetContainerStatuses } from '../db/sessions.ts';
+import { resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
+import { createScheduler } from './scheduling/index.ts';
 import { createSweep } from './sweep.ts';
 
 export interface HostOptions {
@@ -53,6 +54,8 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const runtime = createDockerRuntime({ docker, installId: config.installId, log });
   const orphans = await removeOrphans(runtime, config.installId);
   if (orphans > 0) log.warn({ removed: orphans }, 'removed containers left over from a previous run');
+  // Work their runners had claimed is picked up again (a due task runs once, not at its next slot).
+  wakeInterruptedSessions(db, clock().toISOString());
   resetContainerStatuses(db);
 
   const channels = createChannelRegistry();
@@ -63,6 +66,15 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   channels.register(cli);
 
   let wake = (_sessionId: string): void => {};
+  const scheduler = createScheduler({
+    db,
+    dataDir: config.dataDir,
+    clock,
+    log,
+    settings: config.scheduling,
+    notifyUser: (sessionId, key, text) => delivery.notifyUser(sessionId, key, text, null),
+    wake: (id) => wake(id),
+  });
   const delivery = createDelivery({
     db,
     dataDir: config.dataDir,
@@ -72,6 +84,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     wake: (id) => wake(id),
     watchFiles: !config.pollOnly,
     onDelivered: options.onDelivered,
+    actions: scheduler,
   });
   const pool = createLifecycle({
     db,
@@ -80,6 +93,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     image: image.tag,
     repoRoot: REPO_ROOT,
     delivery,
+    scheduler,
     clock,
     log,
   });
@@ -91,6 +105,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     log,
     pool,
     delivery,
+    scheduler,
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
   });
   sweep.start(config.sweepIntervalMs);
@@ -122,14 +137,19 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
       log.info('shutting down');
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      await http.close();
-      await channels
-        .disconnectAll()
-        .catch((err: unknown) => log.warn({ err }, 'a channel did not disconnect'));
-      await sweep.stop();
-      await pool.stopAll(5000);
-      await delivery.stop();
-      await removeOrphans(runtime, config.installId);
+      // Containers first, while channels still deliver what their runners write last; each step
+      // runs even when an earlier one failed, so the database is always closed cleanly.
+      const steps: [string, () => Promise<unknown>][] = [
+        ['sweep', () => sweep.stop()],
+        ['containers', () => pool.stopAll(5000)],
+        ['delivery', () => delivery.stop()],
+        ['http', () => http.close()],
+        ['channels', () => channels.disconnectAll()],
+        ['orphans', () => removeOrphans(runtime, config.installId)],
+      ];
+      for (const [name, step] of steps) {
+        await step().catch((err: unknown) => log.warn({ err, step: name }, 'shutdown step failed'));
+      }
       db.close();
       resolveStopped();
     })());

@@ -27,6 +27,8 @@ export interface LifecycleDeps {
   image: string;
   repoRoot: string;
   delivery: Delivery;
+  /** Moves the session's tasks forward once its runner has finished (scheduling/). */
+  scheduler?: { settleSession(sessionId: string): unknown };
   clock: () => Date;
   log: Logger;
 }
@@ -51,7 +53,6 @@ export function createLifecycle(deps: LifecycleDeps) {
       projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
       const groupDir = join(config.groupsDir, group.folder);
       mkdirSync(groupDir, { recursive: true });
-      setContainerStatus(db, sessionId, 'starting');
       return {
         agentGroupId: group.id,
         spec: sessionContainerSpec({
@@ -74,6 +75,8 @@ export function createLifecycle(deps: LifecycleDeps) {
         }),
       };
     },
+    // 'starting' from the moment a container is wanted: start-up wakes such sessions (wakeInterruptedSessions).
+    onQueued: (sessionId) => setContainerStatus(db, sessionId, 'starting'),
     onStarted(sessionId) {
       setContainerStatus(db, sessionId, 'running');
       delivery.watchSession(sessionId);
@@ -85,7 +88,6 @@ export function createLifecycle(deps: LifecycleDeps) {
 
   async function afterExit(sessionId: string, exitCode: number): Promise<boolean> {
     delivery.unwatchSession(sessionId);
-    setContainerStatus(db, sessionId, 'stopped');
     const session = getSession(db, sessionId);
     if (!session) return false;
     const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
@@ -106,10 +108,17 @@ export function createLifecycle(deps: LifecycleDeps) {
         row.platformMessageId,
       );
     }
+    try {
+      deps.scheduler?.settleSession(sessionId);
+    } catch (err) {
+      log.warn({ sessionId, err }, 'could not move the session’s tasks forward; the next wake tries again');
+    }
     const cutoff = new Date(now.getTime() - config.retention.finishedRowsDays * DAY_MS).toISOString();
     pruneSessionFiles(paths, cutoff);
     const { due, nextAt } = nextTriggerDue(paths, now.toISOString());
     if (nextAt) scheduleWake(db, sessionId, nextAt);
+    // Only now: a host that dies before this point still sees the session as interrupted at start-up.
+    setContainerStatus(db, sessionId, 'stopped');
     return due;
   }
 }

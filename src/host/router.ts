@@ -51,7 +51,8 @@ export function createRouter(deps: RouterDeps) {
     const key: InboundKey = {
       channelType: message.channelType,
       installation: message.installation,
-      platformMessageId: message.platformMessageId,
+      // Many platforms number messages per chat (Telegram, web chat clients): qualify by chat.
+      platformMessageId: `${message.chat.id}\u0000${message.platformMessageId}`,
     };
     const token = newId('claim');
     const now = clock().toISOString();
@@ -253,7 +254,11 @@ function isEngaged(
 /** One id per (platform message, session): routing the same message again writes nothing new. */
 function messageIdFor(message: InboundMessage, sessionId: string): string {
   const digest = createHash('sha256')
-    .update([message.channelType, message.installation, message.platformMessageId, sessionId].join('\u0000'))
+    .update(
+      [message.channelType, message.installation, message.chat.id, message.platformMessageId, sessionId].join(
+        '\u0000',
+      ),
+    )
     .digest('base64url');
   return `in_${digest.slice(0, 24)}`;
 }

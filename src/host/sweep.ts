@@ -3,9 +3,9 @@
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Db } from '../db/connection.ts';
-import { deleteSession, getSession, listClosedBefore, takeDueWakes } from '../db/sessions.ts';
+import { deleteSession, getSession, listClosedBefore, listDueWakes, takeWakes } from '../db/sessions.ts';
 import type { Logger } from './logger.ts';
-import { foldAcks, readAcks, sessionPaths, type SessionPaths } from './sessions/index.ts';
+import { foldAcks, sessionPaths, withSessionFile, type SessionPaths } from './sessions/index.ts';
 import { isStuck, nextTriggerDue } from './sessions/recovery.ts';
 
 export interface SweepDeps {
@@ -19,6 +19,8 @@ export interface SweepDeps {
     stop(sessionId: string, graceMs: number): Promise<void>;
   };
   delivery: { deliverSession(sessionId: string): Promise<void> };
+  /** Moves a woken session's due tasks forward before its work is looked at (scheduling/). */
+  scheduler?: { settleSession(sessionId: string): unknown };
   /** A claim this old with no heartbeat for as long means the runner is stuck (default 120 s). */
   stuckAfterMs?: number;
   /** Closed sessions older than this are deleted with their folders. */
@@ -32,6 +34,9 @@ export interface SweepReport {
   prunedSessions: number;
   ms: number;
 }
+
+/** Due sessions whose wakes are taken together; each one settles in its own event-loop turn. */
+const WAKE_BATCH = 10;
 
 export function createSweep(deps: SweepDeps) {
   const { db, clock, log } = deps;
@@ -76,33 +81,54 @@ export function createSweep(deps: SweepDeps) {
       log.warn({ sessionId }, 'runner stuck (old claim, no heartbeat); stopping it so its work is retried');
       void deps.pool.stop(sessionId, 5000);
     }
-    const woken = wakeDue(now.toISOString());
+    const woken = await wakeDue(now.toISOString());
     const prunedSessions = await pruneClosed(now);
     return { folded, stuck, woken, prunedSessions, ms: performance.now() - started };
   }
 
   function runnerIsStuck(paths: SessionPaths, now: number): boolean {
-    const claims = readAcks(paths).filter((a) => a.status === 'processing');
-    if (claims.length === 0) return false;
-    const oldest = Math.min(...claims.map((a) => Date.parse(a.status_changed)));
-    return isStuck(oldest, heartbeatOf(paths), now, stuckAfterMs);
+    const oldestClaim = oldestClaimOf(paths);
+    if (oldestClaim === null) return false;
+    return isStuck(Date.parse(oldestClaim), heartbeatOf(paths), now, stuckAfterMs);
   }
 
-  /** Sessions whose wake time has come: deliver what is due and start a turn if work is due. */
-  function wakeDue(now: string): string[] {
+  /**
+   * Sessions whose wake time has come, in small batches: their due tasks move forward first, then one
+   * transaction takes the batch's wakes and arms each session's next one (a host that dies before it
+   * finds them due again), then what is due is delivered and a turn started where work is due.
+   */
+  async function wakeDue(now: string): Promise<string[]> {
     const woken: string[] = [];
-    for (const sessionId of takeDueWakes(db, now)) {
-      const paths = pathsOf(sessionId);
-      if (!paths) continue;
-      void deps.delivery.deliverSession(sessionId);
-      try {
-        const { due } = nextTriggerDue(paths, now);
-        if (due) {
+    const dueSessions = listDueWakes(db, now);
+    for (let i = 0; i < dueSessions.length; i += WAKE_BATCH) {
+      const next = new Map<string, string | null>();
+      const due = new Set<string>();
+      for (const sessionId of dueSessions.slice(i, i + WAKE_BATCH)) {
+        const session = getSession(db, sessionId);
+        if (!session) continue;
+        if (session.status !== 'active') {
+          next.set(sessionId, null); // delivered once more below; a closed chat starts no turns
+          continue;
+        }
+        const paths = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
+        try {
+          deps.scheduler?.settleSession(sessionId);
+          const work = nextTriggerDue(paths, now);
+          next.set(sessionId, work.nextAt);
+          if (work.due) due.add(sessionId);
+        } catch (err) {
+          log.warn({ sessionId, err }, 'cannot read due work; the session is tried again in a minute');
+          next.set(sessionId, new Date(Date.parse(now) + 60_000).toISOString());
+        }
+        // A burst of due sessions (everyone's 09:00) must not hold up routing and delivery.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      for (const sessionId of takeWakes(db, now, next)) {
+        void deps.delivery.deliverSession(sessionId);
+        if (due.has(sessionId)) {
           deps.pool.wake(sessionId);
           woken.push(sessionId);
         }
-      } catch (err) {
-        log.warn({ sessionId, err }, 'cannot read due work; the session is skipped');
       }
     }
     return woken;
@@ -125,6 +151,12 @@ export function createSweep(deps: SweepDeps) {
     const session = getSession(db, sessionId);
     return session && sessionPaths(deps.dataDir, session.agentGroupId, session.id);
   }
+}
+
+function oldestClaimOf(paths: SessionPaths): string | null {
+  return withSessionFile(paths, 'outbound', 'read', (db) =>
+    db.prepare("SELECT min(status_changed) FROM processing_ack WHERE status = 'processing'").pluck().get(),
+  ) as string | null;
 }
 
 function heartbeatOf(paths: SessionPaths): number | null {

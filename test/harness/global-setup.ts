@@ -1,16 +1,19 @@
-// Runs once before the suite: a reachable container engine and the agent image, handed to tests
-// through vitest's provide/inject (see provided.d.ts). Fast when both already exist.
+// Runs once before the suite: a reachable container engine, the agent image and the runner bundle
+// (what the host mounts at /app/runner), handed to tests through vitest's provide/inject (see
+// provided.d.ts). Fast when they already exist; the bundle is rebuilt every run so it matches the code.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { TestProject } from 'vitest/node';
+import { buildRunner } from '../../scripts/build-runner.ts';
 import { ensureAgentImage, findEngineSocket } from '../../src/host/containers/index.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const execFileAsync = promisify(execFile);
 
 export default async function setup(project: TestProject): Promise<void> {
+  await buildRunner(repoRoot);
   const socketPath = await engineSocket();
   const image = await ensureAgentImage(new Docker({ socketPath }), repoRoot);
   if (image.built) console.log(`global-setup: built ${image.tag} in ${image.ms} ms`);

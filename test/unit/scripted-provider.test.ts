@@ -183,7 +183,7 @@ describe('the scripted provider', () => {
   test('replies become text events with placeholders filled, then usage', async () => {
     const { events } = await play({ default: [{ reply: '{{sender}}: {{text}} (#{{seq}})' }] });
     expect(events).toEqual([
-      { type: 'text', text: 'Ana: ping (#4)' },
+      { type: 'text', text: 'Ana: ping (#4)', replyTo: 'msg_1' },
       { type: 'usage', inputTokens: 10, outputTokens: 4 },
     ]);
   });
@@ -199,7 +199,7 @@ describe('the scripted provider', () => {
         args: { text: 'got ping' },
         result: { isError: false, text: 'GOT PING' },
       },
-      { type: 'text', text: 'tool said GOT PING' },
+      { type: 'text', text: 'tool said GOT PING', replyTo: 'msg_1' },
     ]);
   });
 
@@ -209,7 +209,34 @@ describe('the scripted provider', () => {
       type: 'tool_call',
       result: { isError: true, text: expect.stringMatching(/nope/) },
     });
-    expect(events[1]).toEqual({ type: 'text', text: 'after' });
+    expect(events[1]).toEqual({ type: 'text', text: 'after', replyTo: 'msg_1' });
+  });
+
+  test('each triggering message of a turn gets its own answer; context rows get none', async () => {
+    const second: TurnMessage = {
+      ...message,
+      id: 'msg_2',
+      seq: 6,
+      content: { ...message.content, text: 'pong' },
+    };
+    const context: TurnMessage = { ...message, id: 'msg_3', seq: 8, trigger: false };
+    const dir = mkdtempSync(join(tmpdir(), 'warren-scripted-'));
+    writeFileSync(join(dir, 'script.json'), JSON.stringify({ default: [{ reply: 'echo: {{text}}' }] }));
+    const provider = createScriptedProvider({ scriptPath: join(dir, 'script.json'), exit: () => {} });
+    const events: ProviderEvent[] = [];
+    const turn: Turn = {
+      sessionId: 'ses_1',
+      prompt: 'x',
+      messages: [message, second, context],
+      trigger: second,
+      tools: await toolClient(),
+      signal: new AbortController().signal,
+    };
+    for await (const event of provider.query(turn)) events.push(event);
+    expect(events.filter((e) => e.type === 'text')).toEqual([
+      { type: 'text', text: 'echo: ping', replyTo: 'msg_1' },
+      { type: 'text', text: 'echo: pong', replyTo: 'msg_2' },
+    ]);
   });
 
   test('an error step ends the turn with that error', async () => {
@@ -217,7 +244,7 @@ describe('the scripted provider', () => {
       default: [{ reply: 'thinking' }, { error: 'overloaded on {{text}}' }, { reply: 'never' }],
     });
     expect(events).toEqual([
-      { type: 'text', text: 'thinking' },
+      { type: 'text', text: 'thinking', replyTo: 'msg_1' },
       { type: 'error', message: 'overloaded on ping' },
     ]);
   });

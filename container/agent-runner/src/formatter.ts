@@ -41,8 +41,16 @@ function formatMessage(message: TurnMessage, time: TimeFormat, inDir: string): s
       return `<message ${attrs(head)}>\n${lines.join('\n')}\n</message>`;
     }
     case 'task': {
-      const { taskId, scheduledFor, prompt } = message.content;
-      const head = { id: message.seq, 'task-id': taskId, 'scheduled-for': time(scheduledFor) };
+      // A scheduled run: the agent does what the prompt says now. missed-runs: earlier slots that did
+      // not run (the host was down); manual: an extra run an operator asked for.
+      const { taskId, scheduledFor, prompt, missed, manual } = message.content;
+      const head = {
+        id: message.seq,
+        'task-id': taskId,
+        'scheduled-for': time(scheduledFor),
+        'missed-runs': missed,
+        manual: manual ? 'true' : undefined,
+      };
       return element('task', head, prompt);
     }
     case 'system': {

@@ -8,13 +8,28 @@ export interface TurnPlan {
   /** The last triggering message: what the turn answers. */
   trigger: TurnMessage;
   conversation: Target;
+  /** The session's default reply address, for answers to another message of the turn. */
+  routing: Address | null;
 }
 
 /** Due messages → a turn, or null when none of them may start one (context rows wait). */
 export function planTurn(messages: TurnMessage[], routing: Address | null): TurnPlan | null {
-  const trigger = messages.findLast((m) => m.trigger);
+  const batch = turnBatch(messages);
+  const trigger = batch.findLast((m) => m.trigger);
   if (!trigger) return null;
-  return { messages, trigger, conversation: replyTarget(trigger, routing) };
+  return { messages: batch, trigger, conversation: replyTarget(trigger, routing), routing };
+}
+
+/**
+ * Messages due together share a turn, except scheduled task runs: each is a turn of its own (three
+ * missed runs caught up are three answers), after the messages before it. The rest waits for the
+ * next turn, which the loop starts at once.
+ */
+export function turnBatch(messages: TurnMessage[]): TurnMessage[] {
+  const task = messages.findIndex((m) => m.kind === 'task' && m.trigger);
+  if (task < 0) return messages;
+  const before = messages.slice(0, task);
+  return before.some((m) => m.trigger) ? before : messages.slice(0, task + 1);
 }
 
 const NOWHERE: Address = { channelType: null, platformId: null, threadId: null };
@@ -37,4 +52,10 @@ export function replyTarget(trigger: TurnMessage, routing: Address | null): Targ
 /** The final answer's messages: empty ones and those a tool already sent this turn are dropped. */
 export function finalTexts(texts: readonly string[], sentByTools: ReadonlySet<string>): string[] {
   return texts.map((t) => t.trim()).filter((t) => t.length > 0 && !sentByTools.has(t));
+}
+
+/** Where a text answering `replyTo` goes: that message's conversation, else the turn's. */
+export function targetFor(plan: TurnPlan, replyTo: string | undefined): Target {
+  const message = replyTo === undefined ? undefined : plan.messages.find((m) => m.id === replyTo);
+  return message ? replyTarget(message, plan.routing) : plan.conversation;
 }

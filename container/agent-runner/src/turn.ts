@@ -15,7 +15,7 @@ import { describeError, type Log } from './log.ts';
 import { connectTools, type ToolConnection } from './mcp-tools/index.ts';
 import { parseMessageRow, type TurnMessage } from './messages.ts';
 import { createOutboundIds, type OutboundIds } from './outbound-ids.ts';
-import { finalTexts, planTurn, type TurnPlan } from './plan.ts';
+import { finalTexts, planTurn, targetFor, type TurnPlan } from './plan.ts';
 import type { Provider, ProviderEvent } from './providers/provider.ts';
 
 export interface TurnDeps {
@@ -71,7 +71,7 @@ export async function checkForWork(deps: TurnDeps): Promise<boolean> {
 }
 
 interface Collected {
-  texts: string[];
+  texts: { text: string; replyTo?: string }[];
   usage: { inputTokens: number; outputTokens: number };
   error: string | null;
   aborted: boolean;
@@ -87,7 +87,13 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
   let result: Collected;
   try {
     tools = await connectTools(
-      { session: deps.session, clock: deps.clock, workspace: deps.workspace, outboxDir: deps.outboxDir },
+      {
+        session: deps.session,
+        clock: deps.clock,
+        workspace: deps.workspace,
+        outboxDir: deps.outboxDir,
+        timezone: deps.timezone,
+      },
       scope,
     );
     const prompt = formatTurn(plan.messages, { timezone: deps.timezone, now: started, inDir: deps.inDir });
@@ -150,7 +156,7 @@ async function collect(events: AsyncIterable<ProviderEvent>, deps: TurnDeps): Pr
       const event = next.value;
       switch (event.type) {
         case 'text':
-          collected.texts.push(event.text);
+          collected.texts.push({ text: event.text, replyTo: event.replyTo });
           break;
         case 'tool_call':
           deps.log.info('tool call', {
@@ -198,20 +204,22 @@ function recordOutcome(
     });
     return;
   }
-  const { conversation } = plan;
-  const replies = finalTexts(result.texts, sentByTools).map((text): NewMessageOut => {
-    const operation = { op: 'send' as const, text, files: [] };
-    return {
-      id: ids({ target: conversation, operation }),
-      kind: conversation.kind,
-      operation,
-      timestamp: now,
-      inReplyTo: conversation.inReplyTo,
-      channelType: conversation.address.channelType,
-      platformId: conversation.address.platformId,
-      threadId: conversation.address.threadId,
-    };
-  });
+  const replies = result.texts.flatMap(({ text, replyTo }): NewMessageOut[] =>
+    finalTexts([text], sentByTools).map((final) => {
+      const target = targetFor(plan, replyTo);
+      const operation = { op: 'send' as const, text: final, files: [] };
+      return {
+        id: ids({ target, operation }),
+        kind: target.kind,
+        operation,
+        timestamp: now,
+        inReplyTo: target.inReplyTo,
+        channelType: target.address.channelType,
+        platformId: target.address.platformId,
+        threadId: target.address.threadId,
+      };
+    }),
+  );
   finishTurn(deps.session, { replies, ackIds, status: 'completed', state, now });
 }
 

@@ -5,6 +5,8 @@ import { userInfo } from 'node:os';
 import { initDataFolder } from '../data-folder.ts';
 import { startHost } from '../index.ts';
 import { runChat } from './chat.ts';
+import { cronNext } from './cron.ts';
+import { runTasksCommand } from './tasks.ts';
 
 const USAGE = `usage: warren <command> [options]
 
@@ -12,6 +14,8 @@ commands:
   init     create the data folder, the central database and the default agent group
   start    run the host (web chat, API and agents) on 127.0.0.1
   chat     talk to the main agent from this terminal (the host must be running)
+  tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
+  cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
 
 options (every command):
   --data-dir DIR     data folder (default ./data, or WARREN_DATA_DIR)
@@ -33,6 +37,11 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       chat: { type: 'string' },
       as: { type: 'string' },
+      tz: { type: 'string' },
+      from: { type: 'string' },
+      count: { type: 'string' },
+      all: { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,6 +81,37 @@ async function main(argv: string[]): Promise<number> {
         output: process.stdout,
       });
       return 0;
+    }
+    case 'tasks':
+      return runTasksCommand({
+        config,
+        subcommand: positionals[1],
+        taskId: positionals[2],
+        all: values.all ?? false,
+        json: values.json ?? false,
+        now: new Date(),
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
+        hostRunning: () =>
+          fetch(`http://${config.host}:${config.port}/webchat/`, { signal: AbortSignal.timeout(1000) }).then(
+            () => true,
+            () => false,
+          ),
+      });
+    case 'cron': {
+      if (positionals[1] !== 'next') {
+        process.stderr.write('warren cron: the only subcommand is next: warren cron next "<expr>"\n');
+        return 2;
+      }
+      return cronNext({
+        expression: positionals.slice(2).join(' ') || undefined,
+        tz: values.tz,
+        from: values.from,
+        count: values.count,
+        now: new Date(),
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
+      });
     }
     default:
       process.stderr.write(`warren: unknown command "${command}"\n\n${USAGE}`);

@@ -83,10 +83,21 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
     const other = labels[INSTALL_LABEL];
     if (other !== undefined && other !== installId) return [];
     const wanted = { ...labels, [INSTALL_LABEL]: installId };
-    const infos = await docker.listContainers({
+    const query = {
       all: true,
       filters: { label: Object.entries(wanted).map(([key, value]) => `${key}=${value}`) },
-    });
+    };
+    // Podman fails a listing (500 "… does not exist in database") when any container on the engine,
+    // ours or not, is removed while it lists (containers/podman#10120); a second look succeeds.
+    let infos: Docker.ContainerInfo[];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        infos = await docker.listContainers(query);
+        break;
+      } catch (err) {
+        if (attempt >= 5 || !isRemovedMidCall(err)) throw err;
+      }
+    }
     // Checked here too: label filters are ANDed by Docker, and this must not depend on the engine.
     return infos
       .filter((info) => Object.entries(wanted).every(([key, value]) => info.Labels?.[key] === value))
@@ -296,7 +307,12 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 /** 404: no such container; 409: not running, or removal already in progress. */
 function isGoneOrStopped(err: unknown): boolean {
   const status = (err as { statusCode?: number } | null)?.statusCode;
-  return status === 404 || status === 409;
+  // Podman answers 500 "… does not exist in database: no such container" for one removed mid-call.
+  return status === 404 || status === 409 || isRemovedMidCall(err);
+}
+
+function isRemovedMidCall(err: unknown): boolean {
+  return /does not exist in database/.test(describe(err));
 }
 
 function describe(err: unknown): string {

@@ -14,6 +14,8 @@ export interface PoolDeps {
   maxContainers: number;
   maxPerAgentGroup: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** A session starts waiting for a container; record it, so a host that dies meanwhile wakes it again. */
+  onQueued?: (sessionId: string) => void;
   onStarted?: (sessionId: string, ref: ContainerRef) => void;
   /** After the container ended and was removed: fold its work, retry what it left; true = wake it again. */
   onExited: (sessionId: string, exitCode: number) => Promise<boolean> | boolean;
@@ -40,7 +42,10 @@ export function createSessionPool(deps: PoolDeps) {
 
   /** Makes sure a container serves the session soon; cheap and idempotent. */
   function wake(sessionId: string): void {
-    if (closed) return;
+    if (closed) {
+      deps.onQueued?.(sessionId); // shutting down: recorded, so the next start picks it up
+      return;
+    }
     const slot = slots.get(sessionId);
     if (slot) {
       if (slot.exiting) slot.rewake = true;
@@ -49,6 +54,7 @@ export function createSessionPool(deps: PoolDeps) {
     if (!queued.has(sessionId)) {
       queued.add(sessionId);
       queue.push(sessionId);
+      deps.onQueued?.(sessionId);
     }
     drain();
   }
@@ -142,10 +148,11 @@ export function createSessionPool(deps: PoolDeps) {
     closed = true;
     queue.length = 0;
     queued.clear();
-    await Promise.all(
-      [...slots.values()].map((s) => (s.ref ? deps.runtime.stop(s.ref, graceMs) : undefined)),
-    );
-    await Promise.all([...exits]);
+    const stops = [...slots.values()].map((s) => (s.ref ? deps.runtime.stop(s.ref, graceMs) : undefined));
+    for (const result of await Promise.allSettled(stops)) {
+      if (result.status === 'rejected') deps.log.warn({ err: result.reason }, 'a container did not stop');
+    }
+    await Promise.allSettled([...exits]);
   }
 }
 

@@ -105,8 +105,18 @@ function maxOutboundSeq(db: SessionDb): number {
  * row the host cancelled or paused keeps that status. Returns how many rows changed.
  */
 export function foldAcks(paths: SessionPaths): number {
+  // Only pending rows can change: look their acks up, not the session's whole history.
+  const pending = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db.prepare("SELECT id FROM messages_in WHERE status = 'pending'").pluck().all(),
+  ) as string[];
+  if (pending.length === 0) return 0;
   const acks = withSessionFile(paths, 'outbound', 'read', (db) =>
-    db.prepare("SELECT message_id, status FROM processing_ack WHERE status IN ('completed', 'failed')").all(),
+    db
+      .prepare(
+        `SELECT message_id, status FROM processing_ack
+         WHERE status IN ('completed', 'failed') AND message_id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(pending)),
   ) as { message_id: string; status: 'completed' | 'failed' }[];
   if (acks.length === 0) return 0;
   return withSessionFile(paths, 'inbound', 'write', (db) => {

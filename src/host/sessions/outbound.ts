@@ -17,17 +17,24 @@ export type OutboundMessage = MessageOutRow &
  * so delivery can record it as failed rather than crash or retry it forever.
  */
 export function readUndelivered(paths: SessionPaths, afterSeq = 0): OutboundMessage[] {
-  const delivered = new Set(
-    withSessionFile(paths, 'inbound', 'read', (db) =>
-      db.prepare('SELECT message_out_id FROM delivered').pluck().all(),
-    ) as string[],
-  );
   const rows = withSessionFile(
     paths,
     'outbound',
     'read',
     (db) =>
       db.prepare('SELECT * FROM messages_out WHERE seq > ? ORDER BY seq').all(afterSeq) as MessageOutRow[],
+  );
+  if (rows.length === 0) return [];
+  // Delivered records only for the rows read, not the session's whole history.
+  const delivered = new Set(
+    withSessionFile(paths, 'inbound', 'read', (db) =>
+      db
+        .prepare(
+          'SELECT message_out_id FROM delivered WHERE message_out_id IN (SELECT value FROM json_each(?))',
+        )
+        .pluck()
+        .all(JSON.stringify(rows.map((r) => r.id))),
+    ) as string[],
   );
   return rows
     .filter((row) => !delivered.has(row.id))

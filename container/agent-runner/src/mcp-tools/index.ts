@@ -17,6 +17,7 @@ import {
 } from '../db/session.ts';
 import type { OutboundIds } from '../outbound-ids.ts';
 import { resolveWorkspaceFile, stageFile, unstage } from './outbox.ts';
+import { registerTaskTools } from './tasks.ts';
 import { editTarget, reactionTarget, resolveRecipient, type Resolved, type Target } from './targets.ts';
 
 export type { Target } from './targets.ts';
@@ -27,6 +28,8 @@ export interface ToolDeps {
   /** send_file paths are relative to this folder and may not leave it. */
   workspace: string;
   outboxDir: string;
+  /** The agent group's IANA zone: tasks that name none run in it (default UTC). */
+  timezone?: string;
 }
 
 export interface TurnScope {
@@ -71,13 +74,26 @@ export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
   server.registerTool(
     'send_message',
     {
-      description: 'Send a message now, to the current conversation or to a named destination.',
-      inputSchema: { to: toArg, text: z.string().min(1) },
+      description:
+        'Send a message, to the current conversation or to a named destination: now, or at deliver_after.',
+      inputSchema: {
+        to: toArg,
+        text: z.string().min(1),
+        deliver_after: z
+          .string()
+          .optional()
+          .describe(
+            'send it at this time instead of now: ISO 8601 with an offset, e.g. 2026-06-01T09:00:00+02:00',
+          ),
+      },
     },
-    ({ to, text }) => {
+    ({ to, text, deliver_after }) => {
       const recipient = recipientFor(to);
       if (!recipient.ok) return failure(recipient.error);
-      return success(write(recipient.target, { op: 'send', text, files: [] }, to === undefined));
+      const later = deliverAfter(deliver_after, deps.clock());
+      if (!later.ok) return failure(later.error);
+      const operation: OutboundOperation = { op: 'send', text, files: [] };
+      return success(write(recipient.target, operation, to === undefined && !later.at, undefined, later.at));
     },
   );
 
@@ -139,19 +155,27 @@ export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
     },
   );
 
+  registerTaskTools(server, deps, scope);
   return server;
 
   function recipientFor(to: string | undefined): Resolved {
     return resolveRecipient(to, readDestinations(deps.session), scope.conversation);
   }
 
-  function write(target: Target, operation: OutboundOperation, toConversation: boolean, id?: string) {
+  function write(
+    target: Target,
+    operation: OutboundOperation,
+    toConversation: boolean,
+    id?: string,
+    deliverAfter?: string,
+  ) {
     const [written] = writeMessagesOut(deps.session, [
       {
-        id: id ?? scope.ids({ target, operation }),
+        id: id ?? scope.ids({ target, operation, deliverAfter }),
         kind: target.kind,
         operation,
         timestamp: deps.clock().toISOString(),
+        deliverAfter: deliverAfter ?? null,
         inReplyTo: target.inReplyTo,
         channelType: target.address.channelType,
         platformId: target.address.platformId,
@@ -161,6 +185,28 @@ export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
     if (toConversation && operation.op === 'send') scope.sentTexts.add(operation.text.trim());
     return written!;
   }
+}
+
+/** `deliver_after`: a time still to come, stored as ISO UTC (the host holds the row until then). */
+function deliverAfter(
+  value: string | undefined,
+  now: Date,
+): { ok: true; at?: string } | { ok: false; error: string } {
+  if (value === undefined) return { ok: true };
+  if (!z.iso.datetime({ offset: true }).safeParse(value).success) {
+    return {
+      ok: false,
+      error: `deliver_after "${value}" is not an ISO 8601 time with an offset (e.g. 2026-06-01T09:00:00+02:00); nothing was sent.`,
+    };
+  }
+  const at = new Date(value);
+  if (at.getTime() <= now.getTime()) {
+    return {
+      ok: false,
+      error: `deliver_after ${at.toISOString()} is not in the future (it is now ${now.toISOString()}); leave it out to send now. Nothing was sent.`,
+    };
+  }
+  return { ok: true, at: at.toISOString() };
 }
 
 function success(written: { id: string; seq: number }): CallToolResult {

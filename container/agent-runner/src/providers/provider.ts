@@ -23,10 +23,11 @@ export interface ToolResult {
 
 /**
  * `text` is one complete message of the agent's final answer (not a streaming delta); the runner
- * sends each one unless a tool already sent the same text this turn. `error` fails the turn.
+ * sends each one unless a tool already sent the same text this turn. `replyTo` (the id of one of
+ * the turn's messages) answers that message instead of the trigger. `error` fails the turn.
  */
 export type ProviderEvent =
-  | { type: 'text'; text: string }
+  | { type: 'text'; text: string; replyTo?: string }
   | { type: 'tool_call'; name: string; args: Record<string, unknown>; result: ToolResult }
   | { type: 'usage'; inputTokens: number; outputTokens: number }
   | { type: 'error'; message: string };

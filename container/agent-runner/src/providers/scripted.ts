@@ -2,9 +2,9 @@
 // (see script.ts and the README) instead of asking a model.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { messageText, senderName } from '../messages.ts';
+import { messageText, senderName, type TurnMessage } from '../messages.ts';
 import type { Provider, ProviderEvent, ToolResult, Turn } from './provider.ts';
-import { chooseSteps, fillArgs, fillTemplate, loadScript, type Vars } from './script.ts';
+import { chooseSteps, fillArgs, fillTemplate, loadScript, type Script, type Vars } from './script.ts';
 
 export interface ScriptedDeps {
   /** Read at the start of every turn, so an edited script applies to the next message. */
@@ -23,35 +23,13 @@ async function* play(turn: Turn, deps: ScriptedDeps): AsyncGenerator<ProviderEve
     yield { type: 'error', message: `scripted provider: ${loaded.error}` };
     return;
   }
-  const text = messageText(turn.trigger);
-  const vars: Vars = {
-    text,
-    sender: senderName(turn.trigger),
-    seq: String(turn.trigger.seq),
-    tool_result: '',
-    prompt: turn.prompt,
-  };
+  // Every triggering message of the turn gets its own play of the script and its own answer, so
+  // tests and benchmarks can count one reply per message even when messages arrive together.
   let written = 0;
-  for (const step of chooseSteps(loaded.script, text)) {
-    if ('reply' in step) {
-      const reply = fillTemplate(step.reply, vars);
-      written += reply.length;
-      yield { type: 'text', text: reply };
-    } else if ('tool' in step) {
-      const args = fillArgs(step.args, vars) as Record<string, unknown>;
-      const result = await callTool(turn.tools, step.tool, args);
-      vars.tool_result = result.text;
-      yield { type: 'tool_call', name: step.tool, args, result };
-    } else if ('delay' in step) {
-      const aborted = await sleep(step.delay, false, { signal: turn.signal }).catch(() => true);
-      if (aborted) return;
-    } else if ('error' in step) {
-      yield { type: 'error', message: fillTemplate(step.error, vars) };
-      return;
-    } else {
-      deps.exit(step.exit);
-      return;
-    }
+  for (const message of turn.messages.filter((m) => m.trigger)) {
+    const played = yield* playFor(message, turn, loaded.script, deps);
+    if (played === null) return;
+    written += played;
   }
   // No model, no tokens: a stable estimate (4 characters each) keeps usage accounting exercised.
   yield {
@@ -59,6 +37,46 @@ async function* play(turn: Turn, deps: ScriptedDeps): AsyncGenerator<ProviderEve
     inputTokens: Math.ceil(turn.prompt.length / 4),
     outputTokens: Math.ceil(written / 4),
   };
+}
+
+/** The script's steps for one message; the characters written, or null when the turn must end. */
+async function* playFor(
+  message: TurnMessage,
+  turn: Turn,
+  script: Script,
+  deps: ScriptedDeps,
+): AsyncGenerator<ProviderEvent, number | null> {
+  const text = messageText(message);
+  const vars: Vars = {
+    text,
+    sender: senderName(message),
+    seq: String(message.seq),
+    tool_result: '',
+    prompt: turn.prompt,
+  };
+  let written = 0;
+  for (const step of chooseSteps(script, text)) {
+    if ('reply' in step) {
+      const reply = fillTemplate(step.reply, vars);
+      written += reply.length;
+      yield { type: 'text', text: reply, replyTo: message.id };
+    } else if ('tool' in step) {
+      const args = fillArgs(step.args, vars) as Record<string, unknown>;
+      const result = await callTool(turn.tools, step.tool, args);
+      vars.tool_result = result.text;
+      yield { type: 'tool_call', name: step.tool, args, result };
+    } else if ('delay' in step) {
+      const aborted = await sleep(step.delay, false, { signal: turn.signal }).catch(() => true);
+      if (aborted) return null;
+    } else if ('error' in step) {
+      yield { type: 'error', message: fillTemplate(step.error, vars) };
+      return null;
+    } else {
+      deps.exit(step.exit);
+      return null;
+    }
+  }
+  return written;
 }
 
 async function callTool(tools: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {

@@ -2,7 +2,14 @@
 // of replies per chat, the files those replies carry, and a chat page. The `cli` channel is this
 // transport under another type (cli.ts).
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import {
+  appendFileSync,
+  createReadStream,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,7 +31,10 @@ import type {
 export interface WebchatOptions {
   clock: () => Date;
   log: Logger;
-  /** A folder the channel owns: outbound files are copied here and served from here. */
+  /**
+   * A folder the channel owns: outbound files are copied here and served from here, and each chat's
+   * recent events are kept under events/ so a client reconnecting after a restart misses nothing.
+   */
   filesDir: string;
   /** Channel type, also the mount path (`/<type>`); 'webchat' unless another channel reuses this transport. */
   type?: string;
@@ -87,9 +97,12 @@ interface Listener {
 interface ChatState {
   events: ChatEvent[];
   listeners: Set<Listener>;
+  /** Lines in the chat's event file; it is rewritten with only the buffered events past twice the buffer. */
+  persisted: number;
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 // Tells EventSource how soon to reconnect after the stream ends.
 const RETRY_FRAME = encoder.encode('retry: 2000\n\n');
 const PING_FRAME = encoder.encode(': ping\n\n');
@@ -100,6 +113,9 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   const mountPath = `/${type}`;
   const maxBuffered = options.maxBufferedPerChat ?? 200;
   const chats = new Map<string, ChatState>();
+  // Not servable: file folders are 22-character hashes (FOLDER_PATTERN).
+  const eventsDir = join(filesDir, 'events');
+  mkdirSync(eventsDir, { recursive: true });
   const health: ChannelHealth = {
     connected: false,
     lastInboundAt: null,
@@ -246,13 +262,13 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     const data = await eventData(message);
     // Checked again: a concurrent send of the same key may have finished while files were copied.
     if (isBuffered(message)) return sent;
-    publish(chatState(message.chatId), message.kind === 'send' ? 'message' : message.kind, key, data);
+    publish(message.chatId, message.kind === 'send' ? 'message' : message.kind, key, data);
     health.lastOutboundAt = clock().toISOString();
     return sent;
   }
 
   function isBuffered(message: OutboundMessage): boolean {
-    return chats.get(message.chatId)?.events.some((event) => event.id === message.idempotencyKey) ?? false;
+    return chatState(message.chatId).events.some((event) => event.id === message.idempotencyKey);
   }
 
   async function eventData(message: OutboundMessage): Promise<Record<string, unknown>> {
@@ -297,16 +313,71 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     );
   }
 
-  function publish(chat: ChatState, event: string, id: string, data: Record<string, unknown>): void {
-    const frame = encoder.encode(`event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`);
+  function publish(chatId: string, event: string, id: string, data: Record<string, unknown>): void {
+    const chat = chatState(chatId);
+    const text = `event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+    const frame = encoder.encode(text);
     chat.events.push({ id, frame });
     if (chat.events.length > maxBuffered) chat.events.shift();
+    persist(chatId, chat, { id, text });
     for (const listener of [...chat.listeners]) listener.push(frame);
+  }
+
+  /**
+   * Appended before listeners get the event: the host may die right after a send counted as delivered,
+   * and the client then finds the event in the replay of the restarted host. A failed write is logged;
+   * the live push still happens.
+   */
+  function persist(chatId: string, chat: ChatState, line: { id: string; text: string }): void {
+    const file = eventsFile(chatId);
+    try {
+      if (chat.persisted < 2 * maxBuffered) {
+        appendFileSync(file, `${JSON.stringify(line)}\n`);
+        chat.persisted++;
+        return;
+      }
+      const kept = chat.events.map((e) => JSON.stringify({ id: e.id, text: decoder.decode(e.frame) }));
+      writeFileSync(`${file}.tmp`, kept.map((l) => `${l}\n`).join(''));
+      renameSync(`${file}.tmp`, file);
+      chat.persisted = kept.length;
+    } catch (err) {
+      log.warn(
+        { err, channel: type, chat: chatId },
+        'recent events not saved; a restart will not replay them',
+      );
+    }
+  }
+
+  /** The chat's saved events, the last maxBuffered of them (a torn last line is skipped). */
+  function loadEvents(chatId: string): { events: ChatEvent[]; persisted: number } {
+    let content: string;
+    try {
+      content = readFileSync(eventsFile(chatId), 'utf8');
+      // End a torn last line, so the next append starts a line of its own.
+      if (content.length > 0 && !content.endsWith('\n')) appendFileSync(eventsFile(chatId), '\n');
+    } catch {
+      return { events: [], persisted: 0 };
+    }
+    const lines = content.split('\n').filter(Boolean);
+    const events: ChatEvent[] = [];
+    for (const line of lines.slice(-maxBuffered)) {
+      try {
+        const { id, text } = JSON.parse(line) as { id: string; text: string };
+        events.push({ id, frame: encoder.encode(text) });
+      } catch {
+        // a write cut short by a crash
+      }
+    }
+    return { events, persisted: lines.length };
+  }
+
+  function eventsFile(chatId: string): string {
+    return join(eventsDir, `${createHash('sha256').update(chatId).digest('base64url').slice(0, 22)}.log`);
   }
 
   /** The chat's state, marked most recently used; may forget the least recently used idle chat. */
   function chatState(chatId: string): ChatState {
-    const chat = chats.get(chatId) ?? { events: [], listeners: new Set() };
+    const chat = chats.get(chatId) ?? { ...loadEvents(chatId), listeners: new Set() };
     chats.delete(chatId);
     chats.set(chatId, chat);
     if (chats.size > MAX_CHATS) {

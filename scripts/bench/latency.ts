@@ -1,0 +1,177 @@
+// Latency: one chat answered message by message (warm, also with a long history and on plain polling),
+// and the first messages of new chats (cold).
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { breakdownOf, readMarks, serverLatencies, toChannelLatencies } from './breakdown.ts';
+import { expectEcho, type ReplyTiming } from './chat-client.ts';
+import { seedLongHistory } from './history.ts';
+import { startBenchHost, stopFigures, type BenchHost, type StopReport } from './host.ts';
+import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
+import { progress } from './progress.ts';
+import { round, summarize } from './stats.ts';
+
+const SERVER_SIDE =
+  'server side: the web chat channel accepted the POST (message timestamp) -> the host reported the reply ' +
+  'delivered (onDelivered: handed to the channel and recorded); host clock, 1 ms resolution';
+
+/** Warm, cold and long-history latency against one host with file-change events (the normal set-up). */
+export async function latencyPhase(ctx: PhaseContext) {
+  const { exchanges } = ctx.plan.history;
+  await seedLongHistory(ctx.dataDir, ctx.groupsDir, 'history', exchanges);
+  const bench = await startBenchHost({ dataDir: ctx.dataDir, groupsDir: ctx.groupsDir, maxContainers: 16 });
+  progress(`host started in ${bench.startMs.toFixed(0)} ms`);
+  let warm: WarmRun;
+  let cold: ReplyTiming[];
+  let history: WarmRun;
+  let stop: StopReport;
+  try {
+    const { warmup, samples } = ctx.plan.warm;
+    progress(`warm: one chat, ${warmup} warm-up messages, then ${samples} measured one at a time`);
+    warm = await runWarm(bench, 'warm', { ...ctx.plan.warm, timeoutMs: REPLY_TIMEOUT_MS });
+    progress(`cold: ${ctx.plan.cold.chats} new chats one after another`);
+    cold = await runCold(bench, 'cold', ctx.plan.cold.chats, REPLY_TIMEOUT_MS);
+    progress(`long history: the same warm workload in a chat with ${exchanges} past exchanges`);
+    history = await runWarm(bench, 'history', {
+      ...ctx.plan.history,
+      pauseMs: ctx.plan.warm.pauseMs,
+      timeoutMs: REPLY_TIMEOUT_MS,
+    });
+  } finally {
+    stop = await bench.stop();
+  }
+  const warmMarks = readMarks(ctx.dataDir, warm.samples);
+  const coldMarks = readMarks(ctx.dataDir, cold);
+  const historyMarks = readMarks(ctx.dataDir, history.samples);
+  return {
+    host_start_ms: round(bench.startMs),
+    ...stopFigures(stop),
+    warm: {
+      ...summarize(serverLatencies(warmMarks.marks)),
+      measured: SERVER_SIDE,
+      unmatched: warmMarks.unmatched,
+      to_channel: summarize(toChannelLatencies(warmMarks.marks)),
+      client: summarize(warm.samples.map((s) => s.deliveredMs)),
+      sse: summarize(warm.samples.map((s) => s.sseMs)),
+      accept_p50_ms: summarize(warm.samples.map((s) => s.acceptedMs)).p50_ms,
+      first_message_ms: round(warm.first.deliveredMs),
+      host_process_cpu_ms_per_message: warm.cpuMsPerMessage,
+      host_event_loop_utilization: warm.eventLoopUtilization,
+      breakdown: breakdownOf(warmMarks.marks),
+    },
+    cold: {
+      ...summarize(serverLatencies(coldMarks.marks)),
+      measured: `${SERVER_SIDE}; a new chat each, so session creation and the container start are included`,
+      unmatched: coldMarks.unmatched,
+      client: summarize(cold.map((s) => s.deliveredMs)),
+      breakdown: breakdownOf(coldMarks.marks),
+    },
+    warm_long_history: {
+      ...summarize(serverLatencies(historyMarks.marks)),
+      measured: `as warm, in a chat whose session files already hold ${exchanges} answered and delivered exchanges`,
+      exchanges,
+      unmatched: historyMarks.unmatched,
+      host_process_cpu_ms_per_message: history.cpuMsPerMessage,
+      host_event_loop_utilization: history.eventLoopUtilization,
+      breakdown: breakdownOf(historyMarks.marks),
+    },
+  };
+}
+
+/** The same warm workload on a host and runners forced to plain 1 s polling (config.pollOnly). */
+export async function pollPhase(ctx: PhaseContext) {
+  const bench = await startBenchHost({
+    dataDir: ctx.dataDir,
+    groupsDir: ctx.groupsDir,
+    maxContainers: 4,
+    pollOnly: true,
+  });
+  progress(`poll-only host started in ${bench.startMs.toFixed(0)} ms`);
+  let warm: WarmRun;
+  let stop: StopReport;
+  try {
+    const { warmup, samples } = ctx.plan.poll;
+    progress(`poll baseline: one chat, ${warmup} warm-up messages, then ${samples} measured`);
+    warm = await runWarm(bench, 'poll', {
+      ...ctx.plan.poll,
+      pauseMs: ctx.plan.warm.pauseMs,
+      timeoutMs: REPLY_TIMEOUT_MS,
+    });
+  } finally {
+    stop = await bench.stop();
+  }
+  const marks = readMarks(ctx.dataDir, warm.samples);
+  return {
+    poll_baseline: {
+      ...summarize(serverLatencies(marks.marks)),
+      ...stopFigures(stop),
+      measured: `${SERVER_SIDE}; host and runner without file-change events, polling every 1 s`,
+      unmatched: marks.unmatched,
+      client: summarize(warm.samples.map((s) => s.deliveredMs)),
+      breakdown: breakdownOf(marks.marks),
+    },
+  };
+}
+
+export interface WarmOptions {
+  /** Messages before the measured ones (the first also starts the container). */
+  warmup: number;
+  samples: number;
+  /** Pause after each reply, so every message finds an idle, waiting runner (as a person's would). */
+  pauseMs: number;
+  timeoutMs: number;
+}
+
+export interface WarmRun {
+  /** The chat's first message: container start included, not counted as warm. */
+  first: ReplyTiming;
+  samples: ReplyTiming[];
+  /** CPU time of this process (host and client) per measured message, and its event loop's busy share. */
+  cpuMsPerMessage: number;
+  eventLoopUtilization: number;
+}
+
+/** One chat, one message at a time: each waits for the previous reply. */
+export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOptions): Promise<WarmRun> {
+  const chat = await bench.chat(chatName);
+  const first = await chat.send('hello', opts.timeoutMs);
+  for (let i = 0; i < opts.warmup; i++) {
+    await sleep(opts.pauseMs);
+    await chat.send(`warm-up ${i}`, opts.timeoutMs);
+  }
+  const samples: ReplyTiming[] = [];
+  const cpu = process.cpuUsage();
+  const loop = performance.eventLoopUtilization();
+  for (let i = 0; i < opts.samples; i++) {
+    await sleep(opts.pauseMs);
+    samples.push(expectEcho(await chat.send(`message ${i}`, opts.timeoutMs), `message ${i}`));
+    if ((i + 1) % Math.max(1, Math.floor(opts.samples / 4)) === 0) {
+      progress(`  ${chatName}: ${i + 1}/${opts.samples} (last ${samples.at(-1)!.deliveredMs.toFixed(1)} ms)`);
+    }
+  }
+  const used = process.cpuUsage(cpu);
+  const utilization = performance.eventLoopUtilization(loop).utilization;
+  chat.close();
+  return {
+    first,
+    samples,
+    cpuMsPerMessage: round((used.user + used.system) / 1000 / opts.samples, 2),
+    eventLoopUtilization: round(utilization, 3),
+  };
+}
+
+/** New chats one after another: each first message creates a session and starts its container. */
+export async function runCold(
+  bench: BenchHost,
+  prefix: string,
+  count: number,
+  timeoutMs: number,
+): Promise<ReplyTiming[]> {
+  const samples: ReplyTiming[] = [];
+  for (let i = 0; i < count; i++) {
+    const chat = await bench.chat(`${prefix}-${i}`);
+    samples.push(expectEcho(await chat.send('hello', timeoutMs), 'hello'));
+    chat.close();
+    progress(`  ${prefix}-${i}: ${samples.at(-1)!.deliveredMs.toFixed(0)} ms`);
+  }
+  return samples;
+}

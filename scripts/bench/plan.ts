@@ -1,0 +1,46 @@
+// How much of each workload a run does: --quick must finish in under 90 s on a 2-core machine.
+
+export interface Plan {
+  warm: { warmup: number; samples: number; pauseMs: number };
+  cold: { chats: number };
+  poll: { warmup: number; samples: number };
+  /** Warm messages in a chat whose session already holds `exchanges` answered messages. */
+  history: { exchanges: number; warmup: number; samples: number };
+  throughput: { chats: number; messagesPerChat: number };
+  idle: {
+    sessions: number;
+    /** 'create': createSessionFiles for every session; 'copy': one made so, copied for the rest. */
+    seed: 'create' | 'copy';
+    sweepTicks: number;
+  };
+}
+
+export const PLANS: Record<'quick' | 'full', Plan> = {
+  quick: {
+    warm: { warmup: 3, samples: 30, pauseMs: 25 },
+    cold: { chats: 3 },
+    poll: { warmup: 0, samples: 5 },
+    history: { exchanges: 5000, warmup: 1, samples: 8 },
+    throughput: { chats: 50, messagesPerChat: 2 },
+    idle: { sessions: 10_000, seed: 'copy', sweepTicks: 20 },
+  },
+  full: {
+    warm: { warmup: 20, samples: 300, pauseMs: 25 },
+    cold: { chats: 8 },
+    poll: { warmup: 2, samples: 20 },
+    history: { exchanges: 5000, warmup: 5, samples: 100 },
+    throughput: { chats: 50, messagesPerChat: 8 },
+    idle: { sessions: 10_000, seed: 'create', sweepTicks: 50 },
+  },
+};
+
+/** What a phase process is given. */
+export interface PhaseContext {
+  /** This phase's own data folder: a host of its own, with its own install id and containers. */
+  dataDir: string;
+  groupsDir: string;
+  plan: Plan;
+}
+
+/** Every wait for a reply gives up after this long (a cold start under load included). */
+export const REPLY_TIMEOUT_MS = 120_000;

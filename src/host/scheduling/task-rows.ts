@@ -1,0 +1,166 @@
+// The host's writes of task rows into inbound.db (it is that file's only writer). Everything that
+// changes a series happens inside one BEGIN IMMEDIATE transaction opened by `inTaskTransaction`.
+import { newId } from '../../db/ids.ts';
+import {
+  nextSeq,
+  taskContent,
+  type MessageInRow,
+  type MessageInStatus,
+  type SessionDb,
+  type TaskContent,
+} from '../../db/session-schema.ts';
+import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
+import { groupSeries, parseTaskRows, type TaskRun, type TaskSeries } from './series.ts';
+
+/** One open inbound.db inside a write transaction, with the session's seq allocator. */
+export interface TaskTx {
+  db: SessionDb;
+  now: string;
+  /** A runner has taken this row up (any ack: running, or finished and not yet folded by the host). */
+  started(id: string): boolean;
+  /** Every series of the session, as read at the start of the transaction. */
+  series(): TaskSeries[];
+  find(taskId: string): TaskSeries | undefined;
+  /** Writes a run; false when that slot of the series already has a row (nothing written). */
+  insertRun(run: NewTaskRun): boolean;
+  setStatus(runs: readonly TaskRun[], status: MessageInStatus): void;
+  /** Every run of the series in status `from` (rows written in this transaction too) → `to`. */
+  setSeriesStatus(taskId: string, from: MessageInStatus, to: MessageInStatus): number;
+  /** Moves a run to another slot and/or schedule (its row keeps its id and seq). */
+  moveRun(run: TaskRun, to: { slot: string; recurrence: string | null; timezone: string }): void;
+  /** Rewrites the content of runs (prompt, catch-up policy, resume time). */
+  patchContent(runs: readonly TaskRun[], patch: Partial<TaskContent>): void;
+  insertSystem(content: { event: string } & Record<string, unknown>, trigger: boolean): void;
+  recordDelivered(messageOutId: string, status: 'delivered' | 'failed'): void;
+}
+
+export interface NewTaskRun {
+  taskId: string;
+  slot: string;
+  prompt: string;
+  recurrence: string | null;
+  timezone: string;
+  status?: 'pending' | 'paused';
+  extra?: Omit<TaskContent, 'prompt' | 'taskId' | 'scheduledFor'>;
+}
+
+/**
+ * Runs `work` in one BEGIN IMMEDIATE transaction on the session's inbound.db: another host writer
+ * (a second sweep, the CLI) waits for it, so two of them never both see a slot as missing.
+ */
+export function inTaskTransaction<T>(paths: SessionPaths, now: string, work: (tx: TaskTx) => T): T {
+  // outbound.db is only read (the runner may be writing it); no lock is held between statements.
+  return withSessionFile(paths, 'outbound', 'read', (outbound) => {
+    const maxOut = outbound.prepare('SELECT coalesce(max(seq), 0) FROM messages_out').pluck().get() as number;
+    const ack = outbound.prepare('SELECT 1 FROM processing_ack WHERE message_id = ?').pluck();
+    const started = (id: string) => ack.get(id) !== undefined;
+    return withSessionFile(paths, 'inbound', 'write', (db) =>
+      db.transaction(() => work(openTx(db, now, maxOut, started))).immediate(),
+    );
+  });
+}
+
+/** Every series of a session, read-only (no transaction: for looking, not for deciding). */
+export function readSeries(paths: SessionPaths): TaskSeries[] {
+  return withSessionFile(paths, 'inbound', 'read', (db) => groupSeries(readRuns(db)));
+}
+
+function readRuns(db: SessionDb): TaskRun[] {
+  return parseTaskRows(
+    db.prepare("SELECT * FROM messages_in WHERE kind = 'task' ORDER BY seq").all() as MessageInRow[],
+  );
+}
+
+function openTx(db: SessionDb, now: string, maxOut: number, started: (id: string) => boolean): TaskTx {
+  const maxIn = db.prepare('SELECT coalesce(max(seq), 0) FROM messages_in').pluck().get() as number;
+  let seq = Math.max(maxIn, maxOut);
+  let cache: TaskSeries[] | undefined;
+  const insert = db.prepare(`INSERT INTO messages_in
+      (id, seq, kind, timestamp, status, process_after, recurrence, timezone, series_id, trigger, content)
+      VALUES (@id, @seq, @kind, @timestamp, @status, @process_after, @recurrence, @timezone, @series_id,
+        @trigger, @content)
+      ON CONFLICT DO NOTHING`);
+  const insertRow = (row: Record<string, unknown>): boolean => {
+    const next = nextSeq(seq, 'even');
+    if (insert.run({ ...row, seq: next }).changes === 0) return false;
+    seq = next;
+    cache = undefined;
+    return true;
+  };
+  const setStatus = db.prepare('UPDATE messages_in SET status = ? WHERE id = ?');
+  const setContent = db.prepare('UPDATE messages_in SET content = ? WHERE id = ?');
+  const move = db.prepare(
+    'UPDATE messages_in SET process_after = ?, recurrence = ?, timezone = ?, content = ? WHERE id = ?',
+  );
+
+  const setSeriesStatus = db.prepare(
+    "UPDATE messages_in SET status = ? WHERE kind = 'task' AND series_id = ? AND status = ?",
+  );
+
+  const tx: TaskTx = {
+    db,
+    now,
+    started,
+    series: () => (cache ??= groupSeries(readRuns(db))),
+    find: (taskId) => tx.series().find((s) => s.taskId === taskId),
+    insertRun(run) {
+      const content: TaskContent = taskContent.parse({
+        ...run.extra,
+        prompt: run.prompt,
+        taskId: run.taskId,
+        scheduledFor: run.slot,
+      });
+      return insertRow({
+        id: newId('run'),
+        kind: 'task',
+        timestamp: now,
+        status: run.status ?? 'pending',
+        process_after: run.slot,
+        recurrence: run.recurrence,
+        timezone: run.timezone,
+        series_id: run.taskId,
+        trigger: 1,
+        content: JSON.stringify(content),
+      });
+    },
+    setStatus(runs, status) {
+      for (const run of runs) setStatus.run(status, run.id);
+      cache = undefined;
+    },
+    setSeriesStatus(taskId, from, to) {
+      cache = undefined;
+      return setSeriesStatus.run(to, taskId, from).changes;
+    },
+    moveRun(run, to) {
+      const content = { ...run.content, scheduledFor: to.slot };
+      move.run(to.slot, to.recurrence, to.timezone, JSON.stringify(content), run.id);
+      cache = undefined;
+    },
+    patchContent(runs, patch) {
+      for (const run of runs)
+        setContent.run(JSON.stringify(taskContent.parse({ ...run.content, ...patch })), run.id);
+      cache = undefined;
+    },
+    insertSystem(content, trigger) {
+      insertRow({
+        id: newId('msg'),
+        kind: 'system',
+        timestamp: now,
+        status: 'pending',
+        process_after: null,
+        recurrence: null,
+        timezone: null,
+        series_id: null,
+        trigger: trigger ? 1 : 0,
+        content: JSON.stringify(content),
+      });
+    },
+    recordDelivered(messageOutId, status) {
+      db.prepare(
+        `INSERT INTO delivered (message_out_id, platform_message_id, status, delivered_at) VALUES (?, NULL, ?, ?)
+         ON CONFLICT (message_out_id) DO NOTHING`,
+      ).run(messageOutId, status, now);
+    },
+  };
+  return tx;
+}
