@@ -172,7 +172,7 @@ describe('the scripted provider', () => {
       prompt: 'x'.repeat(40),
       messages: [message],
       trigger: message,
-      tools: await toolClient(),
+      tools: toolClient,
       signal,
     };
     const events: ProviderEvent[] = [];
@@ -229,7 +229,7 @@ describe('the scripted provider', () => {
       prompt: 'x',
       messages: [message, second, context],
       trigger: second,
-      tools: await toolClient(),
+      tools: toolClient,
       signal: new AbortController().signal,
     };
     for await (const event of provider.query(turn)) events.push(event);

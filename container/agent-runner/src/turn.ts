@@ -83,10 +83,10 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
   const ids = createOutboundIds(plan.messages[0]!.id);
   const scope = { conversation: plan.conversation, ids, sentTexts: new Set<string>() };
   const stopBeating = beatWhile(deps.heartbeat, deps.heartbeatMs);
-  let tools: ToolConnection | undefined;
-  let result: Collected;
-  try {
-    tools = await connectTools(
+  // The tool server is connected on the provider's first use: a turn without tools skips its cost.
+  let tools: Promise<ToolConnection> | undefined;
+  const toolClient = async () => {
+    tools ??= connectTools(
       {
         session: deps.session,
         clock: deps.clock,
@@ -96,13 +96,17 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
       },
       scope,
     );
+    return (await tools).client;
+  };
+  let result: Collected;
+  try {
     const prompt = formatTurn(plan.messages, { timezone: deps.timezone, now: started, inDir: deps.inDir });
     const events = deps.provider.query({
       sessionId: deps.session.sessionId,
       prompt,
       messages: plan.messages,
       trigger: plan.trigger,
-      tools: tools.client,
+      tools: toolClient,
       signal: deps.signal,
     });
     result = await collect(events, deps);
@@ -115,7 +119,7 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
     };
   } finally {
     stopBeating();
-    await tools?.close().catch(() => undefined);
+    await tools?.then((t) => t.close()).catch(() => undefined);
   }
   if (result.aborted) {
     deps.log.warn('turn stopped by shutdown; its messages stay claimed for the next runner', { ackIds });

@@ -10,8 +10,8 @@ export interface Turn {
   messages: readonly TurnMessage[];
   /** The last triggering message: the one the turn answers. */
   trigger: TurnMessage;
-  /** An MCP client connected to the runner's own tool server for this turn. */
-  tools: Client;
+  /** An MCP client connected to the runner's own tool server for this turn (connected on first call). */
+  tools: () => Promise<Client>;
   /** Aborted when the runner stops; a provider ends its turn early when it fires. */
   signal: AbortSignal;
 }

@@ -62,7 +62,7 @@ async function* playFor(
       yield { type: 'text', text: reply, replyTo: message.id };
     } else if ('tool' in step) {
       const args = fillArgs(step.args, vars) as Record<string, unknown>;
-      const result = await callTool(turn.tools, step.tool, args);
+      const result = await callTool(await turn.tools(), step.tool, args);
       vars.tool_result = result.text;
       yield { type: 'tool_call', name: step.tool, args, result };
     } else if ('delay' in step) {
