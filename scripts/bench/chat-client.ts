@@ -2,6 +2,7 @@
 // read the reply from the chat's server-sent-event stream, and time both ends.
 import { performance } from 'node:perf_hooks';
 import { withTimeout } from './deadline.ts';
+import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 
 export interface ReplyTiming {
   /** The posted message's id; the reply event's `inReplyTo`. */
@@ -52,14 +53,17 @@ export async function createChatClient(
   });
   if (events.status !== 200 || !events.body)
     throw new Error(`event stream of ${name}: HTTP ${events.status}`);
-  void readEvents(events.body, (event, data) => {
-    if (event !== 'message') return;
-    const reply = JSON.parse(data) as { id: string; inReplyTo: string | null; text: string };
-    if (!reply.inReplyTo) return;
-    const seen = { at: performance.now(), key: reply.id, text: reply.text };
-    replies.set(reply.inReplyTo, seen);
-    waiters.get(reply.inReplyTo)?.(seen);
-  }).catch(() => undefined); // ends with an AbortError on close()
+  const body = events.body;
+  void (async () => {
+    for await (const { event, data } of readServerSentEvents(body)) {
+      if (event !== 'message') continue;
+      const reply = JSON.parse(data) as { id: string; inReplyTo: string | null; text: string };
+      if (!reply.inReplyTo) continue;
+      const seen = { at: performance.now(), key: reply.id, text: reply.text };
+      replies.set(reply.inReplyTo, seen);
+      waiters.get(reply.inReplyTo)?.(seen);
+    }
+  })().catch(() => undefined); // ends with an AbortError on close()
 
   return { name, send, close: () => abort.abort() };
 
@@ -105,28 +109,4 @@ export function expectEcho(reply: ReplyTiming, text: string): ReplyTiming {
     throw new Error(`reply to ${reply.id} was ${JSON.stringify(reply.text)}, expected "echo: ${text}"`);
   }
   return reply;
-}
-
-/** Minimal server-sent-event reader: calls onEvent(event, data) for each complete frame. */
-async function readEvents(
-  body: ReadableStream<Uint8Array>,
-  onEvent: (event: string, data: string) => void,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of frame.split('\n')) {
-        if (line.startsWith('event: ')) event = line.slice(7);
-        else if (line.startsWith('data: ')) data.push(line.slice(6));
-      }
-      if (data.length > 0) onEvent(event, data.join('\n'));
-    }
-  }
 }

@@ -34,6 +34,7 @@ import { DEFAULT_GROUP_FOLDER, initDataFolder } from '../../src/host/data-folder
 import { startHost, type RunningHost } from '../../src/host/index.ts';
 import { createLogger } from '../../src/host/logger.ts';
 import { sessionPaths, type SessionPaths } from '../../src/host/sessions/index.ts';
+import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -400,7 +401,7 @@ async function openChat(baseUrl: () => string, name: string): Promise<ChatClient
         isConnected = true;
         onConnected.forEach((resolve) => resolve());
         onConnected = [];
-        await readEvents(res.body, onEvent);
+        for await (const e of readServerSentEvents(res.body)) onEvent(e.event, e.id, e.data);
       } catch {
         // connection refused or reset (host stopping or killed): retry below
       }
@@ -474,36 +475,6 @@ async function openChat(baseUrl: () => string, name: string): Promise<ChatClient
       waiters.add(attempt);
       attempt();
     });
-  }
-}
-
-/** Parses a server-sent-event stream (event, id, data fields; comments ignored) until it ends. */
-async function readEvents(
-  body: ReadableStream<Uint8Array>,
-  onEvent: (event: string, id: string, data: string) => void,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = 'message';
-      let id = '';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        const colon = line.indexOf(':');
-        if (colon === 0) continue;
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') event = value;
-        else if (field === 'id') id = value;
-        else if (field === 'data') data.push(value);
-      }
-      if (data.length > 0) onEvent(event, id, data.join('\n'));
-    }
   }
 }
 

@@ -2,6 +2,7 @@
 // as a message; replies arrive on the chat's event stream and are printed as they come.
 import { createInterface } from 'node:readline';
 import type { CardOption } from '../channels/channel.ts';
+import { readServerSentEvents } from '../channels/sse-reader.ts';
 
 export interface ChatOptions {
   /** The host's base URL, e.g. http://127.0.0.1:7420. */
@@ -10,11 +11,6 @@ export interface ChatOptions {
   sender: { id: string; name?: string };
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
-}
-
-interface StreamEvent {
-  event: string;
-  data: string;
 }
 
 interface Reply {
@@ -36,7 +32,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
   let choices: CardOption[] = [];
 
   const streamDone = (async () => {
-    for await (const { event, data } of readEvents(events)) {
+    for await (const { event, data } of readServerSentEvents(events)) {
       const reply = JSON.parse(data) as Reply;
       if (reply.card) choices = reply.card.options;
       for (const line of describeReply(event, reply, url)) print(line);
@@ -93,26 +89,6 @@ async function post(
     return response.ok ? null : await errorOf(response);
   } catch (err) {
     return `cannot reach Warren (${describe(err)})`;
-  }
-}
-
-/** Server-sent events, parsed as far as this client needs: event name and data lines. */
-async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<StreamEvent> {
-  let pending = '';
-  let event = 'message';
-  let data: string[] = [];
-  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
-    pending += chunk;
-    const lines = pending.split(/\r?\n/);
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line === '') {
-        if (data.length > 0) yield { event, data: data.join('\n') };
-        event = 'message';
-        data = [];
-      } else if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-    }
   }
 }
 
