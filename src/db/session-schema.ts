@@ -222,31 +222,17 @@ const taskFields = {
   catchUp: z.enum(CATCH_UP_POLICIES),
   maxCatchUp: z.number().int().min(1).max(100),
 };
+/** What schedule_task sets and update_task may change. */
+const taskChanges = z.object(taskFields).partial();
 const notBoth = (p: { at?: string; cron?: string }) => p.at === undefined || p.cron === undefined;
 const BOTH = 'give either at (one run) or cron (recurring), not both';
 export const taskActionPayloads = {
-  schedule_task: z
-    .object({
-      taskId,
-      prompt: taskFields.prompt,
-      at: taskFields.at.optional(),
-      cron: taskFields.cron.optional(),
-      timezone: taskFields.timezone.optional(),
-      catchUp: taskFields.catchUp.optional(),
-      maxCatchUp: taskFields.maxCatchUp.optional(),
-    })
+  schedule_task: taskChanges
+    .extend({ taskId, prompt: taskFields.prompt })
     .refine(notBoth, BOTH)
     .refine((p) => p.at !== undefined || p.cron !== undefined, 'give at (one run) or cron (recurring)'),
-  update_task: z
-    .object({
-      taskId,
-      prompt: taskFields.prompt.optional(),
-      at: taskFields.at.optional(),
-      cron: taskFields.cron.optional(),
-      timezone: taskFields.timezone.optional(),
-      catchUp: taskFields.catchUp.optional(),
-      maxCatchUp: taskFields.maxCatchUp.optional(),
-    })
+  update_task: taskChanges
+    .extend({ taskId })
     .refine(notBoth, BOTH)
     .refine((p) => Object.keys(p).length > 1, 'nothing to change'),
   pause_task: z.object({ taskId }),

@@ -35,6 +35,7 @@ import { startHost, type RunningHost } from '../../src/host/index.ts';
 import { createLogger } from '../../src/host/logger.ts';
 import { sessionPaths, type SessionPaths } from '../../src/host/sessions/index.ts';
 import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
+import type { Step } from '../../container/agent-runner/src/providers/script.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -43,12 +44,6 @@ export interface Script {
   rules?: { match: string; steps: Step[] }[];
   default?: Step[];
 }
-export type Step =
-  | { reply: string }
-  | { tool: string; args: Record<string, unknown> }
-  | { delay: number }
-  | { error: string }
-  | { exit: number };
 
 export interface WarrenOptions {
   /** groups/main/script.json; without it the agent echoes (`echo: <text>`). */
