@@ -12,8 +12,64 @@ export interface AgentGroup {
   timezone: string | null;
   /** Image, limits, MCP servers, packages, mounts: its shape belongs to the container subsystem. */
   containerConfig: Record<string, unknown>;
+  /** Where the gateway sends the group's model calls and what it allows (docs/models.md). */
+  modelConfig: ModelConfig;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * Per-group model settings (agent_groups.model_config). Provider and model have their own columns.
+ * The key itself never lives here: only the name it is found under on the host.
+ */
+export const modelConfigSchema = z
+  .object({
+    /** Upstream API root; defaults per provider (https://api.anthropic.com, https://api.openai.com/v1). */
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'baseUrl must be an http:// or https:// URL' })
+      .refine(plainUrl, 'baseUrl must not carry a user name, password, query or fragment')
+      .transform((url) => url.replace(/\/+$/, '')),
+    /** Environment variable or secrets.json entry holding the key. */
+    apiKeyName: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'apiKeyName is an environment-style name such as ANTHROPIC_API_KEY'),
+    /** Models the group may call; default: just its configured model. An entry ending in * is a prefix. */
+    allowedModels: z.array(z.string().trim().min(1).max(200)).min(1).max(100),
+    requestsPerMinute: z.number().int().min(1).max(100_000),
+    /** Tokens per UTC day, every token the provider reports (input, output, cache reads and writes). */
+    dailyTokenBudget: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    /** Tools the agent may use (the runner applies this). */
+    allowedTools: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.:*-]{1,128}$/, 'a tool name such as Bash or mcp__warren__send_message'),
+      )
+      .max(200),
+    /** Upstream wait for the first byte and between chunks. */
+    timeoutMs: z.number().int().min(1000).max(3_600_000),
+  })
+  .partial()
+  .strict();
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+
+/** An agent group's model settings that cannot be used; names the group and every problem. */
+export class ModelConfigError extends Error {
+  override name = 'ModelConfigError';
+  constructor(
+    readonly group: string,
+    detail: string,
+  ) {
+    super(`agent group ${group}: invalid model settings: ${detail}`);
+  }
+}
+
+/** Validates model settings (from the CLI, the API or the database) or throws ModelConfigError. */
+export function parseModelConfig(input: unknown, group: string): ModelConfig {
+  const parsed = modelConfigSchema.safeParse(input);
+  if (!parsed.success) throw new ModelConfigError(group, z.prettifyError(parsed.error).replace(/\n/g, '; '));
+  return parsed.data;
 }
 
 const timezone = z.string().refine(isTimeZone, { message: 'not an IANA time zone (e.g. Europe/Lisbon)' });
@@ -23,6 +79,7 @@ const settings = z.object({
   model: z.string().trim().min(1).max(200).nullable(),
   timezone: timezone.nullable(),
   containerConfig: z.record(z.string(), z.json()),
+  modelConfig: z.unknown(),
 });
 
 const newAgentGroup = settings.partial().extend({
@@ -37,16 +94,21 @@ export type NewAgentGroup = z.input<typeof newAgentGroup>;
 export type AgentGroupSettings = Partial<z.input<typeof settings>>;
 
 const COLUMNS = `id, name, folder, provider, model, timezone, container_config AS containerConfig,
-  created_at AS createdAt, updated_at AS updatedAt`;
+  model_config AS modelConfig, created_at AS createdAt, updated_at AS updatedAt`;
 
-type Row = Omit<AgentGroup, 'containerConfig'> & { containerConfig: string };
+type Row = Omit<AgentGroup, 'containerConfig' | 'modelConfig'> & {
+  containerConfig: string;
+  modelConfig: string;
+};
 
 export function createAgentGroup(db: Db, input: NewAgentGroup, now: string): AgentGroup {
   const g = newAgentGroup.parse(input);
+  const modelConfig = parseModelConfig(g.modelConfig ?? {}, g.folder);
   const row = db
     .prepare(
-      `INSERT INTO agent_groups (id, name, folder, provider, model, timezone, container_config, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
+      `INSERT INTO agent_groups (id, name, folder, provider, model, timezone, container_config, model_config,
+         created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
     )
     .get(
       newId('ag'),
@@ -56,6 +118,7 @@ export function createAgentGroup(db: Db, input: NewAgentGroup, now: string): Age
       g.model ?? null,
       g.timezone ?? null,
       JSON.stringify(g.containerConfig ?? {}),
+      JSON.stringify(modelConfig),
       now,
       now,
     ) as Row;
@@ -90,9 +153,12 @@ export function updateAgentGroup(
     .transaction(() => {
       const current = getAgentGroup(db, id);
       if (!current) return undefined;
+      const modelConfig =
+        c.modelConfig === undefined ? current.modelConfig : parseModelConfig(c.modelConfig, current.folder);
       const row = db
         .prepare(
-          `UPDATE agent_groups SET provider = ?, model = ?, timezone = ?, container_config = ?, updated_at = ?
+          `UPDATE agent_groups SET provider = ?, model = ?, timezone = ?, container_config = ?, model_config = ?,
+             updated_at = ?
            WHERE id = ? RETURNING ${COLUMNS}`,
         )
         .get(
@@ -100,6 +166,7 @@ export function updateAgentGroup(
           c.model === undefined ? current.model : c.model,
           c.timezone === undefined ? current.timezone : c.timezone,
           JSON.stringify(c.containerConfig ?? current.containerConfig),
+          JSON.stringify(modelConfig),
           now,
           id,
         ) as Row;
@@ -117,6 +184,16 @@ function isTimeZone(name: string): boolean {
   }
 }
 
+function plainUrl(raw: string): boolean {
+  const url = new URL(raw);
+  return !url.username && !url.password && !url.search && !url.hash;
+}
+
 function toAgentGroup(row: Row): AgentGroup {
-  return { ...row, containerConfig: JSON.parse(row.containerConfig) as Record<string, unknown> };
+  return {
+    ...row,
+    containerConfig: JSON.parse(row.containerConfig) as Record<string, unknown>,
+    // A hand-edited row fails here, naming the group, instead of surprising the gateway later.
+    modelConfig: parseModelConfig(JSON.parse(row.modelConfig), row.folder),
+  };
 }

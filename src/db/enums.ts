@@ -5,6 +5,10 @@
 export const PROVIDERS = ['claude', 'openai', 'scripted'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
+/** Providers that call a real model through the gateway (`scripted` makes no model calls). */
+export const MODEL_PROVIDERS = ['claude', 'openai'] as const;
+export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
+
 export const UNKNOWN_SENDER_POLICIES = ['strict', 'request_approval', 'public'] as const;
 export type UnknownSenderPolicy = (typeof UNKNOWN_SENDER_POLICIES)[number];
 

@@ -54,6 +54,8 @@ export interface Config {
   /** unix:// URL of a Docker-compatible API; undefined = look for one (see containers/engine.ts). */
   dockerHost: string | undefined;
   centralDbPath: string;
+  /** Model API keys by name (docs/models.md): `<data-dir>/secrets.json` unless WARREN_SECRETS_FILE says. */
+  secretsFile: string;
   containers: {
     /** At most this many session containers at once; more wakes wait in a queue. */
     maxTotal: number;
@@ -117,6 +119,7 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
     logLevel: logLevel.data,
     dockerHost: env.DOCKER_HOST ?? file.dockerHost,
     centralDbPath: join(dataDir, 'warren.db'),
+    secretsFile: resolve(cwd, env.WARREN_SECRETS_FILE ?? join(dataDir, 'secrets.json')),
     containers: {
       maxTotal:
         parseCount('WARREN_MAX_CONTAINERS', env.WARREN_MAX_CONTAINERS) ?? file.containers?.maxTotal ?? 4,

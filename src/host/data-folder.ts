@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openCentralDb, type Db } from '../db/connection.ts';
 import { createAgentGroup, getAgentGroupByFolder } from '../db/agent-groups.ts';
 import type { Config } from './config.ts';
+import { defaultModelSetup, type Secrets } from './gateway/index.ts';
 import { REPO_ROOT } from './repo.ts';
 
 export const DEFAULT_GROUP_FOLDER = 'main';
@@ -18,20 +19,25 @@ export interface InitResult {
 /**
  * Creates whatever is missing of the data folder, the central database (migrated) and the default
  * agent group with its folder. Running it again changes nothing; existing files are never overwritten.
+ * The default group's provider follows the keys in `secrets` (docs/models.md); without any, scripted.
  */
-export async function initDataFolder(config: Config, clock: () => Date): Promise<InitResult> {
+export async function initDataFolder(
+  config: Config,
+  clock: () => Date,
+  options: { secrets?: Pick<Secrets, 'get'> } = {},
+): Promise<InitResult> {
   const changes: string[] = [];
   if (!existsSync(config.centralDbPath)) changes.push(`created ${config.centralDbPath}`);
   await mkdir(config.dataDir, { recursive: true });
   const db = openCentralDb(config.centralDbPath);
   try {
     if (!getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER)) {
-      createAgentGroup(
-        db,
-        { name: 'Main', folder: DEFAULT_GROUP_FOLDER, provider: 'scripted' },
-        clock().toISOString(),
+      const setup = defaultModelSetup((name) => options.secrets?.get(name));
+      createAgentGroup(db, { name: 'Main', folder: DEFAULT_GROUP_FOLDER, ...setup }, clock().toISOString());
+      changes.push(
+        `created agent group "${DEFAULT_GROUP_FOLDER}" (provider: ${setup.provider}` +
+          `${setup.model ? `, model: ${setup.model}` : ''})`,
       );
-      changes.push(`created agent group "${DEFAULT_GROUP_FOLDER}" (provider: scripted)`);
     }
     const folder = join(config.groupsDir, DEFAULT_GROUP_FOLDER);
     if (!existsSync(folder)) {

@@ -1,7 +1,7 @@
 // Start-up and shut-down order of the host. No logic lives here: each step is one call.
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { getAgentGroupByFolder } from '../db/agent-groups.ts';
+import { getAgentGroupByFolder, listAgentGroups } from '../db/agent-groups.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
 import { createCliChannel } from './channels/adapters/cli.ts';
 import { createWebchatChannel } from './channels/adapters/webchat.ts';
@@ -15,6 +15,7 @@ import {
 } from './containers/index.ts';
 import { DEFAULT_GROUP_FOLDER, initDataFolder } from './data-folder.ts';
 import { createDelivery, type DeliveryDeps } from './delivery.ts';
+import { createGateway, describeGroupModel, loadSecrets } from './gateway/index.ts';
 import { startHttpServer } from './http.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -27,6 +28,8 @@ import { createSweep } from './sweep.ts';
 export interface HostOptions {
   log?: Logger;
   clock?: () => Date;
+  /** Where model API keys are looked up besides the secrets file; process.env by default. */
+  env?: NodeJS.ProcessEnv;
   /** Observers for tests and the benchmark. */
   onDelivered?: DeliveryDeps['onDelivered'];
 }
@@ -42,8 +45,14 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? (() => new Date());
 
-  const { db, changes } = await initDataFolder(config, clock);
+  // Before anything changes: a secrets file others can read stops the start.
+  const secrets = loadSecrets({ file: config.secretsFile, env: options.env ?? process.env });
+  const { db, changes } = await initDataFolder(config, clock, { secrets });
   for (const change of changes) log.info(change);
+  for (const group of listAgentGroups(db)) {
+    const status = describeGroupModel(group, (name) => secrets.get(name));
+    log[status.level](status.message);
+  }
   const released = releaseAbandonedClaims(db);
   if (released > 0) log.warn({ released }, 'released inbound claims of a host that stopped mid-route');
 
@@ -86,6 +95,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     onDelivered: options.onDelivered,
     actions: scheduler,
   });
+  const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
   const pool = createLifecycle({
     db,
     config,
@@ -93,6 +103,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     image: image.tag,
     repoRoot: REPO_ROOT,
     delivery,
+    gateway,
     scheduler,
     clock,
     log,
@@ -142,6 +153,8 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
       const steps: [string, () => Promise<unknown>][] = [
         ['sweep', () => sweep.stop()],
         ['containers', () => pool.stopAll(5000)],
+        // After the containers: a runner stopping mid-turn may still finish its model call.
+        ['gateway', () => gateway.closeAll()],
         ['delivery', () => delivery.stop()],
         ['http', () => http.close()],
         ['channels', () => channels.disconnectAll()],

@@ -8,8 +8,9 @@ import { getSession, scheduleWake, setContainerStatus } from '../db/sessions.ts'
 import type { Config } from './config.ts';
 import { createSessionPool, type ContainerRuntime } from './containers/index.ts';
 import { writeRotatedLog } from './containers/session-log.ts';
-import { sessionContainerSpec } from './containers/session-spec.ts';
+import { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './containers/session-spec.ts';
 import type { Delivery } from './delivery.ts';
+import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
 import { foldAcks, sessionPaths } from './sessions/index.ts';
 import {
@@ -27,6 +28,8 @@ export interface LifecycleDeps {
   image: string;
   repoRoot: string;
   delivery: Delivery;
+  /** The session's model socket: listening before its container starts, closed after it exits. */
+  gateway: Pick<Gateway, 'open' | 'close'>;
   /** Moves the session's tasks forward once its runner has finished (scheduling/). */
   scheduler?: { settleSession(sessionId: string): unknown };
   clock: () => Date;
@@ -53,28 +56,36 @@ export function createLifecycle(deps: LifecycleDeps) {
       projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
       const groupDir = join(config.groupsDir, group.folder);
       mkdirSync(groupDir, { recursive: true });
-      return {
+      // Where beforeStart's gateway.open(sessionId) listens; mounted at /session/gateway.
+      const gatewayDir = join(paths.root, GATEWAY_DIR);
+      mkdirSync(gatewayDir, { recursive: true, mode: 0o700 }); // the mount needs it even if open fails
+      const input: SessionSpecInput = {
+        image: deps.image,
+        repoRoot: deps.repoRoot,
+        sessionId,
         agentGroupId: group.id,
-        spec: sessionContainerSpec({
-          image: deps.image,
-          repoRoot: deps.repoRoot,
-          sessionId,
-          agentGroupId: group.id,
-          provider: group.provider,
-          timezone: group.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
-          sessionRoot: paths.root,
-          groupDir,
-          idleExitMs: config.containers.idleExitMs,
-          pollOnly: config.pollOnly,
-          limits: {
-            memoryMb: config.containers.memoryMb,
-            cpus: config.containers.cpus,
-            pids: config.containers.pids,
-          },
-          user,
-        }),
+        provider: group.provider,
+        timezone: group.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+        sessionRoot: paths.root,
+        groupDir,
+        gatewayDir,
+        // The model and the tools the runner allows; the key stays with the gateway.
+        model: group.model,
+        allowedTools: group.modelConfig.allowedTools,
+        modelTimeoutMs: group.modelConfig.timeoutMs,
+        idleExitMs: config.containers.idleExitMs,
+        pollOnly: config.pollOnly,
+        limits: {
+          memoryMb: config.containers.memoryMb,
+          cpus: config.containers.cpus,
+          pids: config.containers.pids,
+        },
+        user,
       };
+      for (const dir of sessionSpecDirs(input)) mkdirSync(dir, { recursive: true }); // memory/, home/
+      return { agentGroupId: group.id, spec: sessionContainerSpec(input) };
     },
+    beforeStart: (sessionId) => openGateway(sessionId),
     // 'starting' from the moment a container is wanted: start-up wakes such sessions (wakeInterruptedSessions).
     onQueued: (sessionId) => setContainerStatus(db, sessionId, 'starting'),
     onStarted(sessionId) {
@@ -86,8 +97,26 @@ export function createLifecycle(deps: LifecycleDeps) {
     onExited: (sessionId, exitCode) => afterExit(sessionId, exitCode),
   });
 
+  /**
+   * A socket that cannot be opened must not stop the session (scripted agents make no model calls,
+   * and a failed start would be retried at once, forever): the runner's model calls fail instead.
+   */
+  async function openGateway(sessionId: string): Promise<void> {
+    try {
+      await deps.gateway.open(sessionId);
+    } catch (err) {
+      log.error(
+        { sessionId, err },
+        'model gateway socket could not be opened; this session’s model calls fail',
+      );
+    }
+  }
+
   async function afterExit(sessionId: string, exitCode: number): Promise<boolean> {
     delivery.unwatchSession(sessionId);
+    await deps.gateway
+      .close(sessionId)
+      .catch((err: unknown) => log.warn({ sessionId, err }, 'model gateway socket could not be closed'));
     const session = getSession(db, sessionId);
     if (!session) return false;
     const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);

@@ -14,7 +14,13 @@ import Database from 'better-sqlite3';
 import Docker from 'dockerode';
 import pino from 'pino';
 import { inject } from 'vitest';
-import { createAgentGroup, getAgentGroupByFolder, type AgentGroup } from '../../src/db/agent-groups.ts';
+import {
+  createAgentGroup,
+  getAgentGroupByFolder,
+  updateAgentGroup,
+  type AgentGroup,
+  type AgentGroupSettings,
+} from '../../src/db/agent-groups.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { addChannelDestination, removeDestination } from '../../src/db/destinations.ts';
 import {
@@ -56,6 +62,11 @@ export interface WarrenOptions {
   autoWire?: boolean;
   /** false: run `node bin/warren.js start` as a child process (kill9 and restart need this). */
   inProcess?: boolean;
+  /**
+   * The host's environment, where the model gateway looks keys up (e.g. ANTHROPIC_API_KEY); none by
+   * default, so a developer's own keys never reach a test.
+   */
+  env?: Record<string, string>;
 }
 
 export interface Reply {
@@ -118,6 +129,11 @@ export interface Wire {
     agent: AgentGroup,
     options?: Omit<NewWiring, 'messagingGroupId' | 'agentGroupId'>,
   ): Wiring;
+  /** Changes an agent group's provider, model and model settings (docs/models.md). */
+  model(
+    agent: AgentGroup,
+    settings: Pick<AgentGroupSettings, 'provider' | 'model' | 'modelConfig'>,
+  ): AgentGroup;
   /** The agent may send to the chat under this name. */
   destination(agent: AgentGroup, name: string, chat: string): void;
   removeDestination(agent: AgentGroup, name: string): void;
@@ -201,7 +217,7 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
         '--port',
         String(port),
       ],
-      { env: withoutWarrenVariables(process.env), stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: { ...withoutWarrenVariables(process.env), ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
     url = `http://127.0.0.1:${port}`;
@@ -227,6 +243,7 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
     if (inProcess) {
       host = await startHost(config, {
         log: createLogger('info', pino.destination({ dest: logPath, sync: true })),
+        env: options.env ?? {},
       });
       url = host.url;
     } else {
@@ -344,6 +361,9 @@ function createWire(db: Db, groupsDir: string): Wire {
         { ...options, messagingGroupId: wire.chat(chat).id, agentGroupId: agent.id },
         now(),
       );
+    },
+    model(agent, settings) {
+      return updateAgentGroup(db, agent.id, settings, now())!;
     },
     destination(agent, name, chat) {
       addChannelDestination(db, agent.id, name, wire.chat(chat).id, now());

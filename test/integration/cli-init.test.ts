@@ -28,7 +28,7 @@ test('warren init creates the database and the default agent group, and a second
   expect(db.prepare('SELECT folder, provider FROM agent_groups').all()).toEqual([
     { folder: 'main', provider: 'scripted' },
   ]);
-  expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([1]);
+  expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([1, 2]);
   db.close();
 });
 

@@ -123,6 +123,15 @@ const VALID_ROWS: Record<string, Row> = {
     error_code: 'transient',
     started_at: now,
   },
+  model_usage: {
+    agent_group_id: 'ag_a',
+    session_id: 'ses_seed',
+    provider: 'claude',
+    path: '/v1/messages',
+    status_code: 200,
+    duration_ms: 1,
+    created_at: now,
+  },
   channel_installations: {
     id: 'ci_x',
     channel_type: 'webchat',

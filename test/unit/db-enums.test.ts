@@ -29,6 +29,7 @@ const ENUM_COLUMNS: Record<string, readonly string[]> = {
   'delivery_attempts.status': enums.DELIVERY_STATUSES,
   'delivery_attempts.error_code': enums.DELIVERY_ERROR_CODES,
   'channel_installations.status': enums.INSTALLATION_STATUSES,
+  'model_usage.provider': enums.MODEL_PROVIDERS,
 };
 
 function schemaEnums(): Map<string, string[]> {

@@ -173,6 +173,8 @@ describe('the scripted provider', () => {
       messages: [message],
       trigger: message,
       tools: toolClient,
+      instructions: () => '',
+      readState: () => null,
       signal,
     };
     const events: ProviderEvent[] = [];
@@ -230,6 +232,8 @@ describe('the scripted provider', () => {
       messages: [message, second, context],
       trigger: second,
       tools: toolClient,
+      instructions: () => '',
+      readState: () => null,
       signal: new AbortController().signal,
     };
     for await (const event of provider.query(turn)) events.push(event);

@@ -3,8 +3,34 @@
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 
-export const PROVIDER_NAMES = ['scripted'] as const;
+export const PROVIDER_NAMES = ['scripted', 'claude', 'openai'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/**
+ * Built-in tools an agent may use when its group names none (claude; openai has no built-ins): its
+ * own files only. Bash and the rest need the group's allowedTools (docs/models.md).
+ */
+export const DEFAULT_ALLOWED_TOOLS = ['Read', 'Write', 'Edit'];
+
+/** What the real-model providers need; null for `scripted`. No key: the host's gateway adds it. */
+export interface ModelConfig {
+  /** The model every call uses (the gateway refuses others). */
+  model: string;
+  /** The host's model gateway (a unix socket); the runner forwards loopback HTTP into it. */
+  gatewaySocket: string;
+  /** Tools the agent may use besides the runner's own (claude: built-ins such as Bash, Write). */
+  allowedTools: string[];
+  /** Longest wait for one model response to start, and between two parts of it. */
+  timeoutMs: number;
+  /** Retries of one model call that failed in a way that may pass (429, 5xx, timeout). */
+  retries: number;
+  /** Most model calls in one turn (openai's tool loop). */
+  maxSteps: number;
+  /** Writable home of the agent (claude keeps its config and transcripts here). */
+  homeDir: string;
+  /** The `claude` binary (the host mounts it read-only). */
+  claudePath: string;
+}
 
 export interface RunnerConfig {
   sessionId: string;
@@ -17,6 +43,10 @@ export interface RunnerConfig {
   heartbeatPath: string;
   groupDir: string;
   provider: ProviderName;
+  /** Set for claude and openai. */
+  model: ModelConfig | null;
+  /** The agent group's notes (MEMORY.md), shared by its sessions; used only when the folder exists. */
+  memoryDir: string;
   timezone: string;
   idleExitMs: number;
   pollMs: number;
@@ -31,6 +61,26 @@ const milliseconds = (fallback: number) =>
     .positive('must be above 0')
     .default(fallback);
 const folder = (fallback: string) => z.string().min(1, 'must not be empty').default(fallback);
+const count = (fallback: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must not be negative')
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+const toolList = z
+  .string()
+  .optional()
+  .transform((text) => text ?? JSON.stringify(DEFAULT_ALLOWED_TOOLS))
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of tool names, e.g. ["Bash","Write"]' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(z.string().min(1), 'must be a JSON array of tool names, e.g. ["Bash","Write"]'));
 
 const envSchema = z.object({
   WARREN_SESSION_ID: z.string().min(1, 'must not be empty').optional(),
@@ -45,6 +95,16 @@ const envSchema = z.object({
   WARREN_POLL_MS: milliseconds(1000),
   WARREN_WATCH: z.enum(['0', '1'], 'must be 0 (poll only) or 1 (file-change events)').default('1'),
   WARREN_HEARTBEAT_MS: milliseconds(2000),
+  WARREN_MODEL: z.string().trim().min(1, 'must not be empty').optional(),
+  WARREN_GATEWAY_SOCKET: folder('/session/gateway/model.sock'),
+  WARREN_ALLOWED_TOOLS: toolList,
+  // A little over the gateway's default wait (120 s), so the gateway's 504 says what happened.
+  WARREN_MODEL_TIMEOUT_MS: milliseconds(130_000),
+  WARREN_MODEL_RETRIES: count(2, 10),
+  WARREN_MAX_STEPS: count(20, 200).refine((n) => n > 0, 'must be above 0'),
+  WARREN_MEMORY_DIR: folder('/workspace/memory'),
+  WARREN_HOME: folder('/home/agent'),
+  WARREN_CLAUDE_PATH: folder('/app/claude/claude'),
 });
 
 export class ConfigError extends Error {
@@ -59,6 +119,11 @@ export function readConfig(env: Record<string, string | undefined>): RunnerConfi
     throw new ConfigError(`invalid runner environment: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.WARREN_PROVIDER !== 'scripted' && !e.WARREN_MODEL) {
+    throw new ConfigError(
+      `invalid runner environment: WARREN_MODEL must name the model for provider ${e.WARREN_PROVIDER}`,
+    );
+  }
   const sessionDir = resolve(e.WARREN_SESSION_DIR);
   const inDir = join(sessionDir, 'in');
   const outDir = join(sessionDir, 'out');
@@ -73,6 +138,20 @@ export function readConfig(env: Record<string, string | undefined>): RunnerConfi
     heartbeatPath: join(outDir, 'heartbeat'),
     groupDir: resolve(e.WARREN_GROUP_DIR),
     provider: e.WARREN_PROVIDER,
+    model:
+      e.WARREN_PROVIDER === 'scripted' || !e.WARREN_MODEL
+        ? null
+        : {
+            model: e.WARREN_MODEL,
+            gatewaySocket: resolve(e.WARREN_GATEWAY_SOCKET),
+            allowedTools: e.WARREN_ALLOWED_TOOLS,
+            timeoutMs: e.WARREN_MODEL_TIMEOUT_MS,
+            retries: e.WARREN_MODEL_RETRIES,
+            maxSteps: e.WARREN_MAX_STEPS,
+            homeDir: resolve(e.WARREN_HOME),
+            claudePath: resolve(e.WARREN_CLAUDE_PATH),
+          },
+    memoryDir: resolve(e.WARREN_MEMORY_DIR),
     timezone: e.WARREN_TIMEZONE,
     idleExitMs: e.WARREN_IDLE_EXIT_MS,
     pollMs: e.WARREN_POLL_MS,

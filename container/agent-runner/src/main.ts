@@ -1,12 +1,12 @@
 // The agent runner's entry point: start-up and shut-down only.
-// Exit codes: 0 idle or told to stop, 1 the session cannot be used, 2 bad environment.
-import { join } from 'node:path';
+// Exit codes: 0 idle or told to stop, 1 the session or the provider cannot be used, 2 bad environment.
+import { existsSync } from 'node:fs';
 import { ConfigError, readConfig, type RunnerConfig } from './config.ts';
 import { closeRunnerSession, openRunnerSession, type RunnerSession } from './db/session.ts';
 import { touchHeartbeat } from './heartbeat.ts';
 import { createLog, describeError, type Log } from './log.ts';
 import { runLoop } from './loop.ts';
-import { createScriptedProvider } from './providers/scripted.ts';
+import { startProvider, type RunningProvider } from './providers/index.ts';
 import { checkForWork } from './turn.ts';
 import { createWake } from './wake.ts';
 
@@ -43,17 +43,29 @@ async function main(): Promise<number> {
     watch: config.watch,
     onError: (err) => log.warn('watching in/ failed; relying on the poll', { error: err.message }),
   });
-  const provider = createScriptedProvider({
-    scriptPath: join(config.groupDir, 'script.json'),
-    exit: (code) => process.exit(code),
-  });
+  let running: RunningProvider;
+  try {
+    running = await startProvider(config, { log, exit: (code) => process.exit(code) });
+  } catch (err) {
+    log.error('the provider cannot start; exiting', { provider: config.provider, error: describeError(err) });
+    wake.close();
+    closeRunnerSession(session);
+    return 1;
+  }
+  // The memory folder is mounted for agent groups that have one; without it there is no update_memory.
+  const memoryDir = existsSync(config.memoryDir) ? config.memoryDir : undefined;
 
-  log.info('runner ready', { provider: config.provider, watch: config.watch, pollMs: config.pollMs });
+  log.info('runner ready', {
+    provider: config.provider,
+    model: config.model?.model,
+    watch: config.watch,
+    pollMs: config.pollMs,
+  });
   const end = await runLoop({
     checkOnce: () =>
       checkForWork({
         session,
-        provider,
+        provider: running.provider,
         clock,
         log,
         heartbeat: () => beat(config, log),
@@ -62,6 +74,7 @@ async function main(): Promise<number> {
         inDir: config.inDir,
         workspace: config.groupDir,
         outboxDir: config.outboxDir,
+        memoryDir,
         signal: stop.signal,
       }),
     wake,
@@ -72,6 +85,7 @@ async function main(): Promise<number> {
     log,
   });
   wake.close();
+  await running.close();
   closeRunnerSession(session);
   log.info(end === 'idle' ? `idle for ${config.idleExitMs} ms; exiting` : 'stopped; exiting');
   return 0;

@@ -1,9 +1,11 @@
 // One check for due work: read, fail what cannot be parsed, claim, run the provider, and end the
 // turn with its replies and acks in one transaction.
+import { join } from 'node:path';
 import {
   ackMessages,
   finishTurn,
   readPendingMessages,
+  readDestinations,
   readRouting,
   readState,
   type NewMessageOut,
@@ -11,6 +13,7 @@ import {
 } from './db/session.ts';
 import { formatTurn } from './formatter.ts';
 import { beatWhile } from './heartbeat.ts';
+import { assembleInstructions, MEMORY_FILE, readInstructionFiles } from './instructions.ts';
 import { describeError, type Log } from './log.ts';
 import { connectTools, type ToolConnection } from './mcp-tools/index.ts';
 import { parseMessageRow, type TurnMessage } from './messages.ts';
@@ -29,6 +32,8 @@ export interface TurnDeps {
   inDir: string;
   workspace: string;
   outboxDir: string;
+  /** The agent group's memory folder when it has one (update_memory, MEMORY.md in the instructions). */
+  memoryDir?: string;
   /** Aborted on SIGTERM: the turn stops without acking, so the next runner picks its rows up. */
   signal: AbortSignal;
 }
@@ -73,9 +78,21 @@ export async function checkForWork(deps: TurnDeps): Promise<boolean> {
 interface Collected {
   texts: { text: string; replyTo?: string }[];
   usage: { inputTokens: number; outputTokens: number };
+  state: Map<string, string | null>;
   error: string | null;
+  /** What the user is told when the turn failed; none: nothing is sent. */
+  notice: string | null;
   aborted: boolean;
 }
+
+const emptyCollected = (): Collected => ({
+  texts: [],
+  usage: { inputTokens: 0, outputTokens: 0 },
+  state: new Map(),
+  error: null,
+  notice: null,
+  aborted: false,
+});
 
 async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
   const started = deps.clock();
@@ -93,6 +110,7 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
         workspace: deps.workspace,
         outboxDir: deps.outboxDir,
         timezone: deps.timezone,
+        memoryDir: deps.memoryDir,
       },
       scope,
     );
@@ -108,15 +126,12 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
       trigger: plan.trigger,
       tools: toolClient,
       signal: deps.signal,
+      instructions: (toolPrefix) => instructionsFor(deps, toolPrefix),
+      readState: (key) => readState(deps.session, key),
     });
     result = await collect(events, deps);
   } catch (err) {
-    result = {
-      texts: [],
-      usage: { inputTokens: 0, outputTokens: 0 },
-      error: describeError(err),
-      aborted: false,
-    };
+    result = { ...emptyCollected(), error: describeError(err) };
   } finally {
     stopBeating();
     await tools?.then((t) => t.close()).catch(() => undefined);
@@ -134,14 +149,18 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
   });
 }
 
+function instructionsFor(deps: TurnDeps, toolPrefix: string): string {
+  return assembleInstructions({
+    ...readInstructionFiles(deps.workspace, deps.memoryDir),
+    memoryPath: join(deps.memoryDir ?? '', MEMORY_FILE),
+    destinations: readDestinations(deps.session),
+    toolPrefix,
+  });
+}
+
 /** Drains the provider's events; a shutdown stops waiting even if the provider ignores the signal. */
 async function collect(events: AsyncIterable<ProviderEvent>, deps: TurnDeps): Promise<Collected> {
-  const collected: Collected = {
-    texts: [],
-    usage: { inputTokens: 0, outputTokens: 0 },
-    error: null,
-    aborted: false,
-  };
+  const collected = emptyCollected();
   const iterator = events[Symbol.asyncIterator]();
   let onAbort = () => {};
   const stopped = new Promise<'stopped'>((resolve) => {
@@ -174,9 +193,12 @@ async function collect(events: AsyncIterable<ProviderEvent>, deps: TurnDeps): Pr
           collected.usage.inputTokens += event.inputTokens;
           collected.usage.outputTokens += event.outputTokens;
           break;
+        case 'state':
+          collected.state.set(event.key, event.value);
+          break;
         case 'error':
           await iterator.return?.();
-          return { ...collected, error: event.message };
+          return { ...collected, error: event.message, notice: event.notice ?? null };
       }
     }
   } finally {
@@ -195,11 +217,31 @@ function recordOutcome(
   deps: TurnDeps,
 ): void {
   const now = deps.clock().toISOString();
-  const state = [{ key: 'usage', value: addUsage(readState(deps.session, 'usage'), result.usage) }];
+  const state = [
+    { key: 'usage', value: addUsage(readState(deps.session, 'usage'), result.usage) },
+    ...[...result.state].map(([key, value]) => ({ key, value })),
+  ];
   const ackIds = plan.messages.map((m) => m.id);
+  const reply = (text: string, replyTo: string | undefined): NewMessageOut => {
+    const target = targetFor(plan, replyTo);
+    const operation = { op: 'send' as const, text, files: [] };
+    return {
+      id: ids({ target, operation }),
+      kind: target.kind,
+      operation,
+      timestamp: now,
+      inReplyTo: target.inReplyTo,
+      channelType: target.address.channelType,
+      platformId: target.address.platformId,
+      threadId: target.address.threadId,
+    };
+  };
   if (result.error !== null) {
+    // Failed for good (the provider already retried what could pass): one notice, if the provider
+    // wrote one, and the rows acked failed in the same transaction. Nothing stays due, and the host
+    // retries only rows a dead runner left claimed, so the user is never answered twice.
     finishTurn(deps.session, {
-      replies: [],
+      replies: result.notice === null ? [] : [reply(result.notice, undefined)],
       ackIds,
       status: 'failed',
       error: truncate(result.error),
@@ -208,21 +250,8 @@ function recordOutcome(
     });
     return;
   }
-  const replies = result.texts.flatMap(({ text, replyTo }): NewMessageOut[] =>
-    finalTexts([text], sentByTools).map((final) => {
-      const target = targetFor(plan, replyTo);
-      const operation = { op: 'send' as const, text: final, files: [] };
-      return {
-        id: ids({ target, operation }),
-        kind: target.kind,
-        operation,
-        timestamp: now,
-        inReplyTo: target.inReplyTo,
-        channelType: target.address.channelType,
-        platformId: target.address.platformId,
-        threadId: target.address.threadId,
-      };
-    }),
+  const replies = result.texts.flatMap(({ text, replyTo }) =>
+    finalTexts([text], sentByTools).map((final) => reply(final, replyTo)),
   );
   finishTurn(deps.session, { replies, ackIds, status: 'completed', state, now });
 }

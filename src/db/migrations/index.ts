@@ -1,5 +1,6 @@
 import type { Migration } from '../migrate.ts';
 import initial from './001-initial.ts';
+import models from './002-models.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, models];

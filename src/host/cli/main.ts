@@ -3,10 +3,13 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { userInfo } from 'node:os';
 import { initDataFolder } from '../data-folder.ts';
+import { loadSecrets } from '../gateway/index.ts';
 import { startHost } from '../index.ts';
 import { runChat } from './chat.ts';
 import { cronNext } from './cron.ts';
+import { runGroupsCommand } from './groups.ts';
 import { runTasksCommand } from './tasks.ts';
+import { runUsageCommand } from './usage.ts';
 
 const USAGE = `usage: warren <command> [options]
 
@@ -16,6 +19,8 @@ commands:
   chat     talk to the main agent from this terminal (the host must be running)
   tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
   cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
+  groups   agent groups and their models: list [--json] | show NAME | model NAME [model options]
+  usage    tokens used per agent group and user: [--group NAME] [--user ID] [--since ISO] [--json]
 
 options (every command):
   --data-dir DIR     data folder (default ./data, or WARREN_DATA_DIR)
@@ -25,6 +30,17 @@ options (every command):
 options (chat):
   --chat NAME        conversation name (default: terminal)
   --as NAME          your name (default: your login name)
+
+options (groups model NAME; see docs/models.md; an empty value clears a setting):
+  --provider P       claude, openai (any OpenAI-compatible server) or scripted
+  --model M          the model the agent uses (required for claude and openai)
+  --base-url URL     the API root, e.g. http://127.0.0.1:11434/v1 for Ollama
+  --key-name NAME    environment variable or secrets.json entry holding the key
+  --allow-models L   comma-separated models the agent may call (default: --model; a* = prefix)
+  --rpm N            model calls per minute
+  --daily-tokens N   tokens per UTC day
+  --tools L          comma-separated tools the agent may use
+  --timeout-ms N     upstream wait for the first byte and between chunks (default 120000)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -42,6 +58,18 @@ async function main(argv: string[]): Promise<number> {
       count: { type: 'string' },
       all: { type: 'boolean' },
       json: { type: 'boolean' },
+      provider: { type: 'string' },
+      model: { type: 'string' },
+      'base-url': { type: 'string' },
+      'key-name': { type: 'string' },
+      'allow-models': { type: 'string' },
+      rpm: { type: 'string' },
+      'daily-tokens': { type: 'string' },
+      tools: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      group: { type: 'string' },
+      user: { type: 'string' },
+      since: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,7 +85,8 @@ async function main(argv: string[]): Promise<number> {
   });
   switch (command) {
     case 'init': {
-      const result = await initDataFolder(config, () => new Date());
+      const secrets = loadSecrets({ file: config.secretsFile, env: process.env });
+      const result = await initDataFolder(config, () => new Date(), { secrets });
       result.db.close();
       process.stdout.write(
         result.changes.length === 0
@@ -97,6 +126,38 @@ async function main(argv: string[]): Promise<number> {
             () => true,
             () => false,
           ),
+      });
+    case 'groups':
+      return runGroupsCommand({
+        config,
+        subcommand: positionals[1],
+        name: positionals[2],
+        flags: {
+          provider: values.provider,
+          model: values.model,
+          baseUrl: values['base-url'],
+          keyName: values['key-name'],
+          allowModels: values['allow-models'],
+          rpm: values.rpm,
+          dailyTokens: values['daily-tokens'],
+          tools: values.tools,
+          timeoutMs: values['timeout-ms'],
+        },
+        json: values.json ?? false,
+        env: process.env,
+        now: new Date(),
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
+      });
+    case 'usage':
+      return runUsageCommand({
+        config,
+        group: values.group,
+        user: values.user,
+        since: values.since,
+        json: values.json ?? false,
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
       });
     case 'cron': {
       if (positionals[1] !== 'next') {

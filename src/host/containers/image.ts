@@ -1,9 +1,11 @@
 // The agent image, made from local files only (no registry): the host's own node binary, the shared
-// libraries it links, and the runner's native modules. Tagged by a hash of everything that goes in,
+// libraries it links, the runner's native modules, and the binaries of binaries.json (bash, and the
+// libraries of the claude binary that is mounted at run time). Tagged by a hash of everything that goes in,
 // so it is rebuilt exactly when Node's ABI, a native module or the recipe (container/image/) changes.
 // See container/image/README.md.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import {
   chmod,
   copyFile,
@@ -26,6 +28,7 @@ import { ContainerRuntimeError, silentLogger, type ContainerLogger } from './run
 export const AGENT_IMAGE_REPO = 'localhost/warren-agent';
 const RECIPE_DIR = 'container/image';
 const NATIVE_MODULES_FILE = 'native-modules.json';
+const BINARIES_FILE = 'binaries.json';
 /** Bump when the rootfs layout below changes in a way the hashed inputs do not show. */
 const LAYOUT_VERSION = 1;
 const IMAGE_CHANGES = [
@@ -36,6 +39,12 @@ const IMAGE_CHANGES = [
 ];
 
 const execFileAsync = promisify(execFile);
+
+/** binaries.json: host binaries copied in (with their libraries), and binaries whose libraries only go in. */
+interface BinariesRecipe {
+  copy: string[];
+  librariesOf: string[];
+}
 
 interface NativeModuleRecipe {
   name: string;
@@ -50,6 +59,8 @@ export interface AgentImageInputs {
   arch: string;
   nativeModules: { name: string; version: string }[];
   recipeFiles: { path: string; content: Buffer | string }[];
+  /** binaries.json resolved: a copied binary's content hash, or the libraries a mounted one links. */
+  binaries?: { path: string; digest: string }[];
 }
 
 export interface EnsuredImage {
@@ -70,6 +81,7 @@ export function agentImageTagFor(inputs: AgentImageInputs): string {
     files: [...inputs.recipeFiles]
       .sort(byKey((f) => f.path))
       .map((f) => `${f.path}:${createHash('sha256').update(f.content).digest('hex')}`),
+    binaries: [...(inputs.binaries ?? [])].sort(byKey((b) => b.path)).map((b) => `${b.path}:${b.digest}`),
   };
   hash.update(JSON.stringify(canonical));
   return `${AGENT_IMAGE_REPO}:${hash.digest('hex').slice(0, 12)}`;
@@ -94,7 +106,42 @@ export async function readAgentImageInputs(repoRoot: string): Promise<AgentImage
     arch: process.arch,
     nativeModules,
     recipeFiles,
+    binaries: await binaryDigests(repoRoot),
   };
+}
+
+/** What of binaries.json goes into the image; a newer bash or a claude binary linking more rebuilds it. */
+async function binaryDigests(repoRoot: string): Promise<{ path: string; digest: string }[]> {
+  const recipe = await readBinaries(repoRoot);
+  const copied = await Promise.all(
+    recipe.copy.map(async (path) => ({
+      path,
+      digest: createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex'),
+    })),
+  );
+  const linked = await Promise.all(
+    mountedBinaries(repoRoot, recipe).map(async (path) => ({
+      path: relative(repoRoot, path),
+      digest: (await sharedLibraries(path)).sort().join(','),
+    })),
+  );
+  return [...copied, ...linked];
+}
+
+async function readBinaries(repoRoot: string): Promise<BinariesRecipe> {
+  const file = join(repoRoot, RECIPE_DIR, BINARIES_FILE);
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<BinariesRecipe>;
+  if (!Array.isArray(parsed.copy) || !Array.isArray(parsed.librariesOf)) {
+    throw new Error(`${file} needs a "copy" and a "librariesOf" list`);
+  }
+  return { copy: parsed.copy, librariesOf: parsed.librariesOf };
+}
+
+/** The installed ones of `librariesOf` (the claude binary exists only for its own CPU and libc). */
+function mountedBinaries(repoRoot: string, recipe: BinariesRecipe): string[] {
+  return recipe.librariesOf.map((path) => join(repoRoot, path)).filter((path) => existsSync(path));
 }
 
 export async function agentImageTag(repoRoot: string): Promise<string> {
@@ -146,7 +193,7 @@ async function imageExists(docker: Docker, tag: string): Promise<boolean> {
 /** Lays out node + its libraries (merged /usr), users, mount points and the native modules under root. */
 async function buildRootfs(root: string, repoRoot: string): Promise<void> {
   const dirs = ['usr/bin', 'usr/lib', 'usr/lib64', 'usr/sbin', 'etc', 'tmp', 'proc', 'sys', 'dev'];
-  const mountPoints = ['app/runner', 'app/node_modules', 'session', 'workspace'];
+  const mountPoints = ['app/runner', 'app/node_modules', 'app/claude', 'session', 'workspace', 'home/agent'];
   await Promise.all([...dirs, ...mountPoints].map((dir) => mkdir(join(root, dir), { recursive: true })));
   await Promise.all(['bin', 'lib', 'lib64', 'sbin'].map((dir) => symlink(`usr/${dir}`, join(root, dir))));
   // mkdtemp makes 0700; the container's users (often not root) must traverse /.
@@ -155,7 +202,15 @@ async function buildRootfs(root: string, repoRoot: string): Promise<void> {
 
   const node = await realpath(process.execPath);
   await copyFile(node, join(root, 'usr/bin/node'));
-  for (const lib of await sharedLibraries(node)) {
+  const binaries = await readBinaries(repoRoot);
+  for (const binary of binaries.copy) {
+    const dest = join(root, mergedUsrPath(binary));
+    await mkdir(dirname(dest), { recursive: true });
+    await copyFile(binary, dest);
+  }
+  const linked = [node, ...binaries.copy, ...mountedBinaries(repoRoot, binaries)];
+  const libraries = new Set((await Promise.all(linked.map(sharedLibraries))).flat());
+  for (const lib of libraries) {
     const dest = join(root, mergedUsrPath(lib));
     await mkdir(dirname(dest), { recursive: true });
     await copyFile(lib, dest); // follows symlinks: the image gets the real file under the linked name
@@ -183,7 +238,7 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   try {
     ({ stdout } = await execFileAsync('ldd', [binary]));
   } catch (err) {
-    throw new Error(`ldd ${binary} failed (${describe(err)}); is node a dynamic glibc binary?`, {
+    throw new Error(`ldd ${binary} failed (${describe(err)}); is it a dynamic glibc binary?`, {
       cause: err,
     });
   }
@@ -194,7 +249,8 @@ async function sharedLibraries(binary: string): Promise<string[]> {
 export function parseLddOutput(text: string): string[] {
   const libs: string[] = [];
   for (const line of text.split('\n')) {
-    if (line.includes('=> not found')) throw new Error(`a library node needs is missing: ${line.trim()}`);
+    if (line.includes('=> not found'))
+      throw new Error(`a library the image needs is missing: ${line.trim()}`);
     const path = /(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line)?.[1];
     if (path) libs.push(path);
   }

@@ -16,6 +16,11 @@ export interface PoolDeps {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** A session starts waiting for a container; record it, so a host that dies meanwhile wakes it again. */
   onQueued?: (sessionId: string) => void;
+  /**
+   * Runs before the container starts (e.g. the session's gateway socket must be listening). A failure
+   * counts as a failed start: the exit path runs and the session's work is retried.
+   */
+  beforeStart?: (sessionId: string) => Promise<void>;
   onStarted?: (sessionId: string, ref: ContainerRef) => void;
   /** After the container ended and was removed: fold its work, retry what it left; true = wake it again. */
   onExited: (sessionId: string, exitCode: number) => Promise<boolean> | boolean;
@@ -88,6 +93,7 @@ export function createSessionPool(deps: PoolDeps) {
   async function run(sessionId: string, slot: Slot, spec: ContainerSpec): Promise<void> {
     let exitCode = -1;
     try {
+      await deps.beforeStart?.(sessionId);
       slot.ref = await deps.runtime.start(spec);
       if (closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
       deps.onStarted?.(sessionId, slot.ref);

@@ -143,7 +143,8 @@ export interface TurnOutcome {
   ackIds: readonly string[];
   status: 'completed' | 'failed';
   error?: string | null;
-  state?: readonly { key: string; value: string }[];
+  /** session_state entries to write; a null value removes the key. */
+  state?: readonly { key: string; value: string | null }[];
   now: string;
 }
 
@@ -156,7 +157,10 @@ export function finishTurn(session: RunnerSession, outcome: TurnOutcome): { id: 
     .transaction(() => {
       const written = writeMessagesOut(session, outcome.replies);
       ackMessages(session, outcome.ackIds, outcome.status, outcome.now, outcome.error ?? null);
-      for (const { key, value } of outcome.state ?? []) writeState(session, key, value, outcome.now);
+      for (const { key, value } of outcome.state ?? []) {
+        if (value === null) deleteState(session, key);
+        else writeState(session, key, value, outcome.now);
+      }
       return written;
     })
     .immediate();
@@ -174,6 +178,10 @@ export function writeState(session: RunnerSession, key: string, value: string, n
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     )
     .run(key, value, now);
+}
+
+export function deleteState(session: RunnerSession, key: string): void {
+  session.outbound.prepare('DELETE FROM session_state WHERE key = ?').run(key);
 }
 
 /** Where a message goes on the host's side: a channel address (all null = unknown). */

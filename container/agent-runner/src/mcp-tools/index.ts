@@ -16,6 +16,7 @@ import {
   type RunnerSession,
 } from '../db/session.ts';
 import type { OutboundIds } from '../outbound-ids.ts';
+import { registerMemoryTool } from './memory.ts';
 import { resolveWorkspaceFile, stageFile, unstage } from './outbox.ts';
 import { registerTaskTools } from './tasks.ts';
 import { editTarget, reactionTarget, resolveRecipient, type Resolved, type Target } from './targets.ts';
@@ -30,6 +31,8 @@ export interface ToolDeps {
   outboxDir: string;
   /** The agent group's IANA zone: tasks that name none run in it (default UTC). */
   timezone?: string;
+  /** The agent group's memory folder; update_memory exists only when it is given. */
+  memoryDir?: string;
 }
 
 export interface TurnScope {
@@ -156,6 +159,7 @@ export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
   );
 
   registerTaskTools(server, deps, scope);
+  if (deps.memoryDir !== undefined) registerMemoryTool(server, deps.memoryDir);
   return server;
 
   function recipientFor(to: string | undefined): Resolved {

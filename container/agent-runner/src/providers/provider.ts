@@ -14,6 +14,13 @@ export interface Turn {
   tools: () => Promise<Client>;
   /** Aborted when the runner stops; a provider ends its turn early when it fires. */
   signal: AbortSignal;
+  /**
+   * The agent's standing instructions (how replies work, destinations, AGENT.md, MEMORY.md), read
+   * afresh. `toolPrefix` is how the model sees the runner's tool names (claude: 'mcp__warren__').
+   */
+  instructions: (toolPrefix: string) => string;
+  /** A value the provider kept in session_state on an earlier turn (see the `state` event). */
+  readState: (key: string) => string | null;
 }
 
 export interface ToolResult {
@@ -24,13 +31,16 @@ export interface ToolResult {
 /**
  * `text` is one complete message of the agent's final answer (not a streaming delta); the runner
  * sends each one unless a tool already sent the same text this turn. `replyTo` (the id of one of
- * the turn's messages) answers that message instead of the trigger. `error` fails the turn.
+ * the turn's messages) answers that message instead of the trigger. `state` keeps a value in
+ * session_state for later turns (null removes it), written with the turn's acks. `error` fails the
+ * turn; with a `notice`, that one message tells the user what happened (otherwise nothing is sent).
  */
 export type ProviderEvent =
   | { type: 'text'; text: string; replyTo?: string }
   | { type: 'tool_call'; name: string; args: Record<string, unknown>; result: ToolResult }
   | { type: 'usage'; inputTokens: number; outputTokens: number }
-  | { type: 'error'; message: string };
+  | { type: 'state'; key: string; value: string | null }
+  | { type: 'error'; message: string; notice?: string };
 
 export interface Provider {
   query(turn: Turn): AsyncIterable<ProviderEvent>;

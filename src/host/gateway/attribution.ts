@@ -1,0 +1,45 @@
+// Whose message a session is answering right now, so a model call's usage can be put on that user's
+// account. Read-only and cheap: the runner's current claim in outbound.db, the claimed row's sender
+// in inbound.db, the sender's user in the central database. Unknown (a task, another agent, files
+// not there yet) is null, never an error.
+import type { Db } from '../../db/connection.ts';
+import { chatContent, parseContent } from '../../db/session-schema.ts';
+import { findUserByIdentity, getUser } from '../../db/users.ts';
+import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
+
+export function currentUserOf(db: Db, paths: SessionPaths): string | null {
+  const claimed = withSessionFile(paths, 'outbound', 'read', (out) =>
+    out
+      .prepare(
+        "SELECT message_id FROM processing_ack WHERE status = 'processing' ORDER BY status_changed DESC, rowid DESC LIMIT 20",
+      )
+      .pluck()
+      .all(),
+  ) as string[];
+  if (claimed.length === 0) return null;
+  const rows = withSessionFile(paths, 'inbound', 'read', (inbound) =>
+    inbound
+      .prepare(
+        `SELECT id, content FROM messages_in WHERE kind = 'chat' AND id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(claimed)),
+  ) as { id: string; content: string }[];
+  // The newest claim first: a runner that took a batch answers its latest message last.
+  for (const id of claimed) {
+    const row = rows.find((r) => r.id === id);
+    if (!row) continue;
+    const parsed = parseContent(chatContent, row.content);
+    if (!parsed.ok) continue;
+    const user = userOfSender(db, parsed.value.sender);
+    if (user) return user;
+  }
+  return null;
+}
+
+/** The router stores the user id with the sender; the identity `kind:external_id` is the fallback. */
+function userOfSender(db: Db, sender: { id: string; userId?: string }): string | null {
+  if (sender.userId && getUser(db, sender.userId)) return sender.userId;
+  const colon = sender.id.indexOf(':');
+  if (colon <= 0) return null;
+  return findUserByIdentity(db, sender.id.slice(0, colon), sender.id.slice(colon + 1))?.id ?? null;
+}

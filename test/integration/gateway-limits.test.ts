@@ -1,0 +1,180 @@
+// What the gateway refuses before anything leaves the host: models outside the group's list, calls
+// beyond its rate, and calls once its daily token budget is spent. Real sockets, a fake upstream.
+import { afterEach, expect, test } from 'vitest';
+import { updateAgentGroup } from '../../src/db/agent-groups.ts';
+import { recordModelUsage } from '../../src/db/model-usage.ts';
+import { startFakeAnthropic } from '../harness/fake-anthropic.ts';
+import { startFakeOpenAI } from '../harness/fake-openai.ts';
+import { callSocket, startGatewayFixture } from '../harness/gateway-fixture.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A clock the test moves. */
+function testClock(start: string) {
+  let now = Date.parse(start);
+  return { clock: () => new Date(now), advance: (ms: number) => (now += ms) };
+}
+
+async function claude(modelConfig = {}, clock?: () => Date) {
+  const anthropic = await startFakeAnthropic({ apiKey: 'sk-ant-host-key' });
+  cleanups.push(() => anthropic.close());
+  const gw = await startGatewayFixture({
+    provider: 'claude',
+    model: 'claude-sonnet-4-5',
+    modelConfig: { baseUrl: anthropic.url, ...modelConfig },
+    env: { ANTHROPIC_API_KEY: 'sk-ant-host-key' },
+    clock,
+  });
+  cleanups.push(() => gw.close());
+  const send = (model = 'claude-sonnet-4-5') =>
+    callSocket(gw.socket, {
+      path: '/v1/messages',
+      body: { model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] },
+    });
+  return { anthropic, gw, send };
+}
+
+test('a model outside the group’s list is refused with 403, naming the model, the group and what is allowed', async () => {
+  const { anthropic, send } = await claude();
+  const res = await send('claude-opus-4-1');
+  expect(res.status).toBe(403);
+  expect(res.json()).toEqual({
+    type: 'error',
+    error: {
+      type: 'permission_error',
+      message: expect.stringContaining(
+        'model "claude-opus-4-1" is not allowed for agent group main (allowed: claude-sonnet-4-5)',
+      ),
+    },
+  });
+  expect(anthropic.requests).toHaveLength(0);
+  expect((await send('claude-sonnet-4-5')).status).toBe(200);
+});
+
+test('an explicit allow-list replaces the default, prefixes included; openai refusals use openai’s format', async () => {
+  const openai = await startFakeOpenAI();
+  cleanups.push(() => openai.close());
+  const gw = await startGatewayFixture({
+    provider: 'openai',
+    model: 'llama3.1',
+    modelConfig: { baseUrl: openai.url, allowedModels: ['qwen2.5*', 'llama3.1'] },
+  });
+  cleanups.push(() => gw.close());
+  const call = (model: string) =>
+    callSocket(gw.socket, { path: '/chat/completions', body: { model, messages: [] } });
+  expect((await call('qwen2.5:7b')).status).toBe(200);
+  expect((await call('llama3.1')).status).toBe(200);
+  const refused = await call('gpt-5');
+  expect(refused.status).toBe(403);
+  expect(refused.json()).toEqual({
+    error: {
+      message: expect.stringContaining(
+        'model "gpt-5" is not allowed for agent group main (allowed: qwen2.5*, llama3.1)',
+      ),
+      type: 'invalid_request_error',
+      code: 'model_not_allowed',
+      param: null,
+    },
+  });
+  expect(openai.requests.map((r) => r.body.model)).toEqual(['qwen2.5:7b', 'llama3.1']);
+});
+
+test('a group with no model configured refuses every model and says how to set one', async () => {
+  const anthropic = await startFakeAnthropic();
+  cleanups.push(() => anthropic.close());
+  const gw = await startGatewayFixture({
+    provider: 'claude',
+    model: null,
+    modelConfig: { baseUrl: anthropic.url },
+  });
+  cleanups.push(() => gw.close());
+  const res = await callSocket(gw.socket, {
+    path: '/v1/messages',
+    body: { model: 'claude-sonnet-4-5', messages: [] },
+  });
+  expect(res.status).toBe(403);
+  expect(res.json().error.message).toContain('allowed: none: the group has no model configured');
+});
+
+test('allow-list changes apply to the next call without a restart', async () => {
+  const { gw, send } = await claude();
+  expect((await send('claude-haiku-4-5')).status).toBe(403);
+  updateAgentGroup(
+    gw.db,
+    gw.group.id,
+    { modelConfig: { ...gw.group.modelConfig, allowedModels: ['claude-*'] } },
+    new Date().toISOString(),
+  );
+  expect((await send('claude-haiku-4-5')).status).toBe(200);
+});
+
+test('past N calls a minute the group gets 429 with retry-after, and calls go through again once the window moves', async () => {
+  const time = testClock('2026-05-01T10:00:00Z');
+  const { anthropic, send } = await claude({ requestsPerMinute: 3 }, time.clock);
+  for (let i = 0; i < 3; i++) {
+    expect((await send()).status).toBe(200);
+    time.advance(10_000);
+  }
+  const limited = await send();
+  expect(limited.status).toBe(429);
+  expect(limited.headers['retry-after']).toBe('30');
+  expect(limited.json().error).toEqual({
+    type: 'rate_limit_error',
+    message: 'agent group main may make 3 model calls per minute; try again in 30 s',
+  });
+  expect(anthropic.requests).toHaveLength(3);
+  time.advance(30_000);
+  expect((await send()).status).toBe(200);
+  expect((await send()).status).toBe(429);
+});
+
+test('the daily token budget refuses calls once the day’s recorded usage reaches it, and the next UTC day is fresh', async () => {
+  const time = testClock('2026-05-01T22:00:00Z');
+  const { anthropic, gw, send } = await claude({ dailyTokenBudget: 1000 }, time.clock);
+  // Yesterday's usage does not count.
+  recordModelUsage(gw.db, usageRow(gw, 5000, '2026-04-30T23:59:59.999Z'));
+  anthropic.reply({ text: 'one', usage: { input_tokens: 600, output_tokens: 300 } });
+  expect((await send()).status).toBe(200); // 900 used: still under
+  anthropic.reply({ text: 'two', usage: { input_tokens: 50, output_tokens: 60 } });
+  expect((await send()).status).toBe(200); // 1010 used: the call that crossed it was allowed to finish
+  const refused = await send();
+  expect(refused.status).toBe(429);
+  expect(refused.headers['x-should-retry']).toBe('false');
+  expect(refused.json().error).toEqual({
+    type: 'rate_limit_error',
+    message:
+      'daily token budget of 1000 tokens for agent group main is used up (1010 used today); resets at 2026-05-02T00:00:00.000Z',
+  });
+  expect(anthropic.requests).toHaveLength(2);
+  time.advance(2 * 3_600_000);
+  expect((await send()).status).toBe(200);
+});
+
+test('the scripted provider makes no model calls: its socket says so', async () => {
+  const gw = await startGatewayFixture({ provider: 'scripted' });
+  cleanups.push(() => gw.close());
+  const res = await callSocket(gw.socket, { path: '/chat/completions', body: { model: 'x', messages: [] } });
+  expect(res.status).toBe(503);
+  expect(res.json().error.message).toContain('agent group main uses the scripted provider');
+});
+
+function usageRow(gw: { group: { id: string }; sessionId: string }, tokens: number, createdAt: string) {
+  return {
+    agentGroupId: gw.group.id,
+    sessionId: gw.sessionId,
+    userId: null,
+    provider: 'claude' as const,
+    model: 'claude-sonnet-4-5',
+    path: '/v1/messages',
+    inputTokens: tokens,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    statusCode: 200,
+    durationMs: 1,
+    createdAt,
+  };
+}
