@@ -56,7 +56,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       return {
         agentGroupId: group.id,
         spec: sessionContainerSpec({
-          image: deps.image,
+          image: groupImage(group.containerConfig, deps.image),
           repoRoot: deps.repoRoot,
           sessionId,
           agentGroupId: group.id,
@@ -121,6 +121,15 @@ export function createLifecycle(deps: LifecycleDeps) {
     setContainerStatus(db, sessionId, 'stopped');
     return due;
   }
+}
+
+/**
+ * The group's own image (the agent image plus packages an admin approved), if it was built on the
+ * current agent image; otherwise the agent image (the approvals engine rebuilds stale ones).
+ */
+export function groupImage(containerConfig: Record<string, unknown>, agentImage: string): string {
+  const { image, imageBase } = containerConfig;
+  return typeof image === 'string' && imageBase === agentImage ? image : agentImage;
 }
 
 export type Lifecycle = ReturnType<typeof createLifecycle>;

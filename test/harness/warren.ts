@@ -56,6 +56,8 @@ export interface WarrenOptions {
   autoWire?: boolean;
   /** false: run `node bin/warren.js start` as a child process (kill9 and restart need this). */
   inProcess?: boolean;
+  /** More config.json settings (e.g. `{ agentMessages: { maxHops: 4 } }`), merged over the above. */
+  config?: Record<string, unknown>;
 }
 
 export interface Reply {
@@ -169,6 +171,7 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
       sweepIntervalMs: options.sweepIntervalMs ?? 500,
       ...(options.autoWire === undefined ? {} : { autoWire: options.autoWire }),
       ...(options.maxTries === undefined ? {} : { maxTries: options.maxTries }),
+      ...options.config,
     }),
   );
   const inProcess = options.inProcess ?? true;

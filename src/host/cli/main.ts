@@ -7,6 +7,11 @@ import { startHost } from '../index.ts';
 import { runChat } from './chat.ts';
 import { cronNext } from './cron.ts';
 import { runTasksCommand } from './tasks.ts';
+import { runApprovalsCommand } from './approvals.ts';
+import { runTokensCommand } from './tokens.ts';
+import { runDroppedCommand } from './dropped.ts';
+import { runRolesCommand } from './roles.ts';
+import { runUsersCommand } from './users.ts';
 
 const USAGE = `usage: warren <command> [options]
 
@@ -15,7 +20,13 @@ commands:
   start    run the host (web chat, API and agents) on 127.0.0.1
   chat     talk to the main agent from this terminal (the host must be running)
   tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
+  approvals  list [--all] | show ID | approve ID --hash HASH [--note T] [--choice ID] [--edited F] | reject ID
+  tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
   cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
+  users    list | show | add | suspend | activate | link | unlink | merge | bind-code | export | delete
+           (warren users help, warren roles help: details)
+  roles    list [USER] | grant USER ROLE [--group G] | revoke USER ROLE [--group G]  (owner, admin, member)
+  dropped  messages that were not routed, and why (unknown senders, caps on agent messages, …)
 
 options (every command):
   --data-dir DIR     data folder (default ./data, or WARREN_DATA_DIR)
@@ -42,6 +53,14 @@ async function main(argv: string[]): Promise<number> {
       count: { type: 'string' },
       all: { type: 'boolean' },
       json: { type: 'boolean' },
+      out: { type: 'string' },
+      group: { type: 'string' },
+      yes: { type: 'boolean' },
+      hash: { type: 'string' },
+      note: { type: 'string' },
+      choice: { type: 'string' },
+      edited: { type: 'string' },
+      user: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -97,6 +116,55 @@ async function main(argv: string[]): Promise<number> {
             () => true,
             () => false,
           ),
+      });
+    case 'users':
+    case 'roles': {
+      const io = {
+        config,
+        args: positionals.slice(1),
+        json: values.json ?? false,
+        all: values.all ?? false,
+        out: values.out,
+        yes: values.yes ?? false,
+        now: new Date(),
+        actor: `cli:${userInfo().username}`,
+        write: (text: string) => process.stdout.write(text),
+        fail: (text: string) => process.stderr.write(text),
+      };
+      return command === 'users' ? runUsersCommand(io) : runRolesCommand({ ...io, group: values.group });
+    }
+    case 'dropped':
+      return runDroppedCommand({
+        config,
+        json: values.json ?? false,
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
+      });
+    case 'approvals':
+      return runApprovalsCommand({
+        config,
+        args: positionals.slice(1),
+        all: values.all ?? false,
+        json: values.json ?? false,
+        hash: values.hash,
+        note: values.note,
+        choice: values.choice,
+        edited: values.edited,
+        now: new Date(),
+        actor: `cli:${userInfo().username}`,
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
+      });
+    case 'tokens':
+      return runTokensCommand({
+        config,
+        args: positionals.slice(1),
+        user: values.user,
+        json: values.json ?? false,
+        now: new Date(),
+        actor: `cli:${userInfo().username}`,
+        write: (text) => process.stdout.write(text),
+        fail: (text) => process.stderr.write(text),
       });
     case 'cron': {
       if (positionals[1] !== 'next') {

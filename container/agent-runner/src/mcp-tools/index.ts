@@ -16,6 +16,7 @@ import {
   type RunnerSession,
 } from '../db/session.ts';
 import type { OutboundIds } from '../outbound-ids.ts';
+import { registerApprovalTools } from './approvals.ts';
 import { resolveWorkspaceFile, stageFile, unstage } from './outbox.ts';
 import { registerTaskTools } from './tasks.ts';
 import { editTarget, reactionTarget, resolveRecipient, type Resolved, type Target } from './targets.ts';
@@ -156,6 +157,7 @@ export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
   );
 
   registerTaskTools(server, deps, scope);
+  registerApprovalTools(server, deps, scope);
   return server;
 
   function recipientFor(to: string | undefined): Resolved {
