@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { getApproval } from '../../src/db/approvals.ts';
 import { addAgentDestination } from '../../src/db/destinations.ts';
 import { setUnknownSenderPolicy } from '../../src/db/messaging-groups.ts';
-import { addMember, grantRole } from '../../src/db/roles.ts';
+import { addMember } from '../../src/db/roles.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
-import { setUserDm } from '../../src/db/user-dms.ts';
 import type { UnknownSenderPolicy } from '../../src/db/enums.ts';
 import { userForAccount } from '../../src/host/access/index.ts';
 import { startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
@@ -34,11 +33,8 @@ beforeAll(async () => {
     config: { agentMessages: { maxHops: MAX_HOPS } },
   });
   // The operator: owner, with a web chat DM where approval cards arrive, and an API token.
-  const db = warren.wire.db;
-  const owner = userForAccount(db, { kind: 'webchat', externalId: 'owner', name: 'Olga' }, now());
-  grantRole(db, { userId: owner.id, role: 'owner' }, 'e2e', now());
-  setUserDm(db, owner.id, warren.wire.chat('owner-dm').id, now());
-  ownerToken = createApiToken(db, owner.id, 'e2e', now()).token;
+  const owner = warren.wire.owner({ account: 'owner', name: 'Olga', dm: 'owner-dm' });
+  ownerToken = createApiToken(warren.wire.db, owner.id, 'e2e', now()).token;
 });
 afterAll(() => warren?.stop());
 
@@ -298,11 +294,8 @@ describe('a mention in a chat nobody wired (autoWire off)', () => {
 
   beforeAll(async () => {
     unwired = await startWarren({ autoWire: false });
-    const db = unwired.wire.db;
-    const owner = userForAccount(db, { kind: 'webchat', externalId: 'owner' }, now());
-    grantRole(db, { userId: owner.id, role: 'owner' }, 'e2e', now());
-    setUserDm(db, owner.id, unwired.wire.chat('owner-dm').id, now());
-    token = createApiToken(db, owner.id, 'e2e', now()).token;
+    const owner = unwired.wire.owner({ account: 'owner', dm: 'owner-dm' });
+    token = createApiToken(unwired.wire.db, owner.id, 'e2e', now()).token;
   });
   afterAll(() => unwired?.stop());
 

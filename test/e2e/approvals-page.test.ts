@@ -3,14 +3,10 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { getApproval } from '../../src/db/approvals.ts';
-import { grantRole } from '../../src/db/roles.ts';
-import { setUserDm } from '../../src/db/user-dms.ts';
-import { userForAccount } from '../../src/host/access/index.ts';
 import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 
 let warren: Warren;
 let browser: Browser;
-const now = () => new Date().toISOString();
 
 beforeAll(async () => {
   warren = await startWarren({
@@ -28,10 +24,7 @@ beforeAll(async () => {
       ],
     },
   });
-  const db = warren.wire.db;
-  const owner = userForAccount(db, { kind: 'webchat', externalId: 'olga', name: 'Olga' }, now());
-  grantRole(db, { userId: owner.id, role: 'owner' }, 'e2e', now());
-  setUserDm(db, owner.id, warren.wire.chat('olga-dm').id, now());
+  warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],

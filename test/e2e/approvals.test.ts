@@ -5,15 +5,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { getAgentGroup } from '../../src/db/agent-groups.ts';
 import { getApproval } from '../../src/db/approvals.ts';
-import { grantRole } from '../../src/db/roles.ts';
-import { setUserDm } from '../../src/db/user-dms.ts';
-import { userForAccount } from '../../src/host/access/index.ts';
 import { packageImageTag } from '../../src/host/containers/index.ts';
 import { startWarren, waitUntil, type ChatClient, type Reply, type Warren } from '../harness/warren.ts';
 
 let warren: Warren;
 let ownerDm: ChatClient;
-const now = () => new Date().toISOString();
 
 beforeAll(async () => {
   warren = await startWarren({
@@ -54,10 +50,7 @@ beforeAll(async () => {
       ],
     },
   });
-  const db = warren.wire.db;
-  const owner = userForAccount(db, { kind: 'webchat', externalId: 'olga', name: 'Olga' }, now());
-  grantRole(db, { userId: owner.id, role: 'owner' }, 'e2e', now());
-  setUserDm(db, owner.id, warren.wire.chat('olga-dm').id, now());
+  warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' });
   ownerDm = await warren.chat('olga-dm');
 }, 60_000);
 /** The image install_packages builds below; removed before and after, so the build really runs. */

@@ -26,12 +26,11 @@ import {
 import { createChannelRegistry, type ChannelRegistry } from '../../src/host/channels/registry.ts';
 import { combineActions, createDelivery, type Delivery } from '../../src/host/delivery.ts';
 import { insertMessagesIn } from '../../src/host/sessions/index.ts';
-import { closeRunnerSession, openRunnerSession } from '../../container/agent-runner/src/db/session.ts';
-import { connectTools } from '../../container/agent-runner/src/mcp-tools/index.ts';
-import { createOutboundIds } from '../../container/agent-runner/src/outbound-ids.ts';
 import { resolveSession } from '../../src/host/sessions/resolve.ts';
 import type { SessionPaths } from '../../src/host/sessions/index.ts';
 import type { PackageSet } from '../../src/host/containers/index.ts';
+import type { ToolResult } from '../../container/agent-runner/src/providers/provider.ts';
+import { callAgentTool } from './agent-tool.ts';
 
 export interface RecordingChannel extends Channel {
   sent: OutboundMessage[];
@@ -98,7 +97,7 @@ export interface World {
     tool: string,
     args: Record<string, unknown>,
     inReplyTo?: string,
-  ): Promise<{ isError: boolean; text: string }>;
+  ): Promise<ToolResult>;
   /** A message (or a click, with `action`) from a person on their channel, in a chat (default: their DM). */
   inbound(from: Person, text: string, options?: { chat?: string; action?: string }): InboundMessage;
   close(): void;
@@ -234,35 +233,25 @@ export function createWorld(options: WorldOptions = {}): World {
       return row!.id;
     },
     async agent(session, tool, args, inReplyTo) {
-      const runner = openRunnerSession({
-        sessionId: session.id,
-        inboundPath: session.paths.inbound,
-        outboundPath: session.paths.outbound,
-      });
       const address = db
         .prepare(
           'SELECT m.channel_type AS channelType, m.platform_id AS platformId FROM sessions s JOIN messaging_groups m ON m.id = s.messaging_group_id WHERE s.id = ?',
         )
         .get(session.id) as { channelType: string; platformId: string };
-      const tools = await connectTools(
-        { session: runner, clock: () => now, workspace: groupsDir, outboxDir: session.paths.outbox },
-        {
-          conversation: {
-            kind: 'chat',
-            address: { ...address, threadId: null },
-            inReplyTo: inReplyTo ?? null,
-          },
-          ids: createOutboundIds(`turn-${Math.random()}`),
-          sentTexts: new Set(),
-        },
-      );
       try {
-        const result = await tools.client.callTool({ name: tool, arguments: args });
-        const content = result.content as { type: string; text: string }[];
-        return { isError: result.isError === true, text: content.map((c) => c.text).join('\n') };
+        return await callAgentTool(
+          {
+            sessionId: session.id,
+            paths: session.paths,
+            clock: () => now,
+            workspace: groupsDir,
+            address: { ...address, threadId: null },
+            inReplyTo,
+          },
+          tool,
+          args,
+        );
       } finally {
-        await tools.close();
-        closeRunnerSession(runner);
         await delivery.deliverSession(session.id);
       }
     },

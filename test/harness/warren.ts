@@ -22,7 +22,11 @@ import {
   findMessagingGroup,
   type MessagingGroup,
 } from '../../src/db/messaging-groups.ts';
+import { grantRole } from '../../src/db/roles.ts';
+import { setUserDm } from '../../src/db/user-dms.ts';
+import type { User } from '../../src/db/users.ts';
 import { createWiring, type NewWiring, type Wiring } from '../../src/db/wirings.ts';
+import { userForAccount } from '../../src/host/access/index.ts';
 import { loadConfig, type Config } from '../../src/host/config.ts';
 import {
   createDockerRuntime,
@@ -123,6 +127,8 @@ export interface Wire {
   /** The agent may send to the chat under this name. */
   destination(agent: AgentGroup, name: string, chat: string): void;
   removeDestination(agent: AgentGroup, name: string): void;
+  /** A web chat user made owner, with `dm` as their direct chat (where approval cards arrive). */
+  owner(person: { account: string; name?: string; dm: string }): User;
 }
 
 export interface Warren {
@@ -353,6 +359,12 @@ function createWire(db: Db, groupsDir: string): Wire {
     },
     removeDestination(agent, name) {
       removeDestination(db, agent.id, name);
+    },
+    owner({ account, name, dm }) {
+      const user = userForAccount(db, { kind: 'webchat', externalId: account, name }, now());
+      grantRole(db, { userId: user.id, role: 'owner' }, 'e2e', now());
+      setUserDm(db, user.id, wire.chat(dm).id, now());
+      return user;
     },
   };
   return wire;

@@ -3,11 +3,11 @@
 // `cli:<login>`); the payload hash is still checked: `approve` needs the hash `show` printed, so
 // what is approved is what was read. The host finishes what follows a decision (cards, the
 // requester, held messages, image builds) at its next sweep, or when it next starts.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { getApproval, listApprovals, type Approval } from '../../db/approvals.ts';
-import { openCentralDb } from '../../db/connection.ts';
 import { decide } from '../approvals/decide.ts';
 import type { Config } from '../config.ts';
+import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
 
 export interface ApprovalsIo {
@@ -36,16 +36,9 @@ warren approvals reject ID [--note TEXT]
 /** A hash prefix this long is enough to say which payload was read. */
 const MIN_HASH_PREFIX = 12;
 
-export async function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
+export function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
   const [sub, id] = io.args;
-  if (!existsSync(io.config.centralDbPath)) {
-    io.fail(
-      `warren approvals: no database at ${io.config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  const db = openCentralDb(io.config.centralDbPath);
-  try {
+  return withCentralDb({ name: 'approvals', sub, usage: USAGE }, io, (db) => {
     if (sub === undefined || sub === 'list') {
       const rows = listApprovals(db, { status: io.all ? undefined : 'pending', limit: 1000 });
       if (io.json) io.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -118,9 +111,7 @@ export async function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
         `sweep (within ${io.config.sweepIntervalMs} ms when it is running, else when it starts)\n`,
     );
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function row(a: Approval): string[] {

@@ -1,20 +1,14 @@
 // `warren dropped`: messages that were not routed, newest first, counted per (chat, sender, reason):
 // unknown senders, suspended users, unwired chats, and agent-to-agent messages refused by their caps.
-import { existsSync } from 'node:fs';
-import { openCentralDb } from '../../db/connection.ts';
 import { listDroppedMessages } from '../../db/dropped-messages.ts';
+import { withCentralDb } from './central-db.ts';
 import type { CommandIo } from './users.ts';
 import { renderTable } from './table.ts';
 
-export function runDroppedCommand(io: Pick<CommandIo, 'config' | 'json' | 'write' | 'fail'>): number {
-  if (!existsSync(io.config.centralDbPath)) {
-    io.fail(
-      `warren dropped: no database at ${io.config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  const db = openCentralDb(io.config.centralDbPath);
-  try {
+export function runDroppedCommand(
+  io: Pick<CommandIo, 'config' | 'json' | 'write' | 'fail'>,
+): Promise<number> {
+  return withCentralDb({ name: 'dropped', sub: undefined }, io, (db) => {
     const rows = listDroppedMessages(db, 200);
     if (io.json) io.write(`${JSON.stringify(rows, null, 2)}\n`);
     else if (rows.length === 0) io.write('nothing was dropped\n');
@@ -34,7 +28,5 @@ export function runDroppedCommand(io: Pick<CommandIo, 'config' | 'json' | 'write
         ),
       );
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }

@@ -74,6 +74,14 @@ async function main(argv: string[]): Promise<number> {
     env: process.env,
     cwd: process.cwd(),
   });
+  // The time and terminal a command works with; the operator is who acts, for the audit trail
+  // (asked only by the commands that act: a uid without a name must not stop `warren start`).
+  const terminal = {
+    now: new Date(),
+    write: (text: string) => void process.stdout.write(text),
+    fail: (text: string) => void process.stderr.write(text),
+  };
+  const operator = () => ({ ...terminal, actor: `cli:${userInfo().username}` });
   switch (command) {
     case 'init': {
       const result = await initDataFolder(config, () => new Date());
@@ -103,14 +111,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'tasks':
       return runTasksCommand({
+        ...operator(),
         config,
         subcommand: positionals[1],
         taskId: positionals[2],
         all: values.all ?? false,
         json: values.json ?? false,
-        now: new Date(),
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
         hostRunning: () =>
           fetch(`http://${config.host}:${config.port}/webchat/`, { signal: AbortSignal.timeout(1000) }).then(
             () => true,
@@ -120,28 +126,21 @@ async function main(argv: string[]): Promise<number> {
     case 'users':
     case 'roles': {
       const io = {
+        ...operator(),
         config,
         args: positionals.slice(1),
         json: values.json ?? false,
         all: values.all ?? false,
         out: values.out,
         yes: values.yes ?? false,
-        now: new Date(),
-        actor: `cli:${userInfo().username}`,
-        write: (text: string) => process.stdout.write(text),
-        fail: (text: string) => process.stderr.write(text),
       };
       return command === 'users' ? runUsersCommand(io) : runRolesCommand({ ...io, group: values.group });
     }
     case 'dropped':
-      return runDroppedCommand({
-        config,
-        json: values.json ?? false,
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
-      });
+      return runDroppedCommand({ ...terminal, config, json: values.json ?? false });
     case 'approvals':
       return runApprovalsCommand({
+        ...operator(),
         config,
         args: positionals.slice(1),
         all: values.all ?? false,
@@ -150,21 +149,14 @@ async function main(argv: string[]): Promise<number> {
         note: values.note,
         choice: values.choice,
         edited: values.edited,
-        now: new Date(),
-        actor: `cli:${userInfo().username}`,
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
       });
     case 'tokens':
       return runTokensCommand({
+        ...operator(),
         config,
         args: positionals.slice(1),
         user: values.user,
         json: values.json ?? false,
-        now: new Date(),
-        actor: `cli:${userInfo().username}`,
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
       });
     case 'cron': {
       if (positionals[1] !== 'next') {
@@ -176,9 +168,7 @@ async function main(argv: string[]): Promise<number> {
         tz: values.tz,
         from: values.from,
         count: values.count,
-        now: new Date(),
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
+        ...terminal,
       });
     }
     default:

@@ -1,11 +1,11 @@
 // `warren roles grant|revoke|list`: owner, admin (of everything or one agent group) and member of an
 // agent group. The operator at the command line holds the database, so no role check applies here;
 // every change is audited (docs/access.md).
-import { existsSync } from 'node:fs';
 import { getAgentGroup, getAgentGroupByFolder } from '../../db/agent-groups.ts';
 import { appendAuditEvent } from '../../db/audit.ts';
-import { openCentralDb, type Db } from '../../db/connection.ts';
+import type { Db } from '../../db/connection.ts';
 import { addMember, grantRole, removeMember, revokeRole } from '../../db/roles.ts';
+import { withCentralDb } from './central-db.ts';
 import type { CommandIo } from './users.ts';
 import { resolveUser } from './users.ts';
 import { renderTable } from './table.ts';
@@ -22,20 +22,9 @@ admin without --group is admin of every agent group; member always needs --group
 GROUP is an agent group folder (e.g. main) or id.
 `;
 
-export async function runRolesCommand(io: RolesIo): Promise<number> {
+export function runRolesCommand(io: RolesIo): Promise<number> {
   const [sub, ...rest] = io.args;
-  if (sub === 'help') {
-    io.write(USAGE);
-    return 0;
-  }
-  if (!existsSync(io.config.centralDbPath)) {
-    io.fail(
-      `warren roles: no database at ${io.config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  const db = openCentralDb(io.config.centralDbPath);
-  try {
+  return withCentralDb({ name: 'roles', sub, usage: USAGE }, io, (db) => {
     if (sub === undefined || sub === 'list') return list(db, rest[0], io);
     if (sub !== 'grant' && sub !== 'revoke') {
       io.fail(`warren roles: unknown subcommand "${sub}"\n\n${USAGE}`);
@@ -78,12 +67,7 @@ export async function runRolesCommand(io: RolesIo): Promise<number> {
     );
     io.write(`${user.id} ${sub === 'grant' ? 'is now' : 'is no longer'} ${what}\n`);
     return 0;
-  } catch (err) {
-    io.fail(`warren roles ${sub}: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function list(db: Db, userRef: string | undefined, io: RolesIo): number {

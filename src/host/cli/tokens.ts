@@ -1,11 +1,11 @@
 // `warren tokens create|list|revoke`: admin API tokens. A token acts as its user (the API's decider
 // is that user, authorized like anyone else); only its hash is stored, so it is printed once.
-import { existsSync } from 'node:fs';
 import { appendAuditEvent } from '../../db/audit.ts';
-import { openCentralDb, type Db } from '../../db/connection.ts';
+import type { Db } from '../../db/connection.ts';
 import { listOwners } from '../../db/roles.ts';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../db/tokens.ts';
 import type { Config } from '../config.ts';
+import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
 import { resolveUser } from './users.ts';
 
@@ -26,16 +26,9 @@ warren tokens list [--json]
 warren tokens revoke ID
 `;
 
-export async function runTokensCommand(io: TokensIo): Promise<number> {
+export function runTokensCommand(io: TokensIo): Promise<number> {
   const [sub, arg] = io.args;
-  if (!existsSync(io.config.centralDbPath)) {
-    io.fail(
-      `warren tokens: no database at ${io.config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  const db = openCentralDb(io.config.centralDbPath);
-  try {
+  return withCentralDb({ name: 'tokens', sub, usage: USAGE }, io, (db) => {
     switch (sub) {
       case 'create':
         return create(db, io, arg);
@@ -59,9 +52,7 @@ export async function runTokensCommand(io: TokensIo): Promise<number> {
         io.fail(`warren tokens: unknown subcommand "${sub}"\n\n${USAGE}`);
         return 2;
     }
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function create(db: Db, io: TokensIo, label: string | undefined): number {

@@ -1,9 +1,8 @@
 // `warren users …`: people, their platform accounts, suspension, merging, binding codes, and their
 // data (export, delete). Works on the database whether or not the host runs (docs/access.md).
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { appendAuditEvent } from '../../db/audit.ts';
-import { openCentralDb, type Db } from '../../db/connection.ts';
+import type { Db } from '../../db/connection.ts';
 import { listRoles } from '../../db/roles.ts';
 import { createBindingCode } from '../../db/tokens.ts';
 import { listUserDms } from '../../db/user-dms.ts';
@@ -20,6 +19,7 @@ import {
 } from '../../db/users.ts';
 import { deleteUser, exportUser, linkAccount, mergeUsers, userOf } from '../access/index.ts';
 import type { Config } from '../config.ts';
+import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
 
 export interface CommandIo {
@@ -53,27 +53,9 @@ warren users delete USER --yes             deletes it; prints what was removed, 
 USER is a user id (u_…) or one of their accounts as KIND:EXTERNAL_ID (e.g. webchat:alice).
 `;
 
-export async function runUsersCommand(io: CommandIo): Promise<number> {
+export function runUsersCommand(io: CommandIo): Promise<number> {
   const [sub, ...rest] = io.args;
-  if (sub === 'help') {
-    io.write(USAGE);
-    return 0;
-  }
-  if (!existsSync(io.config.centralDbPath)) {
-    io.fail(
-      `warren users: no database at ${io.config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  const db = openCentralDb(io.config.centralDbPath);
-  try {
-    return await dispatch(db, sub, rest, io);
-  } catch (err) {
-    io.fail(`warren users ${sub}: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    db.close();
-  }
+  return withCentralDb({ name: 'users', sub, usage: USAGE }, io, (db) => dispatch(db, sub, rest, io));
 }
 
 async function dispatch(db: Db, sub: string | undefined, rest: string[], io: CommandIo): Promise<number> {

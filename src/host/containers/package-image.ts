@@ -15,7 +15,9 @@ import { cp, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { imageExists } from './image.ts';
 import { ContainerRuntimeError, silentLogger, type ContainerLogger } from './runtime.ts';
+import { withTarStream } from './tar-stream.ts';
 
 export const PACKAGE_IMAGE_REPO = 'localhost/warren-agent-packages';
 export const NPM_PREFIX = '/opt/warren/npm';
@@ -52,7 +54,7 @@ export async function ensurePackageImage(
   const log = options.log ?? silentLogger;
   const timeoutMs = options.stepTimeoutMs ?? 10 * 60_000;
   const tag = packageImageTag(baseTag, packages);
-  if (await exists(docker, tag)) return tag;
+  if (await imageExists(docker, tag)) return tag;
   const started = performance.now();
   const work = await mkdtemp(join(tmpdir(), 'warren-packages-'));
   try {
@@ -155,17 +157,8 @@ async function mergeUsr(layer: string): Promise<void> {
 
 /** Streams the build context through tar into the engine's build (FROM a local image, no network). */
 async function build(docker: Docker, context: string, tag: string): Promise<void> {
-  const tar = spawn('tar', ['-C', context, '--numeric-owner', '--owner=0', '--group=0', '-c', '.'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let tarErrors = '';
-  tar.stderr.on('data', (chunk: Buffer) => (tarErrors += chunk.toString()));
-  const tarExit = new Promise<number>((resolve, reject) => {
-    tar.on('error', reject);
-    tar.on('close', (code) => resolve(code ?? -1));
-  });
-  try {
-    const stream = await docker.buildImage(tar.stdout, { t: tag, rm: true, networkmode: 'none' });
+  await withTarStream(context, async (tar) => {
+    const stream = await docker.buildImage(tar, { t: tag, rm: true, networkmode: 'none' });
     const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>(
       (resolve, reject) =>
         docker.modem.followProgress(stream, (err: Error | null, result: unknown[]) =>
@@ -174,12 +167,7 @@ async function build(docker: Docker, context: string, tag: string): Promise<void
     );
     const failed = events.find((e) => e.error || e.errorDetail);
     if (failed) throw new Error(failed.error ?? failed.errorDetail?.message ?? 'build failed');
-  } catch (err) {
-    tar.kill();
-    throw err;
-  }
-  const code = await tarExit;
-  if (code !== 0) throw new Error(`tar exited with ${code}: ${tarErrors.trim()}`);
+  });
 }
 
 /** Runs a program (no shell), resolving with its stdout; a non-zero exit or the timeout rejects. */
@@ -214,16 +202,6 @@ function run(
       }
     });
   });
-}
-
-async function exists(docker: Docker, tag: string): Promise<boolean> {
-  try {
-    await docker.getImage(tag).inspect();
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
-  }
 }
 
 const describePackages = (p: PackageSet) =>
