@@ -34,6 +34,21 @@ export interface Approval {
   decidedAt: string | null;
   note: string | null;
   createdAt: string;
+  /** At most one pending approval holds a given key (one card per chat and sender, …). */
+  dedupeKey: string | null;
+  /** How it was decided: the channel of the decision, a choice, an edit of the payload. */
+  decision: ApprovalDecisionDetail | null;
+  /** What was applied: the payload, or the reviewer's edit of it. */
+  appliedPayload: unknown;
+  /** When the host finished what follows a decision; null on a decided row = still owed. */
+  followupsDoneAt: string | null;
+}
+
+export interface ApprovalDecisionDetail {
+  via: string;
+  choice?: string;
+  /** agent_action: the reviewer changed the payload before approving. */
+  edited?: { beforeHash: string; afterHash: string };
 }
 
 const newApproval = z.object({
@@ -45,24 +60,53 @@ const newApproval = z.object({
   renderedEffect: z.string().min(1),
   expiresAt: isoTime,
   expiryAction: z.enum(EXPIRY_ACTIONS).default('reject'),
+  dedupeKey: z.string().min(1).max(500).nullish(),
 });
 
 export type NewApproval = z.input<typeof newApproval>;
 
 const APPROVAL_COLUMNS = `id, kind, agent_group_id AS agentGroupId, session_id AS sessionId, requested_by AS requestedBy,
   payload, payload_hash AS payloadHash, rendered_effect AS renderedEffect, status, expires_at AS expiresAt,
-  expiry_action AS expiryAction, decided_by AS decidedBy, decided_at AS decidedAt, note, created_at AS createdAt`;
+  expiry_action AS expiryAction, decided_by AS decidedBy, decided_at AS decidedAt, note, created_at AS createdAt,
+  dedupe_key AS dedupeKey, decision, applied_payload AS appliedPayload, followups_done_at AS followupsDoneAt`;
 
-type ApprovalRow = Omit<Approval, 'payload'> & { payload: string };
+type ApprovalRow = Omit<Approval, 'payload' | 'decision' | 'appliedPayload'> & {
+  payload: string;
+  decision: string | null;
+  appliedPayload: string | null;
+};
+
+/**
+ * JSON with object keys sorted at every level: the same payload always has the same text and hash,
+ * whatever order its producer wrote the keys in.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+/** sha256 (hex) of the payload's canonical JSON: what cards, the CLI and the API compare. */
+export function payloadHashOf(payload: unknown): string {
+  return sha256(canonicalJson(payload));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
+}
 
 export function createApproval(db: Db, input: NewApproval, now: string): Approval {
   const a = newApproval.parse(input);
-  const payload = JSON.stringify(a.payload);
+  const payload = canonicalJson(a.payload);
   const row = db
     .prepare(
       `INSERT INTO approvals (id, kind, agent_group_id, session_id, requested_by, payload, payload_hash,
-         rendered_effect, expires_at, expiry_action, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${APPROVAL_COLUMNS}`,
+         rendered_effect, expires_at, expiry_action, created_at, dedupe_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${APPROVAL_COLUMNS}`,
     )
     .get(
       newId('apr'),
@@ -76,6 +120,7 @@ export function createApproval(db: Db, input: NewApproval, now: string): Approva
       a.expiresAt,
       a.expiryAction,
       now,
+      a.dedupeKey ?? null,
     ) as ApprovalRow;
   return toApproval(row);
 }
@@ -84,6 +129,117 @@ export function getApproval(db: Db, id: string): Approval | undefined {
   const row = db.prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`).get(id) as
     ApprovalRow | undefined;
   return row && toApproval(row);
+}
+
+/** The pending approval holding this dedupe key, if any. */
+export function findPendingApprovalByKey(db: Db, dedupeKey: string): Approval | undefined {
+  const row = db
+    .prepare(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE dedupe_key = ? AND status = 'pending'`)
+    .get(dedupeKey) as ApprovalRow | undefined;
+  return row && toApproval(row);
+}
+
+/** The newest approval of any status holding this dedupe key (an agent's request seen again). */
+export function findLatestApprovalByKey(db: Db, dedupeKey: string): Approval | undefined {
+  const row = db
+    .prepare(
+      `SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE dedupe_key = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+    )
+    .get(dedupeKey) as ApprovalRow | undefined;
+  return row && toApproval(row);
+}
+
+export interface ApprovalPageQuery {
+  status?: ApprovalStatus;
+  /** Only approvals about these agent groups; undefined: all of them (null-group ones included). */
+  agentGroupIds?: readonly string[];
+  /** Cursor: only approvals after this (createdAt, id), oldest first. */
+  after?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** Oldest first, keyset-paginated on (created_at, id). */
+export function listApprovals(db: Db, query: ApprovalPageQuery): Approval[] {
+  const rows = db
+    .prepare(
+      `SELECT ${APPROVAL_COLUMNS} FROM approvals
+       WHERE (@status IS NULL OR status = @status)
+         AND (@groups IS NULL OR agent_group_id IN (SELECT value FROM json_each(@groups)))
+         AND (@afterAt IS NULL OR (created_at, id) > (@afterAt, @afterId))
+       ORDER BY created_at, id LIMIT @limit`,
+    )
+    .all({
+      status: query.status ?? null,
+      groups: query.agentGroupIds ? JSON.stringify(query.agentGroupIds) : null,
+      afterAt: query.after?.createdAt ?? null,
+      afterId: query.after?.id ?? '',
+      limit: query.limit,
+    }) as ApprovalRow[];
+  return rows.map(toApproval);
+}
+
+/** Pending approvals whose time is up, oldest first; an index read (approvals_pending). */
+export function listExpiredApprovals(db: Db, now: string, limit: number): Approval[] {
+  const rows = db
+    .prepare(
+      `SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE status = 'pending' AND expires_at <= ?
+       ORDER BY expires_at LIMIT ?`,
+    )
+    .all(now, limit) as ApprovalRow[];
+  return rows.map(toApproval);
+}
+
+/** Decided approvals whose follow-ups the host still owes; an index read (approvals_followups). */
+export function listOwedFollowups(db: Db, limit: number): Approval[] {
+  const rows = db
+    .prepare(
+      `SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE status <> 'pending' AND followups_done_at IS NULL
+       ORDER BY decided_at LIMIT ?`,
+    )
+    .all(limit) as ApprovalRow[];
+  return rows.map(toApproval);
+}
+
+export function markFollowupsDone(db: Db, id: string, now: string): boolean {
+  return (
+    db
+      .prepare('UPDATE approvals SET followups_done_at = ? WHERE id = ? AND followups_done_at IS NULL')
+      .run(now, id).changes === 1
+  );
+}
+
+export interface Settlement {
+  status: Exclude<ApprovalStatus, 'pending'>;
+  decidedBy: string;
+  note?: string | null;
+  decision: ApprovalDecisionDetail;
+  /** What is applied (approved statuses); null when nothing is. */
+  appliedPayload: unknown;
+}
+
+/**
+ * Settles a pending approval inside the caller's transaction (the one that applies its effect).
+ * False, changing nothing, when it is no longer pending: someone else decided first.
+ */
+export function settleApproval(db: Db, id: string, s: Settlement, now: string): boolean {
+  const status = z.enum(APPROVAL_STATUSES).exclude(['pending']).parse(s.status);
+  return (
+    db
+      .prepare(
+        `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ?, decision = ?,
+           applied_payload = ?
+         WHERE id = ? AND status = 'pending'`,
+      )
+      .run(
+        status,
+        s.decidedBy,
+        now,
+        s.note ?? null,
+        JSON.stringify(s.decision),
+        s.appliedPayload === null || s.appliedPayload === undefined ? null : canonicalJson(s.appliedPayload),
+        id,
+      ).changes === 1
+  );
 }
 
 /** Oldest first, the order they should be answered in. */
@@ -208,10 +364,34 @@ export function answerQuestion(db: Db, id: string, answer: string, answeredBy: s
   );
 }
 
+/** Closes a pending question unanswered; false when it was already answered, expired or cancelled. */
+export function expireQuestion(db: Db, id: string): boolean {
+  return (
+    db.prepare("UPDATE questions SET status = 'expired' WHERE id = ? AND status = 'pending'").run(id)
+      .changes === 1
+  );
+}
+
+/** Pending questions whose time is up; an index read (questions_pending). */
+export function listExpiredQuestions(db: Db, now: string, limit: number): Question[] {
+  const rows = db
+    .prepare(
+      `SELECT ${QUESTION_COLUMNS} FROM questions WHERE status = 'pending' AND expires_at <= ?
+       ORDER BY expires_at LIMIT ?`,
+    )
+    .all(now, limit) as QuestionRow[];
+  return rows.map(toQuestion);
+}
+
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 function toApproval(row: ApprovalRow): Approval {
-  return { ...row, payload: JSON.parse(row.payload) };
+  return {
+    ...row,
+    payload: JSON.parse(row.payload),
+    decision: row.decision == null ? null : (JSON.parse(row.decision) as ApprovalDecisionDetail),
+    appliedPayload: row.appliedPayload == null ? null : JSON.parse(row.appliedPayload),
+  };
 }
 
 function toQuestion(row: QuestionRow): Question {

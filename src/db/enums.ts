@@ -87,6 +87,10 @@ export const DROP_REASONS = [
   'user_suspended',
   'chat_denied',
   'invalid_message',
+  'sender_rejected',
+  'agent_not_allowed',
+  'agent_rate_capped',
+  'agent_loop_capped',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

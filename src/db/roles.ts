@@ -87,6 +87,14 @@ export function listRoles(db: Db, userId: string): UserRole[] {
     .all(userId) as UserRole[];
 }
 
+/** Users holding the owner role, in the order it was granted. */
+export function listOwners(db: Db): string[] {
+  return db
+    .prepare("SELECT user_id FROM user_roles WHERE role = 'owner' ORDER BY id")
+    .pluck()
+    .all() as string[];
+}
+
 export function isOwner(db: Db, userId: string): boolean {
   return (
     db.prepare("SELECT 1 FROM user_roles WHERE user_id = ? AND role = 'owner'").get(userId) !== undefined

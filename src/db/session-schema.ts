@@ -171,6 +171,11 @@ export const agentContent = z.object({
   text: z.string(),
   fromAgentGroup: z.string(),
   fromSession: z.string(),
+  /**
+   * Agent-to-agent messages in a row that led here, this one included (1: an agent wrote it answering
+   * a person, a task or the system). The host counts it to stop loops; optional for older rows.
+   */
+  hops: z.number().int().min(1).optional(),
 });
 
 export const messageInContent = {
@@ -244,6 +249,58 @@ export const TASK_ACTIONS = Object.keys(taskActionPayloads) as TaskAction[];
 export type TaskActionPayload<A extends TaskAction> = z.infer<(typeof taskActionPayloads)[A]>;
 export const isTaskAction = (action: string): action is TaskAction =>
   (TASK_ACTIONS as string[]).includes(action);
+
+// ---- approval actions: `{ op: 'action', action, payload }` rows the agent's approval tools write ----
+// The host turns each into an approval request (src/host/approvals); an admin decides, and the
+// agent reads the outcome as a system message (event 'approval_decided').
+
+/** Debian package names (policy §5.6.1): lowercase letters, digits, + - . ; at least two characters. */
+const aptPackage = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9+.-]{1,99}$/, 'a Debian package name: lowercase letters, digits, + - .');
+/** An npm package, optionally with a version or range: `left-pad`, `@scope/name@^1.2.0`. Never a path or URL. */
+const npmPackage = z
+  .string()
+  .regex(
+    /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]{0,213}(@[A-Za-z0-9.^~<>=*|+ -]{1,50})?$/,
+    'an npm package name, optionally @version (no paths, URLs or git specs)',
+  );
+const mcpServerName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
+
+export const approvalActionPayloads = {
+  /** A free-form action the agent wants a person to approve; the reviewer may edit `payload`. */
+  request_approval: z.strictObject({
+    action: z.string().trim().min(1).max(100),
+    summary: z.string().trim().min(1).max(2000),
+    payload: z.record(z.string(), z.json()),
+  }),
+  install_packages: z
+    .strictObject({
+      apt: z.array(aptPackage).max(20).default([]),
+      npm: z.array(npmPackage).max(20).default([]),
+      reason: z.string().trim().min(1).max(2000),
+    })
+    .refine((p) => p.apt.length + p.npm.length > 0, 'name at least one apt or npm package'),
+  add_mcp_server: z.strictObject({
+    name: mcpServerName,
+    command: z.string().min(1).max(1000),
+    args: z.array(z.string().max(4000)).max(100).default([]),
+    env: z.record(envName, z.string().max(8000)).default({}),
+  }),
+  create_agent: z.strictObject({
+    name: z.string().trim().min(1).max(100),
+    instructions: z.string().trim().min(1).max(20_000),
+  }),
+} as const;
+export type ApprovalAction = keyof typeof approvalActionPayloads;
+export const APPROVAL_ACTIONS = Object.keys(approvalActionPayloads) as ApprovalAction[];
+export type ApprovalActionPayload<A extends ApprovalAction> = z.infer<(typeof approvalActionPayloads)[A]>;
+export const isApprovalAction = (action: string): action is ApprovalAction =>
+  (APPROVAL_ACTIONS as string[]).includes(action);
+
+/** ask_user_question: how long a question may stay open, and its options. */
+export const QUESTION_LIMITS = { minTimeoutS: 10, maxTimeoutS: 7 * 86_400, maxOptions: 10 } as const;
 
 // ---- rows as stored ----
 

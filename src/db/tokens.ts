@@ -53,6 +53,13 @@ export function verifyApiToken(db: Db, token: string, now: string): ApiToken | u
     .get(now, sha256(token)) as ApiToken | undefined;
 }
 
+/** Every token (never the token itself), oldest first. */
+export function listApiTokens(db: Db): ApiToken[] {
+  return db
+    .prepare(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id`)
+    .all() as ApiToken[];
+}
+
 /** False when the token is unknown or already revoked. */
 export function revokeApiToken(db: Db, id: string, now: string): boolean {
   return (

@@ -17,6 +17,8 @@ export interface User {
   kind: UserKind;
   status: UserStatus;
   metadata: Record<string, unknown>;
+  /** Set when this user was merged into another one: the record stays only for the trail. */
+  mergedInto: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -68,8 +70,8 @@ const newIdentity = z.object({
 export type NewUser = z.input<typeof newUser>;
 export type NewIdentity = z.input<typeof newIdentity>;
 
-const USER_COLUMNS = `id, display_name AS displayName, kind, status, metadata, created_at AS createdAt,
-  updated_at AS updatedAt`;
+const USER_COLUMNS = `id, display_name AS displayName, kind, status, metadata, merged_into AS mergedInto,
+  created_at AS createdAt, updated_at AS updatedAt`;
 const IDENTITY_COLUMNS = `kind, external_id AS externalId, user_id AS userId, display_name AS displayName,
   created_at AS createdAt`;
 
@@ -163,6 +165,38 @@ export function addIdentity(db: Db, input: NewIdentity, actor: string, now: stri
     .immediate();
 }
 
+/** Every user, oldest first; merged users only with `includeMerged`. */
+export function listUsers(db: Db, options: { includeMerged?: boolean } = {}): User[] {
+  const rows = db
+    .prepare(
+      `SELECT ${USER_COLUMNS} FROM users WHERE @all = 1 OR merged_into IS NULL ORDER BY created_at, id`,
+    )
+    .all({ all: options.includeMerged ? 1 : 0 }) as UserRow[];
+  return rows.map(toUser);
+}
+
+/**
+ * Unlinks a platform account from its user (recorded as 'removed'). The account becomes unknown
+ * again: its next message is a first contact. Returns false when the account is not linked.
+ */
+export function removeIdentity(
+  db: Db,
+  kind: string,
+  externalId: string,
+  actor: string,
+  now: string,
+): boolean {
+  return db
+    .transaction(() => {
+      const existing = getIdentity(db, kind, externalId);
+      if (!existing) return false;
+      db.prepare('DELETE FROM user_identities WHERE kind = ? AND external_id = ?').run(kind, externalId);
+      recordIdentityEvent(db, existing.userId, 'removed', actor, { kind, externalId }, null, now);
+      return true;
+    })
+    .immediate();
+}
+
 export function findUserByIdentity(db: Db, kind: string, externalId: string): User | undefined {
   const row = db
     .prepare(
@@ -204,7 +238,7 @@ export function recordIdentityEvent(
   ).run(userId, event, actor, stringifyJson(before), stringifyJson(after), now);
 }
 
-function getIdentity(db: Db, kind: string, externalId: string): UserIdentity | undefined {
+export function getIdentity(db: Db, kind: string, externalId: string): UserIdentity | undefined {
   return db
     .prepare(`SELECT ${IDENTITY_COLUMNS} FROM user_identities WHERE kind = ? AND external_id = ?`)
     .get(kind, externalId) as UserIdentity | undefined;

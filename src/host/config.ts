@@ -40,6 +40,27 @@ const fileSchema = z
       })
       .partial()
       .strict(),
+    approvals: z
+      .object({
+        ttlMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(30 * 24 * 60),
+      })
+      .partial()
+      .strict(),
+    access: z
+      .object({ bindingCodeMinutes: z.number().int().min(1).max(15) })
+      .partial()
+      .strict(),
+    agentMessages: z
+      .object({
+        perPairPerMinute: z.number().int().min(1).max(10_000),
+        maxHops: z.number().int().min(1).max(1000),
+      })
+      .partial()
+      .strict(),
   })
   .partial()
   .strict();
@@ -87,6 +108,23 @@ export interface Config {
     maxTasksPerSession: number;
     /** A run due this close before the host started still counts as on time. */
     missedGraceMs: number;
+  };
+  /** Approval requests (docs/approvals.md). */
+  approvals: {
+    /** How long a request waits for a decision when it names no time itself. */
+    ttlMs: number;
+  };
+  /** Identity and access (docs/access.md). */
+  access: {
+    /** How long a `/link` or `warren users bind-code` code works (at most 15 minutes). */
+    bindingCodeTtlMs: number;
+  };
+  /** Caps on agents messaging agents (docs/access.md). */
+  agentMessages: {
+    /** Messages one agent group may send another per minute; more are refused. */
+    perPairPerMinute: number;
+    /** Agent-to-agent messages in a row (A→B→A…) before the next one is refused. */
+    maxHops: number;
   };
   /** Benchmark baseline only: no file-change events, plain 1 s polling in host and runner. */
   pollOnly: boolean;
@@ -141,6 +179,12 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       maxCatchUp: file.scheduling?.maxCatchUp ?? 10,
       maxTasksPerSession: file.scheduling?.maxTasksPerSession ?? 50,
       missedGraceMs: file.scheduling?.missedGraceMs ?? 60_000,
+    },
+    approvals: { ttlMs: (file.approvals?.ttlMinutes ?? 24 * 60) * 60_000 },
+    access: { bindingCodeTtlMs: (file.access?.bindingCodeMinutes ?? 10) * 60_000 },
+    agentMessages: {
+      perPairPerMinute: file.agentMessages?.perPairPerMinute ?? 20,
+      maxHops: file.agentMessages?.maxHops ?? 8,
     },
     pollOnly: false,
     installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),

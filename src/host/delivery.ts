@@ -49,9 +49,32 @@ export interface DeliveryDeps {
    * scheduler's task actions. The handler applies or refuses the row and records it in `delivered`
    * itself, in one transaction; a refusal reaches the agent as a system message.
    */
-  actions?: {
-    handles(action: string): boolean;
-    apply(sessionId: string, row: ActionRequest): unknown;
+  actions?: ActionHandler;
+  /**
+   * ask_user_question (`op: 'ask'` rows): the handler shows the question and records the row in
+   * `delivered` itself (approvals/questions.ts).
+   */
+  questions?: { ask(sessionId: string, row: OutboundMessage): Promise<unknown> };
+  /**
+   * Rows of kind 'agent' (to another agent group, src/host/access/agent-messages.ts): delivered into
+   * a session of that group or refused by its caps; either way settled by the handler.
+   */
+  agentMessages?: {
+    deliver(session: Session, paths: SessionPaths, row: OutboundMessage): unknown;
+  };
+}
+
+export interface ActionHandler {
+  handles(action: string): boolean;
+  /** May be async: delivery waits for it before the next row. */
+  apply(sessionId: string, row: ActionRequest): unknown;
+}
+
+/** One hook from several (the scheduler's task actions, the approvals engine's requests). */
+export function combineActions(...handlers: ActionHandler[]): ActionHandler {
+  return {
+    handles: (action) => handlers.some((h) => h.handles(action)),
+    apply: (sessionId, row) => handlers.find((h) => h.handles(row.action))?.apply(sessionId, row),
   };
 }
 
@@ -231,7 +254,11 @@ export function createDelivery(deps: DeliveryDeps) {
       }
       if (row.op?.op === 'action' && deps.actions?.handles(row.op.action)) {
         const { action, payload } = row.op;
-        deps.actions.apply(sessionId, { id: row.id, timestamp: row.timestamp, action, payload });
+        await deps.actions.apply(sessionId, { id: row.id, timestamp: row.timestamp, action, payload });
+      } else if (row.op?.op === 'ask' && deps.questions) {
+        await deps.questions.ask(sessionId, row);
+      } else if (row.kind === 'agent' && deps.agentMessages) {
+        deps.agentMessages.deliver(session, paths, row);
       } else if (!(await deliverRow(session, paths, row, replyTargets))) {
         return; // a retry is scheduled: later rows wait, so the chat keeps its order
       }
@@ -311,6 +338,9 @@ export function createDelivery(deps: DeliveryDeps) {
     idempotencyKey: string,
   ): Promise<SendOutcome> {
     if (!row.op) return { ok: false, code: 'invalid_request', error: row.error };
+    // Its platform_id names an agent group, not a chat: never fall back to the session's own chat.
+    if (row.kind === 'agent')
+      return { ok: false, code: 'unsupported', error: 'no agent-to-agent delivery here' };
     if (!address.channelType || !address.platformId) {
       return {
         ok: false,

@@ -1,20 +1,27 @@
 // Start-up and shut-down order of the host. No logic lives here: each step is one call.
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { getAgentGroupByFolder, listAgentGroups } from '../db/agent-groups.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
 import { createCliChannel } from './channels/adapters/cli.ts';
 import { createWebchatChannel } from './channels/adapters/webchat.ts';
+import type { InboundMessage } from './channels/channel.ts';
 import { createChannelRegistry } from './channels/registry.ts';
+import { createSay } from './channels/say.ts';
+import { createAgentMessages } from './access/index.ts';
 import type { Config } from './config.ts';
 import {
   createDockerRuntime,
   ensureAgentImage,
+  ensurePackageImage,
   findEngineSocket,
   removeOrphans,
 } from './containers/index.ts';
 import { DEFAULT_GROUP_FOLDER, initDataFolder } from './data-folder.ts';
-import { createDelivery, type DeliveryDeps } from './delivery.ts';
+import { createAdminApi } from './api/index.ts';
+import { createApprovals } from './approvals/index.ts';
+import { combineActions, createDelivery, type DeliveryDeps } from './delivery.ts';
 import { createGateway, describeGroupModel, loadSecrets } from './gateway/index.ts';
 import { startHttpServer } from './http.ts';
 import { createLifecycle } from './lifecycle.ts';
@@ -84,6 +91,31 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     notifyUser: (sessionId, key, text) => delivery.notifyUser(sessionId, key, text, null),
     wake: (id) => wake(id),
   });
+  // The router is made later (it asks the approvals engine); held messages replay through it.
+  let replay = async (_message: InboundMessage): Promise<unknown> => undefined;
+  const approvals = createApprovals({
+    db,
+    dataDir: config.dataDir,
+    groupsDir: config.groupsDir,
+    channels,
+    clock,
+    log,
+    wake: (id) => wake(id),
+    replay: (message) => replay(message),
+    images: {
+      baseTag: image.tag,
+      build: (packages) => ensurePackageImage(docker, image.tag, packages, { log }),
+    },
+    settings: { ttlMs: config.approvals.ttlMs },
+  });
+  const agentMessages = createAgentMessages({
+    db,
+    dataDir: config.dataDir,
+    clock,
+    log,
+    caps: config.agentMessages,
+    wake: (id) => wake(id),
+  });
   const delivery = createDelivery({
     db,
     dataDir: config.dataDir,
@@ -93,7 +125,9 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     wake: (id) => wake(id),
     watchFiles: !config.pollOnly,
     onDelivered: options.onDelivered,
-    actions: scheduler,
+    actions: combineActions(scheduler, approvals.actions),
+    questions: approvals.questions,
+    agentMessages,
   });
   const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
   const pool = createLifecycle({
@@ -117,6 +151,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     pool,
     delivery,
     scheduler,
+    approvals,
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
   });
   sweep.start(config.sweepIntervalMs);
@@ -126,8 +161,23 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const autoWire: Record<string, AutoWire> = main
     ? { webchat: { agentGroupId: main.id }, cli: { agentGroupId: main.id } }
     : {};
-  const router = createRouter({ db, dataDir: config.dataDir, clock, log, wake: pool.wake, autoWire });
-  await channels.connectAll(async (message) => void (await router.route(message)));
+  const router = createRouter({
+    db,
+    dataDir: config.dataDir,
+    clock,
+    log,
+    wake: pool.wake,
+    autoWire,
+    say: createSay(channels, log),
+    bindingCodeTtlMs: config.access.bindingCodeTtlMs,
+    approvals,
+  });
+  replay = (message) => router.replay(message);
+  // Clicks on cards and replies to them are decisions and answers, never messages for an agent.
+  await channels.connectAll(async (message) => {
+    if (!(await approvals.intercept(message))) await router.route(message);
+  });
+  approvals.rebuildStaleImages();
 
   const http = await startHttpServer({
     port: config.port,
@@ -135,6 +185,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     mounts: [
       { path: '/webchat', app: webchat.app },
       { path: '/cli', app: cli.app },
+      { path: '/api', app: createAdminApi({ db, clock, approvals }) },
     ],
     log,
   });
@@ -153,6 +204,8 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
       const steps: [string, () => Promise<unknown>][] = [
         ['sweep', () => sweep.stop()],
         ['containers', () => pool.stopAll(5000)],
+        // Card updates and replays finish; an image build is not waited for (the next start redoes it).
+        ['approvals', () => Promise.race([approvals.settled(), sleep(2000)])],
         // After the containers: a runner stopping mid-turn may still finish its model call.
         ['gateway', () => gateway.closeAll()],
         ['delivery', () => delivery.stop()],

@@ -60,7 +60,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const gatewayDir = join(paths.root, GATEWAY_DIR);
       mkdirSync(gatewayDir, { recursive: true, mode: 0o700 }); // the mount needs it even if open fails
       const input: SessionSpecInput = {
-        image: deps.image,
+        image: groupImage(group.containerConfig, deps.image),
         repoRoot: deps.repoRoot,
         sessionId,
         agentGroupId: group.id,
@@ -150,6 +150,15 @@ export function createLifecycle(deps: LifecycleDeps) {
     setContainerStatus(db, sessionId, 'stopped');
     return due;
   }
+}
+
+/**
+ * The group's own image (the agent image plus packages an admin approved), if it was built on the
+ * current agent image; otherwise the agent image (the approvals engine rebuilds stale ones).
+ */
+export function groupImage(containerConfig: Record<string, unknown>, agentImage: string): string {
+  const { image, imageBase } = containerConfig;
+  return typeof image === 'string' && imageBase === agentImage ? image : agentImage;
 }
 
 export type Lifecycle = ReturnType<typeof createLifecycle>;

@@ -1,5 +1,6 @@
 // Inbound message -> messaging group -> wirings -> session rows (DESIGN §4 step 2).
-// Every message ends routed, a duplicate, or recorded in dropped_messages: nothing disappears.
+// Every message ends routed, a duplicate, a control command (never an agent's business), held for an
+// approval, or recorded in dropped_messages: nothing disappears. Who may talk is src/host/access.
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
 import type { DropReason } from '../db/enums.ts';
@@ -12,11 +13,26 @@ import {
   type InboundKey,
 } from '../db/inbound-dedup.ts';
 import { findOrCreateMessagingGroup, type MessagingGroup } from '../db/messaging-groups.ts';
-import { isAdmin, isMember } from '../db/roles.ts';
 import { findActiveSession } from '../db/sessions.ts';
-import { addIdentity, createUser, findUserByIdentity, type User } from '../db/users.ts';
+import type { User } from '../db/users.ts';
 import { createWiring, listWiringsForMessagingGroup, type Wiring } from '../db/wirings.ts';
+import {
+  applyControl,
+  can,
+  hasDecider,
+  newChannelRequest,
+  newSenderRequest,
+  parseControl,
+  rememberDirectChat,
+  userForAccount,
+  wasRejected,
+  type Account,
+  type ApprovalRequester,
+  type ControlCommand,
+  type ControlResult,
+} from './access/index.ts';
 import type { InboundMessage } from './channels/channel.ts';
+import type { Say } from './channels/say.ts';
 import type { Logger } from './logger.ts';
 import { insertMessagesIn } from './sessions/inbound.ts';
 import { resolveSession, sessionKeyFor } from './sessions/resolve.ts';
@@ -36,16 +52,34 @@ export interface RouterDeps {
   autoWire?: Record<string, AutoWire>;
   /** How long an unprocessed dedup claim blocks a redelivery before it may be taken over. */
   claimStaleAfterMs?: number;
+  /**
+   * The approvals engine: unknown senders in request_approval chats and mentions in unwired chats are
+   * held for a decision. Without it (or without anyone who could decide) they are dropped: fail closed.
+   */
+  approvals?: ApprovalRequester;
+  /** Sends the host's own answer to a control command (`/link`) straight to a chat. */
+  say?: Say;
+  /** How long a `/link` code is valid (at most 15 minutes). */
+  bindingCodeTtlMs?: number;
 }
 
 export type RouteOutcome =
   | { status: 'duplicate' }
+  | { status: 'control'; outcome: ControlResult['outcome'] }
+  | { status: 'held'; approvalId: string }
   | { status: 'dropped'; reason: DropReason }
   | { status: 'routed'; sessions: { sessionId: string; messageId: string; seq: number; trigger: boolean }[] };
 
+type Routed = Extract<RouteOutcome, { status: 'routed' }>['sessions'];
+
+/** A replay (after an approval) routes what is now allowed and never asks for another approval. */
+interface Pass {
+  replay: boolean;
+}
+
 export function createRouter(deps: RouterDeps) {
   const { db, clock, log } = deps;
-  return { route };
+  return { route, replay };
 
   async function route(message: InboundMessage): Promise<RouteOutcome> {
     const key: InboundKey = {
@@ -60,11 +94,9 @@ export function createRouter(deps: RouterDeps) {
       return { status: 'duplicate' };
     }
     try {
-      const outcome = routeClaimed(message, now);
+      const outcome = await routeClaimed(message, now, { replay: false });
       markInboundProcessed(db, key, token, clock().toISOString());
-      if (outcome.status === 'dropped') drop(message, outcome.reason, now);
-      else if (outcome.status === 'routed')
-        for (const s of outcome.sessions) if (s.trigger) deps.wake(s.sessionId);
+      finish(message, outcome, now);
       return outcome;
     } catch (err) {
       // Give the claim back: the sender's retry must be routed, not taken for a duplicate.
@@ -73,27 +105,127 @@ export function createRouter(deps: RouterDeps) {
     }
   }
 
-  function routeClaimed(message: InboundMessage, now: string): RouteOutcome {
+  /**
+   * Routes a message the approvals engine held, once it is approved: past the dedup claim (the
+   * original holds it) but still idempotent, since a message's row id in a session is derived from
+   * the message, so replaying it twice writes it once.
+   */
+  async function replay(message: InboundMessage): Promise<RouteOutcome> {
+    const now = clock().toISOString();
+    const outcome = await routeClaimed(message, now, { replay: true });
+    finish(message, outcome, now);
+    return outcome;
+  }
+
+  function finish(message: InboundMessage, outcome: RouteOutcome, now: string): void {
+    if (outcome.status === 'dropped') drop(message, outcome.reason, now);
+    else if (outcome.status === 'routed')
+      for (const s of outcome.sessions) if (s.trigger) deps.wake(s.sessionId);
+  }
+
+  async function routeClaimed(message: InboundMessage, now: string, pass: Pass): Promise<RouteOutcome> {
     const chat = findOrCreateChat(message, now);
     if (chat.deniedAt) return { status: 'dropped', reason: 'chat_denied' };
+    const control = parseControl(message.text);
+    if (control) return runControl(control, message, chat, now);
     const wirings = listWiringsForMessagingGroup(db, chat.id);
-    if (wirings.length === 0) return { status: 'dropped', reason: 'no_wiring' };
-    const sender = findOrCreateSender(message, now);
-    if (sender.status === 'suspended') return { status: 'dropped', reason: 'user_suspended' };
+    if (wirings.length === 0) return unwired(message, chat, now, pass);
+    const sender = senderOf(message, chat, now);
+    if (sender.status === 'suspended' || sender.mergedInto)
+      return { status: 'dropped', reason: 'user_suspended' };
 
-    const routed: Extract<RouteOutcome, { status: 'routed' }>['sessions'] = [];
+    const routed: Routed = [];
+    const unknownTo: string[] = [];
     let firstRefusal: DropReason | undefined;
     for (const wiring of wirings) {
-      const known = isKnown(sender, wiring.agentGroupId);
+      const known = can(db, sender.id, { kind: 'message', agentGroupId: wiring.agentGroupId }).allowed;
       const verdict = decide(wiring, chat, message, known, hasStickySession(wiring, chat, message));
-      if (verdict.action === 'drop') {
-        firstRefusal ??= verdict.reason;
-        continue;
+      if (verdict.action === 'hold') {
+        unknownTo.push(wiring.agentGroupId);
+        firstRefusal ??= 'unknown_sender';
+      } else if (verdict.action === 'drop') firstRefusal ??= verdict.reason;
+      else routed.push(write(message, chat, wiring, sender, verdict.action === 'trigger', now));
+    }
+    if (unknownTo.length > 0 && !pass.replay) {
+      if (wasRejected(db, chat.id, sender.id)) firstRefusal = 'sender_rejected';
+      else {
+        const held = await hold(newSenderRequest(message, chat, sender, unknownTo[0]!));
+        if (held && routed.length === 0) return held;
       }
-      routed.push(write(message, chat, wiring, sender, verdict.action === 'trigger', now));
     }
     if (routed.length === 0) return { status: 'dropped', reason: firstRefusal ?? 'not_engaged' };
     return { status: 'routed', sessions: routed };
+  }
+
+  /** No agent answers here. A mention asks the admins to connect the chat (one card per chat). */
+  async function unwired(
+    message: InboundMessage,
+    chat: MessagingGroup,
+    now: string,
+    pass: Pass,
+  ): Promise<RouteOutcome> {
+    if (!message.mentioned || pass.replay || !deps.approvals || !hasDecider(db, null))
+      return { status: 'dropped', reason: 'no_wiring' };
+    const sender = senderOf(message, chat, now);
+    if (sender.status === 'suspended' || sender.mergedInto)
+      return { status: 'dropped', reason: 'user_suspended' };
+    return (
+      (await hold(newChannelRequest(message, chat, sender))) ?? {
+        status: 'dropped',
+        reason: 'no_wiring',
+      }
+    );
+  }
+
+  /**
+   * Asks the engine to hold the message for a decision; undefined when nobody could decide (the
+   * caller drops it) or the engine refused. The engine keeps one pending card per dedupe key.
+   */
+  async function hold(
+    request: Parameters<ApprovalRequester['request']>[0],
+  ): Promise<RouteOutcome | undefined> {
+    if (!deps.approvals || !hasDecider(db, request.agentGroupId ?? null)) return undefined;
+    const result = await deps.approvals.request(request);
+    if (!result.ok) {
+      log.warn({ kind: request.kind, error: result.error }, 'approval request refused; message dropped');
+      return undefined;
+    }
+    if (result.created)
+      log.info({ kind: request.kind, approvalId: result.approval.id }, 'approval requested');
+    return { status: 'held', approvalId: result.approval.id };
+  }
+
+  /** `/link` and friends: answered by the host itself, never routed to an agent. */
+  async function runControl(
+    command: ControlCommand,
+    message: InboundMessage,
+    chat: MessagingGroup,
+    now: string,
+  ): Promise<RouteOutcome> {
+    const sender = senderOf(message, chat, now);
+    const result = applyControl(command, {
+      db,
+      now: new Date(now),
+      codeTtlMs: deps.bindingCodeTtlMs ?? 10 * 60_000,
+      chat,
+      account: accountOf(message),
+      threadId: message.threadId,
+      sender,
+    });
+    log.info(
+      { channel: message.channelType, outcome: result.outcome, userId: result.userId },
+      'control command',
+    );
+    const key = `control:${chat.id}:${message.platformMessageId}`;
+    const sent = await deps.say?.(result.reply.to, result.reply.text, key);
+    if (!sent) log.warn({ channel: message.channelType, chat: chat.id }, 'control command answer not sent');
+    return { status: 'control', outcome: result.outcome };
+  }
+
+  function senderOf(message: InboundMessage, chat: MessagingGroup, now: string): User {
+    const user = userForAccount(db, accountOf(message), now);
+    rememberDirectChat(db, user.id, chat, now);
+    return user;
   }
 
   function write(
@@ -161,32 +293,6 @@ export function createRouter(deps: RouterDeps) {
       .immediate();
   }
 
-  function findOrCreateSender(message: InboundMessage, now: string): User {
-    const existing = findUserByIdentity(db, message.channelType, message.sender.id);
-    if (existing) return existing;
-    return db
-      .transaction(() => {
-        const user = createUser(
-          db,
-          { displayName: message.sender.name ?? null, kind: message.sender.isBot ? 'bot' : 'person' },
-          now,
-          'router',
-        );
-        addIdentity(
-          db,
-          { userId: user.id, kind: message.channelType, externalId: message.sender.id },
-          'router',
-          now,
-        );
-        return user;
-      })
-      .immediate();
-  }
-
-  function isKnown(user: User, agentGroupId: string): boolean {
-    return isMember(db, user.id, agentGroupId) || isAdmin(db, user.id, agentGroupId);
-  }
-
   function hasStickySession(wiring: Wiring, chat: MessagingGroup, message: InboundMessage): boolean {
     if (wiring.engageMode !== 'mention-sticky') return false;
     return !!findActiveSession(
@@ -211,13 +317,29 @@ export function createRouter(deps: RouterDeps) {
   }
 }
 
+export type Router = ReturnType<typeof createRouter>;
+
+function accountOf(message: InboundMessage): Account {
+  return {
+    kind: message.channelType,
+    externalId: message.sender.id,
+    name: message.sender.name,
+    isBot: message.sender.isBot,
+  };
+}
+
 export type Verdict =
-  { action: 'trigger' } | { action: 'accumulate' } | { action: 'drop'; reason: DropReason };
+  | { action: 'trigger' }
+  | { action: 'accumulate' }
+  /** An unknown sender in a request_approval chat, addressing the agent: held until an admin decides. */
+  | { action: 'hold' }
+  | { action: 'drop'; reason: DropReason };
 
 /**
  * What one wiring does with a message: pure, so every engage mode and policy is unit-tested.
  * Access comes first (unknown senders, sender scope), then engagement; a message that does not
- * engage is kept as context (accumulate) or dropped, as the wiring says.
+ * engage is kept as context (accumulate) or dropped, as the wiring says. "Known" means the sender
+ * may message the wiring's agent group (member, its admin, a global admin or the owner).
  */
 export function decide(
   wiring: Pick<Wiring, 'engageMode' | 'engagePattern' | 'senderScope' | 'ignoredMessagePolicy'>,
@@ -226,9 +348,13 @@ export function decide(
   senderKnown: boolean,
   stickySessionExists: boolean,
 ): Verdict {
-  // request_approval sends a card to the admins (approvals); until decided, the sender is not let in.
-  if (!senderKnown && chat.unknownSenderPolicy !== 'public')
+  if (!senderKnown && chat.unknownSenderPolicy === 'strict')
     return { action: 'drop', reason: 'unknown_sender' };
+  // Only a message that would start a turn asks the admins: chatter in a group never makes a card.
+  if (!senderKnown && chat.unknownSenderPolicy === 'request_approval')
+    return isEngaged(wiring, message, stickySessionExists)
+      ? { action: 'hold' }
+      : { action: 'drop', reason: 'unknown_sender' };
   if (wiring.senderScope === 'known' && !senderKnown) return { action: 'drop', reason: 'sender_not_known' };
   if (isEngaged(wiring, message, stickySessionExists)) return { action: 'trigger' };
   return wiring.ignoredMessagePolicy === 'accumulate'

@@ -21,6 +21,8 @@ export interface SweepDeps {
   delivery: { deliverSession(sessionId: string): Promise<void> };
   /** Moves a woken session's due tasks forward before its work is looked at (scheduling/). */
   scheduler?: { settleSession(sessionId: string): unknown };
+  /** Expires due approvals and questions, finishes owed follow-ups (approvals/): index reads when idle. */
+  approvals?: { tick(): Promise<unknown> };
   /** A claim this old with no heartbeat for as long means the runner is stuck (default 120 s). */
   stuckAfterMs?: number;
   /** Closed sessions older than this are deleted with their folders. */
@@ -82,6 +84,9 @@ export function createSweep(deps: SweepDeps) {
       void deps.pool.stop(sessionId, 5000);
     }
     const woken = await wakeDue(now.toISOString());
+    await deps.approvals
+      ?.tick()
+      .catch((err: unknown) => log.warn({ err }, 'approvals sweep failed; tried again next tick'));
     const prunedSessions = await pruneClosed(now);
     return { folded, stuck, woken, prunedSessions, ms: performance.now() - started };
   }

@@ -9,8 +9,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { closeRunnerSession, openRunnerSession } from '../../container/agent-runner/src/db/session.ts';
 import { createLog } from '../../container/agent-runner/src/log.ts';
-import { connectTools } from '../../container/agent-runner/src/mcp-tools/index.ts';
-import { createOutboundIds } from '../../container/agent-runner/src/outbound-ids.ts';
 import { createScriptedProvider } from '../../container/agent-runner/src/providers/scripted.ts';
 import { checkForWork } from '../../container/agent-runner/src/turn.ts';
 import { createAgentGroup, type AgentGroup } from '../../src/db/agent-groups.ts';
@@ -37,6 +35,8 @@ import {
 } from '../../src/host/sessions/index.ts';
 import { nextTriggerDue } from '../../src/host/sessions/recovery.ts';
 import { createSweep, type Sweep } from '../../src/host/sweep.ts';
+import type { ToolResult } from '../../container/agent-runner/src/providers/provider.ts';
+import { callAgentTool } from './agent-tool.ts';
 
 export interface TestSession {
   session: Session;
@@ -72,11 +72,7 @@ export interface ClockedHost {
   /** A wake, a container that runs until idle, and its exit. */
   wakeAndRun(s: TestSession): Promise<number>;
   /** The agent calls one of its tools (a real MCP client, as in a turn); returns the result text. */
-  agent(
-    s: TestSession,
-    tool: string,
-    args: Record<string, unknown>,
-  ): Promise<{ isError: boolean; text: string }>;
+  agent(s: TestSession, tool: string, args: Record<string, unknown>): Promise<ToolResult>;
   /** Stop every part of the host and start them again on the same files (startedAt = now). */
   restart(): void;
   close(): Promise<void>;
@@ -234,38 +230,19 @@ export function startClockedHost(
       const { nextAt } = nextTriggerDue(s.paths, now.toISOString());
       if (nextAt) scheduleWake(host.db, s.session.id, nextAt);
     },
-    async agent(s, tool, args) {
-      const runner = openRunnerSession({
-        sessionId: s.session.id,
-        inboundPath: s.paths.inbound,
-        outboundPath: s.paths.outbound,
-      });
-      const tools = await connectTools(
+    agent(s, tool, args) {
+      return callAgentTool(
         {
-          session: runner,
+          sessionId: s.session.id,
+          paths: s.paths,
           clock,
           workspace: groupDir,
-          outboxDir: s.paths.outbox,
           timezone: group.timezone ?? 'UTC',
+          address: { channelType: 'webchat', platformId: s.chat, threadId: null },
         },
-        {
-          conversation: {
-            kind: 'chat',
-            address: { channelType: 'webchat', platformId: s.chat, threadId: null },
-            inReplyTo: null,
-          },
-          ids: createOutboundIds(`turn-${Math.random()}`),
-          sentTexts: new Set(),
-        },
+        tool,
+        args,
       );
-      try {
-        const result = await tools.client.callTool({ name: tool, arguments: args });
-        const content = result.content as { type: string; text: string }[];
-        return { isError: result.isError === true, text: content.map((c) => c.text).join('\n') };
-      } finally {
-        await tools.close();
-        closeRunnerSession(runner);
-      }
     },
     async wakeAndRun(s) {
       const turns = await host.runTurns(s);

@@ -28,7 +28,11 @@ import {
   findMessagingGroup,
   type MessagingGroup,
 } from '../../src/db/messaging-groups.ts';
+import { grantRole } from '../../src/db/roles.ts';
+import { setUserDm } from '../../src/db/user-dms.ts';
+import type { User } from '../../src/db/users.ts';
 import { createWiring, type NewWiring, type Wiring } from '../../src/db/wirings.ts';
+import { userForAccount } from '../../src/host/access/index.ts';
 import { loadConfig, type Config } from '../../src/host/config.ts';
 import {
   createDockerRuntime,
@@ -67,6 +71,8 @@ export interface WarrenOptions {
    * default, so a developer's own keys never reach a test.
    */
   env?: Record<string, string>;
+  /** More config.json settings (e.g. `{ agentMessages: { maxHops: 4 } }`), merged over the above. */
+  config?: Record<string, unknown>;
 }
 
 export interface Reply {
@@ -137,6 +143,8 @@ export interface Wire {
   /** The agent may send to the chat under this name. */
   destination(agent: AgentGroup, name: string, chat: string): void;
   removeDestination(agent: AgentGroup, name: string): void;
+  /** A web chat user made owner, with `dm` as their direct chat (where approval cards arrive). */
+  owner(person: { account: string; name?: string; dm: string }): User;
 }
 
 export interface Warren {
@@ -185,6 +193,7 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
       sweepIntervalMs: options.sweepIntervalMs ?? 500,
       ...(options.autoWire === undefined ? {} : { autoWire: options.autoWire }),
       ...(options.maxTries === undefined ? {} : { maxTries: options.maxTries }),
+      ...options.config,
     }),
   );
   const inProcess = options.inProcess ?? true;
@@ -370,6 +379,12 @@ function createWire(db: Db, groupsDir: string): Wire {
     },
     removeDestination(agent, name) {
       removeDestination(db, agent.id, name);
+    },
+    owner({ account, name, dm }) {
+      const user = userForAccount(db, { kind: 'webchat', externalId: account, name }, now());
+      grantRole(db, { userId: user.id, role: 'owner' }, 'e2e', now());
+      setUserDm(db, user.id, wire.chat(dm).id, now());
+      return user;
     },
   };
   return wire;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
+import { MIGRATIONS } from '../../src/db/migrations/index.ts';
 
 const run = promisify(execFile);
 const warren = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -28,7 +29,9 @@ test('warren init creates the database and the default agent group, and a second
   expect(db.prepare('SELECT folder, provider FROM agent_groups').all()).toEqual([
     { folder: 'main', provider: 'scripted' },
   ]);
-  expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([1, 2]);
+  expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual(
+    MIGRATIONS.map((m) => m.version),
+  );
   db.close();
 });
 

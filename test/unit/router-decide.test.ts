@@ -50,9 +50,19 @@ describe('access comes before engagement', () => {
     expect(decide(wiring, strictChat, said('hi', true), true, false)).toEqual({ action: 'trigger' });
   });
 
-  test('a request_approval chat does not let an unknown sender in before approval', () => {
+  test('a request_approval chat holds an unknown sender who addresses the agent, until an admin decides', () => {
     const chat = { unknownSenderPolicy: 'request_approval' as const };
-    expect(decide(wiring, chat, said('hi', true), false, false).action).toBe('drop');
+    expect(decide(wiring, chat, said('hi', true), false, false)).toEqual({ action: 'hold' });
+    expect(decide(wiring, chat, said('hi', true), true, false)).toEqual({ action: 'trigger' });
+  });
+
+  test('a request_approval chat drops an unknown sender’s chatter that would not start a turn (no card)', () => {
+    const chat = { unknownSenderPolicy: 'request_approval' as const };
+    const w = { ...wiring, ignoredMessagePolicy: 'accumulate' as const };
+    expect(decide(w, chat, said('just chatting'), false, false)).toEqual({
+      action: 'drop',
+      reason: 'unknown_sender',
+    });
   });
 
   test('sender scope "known" drops strangers even in a public chat, and does not accumulate them', () => {

@@ -34,8 +34,16 @@ export function turnBatch(messages: TurnMessage[]): TurnMessage[] {
 
 const NOWHERE: Address = { channelType: null, platformId: null, threadId: null };
 
-/** A chat message is answered in its own chat and thread; anything else at the session's address. */
+/**
+ * A chat message is answered in its own chat and thread, another agent's message to that agent (the
+ * host checks the pair's caps), anything else at the session's address.
+ */
 export function replyTarget(trigger: TurnMessage, routing: Address | null): Target {
+  if (trigger.kind === 'agent') {
+    // messages_out has no agent column: the agent group travels in platform_id (as send_message does).
+    const address = { channelType: null, platformId: trigger.content.fromAgentGroup, threadId: null };
+    return { kind: 'agent', address, inReplyTo: trigger.id };
+  }
   if (trigger.kind !== 'chat') return { kind: 'chat', address: routing ?? NOWHERE, inReplyTo: null };
   const own = {
     channelType: trigger.channelType,

@@ -1,6 +1,8 @@
 import type { Migration } from '../migrate.ts';
 import initial from './001-initial.ts';
 import models from './002-models.ts';
+import approvals from './003-approvals.ts';
+import access from './004-access.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
-export const MIGRATIONS: readonly Migration[] = [initial, models];
+export const MIGRATIONS: readonly Migration[] = [initial, models, approvals, access];

@@ -42,6 +42,12 @@ export interface InboundMessage {
   /** The adapter's verdict: was this addressed to the bot (mention, DM, reply to the bot)? */
   mentioned: boolean;
   timestamp: string;
+  /**
+   * A click on a card option (channels with Buttons): the option's value, and the card's platform
+   * message id when known. `text` carries the value too, so a click the host does not claim (an
+   * agent's own card) reaches the agent as if the value had been typed.
+   */
+  action?: { value: string; platformMessageId?: string };
   raw?: unknown;
 }
 

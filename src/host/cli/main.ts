@@ -10,6 +10,11 @@ import { cronNext } from './cron.ts';
 import { runGroupsCommand } from './groups.ts';
 import { runTasksCommand } from './tasks.ts';
 import { runUsageCommand } from './usage.ts';
+import { runApprovalsCommand } from './approvals.ts';
+import { runTokensCommand } from './tokens.ts';
+import { runDroppedCommand } from './dropped.ts';
+import { runRolesCommand } from './roles.ts';
+import { runUsersCommand } from './users.ts';
 
 const USAGE = `usage: warren <command> [options]
 
@@ -18,9 +23,15 @@ commands:
   start    run the host (web chat, API and agents) on 127.0.0.1
   chat     talk to the main agent from this terminal (the host must be running)
   tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
+  approvals  list [--all] | show ID | approve ID --hash HASH [--note T] [--choice ID] [--edited F] | reject ID
+  tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
   cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
   groups   agent groups and their models: list [--json] | show NAME | model NAME [model options]
   usage    tokens used per agent group and user: [--group NAME] [--user ID] [--since ISO] [--json]
+  users    list | show | add | suspend | activate | link | unlink | merge | bind-code | export | delete
+           (warren users help, warren roles help: details)
+  roles    list [USER] | grant USER ROLE [--group G] | revoke USER ROLE [--group G]  (owner, admin, member)
+  dropped  messages that were not routed, and why (unknown senders, caps on agent messages, …)
 
 options (every command):
   --data-dir DIR     data folder (default ./data, or WARREN_DATA_DIR)
@@ -70,6 +81,12 @@ async function main(argv: string[]): Promise<number> {
       group: { type: 'string' },
       user: { type: 'string' },
       since: { type: 'string' },
+      out: { type: 'string' },
+      yes: { type: 'boolean' },
+      hash: { type: 'string' },
+      note: { type: 'string' },
+      choice: { type: 'string' },
+      edited: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,6 +100,14 @@ async function main(argv: string[]): Promise<number> {
     env: process.env,
     cwd: process.cwd(),
   });
+  // The time and terminal a command works with; the operator is who acts, for the audit trail
+  // (asked only by the commands that act: a uid without a name must not stop `warren start`).
+  const terminal = {
+    now: new Date(),
+    write: (text: string) => void process.stdout.write(text),
+    fail: (text: string) => void process.stderr.write(text),
+  };
+  const operator = () => ({ ...terminal, actor: `cli:${userInfo().username}` });
   switch (command) {
     case 'init': {
       const secrets = loadSecrets({ file: config.secretsFile, env: process.env });
@@ -113,14 +138,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'tasks':
       return runTasksCommand({
+        ...operator(),
         config,
         subcommand: positionals[1],
         taskId: positionals[2],
         all: values.all ?? false,
         json: values.json ?? false,
-        now: new Date(),
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
         hostRunning: () =>
           fetch(`http://${config.host}:${config.port}/webchat/`, { signal: AbortSignal.timeout(1000) }).then(
             () => true,
@@ -145,9 +168,7 @@ async function main(argv: string[]): Promise<number> {
         },
         json: values.json ?? false,
         env: process.env,
-        now: new Date(),
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
+        ...terminal,
       });
     case 'usage':
       return runUsageCommand({
@@ -156,8 +177,42 @@ async function main(argv: string[]): Promise<number> {
         user: values.user,
         since: values.since,
         json: values.json ?? false,
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
+        ...terminal,
+      });
+    case 'users':
+    case 'roles': {
+      const io = {
+        ...operator(),
+        config,
+        args: positionals.slice(1),
+        json: values.json ?? false,
+        all: values.all ?? false,
+        out: values.out,
+        yes: values.yes ?? false,
+      };
+      return command === 'users' ? runUsersCommand(io) : runRolesCommand({ ...io, group: values.group });
+    }
+    case 'dropped':
+      return runDroppedCommand({ ...terminal, config, json: values.json ?? false });
+    case 'approvals':
+      return runApprovalsCommand({
+        ...operator(),
+        config,
+        args: positionals.slice(1),
+        all: values.all ?? false,
+        json: values.json ?? false,
+        hash: values.hash,
+        note: values.note,
+        choice: values.choice,
+        edited: values.edited,
+      });
+    case 'tokens':
+      return runTokensCommand({
+        ...operator(),
+        config,
+        args: positionals.slice(1),
+        user: values.user,
+        json: values.json ?? false,
       });
     case 'cron': {
       if (positionals[1] !== 'next') {
@@ -169,9 +224,7 @@ async function main(argv: string[]): Promise<number> {
         tz: values.tz,
         from: values.from,
         count: values.count,
-        now: new Date(),
-        write: (text) => process.stdout.write(text),
-        fail: (text) => process.stderr.write(text),
+        ...terminal,
       });
     }
     default:

@@ -1,8 +1,5 @@
 // `warren tasks list|show|run-now|pause|resume|cancel`: scheduled tasks across every active session,
 // read and changed on the session files whether or not the host is running (docs/scheduling.md).
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { openCentralDb } from '../../db/connection.ts';
 import type { Config } from '../config.ts';
 import {
   listTasks,
@@ -11,6 +8,8 @@ import {
   type OperatorCommand,
   type TaskListing,
 } from '../scheduling/index.ts';
+import { withCentralDb } from './central-db.ts';
+import { renderTable } from './table.ts';
 
 export interface TasksInput {
   config: Config;
@@ -19,6 +18,8 @@ export interface TasksInput {
   all: boolean;
   json: boolean;
   now: Date;
+  /** Who is acting, for the task's history (`cli:<login>`). */
+  actor: string;
   write: (text: string) => void;
   fail: (text: string) => void;
   /** Whether a host answers on the configured port (run-now says when the run will start). */
@@ -27,16 +28,9 @@ export interface TasksInput {
 
 const COMMANDS: readonly OperatorCommand[] = ['run-now', 'pause', 'resume', 'cancel'];
 
-export async function runTasksCommand(input: TasksInput): Promise<number> {
+export function runTasksCommand(input: TasksInput): Promise<number> {
   const { config, subcommand, taskId } = input;
-  if (!existsSync(config.centralDbPath)) {
-    input.fail(
-      `warren tasks: no database at ${config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  const db = openCentralDb(config.centralDbPath);
-  try {
+  return withCentralDb({ name: 'tasks', sub: subcommand }, input, async (db) => {
     if (subcommand === 'list' || subcommand === undefined) {
       const result = listTasks(db, config.dataDir, { all: input.all });
       for (const u of result.unreadable) input.fail(`warning: session ${u.sessionId} skipped: ${u.error}\n`);
@@ -60,13 +54,12 @@ export async function runTasksCommand(input: TasksInput): Promise<number> {
       input.write(input.json ? `${JSON.stringify(detail, null, 2)}\n` : describe(detail));
       return 0;
     }
-    const actor = `cli:${userInfo().username}`;
     const outcome = operateTask(
       db,
       config.dataDir,
       taskId,
       subcommand as OperatorCommand,
-      actor,
+      input.actor,
       input.now.toISOString(),
     );
     if (!outcome.ok) {
@@ -81,9 +74,7 @@ export async function runTasksCommand(input: TasksInput): Promise<number> {
     }
     input.write(`${line}\n`);
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function table(tasks: TaskListing[]): string {
@@ -98,17 +89,9 @@ function table(tasks: TaskListing[]): string {
     t.sessionId,
     excerpt(t.prompt),
   ]);
-  const head = ['TASK', 'STATUS', 'SCHEDULE', 'ZONE', 'NEXT RUN (UTC)', 'LAST RUN', 'SESSION', 'PROMPT'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return (
-    [head, ...rows]
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
+  return renderTable(
+    ['TASK', 'STATUS', 'SCHEDULE', 'ZONE', 'NEXT RUN (UTC)', 'LAST RUN', 'SESSION', 'PROMPT'],
+    rows,
   );
 }
 

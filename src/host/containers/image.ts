@@ -3,7 +3,7 @@
 // libraries of the claude binary that is mounted at run time). Tagged by a hash of everything that goes in,
 // so it is rebuilt exactly when Node's ABI, a native module or the recipe (container/image/) changes.
 // See container/image/README.md.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {
@@ -24,6 +24,7 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { ContainerRuntimeError, silentLogger, type ContainerLogger } from './runtime.ts';
+import { withTarStream } from './tar-stream.ts';
 
 export const AGENT_IMAGE_REPO = 'localhost/warren-agent';
 const RECIPE_DIR = 'container/image';
@@ -178,13 +179,14 @@ export async function ensureAgentImage(
   return { tag, built: true, ms };
 }
 
-async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+/** Whether the engine holds an image with this tag (the agent image, or one built from it). */
+export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
   try {
     await docker.getImage(tag).inspect();
     return true;
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw new ContainerRuntimeError(`agent image ${tag} could not be inspected: ${describe(err)}`, {
+    throw new ContainerRuntimeError(`image ${tag} could not be inspected: ${describe(err)}`, {
       cause: err,
     });
   }
@@ -264,24 +266,9 @@ export function mergedUsrPath(path: string): string {
 
 /** Streams the rootfs as a tar (system tar, async) into the engine's image import; returns the image id. */
 async function importRootfs(docker: Docker, root: string): Promise<string> {
-  const tar = spawn('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-c', '.'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let tarErrors = '';
-  tar.stderr.on('data', (chunk: Buffer) => (tarErrors += chunk.toString()));
-  const tarExit = new Promise<number>((resolve, reject) => {
-    tar.on('error', reject);
-    tar.on('close', (code) => resolve(code ?? -1));
-  });
-  let body: string;
-  try {
-    body = await readAll(await docker.importImage(tar.stdout, { changes: IMAGE_CHANGES }));
-  } catch (err) {
-    tar.kill(); // the engine stopped reading: do not leave tar blocked on a full pipe
-    throw err;
-  }
-  const code = await tarExit;
-  if (code !== 0) throw new Error(`tar exited with ${code}: ${tarErrors.trim()}`);
+  const body = await withTarStream(root, async (tar) =>
+    readAll(await docker.importImage(tar, { changes: IMAGE_CHANGES })),
+  );
   return imageIdFromImportResponse(body);
 }
 

@@ -14,5 +14,12 @@ export {
 export { createDockerRuntime, type DockerRuntimeOptions } from './docker.ts';
 export { removeOrphans } from './orphans.ts';
 export { AGENT_IMAGE_REPO, agentImageTag, ensureAgentImage, type EnsuredImage } from './image.ts';
+export {
+  ensurePackageImage,
+  packageImageTag,
+  PACKAGE_IMAGE_REPO,
+  NPM_PREFIX,
+  type PackageSet,
+} from './package-image.ts';
 export { findEngineSocket, EngineUnavailableError, DEFAULT_ENGINE_SOCKETS } from './engine.ts';
 export { createSessionPool, type SessionPool, type Launch } from './pool.ts';

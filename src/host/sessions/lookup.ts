@@ -1,4 +1,5 @@
 // Reads the host needs while delivering: which platform message a seq or an inbound row stands for.
+import type { MessageInRow } from '../../db/session-schema.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 
 /** Platform message ids of inbound rows (the message each reply answers), by row id. */
@@ -38,4 +39,27 @@ export function platformIdOfSeq(paths: SessionPaths, seq: number): string | unde
       .pluck()
       .get(id),
   ) as string | undefined;
+}
+
+/**
+ * The inbound row that made the runner write an outbound row: the row it answers (in_reply_to) when
+ * set, else the last row that started a turn before it (seqs order both files). Undefined when none.
+ */
+export function causeOf(
+  paths: SessionPaths,
+  row: { in_reply_to: string | null; seq: number },
+): Pick<MessageInRow, 'id' | 'kind' | 'content' | 'seq'> | undefined {
+  return withSessionFile(paths, 'inbound', 'read', (db) => {
+    const replied = row.in_reply_to
+      ? db.prepare('SELECT id, kind, content, seq FROM messages_in WHERE id = ?').get(row.in_reply_to)
+      : undefined;
+    return (
+      replied ??
+      db
+        .prepare(
+          'SELECT id, kind, content, seq FROM messages_in WHERE seq < ? AND trigger = 1 ORDER BY seq DESC LIMIT 1',
+        )
+        .get(row.seq)
+    );
+  }) as Pick<MessageInRow, 'id' | 'kind' | 'content' | 'seq'> | undefined;
 }

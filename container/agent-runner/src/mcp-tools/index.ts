@@ -17,6 +17,7 @@ import {
 } from '../db/session.ts';
 import type { OutboundIds } from '../outbound-ids.ts';
 import { registerMemoryTool } from './memory.ts';
+import { registerApprovalTools } from './approvals.ts';
 import { resolveWorkspaceFile, stageFile, unstage } from './outbox.ts';
 import { registerTaskTools } from './tasks.ts';
 import { editTarget, reactionTarget, resolveRecipient, type Resolved, type Target } from './targets.ts';
@@ -160,6 +161,7 @@ export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
 
   registerTaskTools(server, deps, scope);
   if (deps.memoryDir !== undefined) registerMemoryTool(server, deps.memoryDir);
+  registerApprovalTools(server, deps, scope);
   return server;
 
   function recipientFor(to: string | undefined): Resolved {

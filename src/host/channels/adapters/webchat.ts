@@ -85,6 +85,16 @@ const PostedMessage = z.strictObject({
   mentioned: z.boolean().optional(),
 });
 type PostedMessage = z.infer<typeof PostedMessage>;
+/** A click on a card option: the option's value, and the event id of the card's message. */
+const PostedAction = z.strictObject({
+  chat: Id,
+  sender: z.strictObject({ id: Id, name: z.string().min(1).max(200).optional() }),
+  value: z.string().min(1).max(1000),
+  messageId: z.string().min(1).max(500).optional(),
+  id: Id.optional(),
+  thread: Id.optional(),
+});
+type PostedAction = z.infer<typeof PostedAction>;
 
 interface ChatEvent {
   id: string;
@@ -127,7 +137,12 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
 
   const app = new Hono();
   app.get('/', servePage);
-  app.post('/api/messages', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), receive);
+  app.post('/api/messages', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) =>
+    receive(c, (body) => parseBody(PostedMessage, body), toInbound),
+  );
+  app.post('/api/actions', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) =>
+    receive(c, (body) => parseBody(PostedAction, body), actionToInbound),
+  );
   app.get('/api/events', openEvents);
   app.get('/api/files/:folder/:name', (c) => serveFile(c, c.req.param('folder'), c.req.param('name')));
 
@@ -154,17 +169,21 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     health: () => ({ ...health, connected: sink !== null }),
   };
 
-  async function receive(c: Context): Promise<Response> {
+  async function receive<T>(
+    c: Context,
+    parse: (body: string) => { posted: T } | { error: string },
+    build: (posted: T) => InboundMessage,
+  ): Promise<Response> {
     const current = sink;
     if (!current) return c.json({ error: `the ${type} channel is not connected; try again shortly` }, 503);
     // Requiring JSON also makes a cross-site form post impossible: browsers preflight this type.
     if (!c.req.header('content-type')?.startsWith('application/json')) {
       return c.json({ error: 'content-type must be application/json' }, 415);
     }
-    const parsed = parsePosted(await c.req.text());
+    const parsed = parse(await c.req.text());
     if ('error' in parsed) return c.json({ error: parsed.error }, 400);
 
-    const message = toInbound(parsed.posted);
+    const message = build(parsed.posted);
     health.lastInboundAt = message.timestamp;
     try {
       await current(message);
@@ -195,6 +214,20 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       // A web chat is a direct conversation with the bot.
       mentioned: posted.mentioned ?? true,
       timestamp: clock().toISOString(),
+    };
+  }
+
+  /** A click travels as a message whose text is the option's value (the host decides what it means). */
+  function actionToInbound(posted: PostedAction): InboundMessage {
+    return {
+      ...toInbound({
+        chat: posted.chat,
+        sender: posted.sender,
+        text: posted.value,
+        id: posted.id,
+        thread: posted.thread,
+      }),
+      action: { value: posted.value, ...(posted.messageId ? { platformMessageId: posted.messageId } : {}) },
     };
   }
 
@@ -429,14 +462,14 @@ async function loadPage(): Promise<{ html: string; csp: string }> {
   return { html, csp };
 }
 
-function parsePosted(body: string): { posted: PostedMessage } | { error: string } {
+function parseBody<T>(schema: z.ZodType<T>, body: string): { posted: T } | { error: string } {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return { error: 'body is not valid JSON' };
   }
-  const result = PostedMessage.safeParse(json);
+  const result = schema.safeParse(json);
   if (result.success) return { posted: result.data };
   return { error: result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
 }

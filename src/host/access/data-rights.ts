@@ -1,0 +1,380 @@
+// Data rights (DESIGN §7): everything Warren holds about one person, as one JSON document, and its
+// deletion with per-table counts. "One person" is the user and every user merged into them. Central
+// rows are found by user id or platform account; session rows are the chat messages they sent
+// (messages_in) and the replies to those messages (messages_out), in every session's files.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appendAuditEvent } from '../../db/audit.ts';
+import type { Db } from '../../db/connection.ts';
+import { getUser } from '../../db/users.ts';
+import { sessionPaths, withSessionFile, type SessionPaths } from '../sessions/index.ts';
+import { UnknownUserError } from './identity.ts';
+
+export const EXPORT_FORMAT = 'warren.user-export/1';
+
+/** Who the rows belong to: the user ids (the user and those merged into them) and their accounts. */
+export interface Person {
+  userId: string;
+  userIds: string[];
+  accounts: { kind: string; externalId: string }[];
+}
+
+export interface SessionData {
+  sessionId: string;
+  agentGroupId: string;
+  messagesIn: Record<string, unknown>[];
+  messagesOut: Record<string, unknown>[];
+}
+
+export interface UserExport {
+  format: typeof EXPORT_FORMAT;
+  userId: string;
+  exportedAt: string;
+  /** Rows per central table, columns as stored (secret hashes left out). */
+  central: Record<string, Record<string, unknown>[]>;
+  /** Only sessions that hold something of theirs. */
+  sessions: SessionData[];
+  /** Sessions whose files could not be read (named, so the export is never silently partial). */
+  unreadableSessions: { sessionId: string; error: string }[];
+}
+
+/** Table name → rows removed (session rows under `session_files.*`). */
+export type DeletionCounts = Record<string, number>;
+
+const IDS = `(SELECT value FROM json_each(@ids))`;
+const ACCOUNT = `EXISTS (SELECT 1 FROM json_each(@accounts) a
+  WHERE json_extract(a.value, '$.kind') = channel_type AND json_extract(a.value, '$.externalId') = sender_id)`;
+
+/**
+ * Central rows held about the person, by table. Each entry is the table, what selects their rows, and
+ * what deleting does: remove the row, or (where the row is someone else's record too) forget them in it.
+ */
+interface CentralPart {
+  table: string;
+  /** The key in the export (a table can appear twice, e.g. approvals requested and decided). */
+  key: string;
+  where: string;
+  /** Columns never exported (hashes of secrets). */
+  omit?: string[];
+  onDelete: { delete: true } | { set: string };
+}
+
+const CENTRAL: CentralPart[] = [
+  { table: 'users', key: 'users', where: `id IN ${IDS}`, onDelete: { delete: true } },
+  {
+    table: 'user_identities',
+    key: 'user_identities',
+    where: `user_id IN ${IDS}`,
+    onDelete: { delete: true },
+  },
+  {
+    table: 'identity_events',
+    key: 'identity_events',
+    where: `user_id IN ${IDS}`,
+    onDelete: { delete: true },
+  },
+  { table: 'user_roles', key: 'user_roles', where: `user_id IN ${IDS}`, onDelete: { delete: true } },
+  {
+    table: 'agent_group_members',
+    key: 'agent_group_members',
+    where: `user_id IN ${IDS}`,
+    onDelete: { delete: true },
+  },
+  { table: 'user_dms', key: 'user_dms', where: `user_id IN ${IDS}`, onDelete: { delete: true } },
+  {
+    table: 'api_tokens',
+    key: 'api_tokens',
+    where: `user_id IN ${IDS}`,
+    omit: ['token_hash'],
+    onDelete: { delete: true },
+  },
+  {
+    table: 'binding_tokens',
+    key: 'binding_tokens',
+    where: `user_id IN ${IDS}`,
+    omit: ['token_hash'],
+    onDelete: { delete: true },
+  },
+  {
+    table: 'approvals',
+    key: 'approvals_requested',
+    where: `requested_by IN ${IDS}`,
+    onDelete: { delete: true },
+  },
+  {
+    // Held messages are theirs; they go with the approval (ON DELETE CASCADE), counted first.
+    table: 'approval_held_messages',
+    key: 'approval_held_messages',
+    where: `approval_id IN (SELECT id FROM approvals WHERE requested_by IN ${IDS})`,
+    onDelete: { delete: true },
+  },
+  {
+    // A decision stays on record for the requester; only who made it is forgotten.
+    table: 'approvals',
+    key: 'approvals_decided',
+    where: `decided_by IN ${IDS} AND requested_by NOT IN ${IDS}`,
+    onDelete: { set: `decided_by = 'deleted-user'` },
+  },
+  { table: 'approval_cards', key: 'approval_cards', where: `user_id IN ${IDS}`, onDelete: { delete: true } },
+  {
+    table: 'questions',
+    key: 'questions_answered',
+    where: `answered_by IN ${IDS}`,
+    onDelete: { set: `answer = NULL, answered_by = NULL` },
+  },
+  { table: 'dropped_messages', key: 'dropped_messages', where: ACCOUNT, onDelete: { delete: true } },
+  {
+    table: 'audit_events',
+    key: 'audit_events',
+    where: `(target_kind = 'user' AND target_id IN ${IDS}) OR actor IN ${IDS}`,
+    onDelete: { delete: true },
+  },
+  // The token counts stay (they are the agent group's budget for today); who asked is forgotten.
+  {
+    table: 'model_usage',
+    key: 'model_usage',
+    where: `user_id IN ${IDS}`,
+    onDelete: { set: 'user_id = NULL' },
+  },
+];
+
+/** The person behind a user id; throws UnknownUserError. */
+export function personOf(db: Db, userId: string): Person {
+  if (!getUser(db, userId)) throw new UnknownUserError(userId);
+  const userIds = db
+    .prepare(
+      `WITH RECURSIVE merged(id) AS (SELECT ? UNION SELECT u.id FROM users u JOIN merged m ON u.merged_into = m.id)
+       SELECT id FROM merged`,
+    )
+    .pluck()
+    .all(userId) as string[];
+  const accounts = db
+    .prepare(
+      `SELECT kind, external_id AS externalId FROM user_identities WHERE user_id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(JSON.stringify(userIds)) as Person['accounts'];
+  return { userId, userIds, accounts };
+}
+
+export function exportUser(db: Db, dataDir: string, userId: string, actor: string, now: string): UserExport {
+  const person = personOf(db, userId);
+  const params = paramsOf(person);
+  const central: UserExport['central'] = {};
+  for (const part of CENTRAL) {
+    const rows = db.prepare(`SELECT * FROM ${part.table} WHERE ${part.where}`).all(params) as Record<
+      string,
+      unknown
+    >[];
+    central[part.key] = rows.map((row) => withoutColumns(row, part.omit));
+  }
+  const sessions: SessionData[] = [];
+  const unreadableSessions: UserExport['unreadableSessions'] = [];
+  for (const session of allSessions(db, dataDir)) {
+    try {
+      const data = readSessionData(session.paths, person);
+      if (data.messagesIn.length + data.messagesOut.length > 0)
+        sessions.push({ sessionId: session.id, agentGroupId: session.agentGroupId, ...data });
+    } catch (err) {
+      unreadableSessions.push({ sessionId: session.id, error: (err as Error).message });
+    }
+  }
+  const doc: UserExport = {
+    format: EXPORT_FORMAT,
+    userId,
+    exportedAt: now,
+    central,
+    sessions,
+    unreadableSessions,
+  };
+  appendAuditEvent(
+    db,
+    {
+      actor,
+      action: 'user.exported',
+      targetKind: 'user',
+      targetId: userId,
+      detail: { sessions: sessions.length, unreadableSessions: unreadableSessions.length },
+    },
+    now,
+  );
+  return doc;
+}
+
+export class DeletionRefusedError extends Error {
+  override name = 'DeletionRefusedError';
+}
+
+/**
+ * Deletes everything `exportUser` finds. Session files first (a session whose container is running is
+ * refused before anything changes: the host never writes outbound.db under a live runner), then every
+ * central row in one transaction. The audit row it leaves names no one: counts and the id's hash.
+ */
+export async function deleteUser(
+  db: Db,
+  dataDir: string,
+  userId: string,
+  actor: string,
+  now: string,
+): Promise<DeletionCounts> {
+  const person = personOf(db, userId);
+  const sessions = allSessions(db, dataDir).filter((s) => existsSync(s.paths.inbound));
+  const holding = sessions.filter((s) => {
+    const data = readSessionData(s.paths, person);
+    return data.messagesIn.length + data.messagesOut.length > 0;
+  });
+  const live = holding.filter((s) => s.containerStatus !== 'stopped');
+  if (live.length > 0) {
+    throw new DeletionRefusedError(
+      `session(s) ${live.map((s) => s.id).join(', ')} hold this user's messages and their container is running; ` +
+        'wait until they are idle (or stop the host), then delete again. Nothing was deleted.',
+    );
+  }
+  const counts: DeletionCounts = {};
+  const add = (key: string, n: number) => (counts[key] = (counts[key] ?? 0) + n);
+  for (const session of holding) {
+    const removed = deleteSessionData(session.paths, person);
+    for (const [key, n] of Object.entries(removed.counts)) add(`session_files.${key}`, n);
+    for (const id of removed.inboundIds)
+      await rm(join(session.paths.inbox, id), { recursive: true, force: true });
+    if (removed.outboundIds.length > 0) {
+      add(
+        'delivery_attempts',
+        db
+          .prepare(
+            `DELETE FROM delivery_attempts WHERE session_id = ? AND message_out_id IN (SELECT value FROM json_each(?))`,
+          )
+          .run(session.id, JSON.stringify(removed.outboundIds)).changes,
+      );
+    }
+  }
+  const params = paramsOf(person);
+  db.transaction(() => {
+    // Children before parents, in the listed order; the users row goes last so nothing cascades unseen.
+    for (const part of [...CENTRAL].sort((a, b) => orderOf(a) - orderOf(b))) {
+      const sql =
+        'delete' in part.onDelete
+          ? `DELETE FROM ${part.table} WHERE ${part.where}`
+          : `UPDATE ${part.table} SET ${part.onDelete.set} WHERE ${part.where}`;
+      add(part.key, db.prepare(sql).run(params).changes);
+    }
+    appendAuditEvent(
+      db,
+      {
+        actor,
+        action: 'user.deleted',
+        targetKind: 'user',
+        payloadHash: sha256(userId),
+        detail: { counts: { ...counts } },
+      },
+      now,
+    );
+  }).immediate();
+  return counts;
+}
+
+function readSessionData(
+  paths: SessionPaths,
+  person: Person,
+): Omit<SessionData, 'sessionId' | 'agentGroupId'> {
+  const messagesIn = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db.prepare(`SELECT * FROM messages_in WHERE ${SENT_BY} ORDER BY seq`).all(sessionParams(person)),
+  ) as Record<string, unknown>[];
+  if (messagesIn.length === 0) return { messagesIn, messagesOut: [] };
+  const ids = JSON.stringify(messagesIn.map((r) => r.id));
+  const messagesOut = withSessionFile(paths, 'outbound', 'read', (db) =>
+    db
+      .prepare(
+        'SELECT * FROM messages_out WHERE in_reply_to IN (SELECT value FROM json_each(?)) ORDER BY seq',
+      )
+      .all(ids),
+  ) as Record<string, unknown>[];
+  return { messagesIn, messagesOut };
+}
+
+function deleteSessionData(
+  paths: SessionPaths,
+  person: Person,
+): { counts: Record<string, number>; inboundIds: string[]; outboundIds: string[] } {
+  const inboundIds = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db.prepare(`SELECT id FROM messages_in WHERE ${SENT_BY}`).pluck().all(sessionParams(person)),
+  ) as string[];
+  const ids = JSON.stringify(inboundIds);
+  const outbound = withSessionFile(paths, 'outbound', 'write', (db) =>
+    db
+      .transaction(() => {
+        const outboundIds = db
+          .prepare(
+            'DELETE FROM messages_out WHERE in_reply_to IN (SELECT value FROM json_each(?)) RETURNING id',
+          )
+          .pluck()
+          .all(ids) as string[];
+        const acks = db
+          .prepare('DELETE FROM processing_ack WHERE message_id IN (SELECT value FROM json_each(?))')
+          .run(ids).changes;
+        return { outboundIds, acks };
+      })
+      .immediate(),
+  );
+  const inbound = withSessionFile(paths, 'inbound', 'write', (db) =>
+    db
+      .transaction(() => ({
+        messagesIn: db
+          .prepare('DELETE FROM messages_in WHERE id IN (SELECT value FROM json_each(?))')
+          .run(ids).changes,
+        delivered: db
+          .prepare('DELETE FROM delivered WHERE message_out_id IN (SELECT value FROM json_each(?))')
+          .run(JSON.stringify(outbound.outboundIds)).changes,
+      }))
+      .immediate(),
+  );
+  return {
+    counts: {
+      messages_in: inbound.messagesIn,
+      messages_out: outbound.outboundIds.length,
+      processing_ack: outbound.acks,
+      delivered: inbound.delivered,
+    },
+    inboundIds,
+    outboundIds: outbound.outboundIds,
+  };
+}
+
+// A chat row they sent: by user id, or by account (rows written before an account was linked to them).
+const SENT_BY = `kind = 'chat' AND (json_extract(content, '$.sender.userId') IN (SELECT value FROM json_each(@ids))
+  OR json_extract(content, '$.sender.id') IN (SELECT value FROM json_each(@accounts)))`;
+
+function sessionParams(person: Person) {
+  return {
+    ids: JSON.stringify(person.userIds),
+    accounts: JSON.stringify(person.accounts.map((a) => `${a.kind}:${a.externalId}`)),
+  };
+}
+
+function paramsOf(person: Person) {
+  return { ids: JSON.stringify(person.userIds), accounts: JSON.stringify(person.accounts) };
+}
+
+
+/** Deletion order: rows that reference the user's approvals or the user itself go before them. */
+function orderOf(part: CentralPart): number {
+  if (part.key === 'approval_held_messages') return 0;
+  if (part.table === 'users') return 2;
+  return 1;
+}
+
+function allSessions(db: Db, dataDir: string) {
+  const rows = db
+    .prepare(
+      'SELECT id, agent_group_id AS agentGroupId, container_status AS containerStatus FROM sessions ORDER BY created_at, id',
+    )
+    .all() as { id: string; agentGroupId: string; containerStatus: string }[];
+  return rows.map((r) => ({ ...r, paths: sessionPaths(dataDir, r.agentGroupId, r.id) }));
+}
+
+function withoutColumns(row: Record<string, unknown>, omit: string[] = []): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).filter(([key]) => !omit.includes(key)));
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

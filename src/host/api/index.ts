@@ -1,0 +1,22 @@
+// The admin HTTP API (DESIGN §8): mounted at /api on the host's loopback server. Every route needs a
+// bearer token (`warren tokens create`); bodies and queries are validated with zod; lists page with
+// a cursor. See docs/approvals.md for the approvals routes.
+import { Hono } from 'hono';
+import type { Db } from '../../db/connection.ts';
+import type { DecisionInput, DecisionOutcome } from '../approvals/index.ts';
+import { approvalsApi } from './approvals.ts';
+import { bearerAuth, type ApiEnv } from './auth.ts';
+
+export interface AdminApiDeps {
+  db: Db;
+  clock: () => Date;
+  approvals: { decide(input: DecisionInput): Promise<DecisionOutcome> };
+}
+
+export function createAdminApi(deps: AdminApiDeps): Hono {
+  const api = new Hono<ApiEnv>();
+  api.use(bearerAuth(deps.db, deps.clock));
+  api.route('/approvals', approvalsApi({ db: deps.db, decide: (input) => deps.approvals.decide(input) }));
+  // Mounted as a plain app: the token's user is a variable of these routes only.
+  return new Hono().route('/', api);
+}

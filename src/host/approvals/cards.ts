@@ -1,0 +1,142 @@
+// Sending cards for approvals and questions, and updating them once they are settled. Degradation
+// is the host's job (DESIGN §5): a channel without Buttons gets the card as text with numbered
+// options, and a reply "1", "2" … in that chat picks one; a channel without Edit gets a short
+// follow-up message instead of an edited card.
+import {
+  closeCard,
+  listCards,
+  recordCard,
+  setCardMessageId,
+  type ApprovalCard,
+} from '../../db/approval-cards.ts';
+import type { Db } from '../../db/connection.ts';
+import { hasCapability, type Channel, type OutboundMessage } from '../channels/channel.ts';
+import type { ChannelRegistry } from '../channels/registry.ts';
+import type { Logger } from '../logger.ts';
+import type { CardTarget } from './approvers.ts';
+
+export interface CardSpec {
+  subject: { approvalId: string } | { questionId: string };
+  title: string;
+  body: string;
+  options: { label: string; value: string }[];
+  /** Shown under numbered options on channels without buttons (how else to answer). */
+  textHint: string;
+  /** The payload hash this card shows (approvals). */
+  payloadHash: string | null;
+}
+
+export interface CardsDeps {
+  db: Db;
+  channels: ChannelRegistry;
+  clock: () => Date;
+  log: Logger;
+}
+
+export function createCards(deps: CardsDeps) {
+  const { db, log, clock } = deps;
+  return { send, closeAll, tell };
+
+  /** Sends one card; undefined (logged) when the channel is missing or refuses it. */
+  async function send(target: CardTarget, spec: CardSpec): Promise<ApprovalCard | undefined> {
+    const channel = channelOf(target.channelType);
+    if (!channel) return undefined;
+    const numbered = !hasCapability(channel.capabilities, 'Buttons');
+    const card = recordCard(db, {
+      approvalId: 'approvalId' in spec.subject ? spec.subject.approvalId : null,
+      questionId: 'questionId' in spec.subject ? spec.subject.questionId : null,
+      userId: target.userId,
+      channelType: target.channelType,
+      chatId: target.chatId,
+      threadId: target.threadId,
+      payloadHash: spec.payloadHash,
+      numbered,
+      options: spec.options.map((o) => o.value),
+      sentAt: clock().toISOString(),
+    });
+    const base = {
+      kind: 'send' as const,
+      idempotencyKey: `card:${card.id}`,
+      chatId: target.chatId,
+      threadId: target.threadId,
+      inReplyTo: null,
+      files: [],
+    };
+    const message: OutboundMessage = numbered
+      ? { ...base, text: numberedText(spec) }
+      : { ...base, text: '', card: { title: spec.title, body: spec.body, options: spec.options } };
+    try {
+      const result = await channel.send(message);
+      setCardMessageId(db, card.id, result.platformMessageId);
+      return { ...card, platformMessageId: result.platformMessageId };
+    } catch (err) {
+      // Not shown: a reply in that chat must not be taken for an answer to it.
+      closeCard(db, card.id, clock().toISOString());
+      log.warn({ err, channel: target.channelType, chat: target.chatId, card: card.id }, 'card not sent');
+      return undefined;
+    }
+  }
+
+  /** Marks every open card of the subject settled: edited where the channel can, else a follow-up. */
+  async function closeAll(
+    subject: { approvalId: string } | { questionId: string },
+    text: string,
+  ): Promise<void> {
+    for (const card of listCards(db, subject)) {
+      if (card.closedAt || !closeCard(db, card.id, clock().toISOString())) continue;
+      const channel = channelOf(card.channelType);
+      if (!channel) continue;
+      const base = { idempotencyKey: `card:${card.id}:closed`, chatId: card.chatId, threadId: card.threadId };
+      const message: OutboundMessage =
+        card.platformMessageId && hasCapability(channel.capabilities, 'Edit')
+          ? { ...base, kind: 'edit', targetPlatformMessageId: card.platformMessageId, text }
+          : { ...base, kind: 'send', text, inReplyTo: card.platformMessageId, files: [] };
+      await channel.send(message).catch((err: unknown) => {
+        log.warn({ err, channel: card.channelType, chat: card.chatId, card: card.id }, 'card not updated');
+      });
+    }
+  }
+
+  /** A plain message from the host to a chat; `key` makes a repeat a no-op on channels that can. */
+  async function tell(
+    target: Omit<CardTarget, 'userId'>,
+    text: string,
+    key: string,
+    inReplyTo: string | null = null,
+  ): Promise<boolean> {
+    const channel = channelOf(target.channelType);
+    if (!channel) return false;
+    try {
+      await channel.send({
+        kind: 'send',
+        idempotencyKey: `notice:${key}`,
+        chatId: target.chatId,
+        threadId: target.threadId,
+        text,
+        inReplyTo,
+        files: [],
+      });
+      return true;
+    } catch (err) {
+      log.warn({ err, channel: target.channelType, chat: target.chatId }, 'message from the host not sent');
+      return false;
+    }
+  }
+
+  function channelOf(type: string): Channel | undefined {
+    try {
+      return deps.channels.get(type);
+    } catch (err) {
+      log.warn({ err, channel: type }, 'no such channel; card or notice not sent');
+      return undefined;
+    }
+  }
+}
+
+/** A card as text: title, body, numbered options, and how to answer. */
+export function numberedText(spec: Pick<CardSpec, 'title' | 'body' | 'options' | 'textHint'>): string {
+  const options = spec.options.map((o, i) => `${i + 1}. ${o.label}`).join('\n');
+  return [`**${spec.title}**`, spec.body, options, spec.textHint].filter(Boolean).join('\n\n');
+}
+
+export type Cards = ReturnType<typeof createCards>;

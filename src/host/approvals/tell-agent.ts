@@ -1,0 +1,35 @@
+// Telling an agent something (an approval's outcome, a question's answer): a system message in its
+// session's inbound.db, then a turn. The row id comes from `key`, so telling twice (a follow-up run
+// again after a crash) writes one row.
+import type { Db } from '../../db/connection.ts';
+import { getSession } from '../../db/sessions.ts';
+import type { Logger } from '../logger.ts';
+import { insertMessagesIn, sessionPaths } from '../sessions/index.ts';
+
+export interface TellAgentDeps {
+  db: Db;
+  dataDir: string;
+  clock: () => Date;
+  log: Logger;
+  wake(sessionId: string): void;
+}
+
+export function tellAgent(
+  deps: TellAgentDeps,
+  sessionId: string,
+  content: { event: string } & Record<string, unknown>,
+  key: string,
+): boolean {
+  const session = getSession(deps.db, sessionId);
+  if (!session || session.status !== 'active') {
+    deps.log.info({ sessionId, event: content.event }, 'session gone or closed; the agent is not told');
+    return false;
+  }
+  const paths = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
+  insertMessagesIn(paths, [
+    { id: `host:${key}`, kind: 'system', timestamp: deps.clock().toISOString(), content },
+  ]);
+  // Also when the row was already there: a crash may have come between writing it and the wake.
+  deps.wake(sessionId);
+  return true;
+}

@@ -1,0 +1,262 @@
+// `warren users …`: people, their platform accounts, suspension, merging, binding codes, and their
+// data (export, delete). Works on the database whether or not the host runs (docs/access.md).
+import { writeFile } from 'node:fs/promises';
+import { appendAuditEvent } from '../../db/audit.ts';
+import type { Db } from '../../db/connection.ts';
+import { listRoles } from '../../db/roles.ts';
+import { createBindingCode } from '../../db/tokens.ts';
+import { listUserDms } from '../../db/user-dms.ts';
+import {
+  createUser,
+  getUser,
+  listIdentities,
+  listIdentityEvents,
+  listUsers,
+  removeIdentity,
+  setUserStatus,
+  getIdentity,
+  type User,
+} from '../../db/users.ts';
+import { deleteUser, exportUser, linkAccount, mergeUsers, userOf } from '../access/index.ts';
+import type { Config } from '../config.ts';
+import { withCentralDb } from './central-db.ts';
+import { renderTable } from './table.ts';
+
+export interface CommandIo {
+  config: Config;
+  /** Positionals after the command name: the subcommand and its arguments. */
+  args: string[];
+  json: boolean;
+  /** Include merged users in listings. */
+  all: boolean;
+  /** export: write the document to this file instead of standard output. */
+  out?: string;
+  /** delete: confirmed on the command line. */
+  yes: boolean;
+  now: Date;
+  /** Who is acting, for the audit trail (`cli:<login>`). */
+  actor: string;
+  write: (text: string) => void;
+  fail: (text: string) => void;
+}
+
+const USAGE = `warren users list [--all] [--json]
+warren users show USER [--json]
+warren users add NAME                      an invited user (becomes active with a linked account's first message)
+warren users suspend USER | activate USER
+warren users link USER KIND EXTERNAL_ID    e.g. warren users link u_… telegram 123456
+warren users unlink USER KIND EXTERNAL_ID
+warren users merge FROM_USER INTO_USER     FROM's accounts, roles, memberships and DMs move to INTO
+warren users bind-code USER                a one-time code; the person sends "/link CODE" from another account
+warren users export USER [--out FILE]      everything held about USER, as one JSON document
+warren users delete USER --yes             deletes it; prints what was removed, per table
+USER is a user id (u_…) or one of their accounts as KIND:EXTERNAL_ID (e.g. webchat:alice).
+`;
+
+export function runUsersCommand(io: CommandIo): Promise<number> {
+  const [sub, ...rest] = io.args;
+  return withCentralDb({ name: 'users', sub, usage: USAGE }, io, (db) => dispatch(db, sub, rest, io));
+}
+
+async function dispatch(db: Db, sub: string | undefined, rest: string[], io: CommandIo): Promise<number> {
+  const now = io.now.toISOString();
+  const need = (n: number): boolean => {
+    if (rest.length >= n) return true;
+    io.fail(`warren users ${sub}: missing arguments\n\n${USAGE}`);
+    return false;
+  };
+  switch (sub) {
+    case undefined:
+    case 'list': {
+      const users = listUsers(db, { includeMerged: io.all });
+      if (io.json) return out(io, users);
+      const rows = users.map((u) => [
+        u.id,
+        u.mergedInto ? `merged into ${u.mergedInto}` : u.status,
+        u.displayName ?? '',
+        listIdentities(db, u.id)
+          .map((i) => `${i.kind}:${i.externalId}`)
+          .join(' '),
+        listRoles(db, u.id)
+          .map((r) => (r.agentGroupId ? `${r.role}@${r.agentGroupId}` : r.role))
+          .join(' '),
+      ]);
+      io.write(
+        rows.length ? renderTable(['USER', 'STATUS', 'NAME', 'ACCOUNTS', 'ROLES'], rows) : 'no users\n',
+      );
+      return 0;
+    }
+    case 'show': {
+      if (!need(1)) return 2;
+      const user = resolveUser(db, rest[0]!);
+      const detail = {
+        user,
+        accounts: listIdentities(db, user.id),
+        roles: listRoles(db, user.id),
+        memberships: db
+          .prepare('SELECT agent_group_id FROM agent_group_members WHERE user_id = ? ORDER BY created_at')
+          .pluck()
+          .all(user.id) as string[],
+        directChats: listUserDms(db, user.id),
+        events: listIdentityEvents(db, user.id),
+      };
+      return io.json ? out(io, detail) : (io.write(describe(detail)), 0);
+    }
+    case 'add': {
+      if (!need(1)) return 2;
+      const user = createUser(db, { displayName: rest.join(' '), status: 'invited' }, now, io.actor);
+      audit(db, io, 'user.added', user.id, {});
+      io.write(`${user.id}  invited  ${user.displayName}\n`);
+      return 0;
+    }
+    case 'suspend':
+    case 'activate': {
+      if (!need(1)) return 2;
+      const user = resolveUser(db, rest[0]!);
+      const status = sub === 'suspend' ? 'suspended' : 'active';
+      if (user.mergedInto) throw new Error(`${user.id} was merged into ${user.mergedInto}; change that user`);
+      if (!setUserStatus(db, user.id, status, io.actor, now)) {
+        io.write(`${user.id} is already ${status}\n`);
+        return 0;
+      }
+      audit(db, io, sub === 'suspend' ? 'user.suspended' : 'user.activated', user.id, { status });
+      io.write(
+        sub === 'suspend'
+          ? `${user.id} suspended: no agent answers them; their cards and API tokens stop working\n`
+          : `${user.id} active\n`,
+      );
+      return 0;
+    }
+    case 'link': {
+      if (!need(3)) return 2;
+      const user = resolveUser(db, rest[0]!);
+      const account = { kind: rest[1]!, externalId: rest[2]! };
+      const outcome = linkAccount(db, user.id, account, { actor: io.actor, now });
+      if (outcome.status === 'already_linked') {
+        io.write(`${account.kind}:${account.externalId} already belongs to ${user.id}\n`);
+        return 0;
+      }
+      audit(db, io, 'identity.linked', user.id, account);
+      io.write(`${account.kind}:${account.externalId} linked to ${user.id}\n`);
+      return 0;
+    }
+    case 'unlink': {
+      if (!need(3)) return 2;
+      const user = resolveUser(db, rest[0]!);
+      const [kind, externalId] = [rest[1]!, rest[2]!];
+      if (getIdentity(db, kind, externalId)?.userId !== user.id)
+        throw new Error(`${kind}:${externalId} is not one of ${user.id}'s accounts`);
+      removeIdentity(db, kind, externalId, io.actor, now);
+      audit(db, io, 'identity.unlinked', user.id, { kind, externalId });
+      io.write(`${kind}:${externalId} unlinked from ${user.id}; its next message is a first contact\n`);
+      return 0;
+    }
+    case 'merge': {
+      if (!need(2)) return 2;
+      const from = resolveUser(db, rest[0]!);
+      const into = resolveUser(db, rest[1]!);
+      const report = mergeUsers(db, from.id, into.id, io.actor, now);
+      if (io.json) return out(io, report);
+      io.write(
+        `${from.id} merged into ${into.id}: ${report.identities.length} account(s), ` +
+          `${report.rolesAdded.length} role(s), ${report.membershipsAdded.length} membership(s), ` +
+          `${report.dmsMoved.length} direct chat(s) moved; ${into.id} is ${report.status}\n`,
+      );
+      return 0;
+    }
+    case 'bind-code': {
+      if (!need(1)) return 2;
+      const user = resolveUser(db, rest[0]!);
+      if (user.mergedInto || user.status === 'suspended')
+        throw new Error(`${user.id} is ${user.mergedInto ? 'merged' : 'suspended'}; no code issued`);
+      const { code, expiresAt } = createBindingCode(db, user.id, now, io.config.access.bindingCodeTtlMs);
+      audit(db, io, 'binding_code.issued', user.id, { expiresAt });
+      io.write(
+        `${code}\nvalid once until ${expiresAt}: the person sends "/link ${code}" to the bot from the account to link\n`,
+      );
+      return 0;
+    }
+    case 'export': {
+      if (!need(1)) return 2;
+      const user = resolveUser(db, rest[0]!);
+      const doc = exportUser(db, io.config.dataDir, user.id, io.actor, now);
+      const text = `${JSON.stringify(doc, null, 2)}\n`;
+      if (io.out) {
+        await writeFile(io.out, text, { mode: 0o600 });
+        io.write(`wrote ${io.out}\n`);
+      } else io.write(text);
+      for (const s of doc.unreadableSessions)
+        io.fail(`warning: session ${s.sessionId} could not be read: ${s.error}\n`);
+      return doc.unreadableSessions.length > 0 ? 1 : 0;
+    }
+    case 'delete': {
+      if (!need(1)) return 2;
+      const user = resolveUser(db, rest[0]!);
+      if (!io.yes) {
+        io.fail(
+          `warren users delete: this removes everything held about ${user.id} for good; ` +
+            'export it first if needed, then run again with --yes\n',
+        );
+        return 2;
+      }
+      const counts = await deleteUser(db, io.config.dataDir, user.id, io.actor, now);
+      if (io.json) return out(io, counts);
+      const rows = Object.entries(counts).map(([table, n]) => [table, String(n)]);
+      io.write(`deleted ${user.id}\n${renderTable(['TABLE', 'ROWS'], rows)}`);
+      return 0;
+    }
+    default:
+      io.fail(`warren users: unknown subcommand "${sub}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** A user id, or an account `KIND:EXTERNAL_ID`. */
+export function resolveUser(db: Db, ref: string): User {
+  const byId = getUser(db, ref);
+  if (byId) return byId;
+  const colon = ref.indexOf(':');
+  const byAccount =
+    colon > 0 ? userOf(db, { kind: ref.slice(0, colon), externalId: ref.slice(colon + 1) }) : undefined;
+  if (!byAccount) throw new Error(`no user ${ref} (give a user id or KIND:EXTERNAL_ID; warren users list)`);
+  return byAccount;
+}
+
+function audit(db: Db, io: CommandIo, action: string, userId: string, detail: Record<string, string>): void {
+  appendAuditEvent(
+    db,
+    { actor: io.actor, action, targetKind: 'user', targetId: userId, detail },
+    io.now.toISOString(),
+  );
+}
+
+function out(io: CommandIo, value: unknown): number {
+  io.write(`${JSON.stringify(value, null, 2)}\n`);
+  return 0;
+}
+
+function describe(d: {
+  user: User;
+  accounts: ReturnType<typeof listIdentities>;
+  roles: ReturnType<typeof listRoles>;
+  memberships: string[];
+  directChats: ReturnType<typeof listUserDms>;
+  events: ReturnType<typeof listIdentityEvents>;
+}): string {
+  const u = d.user;
+  const lines = [
+    `user        ${u.id}${u.displayName ? ` (${u.displayName})` : ''}`,
+    `status      ${u.mergedInto ? `merged into ${u.mergedInto}` : u.status}`,
+    `accounts    ${d.accounts.map((a) => `${a.kind}:${a.externalId}`).join(', ') || '-'}`,
+    `roles       ${d.roles.map((r) => (r.agentGroupId ? `${r.role} of ${r.agentGroupId}` : r.role)).join(', ') || '-'}`,
+    `member of   ${d.memberships.join(', ') || '-'}`,
+    `DMs         ${d.directChats.map((c) => `${c.channelType}:${c.messagingGroupId}`).join(', ') || '-'}`,
+    '',
+    'history:',
+    ...d.events.map(
+      (e) =>
+        `  ${e.createdAt}  ${e.event.padEnd(14)}  by ${e.actor}  ${JSON.stringify(e.before)} → ${JSON.stringify(e.after)}`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,374 @@
+// Who may talk to which agent, end to end: the real web chat HTTP API, the real host, real containers
+// running the scripted provider, the real approvals engine and admin API (docs/access.md).
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { getApproval } from '../../src/db/approvals.ts';
+import { addAgentDestination } from '../../src/db/destinations.ts';
+import { setUnknownSenderPolicy } from '../../src/db/messaging-groups.ts';
+import { addMember } from '../../src/db/roles.ts';
+import { createApiToken } from '../../src/db/tokens.ts';
+import type { UnknownSenderPolicy } from '../../src/db/enums.ts';
+import { userForAccount } from '../../src/host/access/index.ts';
+import { startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
+
+const run = promisify(execFile);
+/** Long enough for a wrongly routed message to be answered. */
+const SETTLE_MS = 1500;
+const MAX_HOPS = 4;
+
+let warren: Warren;
+let ownerToken: string;
+const now = () => new Date().toISOString();
+
+beforeAll(async () => {
+  warren = await startWarren({
+    script: {
+      rules: [
+        { match: '^start loop', steps: [{ tool: 'send_message', args: { to: 'pong', text: 'ping' } }] },
+      ],
+    },
+    config: { agentMessages: { maxHops: MAX_HOPS } },
+  });
+  // The operator: owner, with a web chat DM where approval cards arrive, and an API token.
+  const owner = warren.wire.owner({ account: 'owner', name: 'Olga', dm: 'owner-dm' });
+  ownerToken = createApiToken(warren.wire.db, owner.id, 'e2e', now()).token;
+});
+afterAll(() => warren?.stop());
+
+/** A web chat room wired to main with the given unknown-sender policy. */
+async function room(name: string, policy: UnknownSenderPolicy): Promise<ChatClient> {
+  const chat = warren.wire.chat(name);
+  setUnknownSenderPolicy(warren.wire.db, chat.id, policy);
+  warren.wire.wiring(name, warren.wire.main());
+  return warren.chat(name);
+}
+
+const dropped = (chat: string) =>
+  warren
+    .db()
+    .prepare('SELECT sender_id AS sender, reason, count FROM dropped_messages WHERE chat_id = ? ORDER BY id')
+    .all(chat);
+
+const approvalsFor = (chat: string) =>
+  warren
+    .db()
+    .prepare(
+      `SELECT id, status, dedupe_key AS dedupeKey, payload_hash AS payloadHash FROM approvals
+       WHERE kind = 'new_sender' AND json_extract(payload, '$.messagingGroupId') = ?`,
+    )
+    .all(warren.wire.chat(chat).id) as {
+    id: string;
+    status: string;
+    dedupeKey: string;
+    payloadHash: string;
+  }[];
+
+/** What agents answered (the host's own notices, e.g. "an admin let you in", answer no message). */
+const answers = (chat: ChatClient) => chat.replies().filter((r) => r.inReplyTo !== null);
+
+async function decide(approvalId: string, decision: 'approve' | 'reject'): Promise<void> {
+  const approval = getApproval(warren.db(), approvalId)!;
+  const res = await fetch(`${warren.url}/api/approvals/${approvalId}/decision`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ decision, payloadHash: approval.payloadHash }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+}
+
+describe('unknown senders', () => {
+  test('strict: an unknown sender gets no answer and is recorded; a member of the agent group does', async () => {
+    const chat = await room('strict-room', 'strict');
+    await chat.send({ id: 'st-1', text: 'hello?', sender: { id: 'stranger' } });
+    await chat.send({ id: 'st-2', text: 'anyone?', sender: { id: 'stranger' } });
+
+    const member = userForAccount(warren.wire.db, { kind: 'webchat', externalId: 'member' }, now());
+    addMember(warren.wire.db, member.id, warren.wire.main().id, 'e2e', now());
+    await chat.send({ id: 'st-3', text: 'hi from a member', sender: { id: 'member' } });
+
+    await chat.waitForReply((r) => r.inReplyTo === 'st-3');
+    await sleep(SETTLE_MS);
+    expect(chat.replies().map((r) => r.inReplyTo)).toEqual(['st-3']);
+    expect(dropped('strict-room')).toEqual([{ sender: 'stranger', reason: 'unknown_sender', count: 2 }]);
+    expect(approvalsFor('strict-room')).toEqual([]);
+  });
+
+  test('public: an unknown sender is answered (and becomes a user, but no member)', async () => {
+    const chat = await room('public-room', 'public');
+    await chat.send({ id: 'pub-1', text: 'hello', sender: { id: 'passer-by' } });
+    expect((await chat.waitForReply((r) => r.inReplyTo === 'pub-1')).text).toBe('echo: hello');
+    const user = warren
+      .db()
+      .prepare(
+        `SELECT u.status, (SELECT count(*) FROM agent_group_members m WHERE m.user_id = u.id) AS memberships
+         FROM users u JOIN user_identities i ON i.user_id = u.id WHERE i.kind = 'webchat' AND i.external_id = ?`,
+      )
+      .get('passer-by');
+    expect(user).toEqual({ status: 'active', memberships: 0 });
+  });
+
+  test('request_approval: a flood of 50 makes one card; after approval each is answered exactly once, in order', async () => {
+    const chat = await room('ask-room', 'request_approval');
+    const ownerDm = await warren.chat('owner-dm');
+    const ids = Array.from({ length: 50 }, (_, i) => `ask-${i}`);
+    await Promise.all(
+      ids.map((id) => chat.send({ id, text: `msg ${id}`, sender: { id: 'newcomer', name: 'Nico' } })),
+    );
+
+    await ownerDm.waitForReply((r) => r.card !== undefined);
+    await sleep(SETTLE_MS);
+    expect(chat.replies()).toEqual([]);
+    const [approval, ...more] = approvalsFor('ask-room');
+    expect(more).toEqual([]);
+    expect(approval).toMatchObject({ status: 'pending' });
+    expect(ownerDm.replies().filter((r) => r.card !== undefined)).toHaveLength(1);
+    const held = warren
+      .db()
+      .prepare('SELECT platform_message_id FROM approval_held_messages WHERE approval_id = ? ORDER BY id')
+      .pluck()
+      .all(approval!.id) as string[];
+    expect([...held].sort()).toEqual([...ids].sort());
+
+    await decide(approval!.id, 'approve');
+
+    await waitUntil(
+      () => answers(chat).length >= 50,
+      60_000,
+      () => `${answers(chat).length} answers`,
+    );
+    await sleep(SETTLE_MS);
+    const replies = answers(chat);
+    expect(replies).toHaveLength(50);
+    expect(replies.map((r) => r.inReplyTo).sort()).toEqual([...ids].sort());
+    // Replayed in the order they were held: the session's rows follow the held order.
+    const session = warren.sessionOf('ask-room')!;
+    const rows = sessionRows(session.paths.inbound);
+    expect(rows).toEqual(held);
+    // The newcomer is a member now: the next message goes straight through.
+    await chat.send({ id: 'ask-after', text: 'thanks', sender: { id: 'newcomer' } });
+    await chat.waitForReply((r) => r.inReplyTo === 'ask-after');
+    expect(approvalsFor('ask-room')).toHaveLength(1);
+  });
+
+  test('request_approval: after a rejection nothing is answered, the messages are recorded, no new card', async () => {
+    const chat = await room('no-room', 'request_approval');
+    await chat.send({ id: 'no-1', text: 'let me in', sender: { id: 'unwanted' } });
+    await chat.send({ id: 'no-2', text: 'please', sender: { id: 'unwanted' } });
+    const [approval] = await waitUntil(
+      () => (approvalsFor('no-room').length > 0 ? approvalsFor('no-room') : undefined),
+      10_000,
+      () => 'no approval was requested',
+    );
+    await decide(approval!.id, 'reject');
+    await chat.send({ id: 'no-3', text: 'again', sender: { id: 'unwanted' } });
+    await sleep(SETTLE_MS * 2);
+    expect(answers(chat)).toEqual([]);
+    expect(approvalsFor('no-room')).toMatchObject([{ status: 'rejected' }]);
+    expect(dropped('no-room')).toEqual([{ sender: 'unwanted', reason: 'sender_rejected', count: 3 }]);
+    expect(warren.sessionOf('no-room')).toBeUndefined();
+  });
+});
+
+test('a suspended user gets no answer from any agent, and it is recorded', async () => {
+  const chat = await warren.chat('sam-dm'); // auto-wired to main, public
+  await chat.send({ id: 'sam-1', text: 'before', sender: { id: 'sam' } });
+  await chat.waitForReply((r) => r.inReplyTo === 'sam-1');
+
+  const suspend = await warren_(['users', 'suspend', 'webchat:sam']);
+  expect(suspend.stdout).toMatch(/suspended/);
+  await chat.send({ id: 'sam-2', text: 'after', sender: { id: 'sam' } });
+  await sleep(SETTLE_MS);
+  expect(chat.replies().map((r) => r.inReplyTo)).toEqual(['sam-1']);
+  expect(dropped('sam-dm')).toEqual([{ sender: 'sam', reason: 'user_suspended', count: 1 }]);
+});
+
+test('"/link" is answered by the host with a code and never reaches the agent; the code links another account', async () => {
+  const web = await warren.chat('lina-dm');
+  await web.send({ id: 'l-1', text: '/link', sender: { id: 'lina', name: 'Lina' } });
+  const answer = await web.waitForReply((r) => /link code/i.test(r.text));
+  const code = /([A-Z0-9]{5}-[A-Z0-9]{5})/.exec(answer.text)![1]!;
+
+  const other = await warren.chat('lina-laptop');
+  await other.send({ id: 'l-2', text: `/link ${code}`, sender: { id: 'lina-laptop' } });
+  await other.waitForReply((r) => /^Linked/.test(r.text));
+  await other.send({ id: 'l-3', text: `/link ${code}`, sender: { id: 'someone-else' } });
+  await other.waitForReply((r) => /not valid/.test(r.text));
+
+  const owners = warren
+    .db()
+    .prepare(
+      `SELECT DISTINCT user_id FROM user_identities WHERE kind = 'webchat' AND external_id IN ('lina', 'lina-laptop')`,
+    )
+    .pluck()
+    .all();
+  expect(owners).toHaveLength(1);
+  // No session was made and no agent saw a code.
+  expect(warren.sessionOf('lina-dm')).toBeUndefined();
+  expect(warren.sessionOf('lina-laptop')).toBeUndefined();
+});
+
+test('two agents answering each other stop at the loop cap, and the operator can see why', async () => {
+  const main = warren.wire.main();
+  const pong = await warren.wire.agent('pong'); // echoes
+  addAgentDestination(warren.wire.db, main.id, 'pong', pong.id, now());
+  const chat = await warren.chat('loop-room');
+  await chat.send({ id: 'loop-1', text: 'start loop', sender: { id: 'looper' } });
+
+  const capped = await waitUntil(
+    () =>
+      warren
+        .db()
+        .prepare(
+          `SELECT channel_type AS channel, chat_id AS target, sender_id AS source, reason, count FROM dropped_messages
+           WHERE reason = 'agent_loop_capped'`,
+        )
+        .get(),
+    60_000,
+    () => 'the loop was not capped',
+  );
+  expect(capped).toEqual({
+    channel: 'agent',
+    target: pong.id,
+    source: main.id,
+    reason: 'agent_loop_capped',
+    count: 1,
+  });
+  await sleep(SETTLE_MS * 2);
+  const agentMessages = warren
+    .db()
+    .prepare(
+      `SELECT status, error_code AS code FROM delivery_attempts WHERE channel_type = 'agent' ORDER BY id`,
+    )
+    .all();
+  expect(agentMessages).toEqual([
+    ...Array.from({ length: MAX_HOPS }, () => ({ status: 'delivered', code: null })),
+    { status: 'failed', code: 'forbidden' },
+  ]);
+  // The sending agent was told (a system row that starts no turn), the log says why, `warren dropped` shows it.
+  const session = warren.sessionOf('loop-room')!;
+  expect(systemEvents(session.paths.inbound)).toEqual(['agent_message_refused']);
+  expect(await warren.logs()).toMatch(/agent message refused: this would be agent message 5 in a row/);
+  const listing = await warren_(['dropped']);
+  expect(listing.stdout).toMatch(new RegExp(`agent_loop_capped\\s+1\\s+agent\\s+${pong.id}\\s+${main.id}`));
+  expect(chat.replies()).toEqual([]);
+});
+
+function warren_(args: string[]) {
+  return run(process.execPath, ['bin/warren.js', ...args, '--data-dir', warren.dataDir], {
+    env: { ...process.env, WARREN_PORT: '1' },
+  });
+}
+
+function sessionRows(inbound: string): string[] {
+  const db = new Database(inbound, { readonly: true });
+  try {
+    return db
+      .prepare(
+        "SELECT json_extract(content, '$.platformMessageId') FROM messages_in WHERE kind = 'chat' ORDER BY seq",
+      )
+      .pluck()
+      .all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+function systemEvents(inbound: string): string[] {
+  const db = new Database(inbound, { readonly: true });
+  try {
+    return db
+      .prepare("SELECT json_extract(content, '$.event') FROM messages_in WHERE kind = 'system' ORDER BY seq")
+      .pluck()
+      .all() as string[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('a mention in a chat nobody wired (autoWire off)', () => {
+  let unwired: Warren;
+  let token: string;
+
+  beforeAll(async () => {
+    unwired = await startWarren({ autoWire: false });
+    const owner = unwired.wire.owner({ account: 'owner', dm: 'owner-dm' });
+    token = createApiToken(unwired.wire.db, owner.id, 'e2e', now()).token;
+  });
+  afterAll(() => unwired?.stop());
+
+  const registrations = (chat: string) =>
+    unwired
+      .db()
+      .prepare(
+        `SELECT id, status, payload_hash AS payloadHash FROM approvals
+         WHERE kind = 'new_channel' AND json_extract(payload, '$.platformId') = ?`,
+      )
+      .all(chat) as { id: string; status: string; payloadHash: string }[];
+
+  async function decideChannel(chat: string, body: Record<string, unknown>): Promise<void> {
+    const [approval] = await waitUntil(
+      () => (registrations(chat).length > 0 ? registrations(chat) : undefined),
+      10_000,
+      () => `no registration card for ${chat}`,
+    );
+    const res = await fetch(`${unwired.url}/api/approvals/${approval!.id}/decision`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ payloadHash: approval!.payloadHash, ...body }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+  }
+
+  test('asks the owner once to connect it; approved, the held mentions are answered', async () => {
+    const chat = await unwired.chat('new-room');
+    await chat.send({ id: 'nr-1', text: 'hello bot', sender: { id: 'visitor' } });
+    await chat.send({ id: 'nr-2', text: 'are you there?', sender: { id: 'visitor' } });
+    await chat.send({ id: 'nr-3', text: 'not for the bot', sender: { id: 'visitor' }, mentioned: false });
+    await decideChannel('new-room', { decision: 'approve', choice: unwired.wire.main().id });
+
+    await waitUntil(
+      () => answers(chat).length >= 2,
+      30_000,
+      () => JSON.stringify(chat.replies()),
+    );
+    await sleep(SETTLE_MS);
+    expect(
+      answers(chat)
+        .map((r) => r.inReplyTo)
+        .sort(),
+    ).toEqual(['nr-1', 'nr-2']);
+    expect(registrations('new-room')).toMatchObject([{ status: 'approved' }]);
+    const dropped = unwired
+      .db()
+      .prepare("SELECT reason, count FROM dropped_messages WHERE chat_id = 'new-room'")
+      .all();
+    expect(dropped).toEqual([{ reason: 'no_wiring', count: 1 }]);
+  });
+
+  test('rejected, the chat is denied: it stays quiet, is recorded, and never asks again', async () => {
+    const chat = await unwired.chat('spam-room');
+    await chat.send({ id: 'sp-1', text: 'hey bot', sender: { id: 'spammer' } });
+    await decideChannel('spam-room', { decision: 'reject' });
+    await chat.send({ id: 'sp-2', text: 'hey bot!!', sender: { id: 'spammer' } });
+    await chat.send({ id: 'sp-3', text: 'hey bot!!!', sender: { id: 'spammer' } });
+    await sleep(SETTLE_MS);
+    expect(answers(chat)).toEqual([]);
+    expect(registrations('spam-room')).toMatchObject([{ status: 'rejected' }]);
+    const denied = unwired
+      .db()
+      .prepare(
+        "SELECT denied_at FROM messaging_groups WHERE channel_type = 'webchat' AND platform_id = 'spam-room'",
+      )
+      .pluck()
+      .get();
+    expect(denied).toEqual(expect.any(String));
+    const dropped = unwired
+      .db()
+      .prepare("SELECT reason, count FROM dropped_messages WHERE chat_id = 'spam-room'")
+      .all();
+    expect(dropped).toEqual([{ reason: 'chat_denied', count: 3 }]);
+  });
+});

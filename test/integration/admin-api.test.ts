@@ -1,0 +1,216 @@
+// The admin API over real HTTP on the host's loopback server: bearer tokens, validation, cursor
+// pages, and decisions made as the token's user (authorized when the decision arrives).
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { getApproval, type Approval } from '../../src/db/approvals.ts';
+import { listAuditEvents } from '../../src/db/audit.ts';
+import { createApiToken, revokeApiToken } from '../../src/db/tokens.ts';
+import { setUserStatus } from '../../src/db/users.ts';
+import { createAdminApi } from '../../src/host/api/index.ts';
+import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
+import { createWorld, type World } from '../harness/approvals.ts';
+
+let w: World;
+let http: RunningHttpServer;
+const tokens: Record<string, string> = {};
+const onMain: Approval[] = [];
+let onOther: Approval;
+
+beforeAll(async () => {
+  w = createWorld();
+  http = await startHttpServer({
+    port: 0,
+    host: '127.0.0.1',
+    mounts: [{ path: '/api', app: createAdminApi({ db: w.db, clock: w.now, approvals: w.engine }) }],
+    log: pino({ level: 'silent' }),
+  });
+  const iso = w.now().toISOString();
+  for (const [name, person] of Object.entries({
+    owner: w.owner,
+    ada: w.otherAdmin,
+    mallory: w.outsider,
+    gus: w.globalAdmin,
+  })) {
+    tokens[name] = createApiToken(w.db, person.user.id, name, iso).token;
+  }
+  const revoked = createApiToken(w.db, w.owner.user.id, 'old', iso);
+  revokeApiToken(w.db, revoked.apiToken.id, iso);
+  tokens.revoked = revoked.token;
+  const ask = async (agentGroupId: string, n: number) => {
+    const outcome = await w.engine.request({
+      kind: 'agent_action',
+      agentGroupId,
+      requestedBy: `agent:${agentGroupId}`,
+      payload: { action: `act-${n}`, summary: 's', payload: { n } },
+    });
+    if (!outcome.ok) throw new Error(outcome.error);
+    w.advance(1000); // distinct creation times: the order pages follow
+    return outcome.approval;
+  };
+  for (let n = 0; n < 5; n++) onMain.push(await ask(w.main.id, n));
+  onOther = await ask(w.other.id, 99);
+});
+
+afterAll(async () => {
+  await http.close();
+  w.close();
+});
+
+async function call(
+  path: string,
+  options: { token?: string; method?: string; body?: unknown; type?: string } = {},
+) {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = options.type ?? 'application/json';
+  const res = await fetch(`${http.url}/api${path}`, {
+    method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+    headers,
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('authentication', () => {
+  test('no token, an unknown token and a revoked token all get 401', async () => {
+    expect((await call('/approvals')).status).toBe(401);
+    expect((await call('/approvals', { token: 'wrn_not-a-real-token' })).status).toBe(401);
+    expect((await call('/approvals', { token: tokens.revoked })).status).toBe(401);
+  });
+
+  test("a suspended user's token stops working", async () => {
+    const iso = w.now().toISOString();
+    const { token } = createApiToken(w.db, w.outsider.user.id, 'susp', iso);
+    expect((await call('/approvals', { token })).status).toBe(403); // valid, but administers nothing
+    setUserStatus(w.db, w.outsider.user.id, 'suspended', 'test', iso);
+    expect((await call('/approvals', { token })).status).toBe(401);
+    setUserStatus(w.db, w.outsider.user.id, 'active', 'test', iso);
+  });
+
+  test('a token is never accepted from the query string', async () => {
+    expect((await call(`/approvals?token=${tokens.owner}`)).status).toBe(401);
+  });
+});
+
+describe('reading', () => {
+  test('pages follow the cursor, oldest first, without repeats', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await call(`/approvals?status=pending&limit=2${cursor ? `&cursor=${cursor}` : ''}`, {
+        token: tokens.owner,
+      });
+      expect(page.status).toBe(200);
+      const items = page.body.items as { id: string }[];
+      expect(items.length).toBeLessThanOrEqual(2);
+      seen.push(...items.map((i) => i.id));
+      cursor = page.body.nextCursor as string | null;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...onMain, onOther].map((a) => a.id));
+  });
+
+  test('limit defaults to 50 and may not exceed 200; bad queries get 400', async () => {
+    expect((await call('/approvals', { token: tokens.owner })).body.items).toHaveLength(6);
+    expect((await call('/approvals?limit=201', { token: tokens.owner })).status).toBe(400);
+    expect((await call('/approvals?status=maybe', { token: tokens.owner })).status).toBe(400);
+    expect((await call('/approvals?cursor=nonsense', { token: tokens.owner })).status).toBe(400);
+    expect((await call('/approvals?colour=red', { token: tokens.owner })).status).toBe(400);
+  });
+
+  test('an admin of one agent group sees only its approvals', async () => {
+    const page = await call('/approvals', { token: tokens.ada });
+    expect((page.body.items as { id: string }[]).map((i) => i.id)).toEqual([onOther.id]);
+    expect((await call(`/approvals/${onMain[0]!.id}`, { token: tokens.ada })).status).toBe(403);
+  });
+
+  test('one approval, with the payload hash to decide with', async () => {
+    const res = await call(`/approvals/${onMain[0]!.id}`, { token: tokens.owner });
+    expect(res).toMatchObject({
+      status: 200,
+      body: { approval: { id: onMain[0]!.id, payloadHash: onMain[0]!.payloadHash, status: 'pending' } },
+    });
+    expect((await call('/approvals/apr_nope', { token: tokens.owner })).status).toBe(404);
+  });
+});
+
+describe('deciding', () => {
+  test('the token’s user decides; the decision is audited as them', async () => {
+    const a = onMain[1]!;
+    const res = await call(`/approvals/${a.id}/decision`, {
+      token: tokens.gus,
+      body: { decision: 'approve', payloadHash: a.payloadHash, note: 'ok' },
+    });
+    expect(res).toMatchObject({
+      status: 200,
+      body: { approval: { status: 'approved', decidedBy: w.globalAdmin.user.id, note: 'ok' } },
+    });
+    const audit = listAuditEvents(w.db, { target: { kind: 'approval', id: a.id } });
+    expect(audit[0]).toMatchObject({
+      action: 'approval.decided',
+      actor: w.globalAdmin.user.id,
+      detail: expect.objectContaining({ via: 'api' }),
+    });
+    expect(
+      (
+        await call(`/approvals/${a.id}/decision`, {
+          token: tokens.owner,
+          body: { decision: 'reject', payloadHash: a.payloadHash },
+        })
+      ).status,
+    ).toBe(409);
+  });
+
+  test('403 for a user who may not decide it; nothing changes', async () => {
+    const a = onMain[2]!;
+    const res = await call(`/approvals/${a.id}/decision`, {
+      token: tokens.ada,
+      body: { decision: 'approve', payloadHash: a.payloadHash },
+    });
+    expect(res).toMatchObject({ status: 403, body: { code: 'unauthorized' } });
+    expect(getApproval(w.db, a.id)!.status).toBe('pending');
+  });
+
+  test('409 when the hash is not the payload’s', async () => {
+    const a = onMain[3]!;
+    const res = await call(`/approvals/${a.id}/decision`, {
+      token: tokens.owner,
+      body: { decision: 'approve', payloadHash: 'a'.repeat(64) },
+    });
+    expect(res).toMatchObject({ status: 409, body: { code: 'payload_changed' } });
+    expect(getApproval(w.db, a.id)!.status).toBe('pending');
+  });
+
+  test('a bad body gets 400, a body that is not JSON 415', async () => {
+    const a = onMain[4]!;
+    expect(
+      (
+        await call(`/approvals/${a.id}/decision`, {
+          token: tokens.owner,
+          body: { decision: 'maybe', payloadHash: a.payloadHash },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await call(`/approvals/${a.id}/decision`, { token: tokens.owner, body: { decision: 'approve' } }))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await call(`/approvals/${a.id}/decision`, {
+          token: tokens.owner,
+          body: 'decision=approve',
+          type: 'text/plain',
+        })
+      ).status,
+    ).toBe(415);
+    expect(getApproval(w.db, a.id)!.status).toBe('pending');
+  });
+});
