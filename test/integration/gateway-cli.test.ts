@@ -43,17 +43,21 @@ async function groups(
     json: false,
     env,
     now: new Date('2026-05-01T12:00:00Z'),
+    actor: 'cli:tester',
     write: (t) => (out += t),
     fail: (t) => (err += t),
   });
   return { code, out, err };
 }
 
-function usage(input: { group?: string; user?: string; since?: string; json?: boolean } = {}) {
+async function usage(
+  input: { subcommand?: string; group?: string; user?: string; since?: string; json?: boolean } = {},
+) {
   let out = '';
   let err = '';
-  const code = runUsageCommand({
+  const code = await runUsageCommand({
     config,
+    subcommand: input.subcommand,
     group: input.group,
     user: input.user,
     since: input.since,
@@ -108,6 +112,7 @@ describe('warren groups', () => {
     });
     expect(events).toMatchObject([
       {
+        actor: 'cli:tester',
         action: 'agent_group.model_changed',
         detail: { before: { provider: 'scripted' }, after: { provider: 'openai' } },
       },
@@ -180,6 +185,21 @@ describe('warren groups', () => {
       err: expect.stringContaining("give the agent group's folder name"),
     });
   });
+
+  test('help lists the subcommands and the model options', async () => {
+    const result = await groups('help');
+    expect(result).toMatchObject({ code: 0, err: '' });
+    expect(result.out).toContain('warren groups model NAME [options]');
+    expect(result.out).toContain('--daily-tokens N');
+  });
+
+  test('without a database it says how to make one', async () => {
+    config = { ...config, centralDbPath: join(config.dataDir, 'missing.db') };
+    expect(await groups('list')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^warren groups: no database at .*missing\.db; run warren init/),
+    });
+  });
 });
 
 describe('warren usage', () => {
@@ -208,28 +228,38 @@ describe('warren usage', () => {
     row(null, 5, 0, '2026-05-02T11:00:00.000Z', 500);
     db.close();
 
-    const all = usage();
+    const all = await usage();
     expect(all.out).toMatch(/^GROUP\s+USER\s+CALLS\s+ERRORS\s+INPUT\s+OUTPUT/);
     expect(all.out).toMatch(
       new RegExp(`main\\s+Ana \\(${ana.id}\\)\\s+2\\s+0\\s+300\\s+30\\s+0\\s+0\\s+330`),
     );
     expect(all.out).toMatch(/main\s+\(none\)\s+1\s+1\s+5\s+0\s+0\s+0\s+5/);
     expect(all.out).toContain('335 tokens in all');
-    expect(JSON.parse(usage({ user: ana.id, since: '2026-05-02', json: true }).out)).toMatchObject([
+    expect(JSON.parse((await usage({ user: ana.id, since: '2026-05-02', json: true })).out)).toMatchObject([
       { group: 'main', userId: ana.id, requests: 1, inputTokens: 200, outputTokens: 20 },
     ]);
-    expect(usage({ group: 'main', since: '2026-06-01' }).out).toBe('no model calls recorded\n');
+    expect((await usage({ group: 'main', since: '2026-06-01' })).out).toBe('no model calls recorded\n');
   });
 
-  test('bad filters are clear errors', () => {
-    expect(usage({ since: 'yesterday' })).toMatchObject({
+  test('bad filters are clear errors', async () => {
+    expect(await usage({ since: 'yesterday' })).toMatchObject({
       code: 2,
       err: expect.stringContaining('--since "yesterday" is not an ISO-8601 time'),
     });
-    expect(usage({ group: 'nope' })).toMatchObject({
+    expect(await usage({ group: 'nope' })).toMatchObject({
       code: 1,
-      err: expect.stringContaining('no agent group "nope"'),
+      err: 'warren usage: no agent group "nope" (warren groups list shows them)\n',
     });
+    expect(await usage({ subcommand: 'main' })).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('warren usage: unexpected "main"'),
+    });
+  });
+
+  test('help lists the filters', async () => {
+    const result = await usage({ subcommand: 'help' });
+    expect(result).toMatchObject({ code: 0, err: '' });
+    expect(result.out).toContain('--since ISO');
   });
 });
 

@@ -1,8 +1,6 @@
 // `warren groups list|show|model`: agent groups and the model each uses (docs/models.md). Works on the
 // central database whether or not the host is running; limits apply to the next model call, provider
 // and model to the group's next container start. Key values are never printed, only whether they exist.
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import {
   getAgentGroupByFolder,
   listAgentGroups,
@@ -13,11 +11,13 @@ import {
   type ModelConfig,
 } from '../../db/agent-groups.ts';
 import { appendAuditEvent } from '../../db/audit.ts';
-import { openCentralDb, type Db } from '../../db/connection.ts';
+import type { Db } from '../../db/connection.ts';
 import { PROVIDERS, type Provider } from '../../db/enums.ts';
 import { tokensUsedByGroup } from '../../db/model-usage.ts';
 import type { Config } from '../config.ts';
 import { describeGroupModel, loadSecrets, upstreamOf, utcDay } from '../gateway/index.ts';
+import { withCentralDb } from './central-db.ts';
+import { renderTable } from './table.ts';
 
 /** `warren groups model` flags, as given (strings); an empty string clears a setting. */
 export interface ModelFlags {
@@ -40,25 +40,37 @@ export interface GroupsInput {
   json: boolean;
   env: NodeJS.ProcessEnv;
   now: Date;
+  /** Who is acting, for the audit trail (`cli:<login>`). */
+  actor: string;
   write: (text: string) => void;
   fail: (text: string) => void;
 }
 
-export async function runGroupsCommand(input: GroupsInput): Promise<number> {
-  const { config, subcommand, name } = input;
-  if (!existsSync(config.centralDbPath)) {
-    input.fail(
-      `warren groups: no database at ${config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  if (subcommand !== undefined && !['list', 'show', 'model'].includes(subcommand)) {
-    input.fail(`warren groups: unknown subcommand "${subcommand}" (list, show NAME, model NAME …)\n`);
-    return 2;
-  }
-  const keys = keyLookup(input);
-  const db = openCentralDb(config.centralDbPath);
-  try {
+const USAGE = `warren groups list [--json]             every agent group: provider, model, base URL, key status, limits
+warren groups show NAME [--json]        one group in full, with today's token count
+warren groups model NAME [options]      change its provider, model or limits (docs/models.md)
+NAME is an agent group's folder (e.g. main) or name.
+
+options (model; they merge into the current settings; an empty value clears one):
+  --provider P       claude, openai (any OpenAI-compatible server) or scripted
+  --model M          the model the agent uses (required for claude and openai)
+  --base-url URL     the API root, e.g. http://127.0.0.1:11434/v1 for Ollama
+  --key-name NAME    environment variable or secrets.json entry holding the key
+  --allow-models L   comma-separated models the agent may call (default: --model; a* = prefix)
+  --rpm N            model calls per minute
+  --daily-tokens N   tokens per UTC day
+  --tools L          comma-separated tools the agent may use
+  --timeout-ms N     upstream wait for the first byte and between chunks (default 120000)
+`;
+
+export function runGroupsCommand(input: GroupsInput): Promise<number> {
+  const { subcommand, name } = input;
+  return withCentralDb({ name: 'groups', sub: subcommand, usage: USAGE }, input, (db) => {
+    if (subcommand !== undefined && !['list', 'show', 'model'].includes(subcommand)) {
+      input.fail(`warren groups: unknown subcommand "${subcommand}"\n\n${USAGE}`);
+      return 2;
+    }
+    const keys = keyLookup(input);
     if (subcommand === 'list' || subcommand === undefined) {
       const groups = listAgentGroups(db);
       input.write(
@@ -78,11 +90,7 @@ export async function runGroupsCommand(input: GroupsInput): Promise<number> {
       );
       return 2;
     }
-    const group = findGroup(db, name);
-    if (!group) {
-      input.fail(`warren groups ${subcommand}: no agent group "${name}" (warren groups list shows them)\n`);
-      return 1;
-    }
+    const group = resolveGroup(db, name);
     if (subcommand === 'show') {
       const day = utcDay(input.now);
       const used = tokensUsedByGroup(db, group.id, day.start, day.end);
@@ -94,58 +102,62 @@ export async function runGroupsCommand(input: GroupsInput): Promise<number> {
       if (keys.warning) input.fail(`warning: ${keys.warning}\n`);
       return 0;
     }
-    const plan = planModelChange(group, input.flags);
-    if (!plan.ok) {
-      input.fail(`warren groups model: ${plan.error}\n`);
+    return changeModel(db, group, keys, input);
+  });
+}
+
+function changeModel(
+  db: Db,
+  group: AgentGroup,
+  keys: ReturnType<typeof keyLookup>,
+  input: GroupsInput,
+): number {
+  const plan = planModelChange(group, input.flags);
+  if (!plan.ok) {
+    input.fail(`warren groups model: ${plan.error}\n`);
+    return 2;
+  }
+  const now = input.now.toISOString();
+  let updated: AgentGroup | undefined;
+  try {
+    updated = db
+      .transaction(() => {
+        const next = updateAgentGroup(db, group.id, plan.changes, now);
+        appendAuditEvent(
+          db,
+          {
+            actor: input.actor,
+            action: 'agent_group.model_changed',
+            targetKind: 'agent_group',
+            targetId: group.id,
+            detail: {
+              before: { provider: group.provider, model: group.model, modelConfig: group.modelConfig },
+              after: next
+                ? { provider: next.provider, model: next.model, modelConfig: next.modelConfig }
+                : null,
+            },
+          },
+          now,
+        );
+        return next;
+      })
+      .immediate();
+  } catch (err) {
+    if (err instanceof ModelConfigError) {
+      input.fail(`warren groups model: ${err.message}\n`);
       return 2;
     }
-    const now = input.now.toISOString();
-    let updated: AgentGroup | undefined;
-    try {
-      updated = db
-        .transaction(() => {
-          const next = updateAgentGroup(db, group.id, plan.changes, now);
-          appendAuditEvent(
-            db,
-            {
-              actor: `cli:${userInfo().username}`,
-              action: 'agent_group.model_changed',
-              targetKind: 'agent_group',
-              targetId: group.id,
-              detail: {
-                before: { provider: group.provider, model: group.model, modelConfig: group.modelConfig },
-                after: next
-                  ? { provider: next.provider, model: next.model, modelConfig: next.modelConfig }
-                  : null,
-              },
-            },
-            now,
-          );
-          return next;
-        })
-        .immediate();
-    } catch (err) {
-      if (err instanceof ModelConfigError) {
-        input.fail(`warren groups model: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
-    if (!updated) {
-      input.fail(`warren groups model: agent group "${name}" disappeared meanwhile\n`);
-      return 1;
-    }
-    const status = describeGroupModel(updated, keys.get);
-    input.write(
-      `${status.message}\n${plan.notes.map((n) => `note: ${n}\n`).join('')}` +
-        'limits apply to the next model call; provider and model to the next container start of each session\n',
-    );
-    if (status.level === 'warn') input.fail(`warning: ${status.message}\n`);
-    if (keys.warning) input.fail(`warning: ${keys.warning}\n`);
-    return 0;
-  } finally {
-    db.close();
+    throw err;
   }
+  if (!updated) throw new Error(`agent group "${group.folder}" disappeared meanwhile`);
+  const status = describeGroupModel(updated, keys.get);
+  input.write(
+    `${status.message}\n${plan.notes.map((n) => `note: ${n}\n`).join('')}` +
+      'limits apply to the next model call; provider and model to the next container start of each session\n',
+  );
+  if (status.level === 'warn') input.fail(`warning: ${status.message}\n`);
+  if (keys.warning) input.fail(`warning: ${keys.warning}\n`);
+  return 0;
 }
 
 export type ModelChangePlan =
@@ -162,7 +174,10 @@ export type ModelChangePlan =
  */
 export function planModelChange(group: AgentGroup, flags: ModelFlags): ModelChangePlan {
   if (Object.values(flags).every((v) => v === undefined)) {
-    return { ok: false, error: 'nothing to change: give --provider, --model or a setting (warren --help)' };
+    return {
+      ok: false,
+      error: 'nothing to change: give --provider, --model or a setting (warren groups help)',
+    };
   }
   const notes: string[] = [];
   let provider = group.provider;
@@ -238,8 +253,11 @@ function count(flag: string, raw: string | undefined): number | null | undefined
   return Number(value);
 }
 
-function findGroup(db: Db, name: string): AgentGroup | undefined {
-  return getAgentGroupByFolder(db, name) ?? listAgentGroups(db).find((g) => g.name === name);
+/** An agent group by folder or name; throws (exit 1, under the command's name) when there is none. */
+export function resolveGroup(db: Db, name: string): AgentGroup {
+  const group = getAgentGroupByFolder(db, name) ?? listAgentGroups(db).find((g) => g.name === name);
+  if (!group) throw new Error(`no agent group "${name}" (warren groups list shows them)`);
+  return group;
 }
 
 type KeyLookup = (name: string) => string | undefined;
@@ -280,15 +298,7 @@ function table(groups: AgentGroup[], keys: KeyLookup): string {
     return [v.folder, v.name, v.provider, v.model ?? '-', v.baseUrl ?? '-', v.key, limits(g.modelConfig)];
   });
   const head = ['GROUP', 'NAME', 'PROVIDER', 'MODEL', 'BASE URL', 'KEY', 'LIMITS'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return `${[head, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return renderTable(head, rows);
 }
 
 function limits(c: ModelConfig): string {

@@ -27,6 +27,7 @@ commands:
   tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
   cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
   groups   agent groups and their models: list [--json] | show NAME | model NAME [model options]
+           (warren groups help: the model options)
   usage    tokens used per agent group and user: [--group NAME] [--user ID] [--since ISO] [--json]
   users    list | show | add | suspend | activate | link | unlink | merge | bind-code | export | delete
            (warren users help, warren roles help: details)
@@ -41,17 +42,6 @@ options (every command):
 options (chat):
   --chat NAME        conversation name (default: terminal)
   --as NAME          your name (default: your login name)
-
-options (groups model NAME; see docs/models.md; an empty value clears a setting):
-  --provider P       claude, openai (any OpenAI-compatible server) or scripted
-  --model M          the model the agent uses (required for claude and openai)
-  --base-url URL     the API root, e.g. http://127.0.0.1:11434/v1 for Ollama
-  --key-name NAME    environment variable or secrets.json entry holding the key
-  --allow-models L   comma-separated models the agent may call (default: --model; a* = prefix)
-  --rpm N            model calls per minute
-  --daily-tokens N   tokens per UTC day
-  --tools L          comma-separated tools the agent may use
-  --timeout-ms N     upstream wait for the first byte and between chunks (default 120000)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -152,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'groups':
       return runGroupsCommand({
+        ...operator(),
         config,
         subcommand: positionals[1],
         name: positionals[2],
@@ -168,16 +159,16 @@ async function main(argv: string[]): Promise<number> {
         },
         json: values.json ?? false,
         env: process.env,
-        ...terminal,
       });
     case 'usage':
       return runUsageCommand({
+        ...terminal,
         config,
+        subcommand: positionals[1],
         group: values.group,
         user: values.user,
         since: values.since,
         json: values.json ?? false,
-        ...terminal,
       });
     case 'users':
     case 'roles': {

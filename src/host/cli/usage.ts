@@ -1,14 +1,17 @@
 // `warren usage [--group NAME] [--user ID] [--since ISO]`: tokens the model gateway recorded, totalled
 // per agent group and user (docs/models.md). Read-only; works whether or not the host is running.
-import { existsSync } from 'node:fs';
-import { getAgentGroupByFolder, listAgentGroups } from '../../db/agent-groups.ts';
-import { openCentralDb } from '../../db/connection.ts';
+import { listAgentGroups } from '../../db/agent-groups.ts';
 import { usageTotals, type UsageFilter, type UsageTotals } from '../../db/model-usage.ts';
 import { getUser } from '../../db/users.ts';
 import type { Config } from '../config.ts';
+import { withCentralDb } from './central-db.ts';
+import { resolveGroup } from './groups.ts';
+import { renderTable } from './table.ts';
 
 export interface UsageInput {
   config: Config;
+  /** The positional after `usage`: only `help` is one. */
+  subcommand: string | undefined;
   group: string | undefined;
   user: string | undefined;
   since: string | undefined;
@@ -17,37 +20,33 @@ export interface UsageInput {
   fail: (text: string) => void;
 }
 
-export function runUsageCommand(input: UsageInput): number {
-  const { config } = input;
-  if (!existsSync(config.centralDbPath)) {
-    input.fail(
-      `warren usage: no database at ${config.centralDbPath}; run warren init (or pass --data-dir)\n`,
-    );
-    return 1;
-  }
-  let since: string | undefined;
-  if (input.since !== undefined) {
-    const at = Date.parse(input.since);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(input.since) || Number.isNaN(at)) {
-      input.fail(
-        `warren usage: --since "${input.since}" is not an ISO-8601 time (e.g. 2026-05-01 or 2026-05-01T12:00:00Z)\n`,
-      );
+const USAGE = `warren usage [--group NAME] [--user ID] [--since ISO] [--json]
+tokens the model gateway recorded, per agent group and user: calls, calls answered with an error,
+input, output, cache read and cache write tokens, their total, and the last call.
+  --group NAME   one agent group (its folder, e.g. main, or its name)
+  --user ID      one user (a user id, u_…)
+  --since ISO    calls from this time on, e.g. 2026-05-01 or 2026-05-01T12:00:00Z (default: all time)
+`;
+
+export function runUsageCommand(input: UsageInput): Promise<number> {
+  const { subcommand } = input;
+  return withCentralDb({ name: 'usage', sub: subcommand, usage: USAGE }, input, (db) => {
+    if (subcommand !== undefined) {
+      input.fail(`warren usage: unexpected "${subcommand}" (filters are flags)\n\n${USAGE}`);
       return 2;
     }
-    since = new Date(at).toISOString();
-  }
-  const db = openCentralDb(config.centralDbPath);
-  try {
-    const filter: UsageFilter = { since };
-    if (input.group !== undefined) {
-      const group =
-        getAgentGroupByFolder(db, input.group) ?? listAgentGroups(db).find((g) => g.name === input.group);
-      if (!group) {
-        input.fail(`warren usage: no agent group "${input.group}" (warren groups list shows them)\n`);
-        return 1;
+    const filter: UsageFilter = {};
+    if (input.since !== undefined) {
+      const at = Date.parse(input.since);
+      if (!/^\d{4}-\d{2}-\d{2}/.test(input.since) || Number.isNaN(at)) {
+        input.fail(
+          `warren usage: --since "${input.since}" is not an ISO-8601 time (e.g. 2026-05-01 or 2026-05-01T12:00:00Z)\n`,
+        );
+        return 2;
       }
-      filter.agentGroupId = group.id;
+      filter.since = new Date(at).toISOString();
     }
+    if (input.group !== undefined) filter.agentGroupId = resolveGroup(db, input.group).id;
     if (input.user !== undefined) filter.userId = input.user;
     const totals = usageTotals(db, filter);
     const folders = new Map(listAgentGroups(db).map((g) => [g.id, g.folder]));
@@ -59,9 +58,7 @@ export function runUsageCommand(input: UsageInput): number {
     }
     input.write(table(totals, (id) => folders.get(id) ?? id, userName));
     return 0;
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function table(
@@ -98,12 +95,5 @@ function table(
     'TOTAL',
     'LAST CALL',
   ];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const lines = [head, ...rows].map((r) =>
-    r
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd(),
-  );
-  return `${lines.join('\n')}\n\n${all} tokens in all\n`;
+  return `${renderTable(head, rows)}\n${all} tokens in all\n`;
 }
