@@ -265,7 +265,15 @@ const npmPackage = z
     /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]{0,213}(@[A-Za-z0-9.^~<>=*|+ -]{1,50})?$/,
     'an npm package name, optionally @version (no paths, URLs or git specs)',
   );
-const mcpServerName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)');
+/** The runner's own tools are the MCP server `warren` (claude sees mcp__warren__…): no other server may take it. */
+export const RESERVED_MCP_SERVER_NAME = 'warren';
+const mcpServerName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (at most 64)')
+  .refine(
+    (name) => name.toLowerCase() !== RESERVED_MCP_SERVER_NAME,
+    `"${RESERVED_MCP_SERVER_NAME}" is the name of the runner's own tools; choose another`,
+  );
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
 
 export const approvalActionPayloads = {
@@ -298,6 +306,12 @@ export const APPROVAL_ACTIONS = Object.keys(approvalActionPayloads) as ApprovalA
 export type ApprovalActionPayload<A extends ApprovalAction> = z.infer<(typeof approvalActionPayloads)[A]>;
 export const isApprovalAction = (action: string): action is ApprovalAction =>
   (APPROVAL_ACTIONS as string[]).includes(action);
+/**
+ * An MCP server an admin approved (add_mcp_server): what container_config.mcpServers records under
+ * its name, and what the runner gets in WARREN_MCP_SERVERS.
+ */
+export const mcpServerSpecSchema = approvalActionPayloads.add_mcp_server;
+export type McpServerSpec = ApprovalActionPayload<'add_mcp_server'>;
 
 /** ask_user_question: how long a question may stay open, and its options. */
 export const QUESTION_LIMITS = { minTimeoutS: 10, maxTimeoutS: 7 * 86_400, maxOptions: 10 } as const;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { getAgentGroup } from '../db/agent-groups.ts';
 import { getSession, scheduleWake, setContainerStatus } from '../db/sessions.ts';
+import { approvedMcpServers } from './approvals/index.ts';
 import type { Config } from './config.ts';
 import { createSessionPool, type ContainerRuntime } from './containers/index.ts';
 import { writeRotatedLog } from './containers/session-log.ts';
@@ -59,6 +60,13 @@ export function createLifecycle(deps: LifecycleDeps) {
       // Where beforeStart's gateway.open(sessionId) listens; mounted at /session/gateway.
       const gatewayDir = join(paths.root, GATEWAY_DIR);
       mkdirSync(gatewayDir, { recursive: true, mode: 0o700 }); // the mount needs it even if open fails
+      const mcp = approvedMcpServers(group);
+      for (const { name, problem } of mcp.invalid) {
+        log.warn(
+          { sessionId, agentGroupId: group.id, server: name, problem },
+          'an approved MCP server in container_config cannot be used; the agent starts without it',
+        );
+      }
       const input: SessionSpecInput = {
         image: groupImage(group.containerConfig, deps.image),
         repoRoot: deps.repoRoot,
@@ -73,6 +81,7 @@ export function createLifecycle(deps: LifecycleDeps) {
         model: group.model,
         allowedTools: group.modelConfig.allowedTools,
         modelTimeoutMs: group.modelConfig.timeoutMs,
+        mcpServers: mcp.servers,
         idleExitMs: config.containers.idleExitMs,
         pollOnly: config.pollOnly,
         limits: {

@@ -2,9 +2,11 @@
 // real session container (no network, no key), reaching the fake Anthropic API on the host's loopback
 // only through the host's model gateway; the user talks to it through web chat.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { updateAgentGroup } from '../../src/db/agent-groups.ts';
 import {
   startFakeAnthropic,
   type AnthropicReply,
@@ -142,6 +144,47 @@ describe('a claude agent', () => {
     const log = await readFile(join(warren.dataDir, 'logs/sessions', `${session.id}.log`), 'utf8');
     expect(log).toContain('cannot be resumed; starting a new one');
     expect(chat.replies()).toHaveLength(3);
+  });
+
+  test('starts the group’s approved MCP server and may use its tools', async () => {
+    // As an approved add_mcp_server leaves it: the dependency-free calc server, in the group folder.
+    const main = warren.wire.main();
+    await mkdir(join(warren.groupsDir, 'main/mcp'), { recursive: true });
+    await copyFile(
+      fileURLToPath(new URL('../fixtures/mcp-calc-server.mjs', import.meta.url)),
+      join(warren.groupsDir, 'main/mcp/calc.mjs'),
+    );
+    const calc = { command: 'node', args: ['/workspace/group/mcp/calc.mjs'], env: { CALC_GREETING: 'hi ' } };
+    updateAgentGroup(
+      warren.wire.db,
+      main.id,
+      { containerConfig: { ...main.containerConfig, mcpServers: { calc } } },
+      new Date().toISOString(),
+    );
+    respond = (request) => {
+      const results = toolResults(request);
+      if (results.size === 0) {
+        return {
+          toolUse: [
+            { id: 'toolu_add', name: 'mcp__calc__add', input: { a: 2, b: 3 } },
+            { id: 'toolu_echo', name: 'mcp__calc__echo', input: { text: 'there' } },
+          ],
+        };
+      }
+      return { text: `2 + 3 = ${results.get('toolu_add')}; ${results.get('toolu_echo')}` };
+    };
+    const before = anthropic.requests.length;
+    const chat = await warren.chat('claude-mcp');
+
+    await chat.send({ id: 'claude-mcp-1', text: 'what is 2 + 3?' });
+    const answer = await chat.waitForReply((r) => r.inReplyTo === 'claude-mcp-1', 60_000);
+
+    expect(answer.text).toBe('2 + 3 = 5; hi there');
+    const first = anthropic.requests.slice(before)[0]!;
+    const offered = (first.body.tools as { name: string }[]).map((t) => t.name);
+    expect(offered).toEqual(
+      expect.arrayContaining(['mcp__calc__add', 'mcp__calc__echo', 'mcp__warren__send_message']),
+    );
   });
 });
 

@@ -143,6 +143,7 @@ describe('the options the SDK runs with', () => {
     instructions: '# How you work here',
     resume: 'sess-1',
     skills: null,
+    mcpServers: [],
   });
 
   test('offer only the allowed built-ins, permit our tools and those, and never bypass permissions', () => {
@@ -159,7 +160,15 @@ describe('the options the SDK runs with', () => {
     });
     expect(options.systemPrompt).toMatchObject({ preset: 'claude_code', append: '# How you work here' });
     expect(
-      claudeOptions({ config, baseUrl: 'x', workDir: 'w', instructions: '', resume: null, skills: null }),
+      claudeOptions({
+        config,
+        baseUrl: 'x',
+        workDir: 'w',
+        instructions: '',
+        resume: null,
+        skills: null,
+        mcpServers: [],
+      }),
     ).not.toHaveProperty('resume');
   });
 
@@ -171,6 +180,7 @@ describe('the options the SDK runs with', () => {
       instructions: '',
       resume: null,
       skills: { folder: '/workspace/group', names: ['greet', 'report'] },
+      mcpServers: [],
     });
     expect(withSkills).toMatchObject({
       tools: ['Bash', 'Write', 'Skill'],
@@ -179,6 +189,35 @@ describe('the options the SDK runs with', () => {
     });
     expect(options).not.toHaveProperty('plugins');
     expect(options.tools).not.toContain('Skill');
+  });
+
+  test('start the approved MCP servers before the first prompt and permit their tools, ours kept apart', () => {
+    const withServers = claudeOptions({
+      config,
+      baseUrl: 'x',
+      workDir: 'w',
+      instructions: '',
+      resume: null,
+      skills: null,
+      mcpServers: [
+        { name: 'calc', command: 'node', args: ['/workspace/group/calc.mjs'], env: { PRECISION: '2' } },
+        { name: 'weather', command: 'weather-mcp', args: [], env: {} },
+      ],
+    });
+    expect(withServers.mcpServers).toEqual({
+      calc: {
+        type: 'stdio',
+        command: 'node',
+        args: ['/workspace/group/calc.mjs'],
+        env: { PRECISION: '2' },
+        alwaysLoad: true,
+      },
+      weather: { type: 'stdio', command: 'weather-mcp', args: [], env: {}, alwaysLoad: true },
+    });
+    expect(withServers.allowedTools).toEqual(['mcp__warren', 'mcp__calc', 'mcp__weather', 'Bash', 'Write']);
+    // Offered tools stay the built-ins: MCP tools are not among them, whatever the servers.
+    expect(withServers.tools).toEqual(['Bash', 'Write']);
+    expect(options.mcpServers).toEqual({});
   });
 
   test('give the binary the forwarder, a placeholder key, the group’s model everywhere and bounded retries', () => {

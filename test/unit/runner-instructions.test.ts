@@ -126,6 +126,24 @@ describe('the session container of a model agent', () => {
     });
   });
 
+  test('gets the approved MCP servers as one JSON list, and nothing when there are none', () => {
+    const mcpServers = [
+      { name: 'calc', command: 'node', args: ['/workspace/group/calc.mjs'], env: { CALC_GREETING: 'hi ' } },
+    ];
+    expect(JSON.parse(sessionContainerSpec({ ...input, mcpServers }).env.WARREN_MCP_SERVERS!)).toEqual(
+      mcpServers,
+    );
+    expect(sessionContainerSpec({ ...input, provider: 'openai', mcpServers }).env).toHaveProperty(
+      'WARREN_MCP_SERVERS',
+    );
+    expect(sessionContainerSpec({ ...input, mcpServers: [] }).env).not.toHaveProperty('WARREN_MCP_SERVERS');
+    expect(sessionContainerSpec(input).env).not.toHaveProperty('WARREN_MCP_SERVERS');
+    // The scripted provider starts none, so it is not given them.
+    expect(sessionContainerSpec({ ...input, provider: 'scripted', mcpServers }).env).not.toHaveProperty(
+      'WARREN_MCP_SERVERS',
+    );
+  });
+
   test('an openai agent gets neither a home nor the claude binary; a scripted one no model settings', () => {
     const openai = sessionContainerSpec({ ...input, provider: 'openai' });
     expect(openai.mounts.map((m) => m.containerPath)).not.toContain('/app/claude');

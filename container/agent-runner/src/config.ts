@@ -2,6 +2,7 @@
 // container). Documented in container/agent-runner/README.md; keep the two in step.
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { mcpServerSpecSchema, type McpServerSpec } from '../../../src/db/session-schema.ts';
 
 export const PROVIDER_NAMES = ['scripted', 'claude', 'openai'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -45,6 +46,8 @@ export interface RunnerConfig {
   provider: ProviderName;
   /** Set for claude and openai. */
   model: ModelConfig | null;
+  /** The MCP servers an admin approved for the agent group (claude and openai start them). */
+  mcpServers: McpServerSpec[];
   /** The agent group's notes (MEMORY.md), shared by its sessions; used only when the folder exists. */
   memoryDir: string;
   timezone: string;
@@ -82,6 +85,27 @@ const toolList = z
   })
   .pipe(z.array(z.string().min(1), 'must be a JSON array of tool names, e.g. ["Bash","Write"]'));
 
+const MCP_SERVERS_SHAPE = 'must be a JSON array of {"name","command","args","env"}';
+const mcpServerList = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return [];
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: MCP_SERVERS_SHAPE });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(mcpServerSpecSchema, MCP_SERVERS_SHAPE)
+      .refine((servers) => new Set(servers.map((s) => s.name)).size === servers.length, {
+        message: 'must name each server once',
+      }),
+  );
+
 const envSchema = z.object({
   WARREN_SESSION_ID: z.string().min(1, 'must not be empty').optional(),
   WARREN_SESSION_DIR: folder('/session'),
@@ -105,6 +129,7 @@ const envSchema = z.object({
   WARREN_MEMORY_DIR: folder('/workspace/memory'),
   WARREN_HOME: folder('/home/agent'),
   WARREN_CLAUDE_PATH: folder('/app/claude/claude'),
+  WARREN_MCP_SERVERS: mcpServerList,
 });
 
 export class ConfigError extends Error {
@@ -151,6 +176,7 @@ export function readConfig(env: Record<string, string | undefined>): RunnerConfi
             homeDir: resolve(e.WARREN_HOME),
             claudePath: resolve(e.WARREN_CLAUDE_PATH),
           },
+    mcpServers: e.WARREN_MCP_SERVERS,
     memoryDir: resolve(e.WARREN_MEMORY_DIR),
     timezone: e.WARREN_TIMEZONE,
     idleExitMs: e.WARREN_IDLE_EXIT_MS,

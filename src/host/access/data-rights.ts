@@ -356,7 +356,6 @@ function paramsOf(person: Person) {
   return { ids: JSON.stringify(person.userIds), accounts: JSON.stringify(person.accounts) };
 }
 
-
 /** Deletion order: rows that reference the user's approvals or the user itself go before them. */
 function orderOf(part: CentralPart): number {
   if (part.key === 'approval_held_messages') return 0;

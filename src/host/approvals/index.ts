@@ -95,3 +95,5 @@ export type DecisionOutcome =
   { ok: true; approval: Approval } | { ok: false; code: DecisionRefusal; error: string; approval?: Approval };
 
 export { createApprovals, type Approvals, type ApprovalsDeps } from './engine.ts';
+/** What the container subsystem starts: the group's approved MCP servers (add_mcp_server). */
+export { approvedMcpServers } from './kinds/index.ts';

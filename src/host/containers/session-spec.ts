@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { McpServerSpec } from '../../db/session-schema.ts';
 import type { ContainerLimits, ContainerMount, ContainerSpec } from './runtime.ts';
 
 export const RUNNER_BUNDLE_DIR = 'container/agent-runner/dist';
@@ -31,6 +32,11 @@ export interface SessionSpecInput {
   allowedTools?: string[];
   /** From the group's model settings: the gateway's wait for the provider (the runner's clients wait a little longer). */
   modelTimeoutMs?: number;
+  /**
+   * The MCP servers an admin approved for the group (container_config.mcpServers, which only an
+   * approval writes); the claude and openai runners start them. Never anything the agent wrote itself.
+   */
+  mcpServers?: McpServerSpec[];
   idleExitMs: number;
   pollOnly: boolean;
   limits: ContainerLimits;
@@ -75,7 +81,7 @@ export function sessionContainerSpec(input: SessionSpecInput): ContainerSpec {
   };
 }
 
-/** The runner's model settings (config.ts); the key is never among them. */
+/** The runner's model settings and approved MCP servers (config.ts); the model key is never among them. */
 function modelEnv(input: SessionSpecInput): Record<string, string> {
   if (input.provider !== 'claude' && input.provider !== 'openai') return {};
   return {
@@ -84,6 +90,7 @@ function modelEnv(input: SessionSpecInput): Record<string, string> {
     ...(input.modelTimeoutMs
       ? { WARREN_MODEL_TIMEOUT_MS: String(input.modelTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS) }
       : {}),
+    ...(input.mcpServers?.length ? { WARREN_MCP_SERVERS: JSON.stringify(input.mcpServers) } : {}),
     ...(input.provider === 'claude' ? { HOME: '/home/agent' } : {}),
   };
 }

@@ -54,7 +54,10 @@ export function registerApprovalTools(server: McpServer, deps: ToolDeps, scope: 
   server.registerTool(
     'add_mcp_server',
     {
-      description: `Ask for another MCP server (a command run inside your container) with its arguments and environment. ${OUTCOME}`,
+      description:
+        'Ask for another MCP server (a command run inside your container, which has no network) with its ' +
+        'arguments and environment; give absolute paths (your group folder is /workspace/group). ' +
+        `Once approved, its tools are yours from your next container on, named after the server. ${OUTCOME}`,
       inputSchema: {
         name: z.string().min(1).max(64),
         command: z.string().min(1).max(1000),

@@ -1,13 +1,15 @@
 // The `claude` provider: the Claude Agent SDK driving its own `claude` binary (mounted read-only
 // from the host's node_modules). The binary talks to the forwarder on loopback, never to the network,
 // with a placeholder key the gateway replaces. It sees the runner's tools as the in-process MCP server
-// `warren` and, of its built-in tools, only those the agent group allows; nothing else is permitted
-// (permissionMode dontAsk). The SDK's session id is kept in session_state, so the next turn resumes
-// the conversation; a conversation that cannot be resumed is dropped and the turn runs afresh once.
+// `warren`, the group's approved MCP servers (started by the binary, as `mcp__<name>__<tool>`) and, of
+// its built-in tools, only those the agent group allows; nothing else is permitted (permissionMode
+// dontAsk). The SDK's session id is kept in session_state, so the next turn resumes the
+// conversation; a conversation that cannot be resumed is dropped and the turn runs afresh once.
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Options, Query, SDKMessage } from '@anthropic-ai/claude-agent-sdk/core';
+import type { McpServerConfig, Options, Query, SDKMessage } from '@anthropic-ai/claude-agent-sdk/core';
+import type { McpServerSpec } from '../../../../src/db/session-schema.ts';
 import type { ModelConfig } from '../config.ts';
 import { describeError, type Log } from '../log.ts';
 import { createClaudeMapper, type ClaudeOutcome, type SdkMessageLike } from './claude-events.ts';
@@ -29,6 +31,8 @@ export interface ClaudeDeps {
   config: ModelConfig;
   /** The agent group's folder (read-only); its skills/ are offered to the agent. */
   groupDir: string;
+  /** The MCP servers an admin approved for the group; the binary starts them. */
+  mcpServers: readonly McpServerSpec[];
   forwarder: Forwarder;
   log: Log;
 }
@@ -112,12 +116,14 @@ async function* attempt(
       instructions: turn.instructions(TOOL_PREFIX),
       resume,
       skills: groupSkills(deps.groupDir),
+      mcpServers: deps.mcpServers,
     });
     const stream = query({
       prompt: turn.prompt,
       options: {
         ...options,
         mcpServers: {
+          ...options.mcpServers,
           [TOOL_SERVER]: { type: 'sdk', name: TOOL_SERVER, instance: toolProxyServer(turn.tools) },
         },
         abortController: abort,
@@ -129,6 +135,8 @@ async function* attempt(
       },
     });
     for await (const message of stream) {
+      if (message.type === 'system' && message.subtype === 'init')
+        logServerStatus(message.mcp_servers, deps.log);
       for (const event of mapper.map(message as SdkMessageLike)) yield event;
     }
     return mapper.outcome();
@@ -153,6 +161,17 @@ export interface ClaudeOptionInputs {
   resume: string | null;
   /** The group's skills (skills/<name>/SKILL.md in its folder), or null when it has none. */
   skills: { folder: string; names: string[] } | null;
+  /** The group's approved MCP servers. */
+  mcpServers: readonly McpServerSpec[];
+}
+
+/** An approved server that did not connect is left out by the binary; the log says so. */
+function logServerStatus(servers: readonly { name: string; status: string }[], log: Log): void {
+  for (const { name, status } of servers) {
+    if (name !== TOOL_SERVER && status !== 'connected') {
+      log.warn('MCP server is not connected; the agent goes on without its tools', { server: name, status });
+    }
+  }
 }
 
 /** The group folder's skills: each folder of skills/ that holds a SKILL.md. */
@@ -181,7 +200,13 @@ export function claudeOptions(inputs: ClaudeOptionInputs): Options {
     // Exactly the built-in tools the group allows are offered; every call of anything else is
     // denied without asking (there is nobody to ask). Never bypassPermissions.
     tools: skills ? [...builtIns, 'Skill'] : builtIns,
-    allowedTools: [`mcp__${TOOL_SERVER}`, ...config.allowedTools],
+    // `mcp__<server>` permits every tool of that server (ours and the approved ones).
+    allowedTools: [
+      `mcp__${TOOL_SERVER}`,
+      ...inputs.mcpServers.map((server) => `mcp__${server.name}`),
+      ...config.allowedTools,
+    ],
+    mcpServers: stdioServers(inputs.mcpServers),
     permissionMode: 'dontAsk',
     // Nothing from the (agent-writable) home folder configures the binary: no settings files,
     // hooks or MCP servers of its own; our options are the whole configuration.
@@ -207,6 +232,19 @@ export function claudeOptions(inputs: ClaudeOptionInputs): Options {
     ...(inputs.resume === null ? {} : { resume: inputs.resume }),
     env: claudeEnv(config, inputs.baseUrl),
   };
+}
+
+/**
+ * Pure: the approved servers as the binary starts them. Loaded before the first prompt is built
+ * (alwaysLoad; the binary waits up to 5 s for each), so their tools are there from the first turn.
+ */
+export function stdioServers(servers: readonly McpServerSpec[]): Record<string, McpServerConfig> {
+  return Object.fromEntries(
+    servers.map((server) => [
+      server.name,
+      { type: 'stdio', command: server.command, args: server.args, env: server.env, alwaysLoad: true },
+    ]),
+  );
 }
 
 /** Pure: the binary's whole environment (it does not inherit the runner's). */

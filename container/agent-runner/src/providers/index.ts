@@ -1,9 +1,11 @@
 // The front door of providers/: the configured provider, with what it needs started (the loopback
-// forwarder for the real models) and a way to stop it.
+// forwarder for the real models; for openai, the approved MCP servers, started on first use) and a
+// way to stop it.
 import { join } from 'node:path';
 import type { RunnerConfig } from '../config.ts';
 import type { Log } from '../log.ts';
 import { startForwarder } from './forwarder.ts';
+import { createMcpServers } from './mcp-servers.ts';
 import type { Provider } from './provider.ts';
 import { createScriptedProvider } from './scripted.ts';
 
@@ -38,9 +40,21 @@ export async function startProvider(config: RunnerConfig, deps: ProviderDeps): P
   });
   const options = { config: config.model, forwarder, log: deps.log };
   // Imported here, not above: a scripted runner never reads the model providers' code.
-  const provider =
-    config.provider === 'claude'
-      ? (await import('./claude.ts')).createClaudeProvider({ ...options, groupDir: config.groupDir })
-      : (await import('./openai.ts')).createOpenAiProvider(options);
-  return { provider, close: () => forwarder.close() };
+  if (config.provider === 'claude') {
+    // The claude binary starts the approved MCP servers itself, for each turn.
+    const provider = (await import('./claude.ts')).createClaudeProvider({
+      ...options,
+      groupDir: config.groupDir,
+      mcpServers: config.mcpServers,
+    });
+    return { provider, close: () => forwarder.close() };
+  }
+  const mcpServers = createMcpServers({ servers: config.mcpServers, log: deps.log });
+  const provider = (await import('./openai.ts')).createOpenAiProvider({ ...options, mcpServers });
+  return {
+    provider,
+    close: async () => {
+      await Promise.all([mcpServers.close(), forwarder.close()]);
+    },
+  };
 }

@@ -1,5 +1,6 @@
-// Pure: the runner's MCP tools as OpenAI function tools, streamed chunks → one assistant reply, and
-// MCP tool results → the text the model reads.
+// Pure: the runner's MCP tools and those of the approved MCP servers as OpenAI function tools,
+// streamed chunks → one assistant reply, and MCP tool results → the text the model reads.
+import { createHash } from 'node:crypto';
 import type { ChatCompletionChunk, ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 
 /** An MCP tool as listTools returns it (the fields used here). */
@@ -22,6 +23,74 @@ export function functionTools(tools: readonly McpToolLike[]): ChatCompletionFunc
       },
     };
   });
+}
+
+/** OpenAI's function names: these characters, at most 64 of them. */
+const MAX_FUNCTION_NAME = 64;
+
+/**
+ * How the model sees a tool of an approved MCP server: `<server>__<tool>`, other characters as `_`;
+ * a name too long is cut and given a short hash of the original, so two long names stay apart.
+ */
+export function serverToolName(server: string, tool: string): string {
+  const name = `${server}__${tool}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  if (name.length <= MAX_FUNCTION_NAME) return name;
+  const hash = createHash('sha256').update(`${server}\0${tool}`).digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_FUNCTION_NAME - hash.length - 1)}_${hash}`;
+}
+
+/** Which server, and which of its tools, a name the model calls stands for. */
+export interface ToolRoute {
+  server: string;
+  tool: string;
+}
+
+export interface OfferedTools {
+  /** The runner's own tools as they are, then each server's under its namespaced name. */
+  tools: McpToolLike[];
+  routes: Map<string, ToolRoute>;
+  /** Server tools left out because their name is taken (by one of ours or an earlier server's). */
+  skipped: { server: string; tool: string; name: string }[];
+}
+
+/** The tools of one turn: ours first (they keep their names), then the approved servers'. */
+export function offeredTools(
+  ours: readonly McpToolLike[],
+  servers: readonly { server: string; tools: readonly McpToolLike[] }[],
+): OfferedTools {
+  const tools = [...ours];
+  const taken = new Set(ours.map((tool) => tool.name));
+  const routes = new Map<string, ToolRoute>();
+  const skipped: OfferedTools['skipped'] = [];
+  for (const { server, tools: theirs } of servers) {
+    for (const tool of theirs) {
+      const name = serverToolName(server, tool.name);
+      if (taken.has(name)) {
+        skipped.push({ server, tool: tool.name, name });
+        continue;
+      }
+      taken.add(name);
+      routes.set(name, { server, tool: tool.name });
+      const about = `(from the MCP server "${server}")`;
+      tools.push({ ...tool, name, description: tool.description ? `${tool.description} ${about}` : about });
+    }
+  }
+  return { tools, routes, skipped };
+}
+
+/** The server a name not offered this turn belongs to, if it has a server's prefix (a tool remembered from before). */
+export function serverOfName(name: string, servers: readonly string[]): string | undefined {
+  return servers.find((server) => name.startsWith(serverToolName(server, '')));
+}
+
+/** Told to the model after its instructions: which servers' tools it cannot use, and why. */
+export function unavailableServersNote(down: readonly { server: string; reason: string }[]): string {
+  if (down.length === 0) return '';
+  const lines = down.map(({ server, reason }) => `- "${server}": ${reason}`);
+  return (
+    `\n\n# MCP servers that are not available\n` +
+    `The tools of these MCP servers cannot be used now; if the user needs them, say so:\n${lines.join('\n')}`
+  );
 }
 
 export interface ToolCallDraft {

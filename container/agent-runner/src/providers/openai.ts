@@ -1,14 +1,16 @@
 // The `openai` provider: any OpenAI-compatible chat-completions server (OpenAI, Ollama, vLLM,
 // llama.cpp), reached only through the forwarder with a placeholder key. The tool loop is ours: the
-// runner's MCP tools are offered as functions, each call goes to the turn's MCP client, and the loop
-// ends when the model answers without calling a tool (or after maxSteps model calls). The
-// conversation is kept in session_state (bounded), so the next turn continues it.
+// runner's MCP tools, and those of the group's approved MCP servers as `<server>__<tool>`, are
+// offered as functions; each call goes to the turn's MCP client or to its server, and the loop ends
+// when the model answers without calling a tool (or after maxSteps model calls). The conversation is
+// kept in session_state (bounded), so the next turn continues it.
 import type OpenAI from 'openai';
 import type { APIConnectionError, APIConnectionTimeoutError } from 'openai';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ModelConfig } from '../config.ts';
 import { describeError, type Log } from '../log.ts';
 import type { Forwarder } from './forwarder.ts';
+import type { McpServers, ServerToolResult } from './mcp-servers.ts';
 import { describeFailure, stoppedNotice, type FailureFacts } from './model-failure.ts';
 import {
   boundHistory,
@@ -21,10 +23,14 @@ import {
   addChunk,
   emptyDraft,
   functionTools,
+  offeredTools,
   parseArguments,
+  serverOfName,
   toolResultText,
+  unavailableServersNote,
   type AssistantDraft,
   type ToolCallDraft,
+  type ToolRoute,
 } from './openai-tools.ts';
 import type { Provider, ProviderEvent, ToolResult, Turn } from './provider.ts';
 
@@ -35,6 +41,8 @@ export interface OpenAiDeps {
   config: ModelConfig;
   forwarder: Forwarder;
   log: Log;
+  /** The group's approved MCP servers (started on first use, kept for the runner's life). */
+  mcpServers: McpServers;
 }
 
 /** The client and the error classes that tell a timeout from a lost connection. */
@@ -93,8 +101,23 @@ async function* runTurn(
   const client = await load();
   const mark = deps.forwarder.mark();
   const tools = await turn.tools();
-  const offered = functionTools((await tools.listTools()).tools);
-  const system: ChatMessage = { role: 'system', content: turn.instructions('') };
+  const offer = offeredTools((await tools.listTools()).tools, await deps.mcpServers.list(turn.signal));
+  for (const { server, tool, name } of offer.skipped) {
+    deps.log.warn('an MCP server tool is not offered: its name is taken', { server, tool, name });
+  }
+  const offered = functionTools(offer.tools);
+  const down = deps.mcpServers.unavailable();
+  const system: ChatMessage = {
+    role: 'system',
+    content: turn.instructions('') + unavailableServersNote(down),
+  };
+  const callTool = routeToolCalls({
+    tools,
+    routes: offer.routes,
+    servers: deps.mcpServers,
+    down,
+    signal: turn.signal,
+  });
   const conversation: ChatMessage[] = [
     ...parseHistory(turn.readState(HISTORY_KEY)),
     { role: 'user', content: turn.prompt },
@@ -130,7 +153,7 @@ async function* runTurn(
       })),
     });
     for (const call of calls) {
-      const { args, result } = await runToolCall(tools, call);
+      const { args, result } = await runToolCall(call, callTool);
       yield { type: 'tool_call', name: call.name, args, result };
       conversation.push({ role: 'tool', tool_call_id: call.id, content: result.text });
     }
@@ -142,15 +165,43 @@ async function* runTurn(
   };
 }
 
+type CallTool = (call: ToolCallDraft, args: Record<string, unknown>) => Promise<ServerToolResult>;
+
+/** Where a call goes: an approved server's tool to its server, anything else to the runner's tools. */
+function routeToolCalls(r: {
+  tools: Client;
+  routes: Map<string, ToolRoute>;
+  servers: McpServers;
+  down: { server: string; reason: string }[];
+  signal: AbortSignal;
+}): CallTool {
+  return (call, args) => {
+    const route = r.routes.get(call.name);
+    if (route) return r.servers.call(route.server, route.tool, args, r.signal);
+    // A tool of a server that is down (the model remembers it from an earlier turn): say why.
+    const server = serverOfName(
+      call.name,
+      r.down.map((d) => d.server),
+    );
+    if (server !== undefined) {
+      const reason = r.down.find((d) => d.server === server)!.reason;
+      throw new Error(
+        `the MCP server "${server}" is not available (${reason}); its tools cannot be used now`,
+      );
+    }
+    return r.tools.callTool({ name: call.name, arguments: args }) as Promise<ServerToolResult>;
+  };
+}
+
 async function runToolCall(
-  tools: Client,
   call: ToolCallDraft,
+  callTool: CallTool,
 ): Promise<{ args: Record<string, unknown>; result: ToolResult }> {
   const parsed = parseArguments(call.arguments);
   if (!parsed.ok)
     return { args: {}, result: { isError: true, text: `${parsed.error}; the tool was not called.` } };
   try {
-    const result = await tools.callTool({ name: call.name, arguments: parsed.args });
+    const result = await callTool(call, parsed.args);
     return {
       args: parsed.args,
       result: { isError: result.isError === true, text: toolResultText(result.content) },

@@ -1,8 +1,9 @@
 // The parts of an agent group's container_config the approval kinds change. The container subsystem
-// reads them: `image` (built with the approved packages) for the group's next containers, and
-// `packages` / `mcpServers` as the record of what was approved.
+// reads them: `image` (built with the approved packages) and `mcpServers` (started by the runner) for
+// the group's next containers, and `packages` as the record of what was approved.
 import { z } from 'zod';
 import type { AgentGroup } from '../../../db/agent-groups.ts';
+import { mcpServerSpecSchema, type McpServerSpec } from '../../../db/session-schema.ts';
 
 export const packagesSchema = z.object({
   apt: z.array(z.string()).default([]),
@@ -23,6 +24,26 @@ export function mcpServersOf(group: AgentGroup): Record<string, McpServerConfig>
   return servers && typeof servers === 'object' && !Array.isArray(servers)
     ? (servers as unknown as Record<string, McpServerConfig>)
     : {};
+}
+
+/**
+ * The group's approved MCP servers as the runner gets them, sorted by name. Each entry is checked
+ * against the request's own schema: one that does not fit (container_config edited by hand) is left
+ * out and named in `invalid`, so the caller can log it and the agent still starts.
+ */
+export function approvedMcpServers(group: AgentGroup): {
+  servers: McpServerSpec[];
+  invalid: { name: string; problem: string }[];
+} {
+  const servers: McpServerSpec[] = [];
+  const invalid: { name: string; problem: string }[] = [];
+  for (const [name, config] of Object.entries(mcpServersOf(group)).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const entry = config && typeof config === 'object' ? config : {};
+    const parsed = mcpServerSpecSchema.safeParse({ ...entry, name });
+    if (parsed.success) servers.push(parsed.data);
+    else invalid.push({ name, problem: z.prettifyError(parsed.error).replace(/\n/g, '; ') });
+  }
+  return { servers, invalid };
 }
 
 /** Sorted, without repeats: the same set of packages always gives the same image. */

@@ -19,4 +19,4 @@ export const KIND_HANDLERS: Partial<Record<ApprovalKind, KindHandler>> = {
 
 export { ApplyError } from './kind.ts';
 export type { ApplyContext, ChatAddress, Choice, FollowUpContext, KindHandler } from './kind.ts';
-export { packagesOf, mcpServersOf, type Packages } from './container-config.ts';
+export { approvedMcpServers, packagesOf, mcpServersOf, type Packages } from './container-config.ts';
