@@ -114,6 +114,53 @@ describe('a claude agent', () => {
     expect(await readFile(join(home, 'work/note.txt'), 'utf8')).toBe('written by the agent\n');
   });
 
+  test('sends a file it wrote in its work folder with send_file; a symlink out of it is refused', async () => {
+    respond = (request) => {
+      const results = toolResults(request);
+      if (results.size === 0) {
+        return {
+          toolUse: [
+            {
+              id: 'toolu_write',
+              name: 'Write',
+              input: { file_path: '/home/agent/work/report.csv', content: 'month,total\nmarch,42\n' },
+            },
+            // The image has bash and node, no coreutils.
+            {
+              id: 'toolu_link',
+              name: 'Bash',
+              input: { command: `node -e "fs.symlinkSync('/session/in/inbound.db', 'leak.db')"` },
+            },
+          ],
+        };
+      }
+      if (results.has('toolu_write')) {
+        return {
+          toolUse: [
+            {
+              id: 'toolu_file',
+              name: 'mcp__warren__send_file',
+              input: { path: 'report.csv', text: 'the March report' },
+            },
+            { id: 'toolu_leak', name: 'mcp__warren__send_file', input: { path: 'leak.db' } },
+          ],
+        };
+      }
+      return { text: `Sent. ${results.get('toolu_leak') ?? 'no leak result'}` };
+    };
+    const chat = await warren.chat('claude-file');
+
+    await chat.send({ id: 'claude-file-1', text: 'send me the report' });
+    const final = await chat.waitForReply((r) => r.text.startsWith('Sent.'), 60_000);
+
+    expect(final.text).toContain("path 'leak.db' leads outside the folders you may send from");
+    const withFile = chat.replies().find((r) => r.files.length > 0)!;
+    expect(withFile).toMatchObject({ text: 'the March report', files: [{ name: 'report.csv' }] });
+    const download = await fetch(`${warren.url}${withFile.files[0]!.url}`);
+    expect(await download.text()).toBe('month,total\nmarch,42\n');
+    expect(chat.replies().flatMap((r) => r.files.map((f) => f.name))).toEqual(['report.csv']);
+  });
+
   test('continues the conversation in the next container, and starts afresh when its transcript is gone', async () => {
     respond = (request) => {
       const text = JSON.stringify(request.body.messages);

@@ -11,8 +11,10 @@ export interface AgentTurn {
   sessionId: string;
   paths: SessionPaths;
   clock: () => Date;
-  /** The agent group's folder (send_file paths are relative to it). */
+  /** The agent group's folder (send_file may send from it). */
   workspace: string;
+  /** The agent's writable working folder (claude's), if it has one: send_file looks here first. */
+  workDir?: string;
   timezone?: string;
   /** Where the turn answers: a message without `to` goes here. */
   address: Address;
@@ -37,6 +39,7 @@ export async function callAgentTool(
         session: runner,
         clock: turn.clock,
         workspace: turn.workspace,
+        ...(turn.workDir !== undefined ? { workDir: turn.workDir } : {}),
         outboxDir: turn.paths.outbox,
         ...(turn.timezone ? { timezone: turn.timezone } : {}),
       },

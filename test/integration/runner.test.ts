@@ -275,7 +275,7 @@ describe.concurrent('agent runner', () => {
       expect(rows[2]).toMatchObject({ platform_id: 'room-1', thread_id: 'thread-1' });
       expect(readFileSync(join(s.paths.outbox, rows[0]!.id, 'report.txt'), 'utf8')).toBe('numbers');
       const log = runner.stderr();
-      expect(log).toContain("path '../../../etc/passwd' leads outside the workspace");
+      expect(log).toContain("path '../../../etc/passwd' leads outside the folders you may send from");
       expect(log).toContain('message 2 was sent to you, not by you');
       expect(log).toContain('message 99 does not exist in this session');
     });

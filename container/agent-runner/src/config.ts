@@ -43,6 +43,8 @@ export interface RunnerConfig {
   outboxDir: string;
   heartbeatPath: string;
   groupDir: string;
+  /** claude's working directory (WARREN_HOME/work), where its file tools write; null for the others. */
+  workDir: string | null;
   provider: ProviderName;
   /** Set for claude and openai. */
   model: ModelConfig | null;
@@ -162,6 +164,7 @@ export function readConfig(env: Record<string, string | undefined>): RunnerConfi
     outboxDir: join(outDir, 'outbox'),
     heartbeatPath: join(outDir, 'heartbeat'),
     groupDir: resolve(e.WARREN_GROUP_DIR),
+    workDir: e.WARREN_PROVIDER === 'claude' ? workDirIn(resolve(e.WARREN_HOME)) : null,
     provider: e.WARREN_PROVIDER,
     model:
       e.WARREN_PROVIDER === 'scripted' || !e.WARREN_MODEL
@@ -184,6 +187,11 @@ export function readConfig(env: Record<string, string | undefined>): RunnerConfi
     watch: e.WARREN_WATCH === '1',
     heartbeatMs: e.WARREN_HEARTBEAT_MS,
   };
+}
+
+/** The agent's working directory inside its home: claude's cwd, and a folder send_file may send from. */
+export function workDirIn(homeDir: string): string {
+  return join(homeDir, 'work');
 }
 
 function isTimeZone(name: string): boolean {

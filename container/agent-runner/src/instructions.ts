@@ -31,7 +31,7 @@ export function assembleInstructions(parts: InstructionParts): string {
       'You are an agent in Warren: people write to you from chat apps, and each turn shows the new messages in <messages> (their ids are seqs; times are in your time zone).',
       `- Your final text of a turn is sent as your reply to the conversation the turn answers, so keep it to what the person should read.`,
       `- For an extra message now, or a message to one of your destinations, call ${tool('send_message')}. Do not repeat in your final text what a tool already sent.`,
-      `- ${tool('send_file')} sends a file from your workspace, ${tool('add_reaction')} reacts, ${tool('edit_message')} corrects a message you sent, ${tool('schedule_task')} runs a prompt later or on a schedule.`,
+      `- ${tool('send_file')} sends a file (from the folders its description names), ${tool('add_reaction')} reacts, ${tool('edit_message')} corrects a message you sent, ${tool('schedule_task')} runs a prompt later or on a schedule.`,
       destinationLine(parts.destinations),
     ].join('\n'),
   ];

@@ -73,6 +73,7 @@ async function main(): Promise<number> {
         timezone: config.timezone,
         inDir: config.inDir,
         workspace: config.groupDir,
+        ...(config.workDir !== null ? { workDir: config.workDir } : {}),
         outboxDir: config.outboxDir,
         memoryDir,
         signal: stop.signal,

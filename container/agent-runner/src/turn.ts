@@ -31,6 +31,8 @@ export interface TurnDeps {
   timezone: string;
   inDir: string;
   workspace: string;
+  /** The agent's writable working folder, if it has one (send_file may send from it). */
+  workDir?: string;
   outboxDir: string;
   /** The agent group's memory folder when it has one (update_memory, MEMORY.md in the instructions). */
   memoryDir?: string;
@@ -108,6 +110,7 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
         session: deps.session,
         clock: deps.clock,
         workspace: deps.workspace,
+        ...(deps.workDir !== undefined ? { workDir: deps.workDir } : {}),
         outboxDir: deps.outboxDir,
         timezone: deps.timezone,
         memoryDir: deps.memoryDir,

@@ -1,7 +1,6 @@
 // The agent's tools (DESIGN §6), served over MCP. Each tool validates its input, writes rows to
 // messages_out (never calls the host) and returns the row's seq or an error the agent can act on.
 // One server per turn: the turn's conversation and ids are fixed when it is made.
-import { basename } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -18,7 +17,7 @@ import {
 import type { OutboundIds } from '../outbound-ids.ts';
 import { registerMemoryTool } from './memory.ts';
 import { registerApprovalTools } from './approvals.ts';
-import { resolveWorkspaceFile, stageFile, unstage } from './outbox.ts';
+import { openSendableFile, StageError, stageFile, unstage } from './outbox.ts';
 import { registerTaskTools } from './tasks.ts';
 import { editTarget, reactionTarget, resolveRecipient, type Resolved, type Target } from './targets.ts';
 
@@ -27,8 +26,13 @@ export type { Target } from './targets.ts';
 export interface ToolDeps {
   session: RunnerSession;
   clock: () => Date;
-  /** send_file paths are relative to this folder and may not leave it. */
+  /** The agent group's folder (read-only): instructions, script.json, and files send_file may send. */
   workspace: string;
+  /**
+   * The agent's writable working folder (claude: WARREN_HOME/work), if it has one: send_file looks
+   * relative paths up here first, then in `workspace`, and sends from nowhere else.
+   */
+  workDir?: string;
   outboxDir: string;
   /** The agent group's IANA zone: tasks that name none run in it (default UTC). */
   timezone?: string;
@@ -101,25 +105,34 @@ export function createToolServer(deps: ToolDeps, scope: TurnScope): McpServer {
     },
   );
 
+  const sendable = { group: deps.workspace, ...(deps.workDir !== undefined ? { work: deps.workDir } : {}) };
   server.registerTool(
     'send_file',
     {
-      description: 'Send a file from your workspace (path relative to it), optionally with a caption.',
+      description:
+        deps.workDir === undefined
+          ? `Send a file from the group folder ${deps.workspace} (a path relative to it, or absolute), optionally with a caption.`
+          : `Send a file, optionally with a caption: one you wrote in your work folder ${deps.workDir} or one from the group folder ${deps.workspace}. A relative path is looked up in the work folder first.`,
       inputSchema: { path: z.string().min(1), to: toArg, text: z.string().optional() },
     },
     async ({ path, to, text }) => {
       const recipient = recipientFor(to);
       if (!recipient.ok) return failure(recipient.error);
-      const source = await resolveWorkspaceFile(deps.workspace, path);
+      const source = await openSendableFile(sendable, path);
       if (!source.ok) return failure(source.error);
-      const operation: OutboundOperation = { op: 'send', text: text ?? '', files: [basename(source.file)] };
-      const id = scope.ids({ target: recipient.target, operation });
-      await stageFile(source.file, deps.outboxDir, id);
       try {
-        return success(write(recipient.target, operation, to === undefined, id));
-      } catch (err) {
-        await unstage(deps.outboxDir, id);
-        throw err;
+        const operation: OutboundOperation = { op: 'send', text: text ?? '', files: [source.file.name] };
+        const id = scope.ids({ target: recipient.target, operation });
+        try {
+          await stageFile(source.file, deps.outboxDir, id);
+          return success(write(recipient.target, operation, to === undefined, id));
+        } catch (err) {
+          await unstage(deps.outboxDir, id);
+          if (err instanceof StageError) return failure(err.message);
+          throw err;
+        }
+      } finally {
+        await source.file.handle.close();
       }
     },
   );

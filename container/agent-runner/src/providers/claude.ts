@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { McpServerConfig, Options, Query, SDKMessage } from '@anthropic-ai/claude-agent-sdk/core';
 import type { McpServerSpec } from '../../../../src/db/session-schema.ts';
-import type { ModelConfig } from '../config.ts';
+import { workDirIn, type ModelConfig } from '../config.ts';
 import { describeError, type Log } from '../log.ts';
 import { createClaudeMapper, type ClaudeOutcome, type SdkMessageLike } from './claude-events.ts';
 import type { Forwarder } from './forwarder.ts';
@@ -50,7 +50,7 @@ async function* runTurn(
   load: () => Promise<QueryFn>,
 ): AsyncGenerator<ProviderEvent> {
   const query = await load();
-  const workDir = join(deps.config.homeDir, 'work');
+  const workDir = workDirIn(deps.config.homeDir);
   await mkdir(workDir, { recursive: true });
   const mark = deps.forwarder.mark();
   const stored = turn.readState(CLAUDE_SESSION_KEY);
