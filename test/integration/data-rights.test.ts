@@ -1,7 +1,9 @@
 // Export and deletion of everything held about one user (src/host/access/data-rights.ts), with two
 // users seeded across the central database and the session files, through the real `warren` command.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +27,7 @@ import { createApiToken, createBindingCode } from '../../src/db/tokens.ts';
 import { setUserDm } from '../../src/db/user-dms.ts';
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
 import { userForAccount, type UserExport } from '../../src/host/access/index.ts';
+import { eventsDirOf, eventsFileOf } from '../../src/host/channels/adapters/webchat-events.ts';
 import {
   createSessionFiles,
   insertMessagesIn,
@@ -45,9 +48,9 @@ beforeEach(async () => {
   expect(init.code).toBe(0);
 });
 
-async function warren(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function warren(args: string[], port = '1'): Promise<{ code: number; stdout: string; stderr: string }> {
   return run(process.execPath, ['bin/warren.js', ...args, '--data-dir', dataDir], {
-    env: { ...process.env, WARREN_PORT: '1' },
+    env: { ...process.env, WARREN_PORT: port },
     maxBuffer: 16 << 20,
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
@@ -140,12 +143,26 @@ function seed(db: Db): Seeded {
   const anaOnly = sessionPaths(dataDir, other.id, anaSession.id);
   createSessionFiles(shared);
   createSessionFiles(anaOnly);
-  converse(shared, [
+  converse(shared, 'team', [
     ['in_a1', ana, 'webchat:ana', 'ana: my address is 1 Main St'],
     ['in_b1', bo, 'webchat:bo', 'bo: hello'],
     ['in_a2', anaOld, 'telegram:77', 'ana from the phone'],
   ]);
-  converse(anaOnly, [['in_a3', undefined, 'webchat:ana', 'ana, before the user id was recorded']]);
+  converse(anaOnly, 'ana-dm', [['in_a3', undefined, 'webchat:ana', 'ana, before the user id was recorded']]);
+  // What the web chat channel kept to replay each chat (it keeps only what it sent to the chat).
+  const reply = (paths: SessionPaths, id: string) => `${paths.sessionId}:out_${id}`;
+  buffer('team', [
+    ['message', reply(shared, 'in_a1'), { inReplyTo: 'p_in_a1', text: 're: 1 Main St, noted' }],
+    ['message', reply(shared, 'in_b1'), { inReplyTo: 'p_in_b1', text: 're: bo: hello' }],
+    ['edit', 'edit-a1', { targetId: reply(shared, 'in_a1'), text: 're: 1 Main St, noted twice' }],
+    ['react', 'react-a2', { targetId: 'p_in_a2', emoji: 'thumbs_up' }],
+    ['message', 'daily-news', { inReplyTo: null, text: 'news for everyone' }],
+  ]);
+  buffer('ana-dm', [
+    ['message', reply(anaOnly, 'in_a3'), { inReplyTo: 'p_in_a3', text: 're: ana, before' }],
+    ['message', 'reminder-ana', { inReplyTo: null, text: 'ana, your reminder' }],
+  ]);
+  buffer('bo-dm', [['message', 'reminder-bo', { inReplyTo: null, text: 'bo, your reminder' }]]);
   mkdirSync(join(shared.inbox, 'in_a1'), { recursive: true });
   writeFileSync(join(shared.inbox, 'in_a1', 'passport.png'), 'bytes');
 
@@ -164,15 +181,25 @@ function seed(db: Db): Seeded {
   return { ana, bo, shared, anaOnly };
 }
 
-/** Each message in, and the agent's reply to it out (acked and delivered). */
-function converse(paths: SessionPaths, messages: [string, string | undefined, string, string][]): void {
+/** Each message in (from web chat `chat`, platform id `p_<id>`), and the agent's reply to it out (acked and delivered). */
+function converse(
+  paths: SessionPaths,
+  chat: string,
+  messages: [string, string | undefined, string, string][],
+): void {
   insertMessagesIn(
     paths,
     messages.map(([id, userId, sender, text]) => ({
       id,
       kind: 'chat' as const,
       timestamp: now,
-      content: { text, sender: { id: sender, ...(userId ? { userId } : {}) } },
+      channelType: 'webchat',
+      platformId: chat,
+      content: {
+        text,
+        sender: { id: sender, ...(userId ? { userId } : {}) },
+        platformMessageId: `p_${id}`,
+      },
     })),
   );
   const runner = openRunnerSession({
@@ -201,6 +228,19 @@ function converse(paths: SessionPaths, messages: [string, string | undefined, st
       deliveredAt: now,
     });
 }
+
+/** A web chat buffer file as the channel writes it: one `{ id, text }` line per event frame. */
+function buffer(chat: string, events: [string, string, Record<string, unknown>][]): void {
+  const dir = eventsDirOf(join(dataDir, 'files', 'webchat'));
+  mkdirSync(dir, { recursive: true });
+  const lines = events.map(([event, id, data]) => {
+    const text = `event: ${event}\nid: ${id}\ndata: ${JSON.stringify({ id, ...data })}\n\n`;
+    return `${JSON.stringify({ id, text })}\n`;
+  });
+  writeFileSync(bufferFile(chat), lines.join(''));
+}
+
+const bufferFile = (chat: string) => eventsFileOf(eventsDirOf(join(dataDir, 'files', 'webchat')), chat);
 
 const exportOf = async (user: string): Promise<UserExport> => {
   const result = await warren(['users', 'export', user]);
@@ -302,6 +342,8 @@ test('export → delete → export leaves nothing of the user, and every row of 
     'session_files.processing_ack': 3,
     'session_files.delivered': 3,
     delivery_attempts: 0,
+    webchat_events: 5,
+    cli_events: 0,
   });
   expect(counts.audit_events).toBeGreaterThanOrEqual(2); // the grant and the export about her
   expect(existsSync(join(shared.inbox, 'in_a1'))).toBe(false);
@@ -362,4 +404,87 @@ test('an export of a user that holds nothing in the session files has no session
   const doc = await exportOf('webchat:carl');
   expect(doc.userId).toBe(carl);
   expect(doc.sessions).toEqual([]);
+});
+
+const idsOf = (doc: UserExport) =>
+  Object.fromEntries(doc.webchatEvents.map((c) => [c.chatId, c.events.map((e) => e.id)]));
+
+const bufferedLines = (chat: string) =>
+  readFileSync(bufferFile(chat), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { id: string }).id);
+
+test('export holds the web chat events of the chats a user wrote in, and none of anyone else', async () => {
+  const db = openCentralDb(join(dataDir, 'warren.db'));
+  const { ana, bo, shared, anaOnly } = seed(db);
+  db.close();
+
+  const doc = await exportOf(ana);
+  // The shared chat: replies to her messages, the edit of one, the reaction to one. Her own chat: all of it.
+  expect(idsOf(doc)).toEqual({
+    team: [`${shared.sessionId}:out_in_a1`, 'edit-a1', 'react-a2'],
+    'ana-dm': [`${anaOnly.sessionId}:out_in_a3`, 'reminder-ana'],
+  });
+  expect(doc.webchatEvents.map((c) => [c.channel, c.chatId, c.wholeChat])).toEqual([
+    ['webchat', 'ana-dm', true],
+    ['webchat', 'team', false],
+  ]);
+  expect(doc.webchatEvents[1]!.events[0]).toMatchObject({
+    event: 'message',
+    data: { inReplyTo: 'p_in_a1', text: 're: 1 Main St, noted' },
+  });
+  expect(JSON.stringify(doc.webchatEvents)).not.toMatch(/bo: hello|bo, your reminder|news for everyone/);
+  expect(idsOf(await exportOf(bo))).toEqual({
+    team: [`${shared.sessionId}:out_in_b1`],
+    'bo-dm': ['reminder-bo'],
+  });
+});
+
+test('delete removes the web chat events of a user, prints their count, and leaves the other buffers byte for byte', async () => {
+  const db = openCentralDb(join(dataDir, 'warren.db'));
+  const { ana, bo, shared } = seed(db);
+  db.close();
+  const boDm = readFileSync(bufferFile('bo-dm'));
+
+  const deleted = await warren(['users', 'delete', ana, '--yes']);
+  expect(deleted.code).toBe(0);
+  expect(deleted.stdout).toMatch(/^webchat_events +5$/m);
+
+  expect(existsSync(bufferFile('ana-dm'))).toBe(false);
+  expect(bufferedLines('team')).toEqual([`${shared.sessionId}:out_in_b1`, 'daily-news']);
+  expect(readFileSync(bufferFile('team'), 'utf8')).not.toMatch(/Main St|ana/);
+  expect(readFileSync(bufferFile('bo-dm'))).toEqual(boDm);
+  // No buffer anywhere still holds a reply to her.
+  const boAfter = await exportOf(bo);
+  expect(JSON.stringify(boAfter.webchatEvents)).not.toMatch(/Main St|ana|in_a/);
+  expect(idsOf(boAfter).team).toContain(`${shared.sessionId}:out_in_b1`);
+});
+
+test('delete is refused while the host runs when web chat buffers hold the user’s events', async () => {
+  const db = openCentralDb(join(dataDir, 'warren.db'));
+  const { ana } = seed(db);
+  db.close();
+  const team = readFileSync(bufferFile('team'));
+  const host = createServer((_req, res) => res.end('a host'));
+  await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+  const port = String((host.address() as AddressInfo).port);
+  try {
+    const refused = await warren(['users', 'delete', ana, '--yes'], port);
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/host is running.*Nothing was deleted/),
+    });
+    expect(readFileSync(bufferFile('team'))).toEqual(team);
+    expect(existsSync(bufferFile('ana-dm'))).toBe(true);
+    expect((await exportOf(ana)).webchatEvents).toHaveLength(2);
+
+    // Someone the buffers hold nothing of is deleted all the same.
+    const d = openCentralDb(join(dataDir, 'warren.db'));
+    const carl = userForAccount(d, { kind: 'webchat', externalId: 'carl' }, now).id;
+    d.close();
+    expect((await warren(['users', 'delete', carl, '--yes'], port)).code).toBe(0);
+  } finally {
+    await new Promise((resolve) => host.close(resolve));
+  }
 });

@@ -1,7 +1,8 @@
 // Data rights (DESIGN §7): everything Warren holds about one person, as one JSON document, and its
 // deletion with per-table counts. "One person" is the user and every user merged into them. Central
 // rows are found by user id or platform account; session rows are the chat messages they sent
-// (messages_in) and the replies to those messages (messages_out), in every session's files.
+// (messages_in) and the replies to those messages (messages_out), in every session's files; web chat
+// events are what the web chat transport's replay buffers hold of theirs (chat-buffers.ts).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -10,6 +11,13 @@ import { appendAuditEvent } from '../../db/audit.ts';
 import type { Db } from '../../db/connection.ts';
 import { getUser } from '../../db/users.ts';
 import { sessionPaths, withSessionFile, type SessionPaths } from '../sessions/index.ts';
+import {
+  BUFFERED_CHANNELS,
+  findTheirEvents,
+  removeTheirEvents,
+  type BufferedChat,
+  type ChatFacts,
+} from './chat-buffers.ts';
 import { UnknownUserError } from './identity.ts';
 
 export const EXPORT_FORMAT = 'warren.user-export/1';
@@ -38,6 +46,8 @@ export interface UserExport {
   sessions: SessionData[];
   /** Sessions whose files could not be read (named, so the export is never silently partial). */
   unreadableSessions: { sessionId: string; error: string }[];
+  /** Events the web chat transport (`webchat`, `cli` channels) keeps to replay a chat: theirs, per chat. */
+  webchatEvents: BufferedChat[];
 }
 
 /** Table name → rows removed (session rows under `session_files.*`). */
@@ -180,6 +190,9 @@ export function exportUser(db: Db, dataDir: string, userId: string, actor: strin
       unreadableSessions.push({ sessionId: session.id, error: (err as Error).message });
     }
   }
+  const readable = allSessions(db, dataDir).filter(
+    (s) => existsSync(s.paths.inbound) && !unreadableSessions.some((u) => u.sessionId === s.id),
+  );
   const doc: UserExport = {
     format: EXPORT_FORMAT,
     userId,
@@ -187,6 +200,7 @@ export function exportUser(db: Db, dataDir: string, userId: string, actor: strin
     central,
     sessions,
     unreadableSessions,
+    webchatEvents: findTheirEvents(dataDir, chatFactsOf(db, readable, person)),
   };
   appendAuditEvent(
     db,
@@ -208,8 +222,9 @@ export class DeletionRefusedError extends Error {
 
 /**
  * Deletes everything `exportUser` finds. Session files first (a session whose container is running is
- * refused before anything changes: the host never writes outbound.db under a live runner), then every
- * central row in one transaction. The audit row it leaves names no one: counts and the id's hash.
+ * refused before anything changes: the host never writes outbound.db under a live runner), then the
+ * web chat buffers (refused while the host runs: it keeps them in memory and would write them back),
+ * then every central row in one transaction. The audit row it leaves names no one: counts and the id's hash.
  */
 export async function deleteUser(
   db: Db,
@@ -217,6 +232,7 @@ export async function deleteUser(
   userId: string,
   actor: string,
   now: string,
+  hostRunning: () => Promise<boolean>,
 ): Promise<DeletionCounts> {
   const person = personOf(db, userId);
   const sessions = allSessions(db, dataDir).filter((s) => existsSync(s.paths.inbound));
@@ -229,6 +245,13 @@ export async function deleteUser(
     throw new DeletionRefusedError(
       `session(s) ${live.map((s) => s.id).join(', ')} hold this user's messages and their container is running; ` +
         'wait until they are idle (or stop the host), then delete again. Nothing was deleted.',
+    );
+  }
+  const buffered = findTheirEvents(dataDir, chatFactsOf(db, sessions, person));
+  if (buffered.length > 0 && (await hostRunning())) {
+    throw new DeletionRefusedError(
+      `${buffered.length} web chat buffer(s) hold events of this user and the host is running; it keeps them ` +
+        'in memory and would write them back: stop the host, then delete again. Nothing was deleted.',
     );
   }
   const counts: DeletionCounts = {};
@@ -249,6 +272,8 @@ export async function deleteUser(
       );
     }
   }
+  const removedEvents = await removeTheirEvents(dataDir, buffered);
+  for (const channel of BUFFERED_CHANNELS) add(`${channel}_events`, removedEvents[channel] ?? 0);
   const params = paramsOf(person);
   db.transaction(() => {
     // Children before parents, in the listed order; the users row goes last so nothing cascades unseen.
@@ -339,6 +364,61 @@ function deleteSessionData(
     inboundIds,
     outboundIds: outbound.outboundIds,
   };
+}
+
+/**
+ * What the session files and central rows say about chats on the buffered channels: every chat message
+ * there (theirs or not, with the event ids of the replies to theirs), cards sent to them, and who has
+ * which chat as a direct chat.
+ */
+function chatFactsOf(db: Db, sessions: { id: string; paths: SessionPaths }[], person: Person): ChatFacts {
+  const params = { ...sessionParams(person), channels: JSON.stringify(BUFFERED_CHANNELS) };
+  const messages = sessions.flatMap((session) => {
+    const rows = withSessionFile(session.paths, 'inbound', 'read', (sdb) =>
+      sdb
+        .prepare(
+          `SELECT id, channel_type AS channel, platform_id AS chatId,
+             json_extract(content, '$.platformMessageId') AS platformMessageId, coalesce((${SENT_BY}), 0) AS mine
+           FROM messages_in WHERE kind = 'chat' AND platform_id IS NOT NULL
+             AND channel_type IN (SELECT value FROM json_each(@channels))`,
+        )
+        .all(params),
+    ) as { id: string; channel: string; chatId: string; platformMessageId: string | null; mine: number }[];
+    const mine = rows.filter((r) => r.mine === 1).map((r) => r.id);
+    const replies =
+      mine.length === 0
+        ? []
+        : (withSessionFile(session.paths, 'outbound', 'read', (sdb) =>
+            sdb
+              .prepare(
+                'SELECT id, in_reply_to AS inReplyTo FROM messages_out WHERE in_reply_to IN (SELECT value FROM json_each(?))',
+              )
+              .all(JSON.stringify(mine)),
+          ) as { id: string; inReplyTo: string }[]);
+    return rows.map((r) => ({
+      chat: { channel: r.channel, chatId: r.chatId },
+      platformMessageId: r.platformMessageId,
+      mine: r.mine === 1,
+      replyEventIds: replies.filter((o) => o.inReplyTo === r.id).map((o) => `${session.id}:${o.id}`),
+    }));
+  });
+  const central = { ids: JSON.stringify(person.userIds), channels: params.channels };
+  const directChats = (mine: boolean) =>
+    db
+      .prepare(
+        `SELECT mg.channel_type AS channel, mg.platform_id AS chatId FROM user_dms d
+           JOIN messaging_groups mg ON mg.id = d.messaging_group_id
+         WHERE d.user_id ${mine ? '' : 'NOT'} IN ${IDS} AND mg.channel_type IN (SELECT value FROM json_each(@channels))`,
+      )
+      .all(central) as ChatFacts['directChats'];
+  const sentToThem = db
+    .prepare(
+      `SELECT channel_type AS channel, chat_id AS chatId, platform_message_id AS eventId FROM approval_cards
+       WHERE user_id IN ${IDS} AND platform_message_id IS NOT NULL
+         AND channel_type IN (SELECT value FROM json_each(@channels))`,
+    )
+    .all(central) as ChatFacts['sentToThem'];
+  return { messages, sentToThem, directChats: directChats(true), othersDirectChats: directChats(false) };
 }
 
 // A chat row they sent: by user id, or by account (rows written before an account was linked to them).

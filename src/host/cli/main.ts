@@ -98,6 +98,12 @@ async function main(argv: string[]): Promise<number> {
     fail: (text: string) => void process.stderr.write(text),
   };
   const operator = () => ({ ...terminal, actor: `cli:${userInfo().username}` });
+  // Anything answering on the host's port counts: a host that is up but busy must not be missed.
+  const hostRunning = () =>
+    fetch(`http://${config.host}:${config.port}/webchat/`, { signal: AbortSignal.timeout(1000) }).then(
+      () => true,
+      () => false,
+    );
   switch (command) {
     case 'init': {
       const secrets = loadSecrets({ file: config.secretsFile, env: process.env });
@@ -134,11 +140,7 @@ async function main(argv: string[]): Promise<number> {
         taskId: positionals[2],
         all: values.all ?? false,
         json: values.json ?? false,
-        hostRunning: () =>
-          fetch(`http://${config.host}:${config.port}/webchat/`, { signal: AbortSignal.timeout(1000) }).then(
-            () => true,
-            () => false,
-          ),
+        hostRunning,
       });
     case 'groups':
       return runGroupsCommand({
@@ -180,6 +182,7 @@ async function main(argv: string[]): Promise<number> {
         all: values.all ?? false,
         out: values.out,
         yes: values.yes ?? false,
+        hostRunning,
       };
       return command === 'users' ? runUsersCommand(io) : runRolesCommand({ ...io, group: values.group });
     }

@@ -33,6 +33,8 @@ export interface CommandIo {
   out?: string;
   /** delete: confirmed on the command line. */
   yes: boolean;
+  /** delete: whether the host answers on its port (it holds web chat buffers in memory). */
+  hostRunning: () => Promise<boolean>;
   now: Date;
   /** Who is acting, for the audit trail (`cli:<login>`). */
   actor: string;
@@ -199,7 +201,7 @@ async function dispatch(db: Db, sub: string | undefined, rest: string[], io: Com
         );
         return 2;
       }
-      const counts = await deleteUser(db, io.config.dataDir, user.id, io.actor, now);
+      const counts = await deleteUser(db, io.config.dataDir, user.id, io.actor, now, io.hostRunning);
       if (io.json) return out(io, counts);
       const rows = Object.entries(counts).map(([table, n]) => [table, String(n)]);
       io.write(`deleted ${user.id}\n${renderTable(['TABLE', 'ROWS'], rows)}`);

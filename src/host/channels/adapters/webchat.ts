@@ -2,14 +2,7 @@
 // of replies per chat, the files those replies carry, and a chat page. The `cli` channel is this
 // transport under another type (cli.ts).
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  appendFileSync,
-  createReadStream,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,6 +20,7 @@ import type {
   OutboundMessage,
   SendResult,
 } from '../channel.ts';
+import { eventsDirOf, eventsFileOf, parseSavedEvents, writeSavedEvents } from './webchat-events.ts';
 
 export interface WebchatOptions {
   clock: () => Date;
@@ -124,7 +118,7 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   const maxBuffered = options.maxBufferedPerChat ?? 200;
   const chats = new Map<string, ChatState>();
   // Not servable: file folders are 22-character hashes (FOLDER_PATTERN).
-  const eventsDir = join(filesDir, 'events');
+  const eventsDir = eventsDirOf(filesDir);
   mkdirSync(eventsDir, { recursive: true });
   const health: ChannelHealth = {
     connected: false,
@@ -369,10 +363,11 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
         chat.persisted++;
         return;
       }
-      const kept = chat.events.map((e) => JSON.stringify({ id: e.id, text: decoder.decode(e.frame) }));
-      writeFileSync(`${file}.tmp`, kept.map((l) => `${l}\n`).join(''));
-      renameSync(`${file}.tmp`, file);
-      chat.persisted = kept.length;
+      writeSavedEvents(
+        file,
+        chat.events.map((e) => ({ id: e.id, text: decoder.decode(e.frame) })),
+      );
+      chat.persisted = chat.events.length;
     } catch (err) {
       log.warn(
         { err, channel: type, chat: chatId },
@@ -392,20 +387,15 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       return { events: [], persisted: 0 };
     }
     const lines = content.split('\n').filter(Boolean);
-    const events: ChatEvent[] = [];
-    for (const line of lines.slice(-maxBuffered)) {
-      try {
-        const { id, text } = JSON.parse(line) as { id: string; text: string };
-        events.push({ id, frame: encoder.encode(text) });
-      } catch {
-        // a write cut short by a crash
-      }
-    }
+    const events = parseSavedEvents(lines.slice(-maxBuffered).join('\n')).map(({ id, text }) => ({
+      id,
+      frame: encoder.encode(text),
+    }));
     return { events, persisted: lines.length };
   }
 
   function eventsFile(chatId: string): string {
-    return join(eventsDir, `${createHash('sha256').update(chatId).digest('base64url').slice(0, 22)}.log`);
+    return eventsFileOf(eventsDir, chatId);
   }
 
   /** The chat's state, marked most recently used; may forget the least recently used idle chat. */
