@@ -66,20 +66,6 @@ afterAll(async () => {
   if (warren) await removePackageImage();
 });
 
-/** A click on a card option, as the chat page posts it. */
-async function click(chat: string, sender: string, card: Reply, label: string): Promise<void> {
-  const option = (card.card as { options: { label: string; value: string }[] }).options.find(
-    (o) => o.label === label,
-  );
-  if (!option) throw new Error(`no option ${label}`);
-  const res = await fetch(`${warren.url}/webchat/api/actions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ chat, sender: { id: sender }, value: option.value, messageId: card.id }),
-  });
-  expect(res.status).toBe(202);
-}
-
 const isCard = (title: RegExp) => (r: Reply) =>
   title.test((r.card as { title?: string } | undefined)?.title ?? '');
 
@@ -91,12 +77,12 @@ test('an agent asks for approval; the owner’s click in web chat approves it an
 
   // Someone else posting the same click in their own chat is refused, and nothing changes.
   const mallory = await warren.chat('mallory-room');
-  await click('mallory-room', 'mallory', card, 'Approve');
+  await warren.click('mallory-room', 'mallory', card, 'Approve');
   await mallory.waitForReply((r) => /^Sorry, you may not decide this/.test(r.text), 10_000);
   const id = /Approval (apr_\S+),/.exec((card.card as { body: string }).body)![1]!;
   expect(getApproval(warren.db(), id)!.status).toBe('pending');
 
-  await click('olga-dm', 'olga', card, 'Approve');
+  await warren.click('olga-dm', 'olga', card, 'Approve');
   const outcome = await desk.waitForReply((r) => r.text.startsWith('decision:'), 30_000);
   expect(outcome.text).toContain('event="approval_decided"');
   expect(outcome.text).toContain('approved: true');
@@ -111,7 +97,7 @@ test('ask_user_question: the person asked clicks an answer and the agent gets it
   const room = await warren.chat('colours');
   await room.send({ id: 'c1', text: 'ask me', sender: { id: 'pat', name: 'Pat' } });
   const card = await room.waitForReply(isCard(/^Question$/), 30_000);
-  await click('colours', 'pat', card, 'blue');
+  await warren.click('colours', 'pat', card, 'blue');
   const answer = await room.waitForReply((r) => r.text.startsWith('answer:'), 30_000);
   expect(answer.text).toContain('answer: blue');
   expect(answer.text).toContain('event="question_answered"');
@@ -128,7 +114,7 @@ test('install_packages: approved, the image is rebuilt without stalling the host
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const started = Date.now();
-  await click('olga-dm', 'olga', card, 'Approve');
+  await warren.click('olga-dm', 'olga', card, 'Approve');
   const main = warren.wire.main();
   const image = await waitUntil(
     () => {

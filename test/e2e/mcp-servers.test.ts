@@ -14,7 +14,7 @@ import {
   type OpenAIReply,
   type RecordedRequest,
 } from '../harness/fake-openai.ts';
-import { startWarren, waitUntil, type ChatClient, type Reply, type Warren } from '../harness/warren.ts';
+import { startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
 
 const KEY = 'sk-e2e-mcp-host-key-51c2';
 const MODEL = 'gpt-e2e-mcp';
@@ -93,20 +93,6 @@ afterAll(async () => {
   await openai?.close();
 });
 
-/** A click on a card option, as the chat page posts it. */
-async function click(chat: string, sender: string, card: Reply, label: string): Promise<void> {
-  const option = (card.card as { options: { label: string; value: string }[] }).options.find(
-    (o) => o.label === label,
-  );
-  if (!option) throw new Error(`no option ${label}`);
-  const res = await fetch(`${warren.url}/webchat/api/actions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ chat, sender: { id: sender }, value: option.value, messageId: card.id }),
-  });
-  expect(res.status).toBe(202);
-}
-
 test('an MCP server the agent asked for and an admin approved is started in its next container, and its tools work', async () => {
   const lab = await warren.chat('mcp-lab');
   await lab.send({ id: 'mcp-1', text: 'please add the calculator' });
@@ -118,7 +104,7 @@ test('an MCP server the agent asked for and an admin approved is started in its 
   );
   expect((card.card as { body: string }).body).toContain('CALC_GREETING: "hi "');
 
-  await click('olga-dm', 'olga', card, 'Approve');
+  await warren.click('olga-dm', 'olga', card, 'Approve');
   await lab.waitForReply((r) => r.text === 'The calculator is approved.', 30_000);
   const main = warren.wire.main();
   expect(getAgentGroup(warren.db(), main.id)!.containerConfig.mcpServers).toEqual({ calc: calcServer });

@@ -158,6 +158,8 @@ export interface Warren {
   readonly wire: Wire;
   /** Opens a web chat client on `name`; its event stream is open when this resolves. */
   chat(name: string): Promise<ChatClient>;
+  /** Clicks the card option labelled `label` as `sender`, as the chat page posts it (202 expected). */
+  click(chat: string, sender: string, card: Reply, label: string): Promise<void>;
   /** The central database, read-only, for assertions. */
   db(): Database.Database;
   /** Replaces an agent group's script.json (read again on every turn). */
@@ -282,6 +284,17 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
       const client = await openChat(() => url, name);
       chats.push(client);
       return client;
+    },
+    async click(chat, sender, card, label) {
+      const options = (card.card as { options?: { label: string; value: string }[] } | undefined)?.options;
+      const option = options?.find((o) => o.label === label);
+      if (!option) throw new Error(`the card has no option "${label}": ${JSON.stringify(card.card)}`);
+      const res = await fetch(`${url}/webchat/api/actions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ chat, sender: { id: sender }, value: option.value, messageId: card.id }),
+      });
+      if (res.status !== 202) throw new Error(`click "${label}" answered ${res.status}: ${await res.text()}`);
     },
     db() {
       readDb ??= new Database(config.centralDbPath, { readonly: true, fileMustExist: true });
