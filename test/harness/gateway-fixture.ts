@@ -12,6 +12,8 @@ import type { Provider } from '../../src/db/enums.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createGateway, loadSecrets, type Gateway, type GatewayCall } from '../../src/host/gateway/index.ts';
 import { createSessionFiles, sessionPaths, type SessionPaths } from '../../src/host/sessions/index.ts';
+import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic.ts';
+import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.ts';
 
 export interface GatewayFixtureOptions {
   provider: Provider;
@@ -90,6 +92,85 @@ export async function startGatewayFixture(options: GatewayFixtureOptions): Promi
       db.close();
     },
   };
+}
+
+/** The host keys the provider gateways below use unless told otherwise. */
+export const CLAUDE_TEST_KEY = 'sk-ant-host-key';
+export const OPENAI_TEST_KEY = 'sk-openai-host-key';
+
+export interface ProviderGatewayOptions {
+  /** The group's model (default: claude-sonnet-4-5 / gpt-fake); null = none configured. */
+  model?: string | null;
+  /** Merged over { baseUrl: the fake's url }. */
+  modelConfig?: ModelConfig;
+  clock?: () => Date;
+  /**
+   * The host key: put in the gateway's env and required by the fake (default: the test key).
+   * null = no key in the env, and the fake accepts any key or none.
+   */
+  key?: string | null;
+}
+
+export interface ProviderGateway<Fake> {
+  fake: Fake;
+  gw: GatewayFixture;
+}
+
+/** Cleanups the test runs after it (last first); the fake's close and the gateway's are pushed here. */
+export type Cleanups = (() => Promise<unknown>)[];
+
+/**
+ * A fake Anthropic API with a claude gateway fixture in front of it.
+ *
+ *   const { fake, gw } = await startClaudeGateway(cleanups, { modelConfig: { timeoutMs: 1000 } });
+ */
+export async function startClaudeGateway(
+  cleanups: Cleanups,
+  options: ProviderGatewayOptions = {},
+): Promise<ProviderGateway<FakeAnthropic>> {
+  const key = options.key === undefined ? CLAUDE_TEST_KEY : options.key;
+  const fake = await startFakeAnthropic(key === null ? {} : { apiKey: key });
+  cleanups.push(() => fake.close());
+  const gw = await startProviderGateway(
+    'claude',
+    'claude-sonnet-4-5',
+    'ANTHROPIC_API_KEY',
+    fake.url,
+    key,
+    options,
+  );
+  cleanups.push(() => gw.close());
+  return { fake, gw };
+}
+
+/** A fake OpenAI API with an openai gateway fixture in front of it; see startClaudeGateway. */
+export async function startOpenAIGateway(
+  cleanups: Cleanups,
+  options: ProviderGatewayOptions = {},
+): Promise<ProviderGateway<FakeOpenAI>> {
+  const key = options.key === undefined ? OPENAI_TEST_KEY : options.key;
+  const fake = await startFakeOpenAI(key === null ? {} : { apiKey: key });
+  cleanups.push(() => fake.close());
+  const gw = await startProviderGateway('openai', 'gpt-fake', 'OPENAI_API_KEY', fake.url, key, options);
+  cleanups.push(() => gw.close());
+  return { fake, gw };
+}
+
+function startProviderGateway(
+  provider: Provider,
+  defaultModel: string,
+  keyVariable: string,
+  baseUrl: string,
+  key: string | null,
+  options: ProviderGatewayOptions,
+): Promise<GatewayFixture> {
+  return startGatewayFixture({
+    provider,
+    model: options.model === undefined ? defaultModel : options.model,
+    modelConfig: { baseUrl, ...options.modelConfig },
+    ...(key === null ? {} : { env: { [keyVariable]: key } }),
+    clock: options.clock,
+  });
 }
 
 export interface SocketResponse {

@@ -3,9 +3,12 @@
 import { afterEach, expect, test } from 'vitest';
 import { updateAgentGroup } from '../../src/db/agent-groups.ts';
 import { recordModelUsage } from '../../src/db/model-usage.ts';
-import { startFakeAnthropic } from '../harness/fake-anthropic.ts';
-import { startFakeOpenAI } from '../harness/fake-openai.ts';
-import { callSocket, startGatewayFixture } from '../harness/gateway-fixture.ts';
+import {
+  callSocket,
+  startClaudeGateway,
+  startGatewayFixture,
+  startOpenAIGateway,
+} from '../harness/gateway-fixture.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -19,16 +22,7 @@ function testClock(start: string) {
 }
 
 async function claude(modelConfig = {}, clock?: () => Date) {
-  const anthropic = await startFakeAnthropic({ apiKey: 'sk-ant-host-key' });
-  cleanups.push(() => anthropic.close());
-  const gw = await startGatewayFixture({
-    provider: 'claude',
-    model: 'claude-sonnet-4-5',
-    modelConfig: { baseUrl: anthropic.url, ...modelConfig },
-    env: { ANTHROPIC_API_KEY: 'sk-ant-host-key' },
-    clock,
-  });
-  cleanups.push(() => gw.close());
+  const { fake: anthropic, gw } = await startClaudeGateway(cleanups, { modelConfig, clock });
   const send = (model = 'claude-sonnet-4-5') =>
     callSocket(gw.socket, {
       path: '/v1/messages',
@@ -55,14 +49,11 @@ test('a model outside the group’s list is refused with 403, naming the model, 
 });
 
 test('an explicit allow-list replaces the default, prefixes included; openai refusals use openai’s format', async () => {
-  const openai = await startFakeOpenAI();
-  cleanups.push(() => openai.close());
-  const gw = await startGatewayFixture({
-    provider: 'openai',
+  const { fake: openai, gw } = await startOpenAIGateway(cleanups, {
+    key: null,
     model: 'llama3.1',
-    modelConfig: { baseUrl: openai.url, allowedModels: ['qwen2.5*', 'llama3.1'] },
+    modelConfig: { allowedModels: ['qwen2.5*', 'llama3.1'] },
   });
-  cleanups.push(() => gw.close());
   const call = (model: string) =>
     callSocket(gw.socket, { path: '/chat/completions', body: { model, messages: [] } });
   expect((await call('qwen2.5:7b')).status).toBe(200);
@@ -83,14 +74,7 @@ test('an explicit allow-list replaces the default, prefixes included; openai ref
 });
 
 test('a group with no model configured refuses every model and says how to set one', async () => {
-  const anthropic = await startFakeAnthropic();
-  cleanups.push(() => anthropic.close());
-  const gw = await startGatewayFixture({
-    provider: 'claude',
-    model: null,
-    modelConfig: { baseUrl: anthropic.url },
-  });
-  cleanups.push(() => gw.close());
+  const { gw } = await startClaudeGateway(cleanups, { key: null, model: null });
   const res = await callSocket(gw.socket, {
     path: '/v1/messages',
     body: { model: 'claude-sonnet-4-5', messages: [] },

@@ -8,9 +8,7 @@ import { query } from '@anthropic-ai/claude-agent-sdk';
 import OpenAI from 'openai';
 import { afterEach, expect, test } from 'vitest';
 import { listModelUsage } from '../../src/db/model-usage.ts';
-import { startFakeAnthropic } from '../harness/fake-anthropic.ts';
-import { startFakeOpenAI } from '../harness/fake-openai.ts';
-import { startGatewayFixture } from '../harness/gateway-fixture.ts';
+import { startClaudeGateway, startOpenAIGateway } from '../harness/gateway-fixture.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -36,15 +34,7 @@ async function relayTo(socket: string): Promise<string> {
 }
 
 test('the Claude Agent SDK runs a tool-using turn through the gateway with the host’s key', async () => {
-  const anthropic = await startFakeAnthropic({ apiKey: 'sk-ant-host-key' });
-  cleanups.push(() => anthropic.close());
-  const gw = await startGatewayFixture({
-    provider: 'claude',
-    model: 'claude-sonnet-4-5',
-    modelConfig: { baseUrl: anthropic.url },
-    env: { ANTHROPIC_API_KEY: 'sk-ant-host-key' },
-  });
-  cleanups.push(() => gw.close());
+  const { fake: anthropic, gw } = await startClaudeGateway(cleanups);
   const url = await relayTo(gw.socket);
   anthropic.reply(
     {
@@ -88,15 +78,7 @@ test('the Claude Agent SDK runs a tool-using turn through the gateway with the h
 });
 
 test('the openai client streams a tool call through the gateway, and the gateway records the usage it asked for', async () => {
-  const openai = await startFakeOpenAI({ apiKey: 'sk-openai-host-key' });
-  cleanups.push(() => openai.close());
-  const gw = await startGatewayFixture({
-    provider: 'openai',
-    model: 'gpt-fake',
-    modelConfig: { baseUrl: openai.url },
-    env: { OPENAI_API_KEY: 'sk-openai-host-key' },
-  });
-  cleanups.push(() => gw.close());
+  const { fake: openai, gw } = await startOpenAIGateway(cleanups);
   const client = new OpenAI({
     apiKey: 'container-placeholder',
     baseURL: await relayTo(gw.socket),

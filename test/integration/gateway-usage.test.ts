@@ -5,44 +5,23 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { listModelUsage, usageTotals } from '../../src/db/model-usage.ts';
 import { addIdentity, createUser } from '../../src/db/users.ts';
 import { insertMessagesIn } from '../../src/host/sessions/index.ts';
-import { startFakeAnthropic } from '../harness/fake-anthropic.ts';
-import { startFakeOpenAI } from '../harness/fake-openai.ts';
-import { callSocket, startGatewayFixture, type GatewayFixture } from '../harness/gateway-fixture.ts';
+import {
+  callSocket,
+  startClaudeGateway,
+  startOpenAIGateway,
+  type GatewayFixture,
+} from '../harness/gateway-fixture.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function claude() {
-  const anthropic = await startFakeAnthropic();
-  cleanups.push(() => anthropic.close());
-  const gw = await startGatewayFixture({
-    provider: 'claude',
-    model: 'claude-sonnet-4-5',
-    modelConfig: { baseUrl: anthropic.url },
-  });
-  cleanups.push(() => gw.close());
-  return { anthropic, gw };
-}
-
-async function openai() {
-  const fake = await startFakeOpenAI();
-  cleanups.push(() => fake.close());
-  const gw = await startGatewayFixture({
-    provider: 'openai',
-    model: 'gpt-fake',
-    modelConfig: { baseUrl: fake.url },
-  });
-  cleanups.push(() => gw.close());
-  return { fake, gw };
-}
-
 const rows = (gw: GatewayFixture) => listModelUsage(gw.db, { agentGroupId: gw.group.id }).reverse();
 
 describe('claude', () => {
   test.each([false, true])('stream=%s: the row holds exactly the tokens the API reported', async (stream) => {
-    const { anthropic, gw } = await claude();
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups, { key: null });
     anthropic.reply({
       text: 'a b c',
       usage: {
@@ -81,7 +60,7 @@ describe('claude', () => {
   });
 
   test('an upstream error is recorded with its status and no tokens; a local refusal is not recorded', async () => {
-    const { anthropic, gw } = await claude();
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups, { key: null });
     anthropic.reply({
       fault: 'status',
       status: 500,
@@ -95,7 +74,7 @@ describe('claude', () => {
 
 describe('openai', () => {
   test('a streamed call is asked for usage (the container did not), and the usage chunk is recorded', async () => {
-    const { fake, gw } = await openai();
+    const { fake, gw } = await startOpenAIGateway(cleanups, { key: null });
     fake.reply({ text: 'x y', usage: { prompt_tokens: 400, completion_tokens: 12, cached_tokens: 100 } });
     const res = await callSocket(gw.socket, {
       path: '/chat/completions',
@@ -116,7 +95,7 @@ describe('openai', () => {
   });
 
   test('a JSON answer’s usage is recorded', async () => {
-    const { fake, gw } = await openai();
+    const { fake, gw } = await startOpenAIGateway(cleanups, { key: null });
     fake.reply({
       toolCalls: [{ name: 'f', arguments: { a: 1 } }],
       usage: { prompt_tokens: 77, completion_tokens: 5 },
@@ -131,7 +110,7 @@ describe('openai', () => {
 
 describe('attribution', () => {
   test('usage goes to the user whose message the runner is processing (its processing_ack)', async () => {
-    const { gw } = await claude();
+    const { gw } = await startClaudeGateway(cleanups, { key: null });
     const now = new Date().toISOString();
     const ana = createUser(gw.db, { displayName: 'Ana' }, now);
     addIdentity(gw.db, { userId: ana.id, kind: 'telegram', externalId: '123' }, 'test', now);
@@ -166,7 +145,7 @@ describe('attribution', () => {
   });
 
   test('a sender without a stored user id is found by identity', async () => {
-    const { gw } = await claude();
+    const { gw } = await startClaudeGateway(cleanups, { key: null });
     const now = new Date().toISOString();
     const ana = createUser(gw.db, { displayName: 'Ana' }, now);
     addIdentity(gw.db, { userId: ana.id, kind: 'telegram', externalId: '123' }, 'test', now);

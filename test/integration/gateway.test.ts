@@ -3,40 +3,18 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { listModelUsage } from '../../src/db/model-usage.ts';
-import { startFakeAnthropic } from '../harness/fake-anthropic.ts';
-import { startFakeOpenAI } from '../harness/fake-openai.ts';
-import { callSocket, openSocketStream, startGatewayFixture } from '../harness/gateway-fixture.ts';
+import {
+  callSocket,
+  openSocketStream,
+  startClaudeGateway,
+  startGatewayFixture,
+  startOpenAIGateway,
+} from '../harness/gateway-fixture.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function claudeSetup(modelConfig = {}) {
-  const anthropic = await startFakeAnthropic({ apiKey: 'sk-ant-host-key' });
-  cleanups.push(() => anthropic.close());
-  const gw = await startGatewayFixture({
-    provider: 'claude',
-    model: 'claude-sonnet-4-5',
-    modelConfig: { baseUrl: anthropic.url, ...modelConfig },
-    env: { ANTHROPIC_API_KEY: 'sk-ant-host-key' },
-  });
-  cleanups.push(() => gw.close());
-  return { anthropic, gw };
-}
-
-async function openaiSetup(modelConfig = {}) {
-  const openai = await startFakeOpenAI({ apiKey: 'sk-openai-host-key' });
-  cleanups.push(() => openai.close());
-  const gw = await startGatewayFixture({
-    provider: 'openai',
-    model: 'gpt-fake',
-    modelConfig: { baseUrl: openai.url, ...modelConfig },
-    env: { OPENAI_API_KEY: 'sk-openai-host-key' },
-  });
-  cleanups.push(() => gw.close());
-  return { openai, gw };
-}
 
 const message = (extra = {}) => ({
   model: 'claude-sonnet-4-5',
@@ -47,7 +25,7 @@ const message = (extra = {}) => ({
 
 describe('keys', () => {
   test('the host key is added for claude and the key the container sent is dropped', async () => {
-    const { anthropic, gw } = await claudeSetup();
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups);
     anthropic.reply({ text: 'Hello there' });
     const res = await callSocket(gw.socket, {
       path: '/v1/messages?beta=true',
@@ -71,7 +49,7 @@ describe('keys', () => {
   });
 
   test('the host key is added for openai as a bearer token, replacing the container’s', async () => {
-    const { openai, gw } = await openaiSetup();
+    const { fake: openai, gw } = await startOpenAIGateway(cleanups);
     const res = await callSocket(gw.socket, {
       path: '/chat/completions',
       headers: { authorization: 'Bearer container-fake-key' },
@@ -84,14 +62,7 @@ describe('keys', () => {
   });
 
   test('a local server without a configured key gets no credentials at all (Ollama, llama.cpp)', async () => {
-    const openai = await startFakeOpenAI();
-    cleanups.push(() => openai.close());
-    const gw = await startGatewayFixture({
-      provider: 'openai',
-      model: 'llama3.1',
-      modelConfig: { baseUrl: openai.url },
-    });
-    cleanups.push(() => gw.close());
+    const { fake: openai, gw } = await startOpenAIGateway(cleanups, { key: null, model: 'llama3.1' });
     const res = await callSocket(gw.socket, {
       path: '/chat/completions',
       headers: { authorization: 'Bearer ollama' },
@@ -120,7 +91,7 @@ describe('keys', () => {
 
 describe('streaming', () => {
   test('claude events pass through as they arrive: the first arrives before the upstream has finished', async () => {
-    const { anthropic, gw } = await claudeSetup();
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups);
     let release!: () => void;
     anthropic.reply({ text: 'one two three', holdUntil: new Promise<void>((r) => (release = r)) });
     const stream = await openSocketStream(gw.socket, {
@@ -142,7 +113,7 @@ describe('streaming', () => {
   });
 
   test('openai chunks pass through as they arrive, tool call deltas included', async () => {
-    const { openai, gw } = await openaiSetup();
+    const { fake: openai, gw } = await startOpenAIGateway(cleanups);
     let release!: () => void;
     openai.reply({
       toolCalls: [{ name: 'send_message', arguments: { text: 'hi' } }],
@@ -166,7 +137,7 @@ describe('streaming', () => {
 
 describe('failures', () => {
   test('an upstream that does not answer in time gets a 504 in the provider’s format, not a hang', async () => {
-    const { anthropic, gw } = await claudeSetup({ timeoutMs: 1000 });
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups, { modelConfig: { timeoutMs: 1000 } });
     anthropic.reply({ fault: 'hang' });
     const started = Date.now();
     const res = await callSocket(gw.socket, { path: '/v1/messages', body: message() });
@@ -180,7 +151,7 @@ describe('failures', () => {
   });
 
   test('a stream that goes silent midway ends with an error event instead of hanging', async () => {
-    const { anthropic, gw } = await claudeSetup({ timeoutMs: 1000 });
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups, { modelConfig: { timeoutMs: 1000 } });
     anthropic.reply({ fault: 'stall' });
     const res = await callSocket(gw.socket, { path: '/v1/messages', body: message({ stream: true }) });
     expect(res.status).toBe(200);
@@ -207,7 +178,7 @@ describe('failures', () => {
   });
 
   test('upstream errors pass through unchanged, status and body', async () => {
-    const { anthropic, gw } = await claudeSetup();
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups);
     const body = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } };
     anthropic.reply({ fault: 'status', status: 529, body, headers: { 'retry-after': '3' } });
     const res = await callSocket(gw.socket, { path: '/v1/messages', body: message() });
@@ -217,7 +188,7 @@ describe('failures', () => {
   });
 
   test('a container that hangs up mid-stream aborts the upstream call', async () => {
-    const { anthropic, gw } = await claudeSetup();
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups);
     anthropic.reply({ text: 'a long answer', holdUntil: new Promise(() => {}) });
     const stream = await openSocketStream(gw.socket, {
       path: '/v1/messages',
@@ -234,7 +205,7 @@ describe('failures', () => {
   });
 
   test('an absolute URL is refused: the gateway is not an open proxy', async () => {
-    const { anthropic, gw } = await claudeSetup();
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups);
     const res = await callSocket(gw.socket, { path: 'http://example.com/v1/messages', body: message() });
     expect(res.status).toBe(400);
     expect(anthropic.requests).toHaveLength(0);
@@ -243,7 +214,7 @@ describe('failures', () => {
 
 describe('sockets', () => {
   test('open is idempotent, close removes the socket, and a closed session’s socket refuses connections', async () => {
-    const { gw } = await claudeSetup();
+    const { gw } = await startClaudeGateway(cleanups);
     expect((await gw.gateway.open(gw.sessionId)).dir).toBe(gw.socket.replace(/\/model\.sock$/, ''));
     await gw.gateway.close(gw.sessionId);
     await gw.gateway.close(gw.sessionId);
