@@ -171,11 +171,11 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     say: createSay(channels, log),
     bindingCodeTtlMs: config.access.bindingCodeTtlMs,
     approvals,
+    intercept: (message) => approvals.intercept(message),
   });
   replay = (message) => router.replay(message);
-  // Clicks on cards and replies to them are decisions and answers, never messages for an agent.
   await channels.connectAll(async (message) => {
-    if (!(await approvals.intercept(message))) await router.route(message);
+    await router.route(message);
   });
   approvals.rebuildStaleImages();
 

@@ -18,8 +18,9 @@ import type { User } from '../db/users.ts';
 import { createWiring, listWiringsForMessagingGroup, type Wiring } from '../db/wirings.ts';
 import {
   applyControl,
-  can,
+  decideAccess,
   hasDecider,
+  loadAccessFacts,
   newChannelRequest,
   newSenderRequest,
   parseControl,
@@ -57,6 +58,11 @@ export interface RouterDeps {
    * held for a decision. Without it (or without anyone who could decide) they are dropped: fail closed.
    */
   approvals?: ApprovalRequester;
+  /**
+   * Card clicks and replies to cards are decisions or answers (approvals/), never messages for an
+   * agent: true = consumed. Asked after the dedup claim, so a redelivered click is a duplicate.
+   */
+  intercept?: (message: InboundMessage) => Promise<boolean>;
   /** Sends the host's own answer to a control command (`/link`) straight to a chat. */
   say?: Say;
   /** How long a `/link` code is valid (at most 15 minutes). */
@@ -65,6 +71,7 @@ export interface RouterDeps {
 
 export type RouteOutcome =
   | { status: 'duplicate' }
+  | { status: 'intercepted' }
   | { status: 'control'; outcome: ControlResult['outcome'] }
   | { status: 'held'; approvalId: string }
   | { status: 'dropped'; reason: DropReason }
@@ -94,7 +101,9 @@ export function createRouter(deps: RouterDeps) {
       return { status: 'duplicate' };
     }
     try {
-      const outcome = await routeClaimed(message, now, { replay: false });
+      const outcome: RouteOutcome = (await deps.intercept?.(message))
+        ? { status: 'intercepted' }
+        : await routeClaimed(message, now, { replay: false });
       markInboundProcessed(db, key, token, clock().toISOString());
       finish(message, outcome, now);
       return outcome;
@@ -137,8 +146,9 @@ export function createRouter(deps: RouterDeps) {
     const routed: Routed = [];
     const unknownTo: string[] = [];
     let firstRefusal: DropReason | undefined;
+    const facts = loadAccessFacts(db, sender.id); // read once, decided per wiring
     for (const wiring of wirings) {
-      const known = can(db, sender.id, { kind: 'message', agentGroupId: wiring.agentGroupId }).allowed;
+      const known = decideAccess(facts, { kind: 'message', agentGroupId: wiring.agentGroupId }).allowed;
       const verdict = decide(wiring, chat, message, known, hasStickySession(wiring, chat, message));
       if (verdict.action === 'hold') {
         unknownTo.push(wiring.agentGroupId);
