@@ -17,6 +17,8 @@ export interface Session {
   lastActive: string | null;
   createdAt: string;
   closedAt: string | null;
+  /** Why the host closed it, when it was not closed in the ordinary way (e.g. its files were unsafe). */
+  closedReason: string | null;
 }
 
 /** What a session is for; at most one active session exists per key. */
@@ -28,7 +30,7 @@ export interface SessionKey {
 
 const COLUMNS = `id, agent_group_id AS agentGroupId, messaging_group_id AS messagingGroupId, thread_id AS threadId,
   status, container_status AS containerStatus, last_active AS lastActive, created_at AS createdAt,
-  closed_at AS closedAt`;
+  closed_at AS closedAt, closed_reason AS closedReason`;
 
 /** Throws a UNIQUE constraint error when an active session with the same key exists. */
 export function createSession(db: Db, key: SessionKey, now: string): Session {
@@ -71,12 +73,23 @@ export function touchSession(db: Db, id: string, now: string): boolean {
 }
 
 /** Closes an active session (a new one may then start for the same key); false if it was not active. */
-export function closeSession(db: Db, id: string, now: string): boolean {
+export function closeSession(db: Db, id: string, now: string, reason: string | null = null): boolean {
   return (
     db
-      .prepare("UPDATE sessions SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'active'")
-      .run(now, id).changes === 1
+      .prepare(
+        "UPDATE sessions SET status = 'closed', closed_at = ?, closed_reason = ? WHERE id = ? AND status = 'active'",
+      )
+      .run(now, reason?.slice(0, 1000) ?? null, id).changes === 1
   );
+}
+
+/** Sessions the host closed with a reason (unsafe files), newest first. */
+export function listClosedWithReason(db: Db, limit: number): Session[] {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM sessions WHERE closed_reason IS NOT NULL ORDER BY closed_at DESC LIMIT ?`,
+    )
+    .all(limit) as Session[];
 }
 
 /** Asks the sweep to wake the session at `at`; an earlier request already pending wins. */

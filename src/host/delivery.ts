@@ -2,15 +2,11 @@
 // Wakes on file changes in a running session's out/ folder, with a fallback poll; retries transient
 // failures with backoff; on a final failure tells the agent with a system message.
 import { watch, type FSWatcher } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { finishAttempt, startAttempt } from '../db/deliveries.ts';
-import { listDestinations } from '../db/destinations.ts';
 import type { DeliveryErrorCode } from '../db/enums.ts';
-import { findMessagingGroup, getMessagingGroup } from '../db/messaging-groups.ts';
 import { getSession, scheduleWake, type Session } from '../db/sessions.ts';
-import { listWiringsForMessagingGroup } from '../db/wirings.ts';
+import { isDestinationAllowed } from './access/index.ts';
 import {
   hasCapability,
   ChannelSendError,
@@ -21,9 +17,14 @@ import type { ChannelRegistry } from './channels/registry.ts';
 import type { Logger } from './logger.ts';
 import {
   insertMessagesIn,
-  readUndelivered,
+  readOutboundPage,
   recordDelivered,
+  removeOutboxFolder,
   sessionPaths,
+  SessionBusyError,
+  SessionFileError,
+  SessionUnsafeError,
+  stageOutboxFiles,
   withSessionFile,
   type OutboundMessage,
   type SessionPaths,
@@ -44,6 +45,8 @@ export interface DeliveryDeps {
   maxAttempts?: number;
   onDelivered?: (event: { sessionId: string; messageOutId: string; inReplyTo: string | null }) => void;
   onFailed?: (event: { sessionId: string; messageOutId: string; code: DeliveryErrorCode }) => void;
+  /** The session's out/ cannot be trusted (DESIGN §10): take it out of service (sessions/quarantine.ts). */
+  onUnsafe?: (sessionId: string, err: SessionUnsafeError) => void;
   /**
    * Host-side operations agents ask for (`op: 'action'` rows) that are not sent anywhere, e.g. the
    * scheduler's task actions. The handler applies or refuses the row and records it in `delivered`
@@ -92,7 +95,14 @@ interface SessionState {
   retryTimer?: NodeJS.Timeout;
   /** Every row up to this seq is settled: later passes read only what comes after it. */
   settledThrough: number;
+  /** When outbound.db was first found locked, in a row of locked reads. */
+  busySince?: number;
+  busyRetries?: number;
 }
+
+const BUSY_RETRY_MS = 50;
+const BUSY_RETRY_MAX_MS = 2000;
+const BUSY_LIMIT_MS = 30_000;
 
 const RETRYABLE: ReadonlySet<DeliveryErrorCode> = new Set(['rate_limited', 'transient']);
 
@@ -126,12 +136,43 @@ export function createDelivery(deps: DeliveryDeps) {
     state.pass = (async () => {
       do {
         state.again = false;
-        await deliverPass(sessionId).catch((err: unknown) =>
-          log.error({ sessionId, err }, 'delivery pass failed'),
+        await deliverPass(sessionId).then(
+          () => {
+            state.busySince = undefined;
+            state.busyRetries = 0;
+          },
+          (err: unknown) => passFailed(sessionId, state, err),
         );
       } while (state.again);
     })().finally(() => (state.pass = undefined));
     return state.pass;
+  }
+
+  /**
+   * A locked outbound.db is read again shortly (the host never waits on the runner's lock); one locked
+   * for longer than BUSY_LIMIT_MS, or any unsafe file, takes the session out of service.
+   */
+  function passFailed(sessionId: string, state: SessionState, err: unknown): void {
+    if (err instanceof SessionBusyError) {
+      state.busySince ??= performance.now();
+      if (performance.now() - state.busySince < BUSY_LIMIT_MS) {
+        state.busyRetries = (state.busyRetries ?? 0) + 1;
+        state.retryTimer ??= setTimeout(
+          () => {
+            state.retryTimer = undefined;
+            void deliverSession(sessionId, true);
+          },
+          Math.min(BUSY_RETRY_MAX_MS, BUSY_RETRY_MS * 2 ** (state.busyRetries - 1)),
+        );
+        return;
+      }
+      err = new SessionUnsafeError(
+        sessionId,
+        `out/outbound.db stayed locked for over ${BUSY_LIMIT_MS / 1000} s`,
+      );
+    }
+    if (err instanceof SessionUnsafeError && deps.onUnsafe) return deps.onUnsafe(sessionId, err);
+    log.error({ sessionId, err }, 'delivery pass failed');
   }
 
   /** While a container runs: react to its writes at once instead of at the next poll. */
@@ -236,33 +277,59 @@ export function createDelivery(deps: DeliveryDeps) {
 
   async function deliverPass(sessionId: string): Promise<void> {
     const session = getSession(db, sessionId);
-    if (!session) return;
+    if (!session || session.closedReason) return;
     const paths = pathsOf(session);
     const state = stateOf(sessionId);
-    const rows = readUndelivered(paths, state.settledThrough);
-    if (rows.length === 0) return;
-    const replyTargets = platformIdsOfInbound(paths, [
-      ...new Set(rows.flatMap((r) => (r.in_reply_to ? [r.in_reply_to] : []))),
-    ]);
     const now = clock().toISOString();
     let settled = true; // every row so far is done with: the mark may move past it
-    for (const row of rows) {
-      if (row.deliver_after && row.deliver_after > now) {
-        scheduleWake(db, sessionId, row.deliver_after);
-        settled = false;
-        continue;
+    let page = { rows: [] as OutboundMessage[], lastSeq: state.settledThrough, more: true };
+    while (page.more) {
+      page = readOutboundPage(paths, page.lastSeq);
+      const replyTargets = platformIdsOfInbound(paths, [
+        ...new Set(page.rows.flatMap((r) => (r.in_reply_to ? [r.in_reply_to] : []))),
+      ]);
+      for (const row of page.rows) {
+        if (row.deliver_after && row.deliver_after > now) {
+          scheduleWake(db, sessionId, row.deliver_after);
+          settled = false;
+          continue;
+        }
+        if (!(await settleRow(session, paths, row, replyTargets))) return; // a retry is scheduled
+        if (settled) state.settledThrough = row.seq;
       }
+      if (settled) state.settledThrough = Math.max(state.settledThrough, page.lastSeq);
+    }
+  }
+
+  /**
+   * One row, isolated: whatever it makes throw (a handler, a channel, a file) fails this row alone, with
+   * the reason, and later rows go on. Only a problem with the session's files stops the pass.
+   * False when the row waits for a retry (and nothing after it may overtake it).
+   */
+  async function settleRow(
+    session: Session,
+    paths: SessionPaths,
+    row: OutboundMessage,
+    replyTargets: Map<string, string>,
+  ): Promise<boolean> {
+    try {
       if (row.op?.op === 'action' && deps.actions?.handles(row.op.action)) {
         const { action, payload } = row.op;
-        await deps.actions.apply(sessionId, { id: row.id, timestamp: row.timestamp, action, payload });
+        await deps.actions.apply(session.id, { id: row.id, timestamp: row.timestamp, action, payload });
       } else if (row.op?.op === 'ask' && deps.questions) {
-        await deps.questions.ask(sessionId, row);
+        await deps.questions.ask(session.id, row);
       } else if (row.kind === 'agent' && deps.agentMessages) {
         deps.agentMessages.deliver(session, paths, row);
-      } else if (!(await deliverRow(session, paths, row, replyTargets))) {
-        return; // a retry is scheduled: later rows wait, so the chat keeps its order
+      } else {
+        return await deliverRow(session, paths, row, replyTargets);
       }
-      if (settled) state.settledThrough = row.seq;
+      return true;
+    } catch (err) {
+      if (err instanceof SessionFileError) throw err;
+      const error = `the host could not handle this message: ${err instanceof Error ? err.message : String(err)}`;
+      log.error({ sessionId: session.id, messageOutId: row.id, seq: row.seq, err }, 'outbound row failed');
+      failRow(session, paths, row, 'unknown', error);
+      return true;
     }
   }
 
@@ -280,7 +347,12 @@ export function createDelivery(deps: DeliveryDeps) {
       { sessionId: session.id, messageOutId: row.id, idempotencyKey: `${session.id}:${row.id}`, channelType },
       clock().toISOString(),
     );
-    const outcome = await attemptSend(session, paths, row, address, replyTargets, attempt.idempotencyKey);
+    const staged = row.op?.op === 'send' ? await stageOutboxFiles(paths, row.id, row.op.files) : undefined;
+    const outcome: SendOutcome =
+      staged && !staged.ok
+        ? { ok: false, code: staged.code, error: staged.error }
+        : await attemptSend(session, row, address, replyTargets, attempt.idempotencyKey, staged?.files ?? []);
+    if (staged?.ok) await staged.release();
     const now = clock().toISOString();
     if (outcome.ok) {
       finishAttempt(
@@ -295,7 +367,7 @@ export function createDelivery(deps: DeliveryDeps) {
         status: 'delivered',
         deliveredAt: now,
       });
-      await rm(join(paths.outbox, row.id), { recursive: true, force: true });
+      await removeOutboxFolder(paths, row.id);
       deps.onDelivered?.({ sessionId: session.id, messageOutId: row.id, inReplyTo: row.in_reply_to });
       return true;
     }
@@ -314,15 +386,27 @@ export function createDelivery(deps: DeliveryDeps) {
       }, delay);
       return false;
     }
+    failRow(session, paths, row, outcome.code, outcome.error);
+    return true;
+  }
+
+  /** A row that will never be delivered: recorded as failed (so it is not read again) and the agent told. */
+  function failRow(
+    session: Session,
+    paths: SessionPaths,
+    row: OutboundMessage,
+    code: DeliveryErrorCode,
+    error: string,
+  ): void {
+    const now = clock().toISOString();
     recordDelivered(paths, {
       messageOutId: row.id,
       platformMessageId: null,
       status: 'failed',
       deliveredAt: now,
     });
-    tellAgent(session, paths, row, outcome.code, outcome.error, now);
-    deps.onFailed?.({ sessionId: session.id, messageOutId: row.id, code: outcome.code });
-    return true;
+    tellAgent(session, paths, row, code, error, now);
+    deps.onFailed?.({ sessionId: session.id, messageOutId: row.id, code });
   }
 
   type SendOutcome =
@@ -331,11 +415,11 @@ export function createDelivery(deps: DeliveryDeps) {
 
   async function attemptSend(
     session: Session,
-    paths: SessionPaths,
     row: OutboundMessage,
     address: Address,
     replyTargets: Map<string, string>,
     idempotencyKey: string,
+    files: { name: string; path: string }[],
   ): Promise<SendOutcome> {
     if (!row.op) return { ok: false, code: 'invalid_request', error: row.error };
     // Its platform_id names an agent group, not a chat: never fall back to the session's own chat.
@@ -348,7 +432,8 @@ export function createDelivery(deps: DeliveryDeps) {
         error: 'the message has no address and the session no default one',
       };
     }
-    if (!isAllowed(session, address)) {
+    const target = { channelType: address.channelType, platformId: address.platformId };
+    if (!isDestinationAllowed(db, session, target)) {
       return {
         ok: false,
         code: 'destination_denied',
@@ -361,7 +446,16 @@ export function createDelivery(deps: DeliveryDeps) {
     } catch (err) {
       return { ok: false, code: 'unsupported', error: (err as Error).message };
     }
-    const message = toChannelMessage(paths, row, address, replyTargets, idempotencyKey, channel.capabilities);
+    const paths = pathsOf(session);
+    const message = toChannelMessage(
+      paths,
+      row,
+      address,
+      replyTargets,
+      idempotencyKey,
+      channel.capabilities,
+      files,
+    );
     if ('unsupported' in message) return { ok: false, code: 'unsupported', error: message.unsupported };
     try {
       const result = await channel.send(message);
@@ -372,28 +466,6 @@ export function createDelivery(deps: DeliveryDeps) {
       }
       return { ok: false, code: 'unknown', error: err instanceof Error ? err.message : String(err) };
     }
-  }
-
-  /** Its own chat is always allowed; anything else must be one of the agent group's destinations. */
-  function isAllowed(session: Session, address: Address): boolean {
-    const own = session.messagingGroupId ? getMessagingGroup(db, session.messagingGroupId) : undefined;
-    if (own && own.channelType === address.channelType && own.platformId === address.platformId) return true;
-    if (!session.messagingGroupId && isAgentSharedChat(session.agentGroupId, address)) return true;
-    return listDestinations(db, session.agentGroupId).some(
-      (d) =>
-        d.kind === 'channel' && d.channelType === address.channelType && d.platformId === address.platformId,
-    );
-  }
-
-  /** An agent-shared session has no chat of its own: it serves every chat wired to it in that mode. */
-  function isAgentSharedChat(agentGroupId: string, address: Address): boolean {
-    const chat = findMessagingGroup(db, address.channelType!, address.platformId!);
-    return (
-      !!chat &&
-      listWiringsForMessagingGroup(db, chat.id).some(
-        (w) => w.agentGroupId === agentGroupId && w.sessionMode === 'agent-shared',
-      )
-    );
   }
 
   function tellAgent(
@@ -476,13 +548,13 @@ function toChannelMessage(
   replyTargets: Map<string, string>,
   idempotencyKey: string,
   capabilities: number,
+  files: { name: string; path: string }[],
 ): ChannelMessage | { unsupported: string } {
   const op = row.op!;
   const base = { idempotencyKey, chatId: address.platformId!, threadId: address.threadId };
   const inReplyTo = row.in_reply_to ? (replyTargets.get(row.in_reply_to) ?? null) : null;
   switch (op.op) {
     case 'send': {
-      const files = op.files.map((name) => ({ name, path: join(paths.outbox, row.id, name) }));
       if (op.card && !hasCapability(capabilities, 'RichCard')) {
         const numbered = op.card.options.map((o, i) => `${i + 1}. ${o.label}`).join('\n');
         const text = [op.text, `**${op.card.title}**`, op.card.body, numbered].filter(Boolean).join('\n\n');

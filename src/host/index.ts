@@ -30,6 +30,7 @@ import { REPO_ROOT } from './repo.ts';
 import { createRouter, type AutoWire } from './router.ts';
 import { resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
 import { createScheduler } from './scheduling/index.ts';
+import { createQuarantine } from './sessions/index.ts';
 import { createSweep } from './sweep.ts';
 
 export interface HostOptions {
@@ -128,6 +129,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     actions: combineActions(scheduler, approvals.actions),
     questions: approvals.questions,
     agentMessages,
+    onUnsafe: (id, err) => quarantine(id, err),
   });
   const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
   const pool = createLifecycle({
@@ -141,8 +143,10 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     scheduler,
     clock,
     log,
+    onUnsafe: (id, err) => quarantine(id, err),
   });
   wake = pool.wake;
+  const quarantine = createQuarantine({ db, clock, log, stopContainer: (id) => pool.stop(id, 0) });
   const sweep = createSweep({
     db,
     dataDir: config.dataDir,
@@ -153,6 +157,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     scheduler,
     approvals,
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
+    onUnsafe: quarantine,
   });
   sweep.start(config.sweepIntervalMs);
 

@@ -13,7 +13,7 @@ import { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './
 import type { Delivery } from './delivery.ts';
 import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
-import { foldAcks, sessionPaths } from './sessions/index.ts';
+import { foldAcks, sessionPaths, settleOutbound, SessionUnsafeError } from './sessions/index.ts';
 import {
   crashRetryDelayMs,
   nextTriggerDue,
@@ -35,6 +35,8 @@ export interface LifecycleDeps {
   scheduler?: { settleSession(sessionId: string): unknown };
   clock: () => Date;
   log: Logger;
+  /** A session whose out/ cannot be trusted (sessions/quarantine.ts). */
+  onUnsafe?: (sessionId: string, err: SessionUnsafeError) => void;
 }
 
 const LOG_MAX_BYTES = 1 << 20;
@@ -103,7 +105,13 @@ export function createLifecycle(deps: LifecycleDeps) {
     },
     captureLogs: (sessionId, lines) =>
       writeRotatedLog(lines, join(config.dataDir, 'logs', 'sessions', `${sessionId}.log`), LOG_MAX_BYTES),
-    onExited: (sessionId, exitCode) => afterExit(sessionId, exitCode),
+    onExited: (sessionId, exitCode) =>
+      afterExit(sessionId, exitCode).catch((err: unknown) => {
+        if (err instanceof SessionUnsafeError && deps.onUnsafe) deps.onUnsafe(sessionId, err);
+        else log.error({ sessionId, err }, 'could not settle the session after its container ended');
+        setContainerStatus(db, sessionId, 'stopped');
+        return false;
+      }),
   });
 
   /**
@@ -128,7 +136,13 @@ export function createLifecycle(deps: LifecycleDeps) {
       .catch((err: unknown) => log.warn({ sessionId, err }, 'model gateway socket could not be closed'));
     const session = getSession(db, sessionId);
     if (!session) return false;
+    if (session.closedReason) {
+      setContainerStatus(db, sessionId, 'stopped'); // out of service: its files are not read again
+      return false;
+    }
     const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+    // No runner is alive: a journal its crash left behind is rolled back before anything is read.
+    settleOutbound(paths);
     await delivery.deliverSession(sessionId); // what it wrote last
     foldAcks(paths);
     const now = clock();

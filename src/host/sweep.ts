@@ -1,11 +1,18 @@
 // The periodic sweep (DESIGN §4 step 6). Its cost follows the running sessions and the due ones,
 // never the number of idle sessions on disk: it reads an index and the pool's in-memory set.
-import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Db } from '../db/connection.ts';
 import { deleteSession, getSession, listClosedBefore, listDueWakes, takeWakes } from '../db/sessions.ts';
 import type { Logger } from './logger.ts';
-import { foldAcks, sessionPaths, withSessionFile, type SessionPaths } from './sessions/index.ts';
+import {
+  foldAcks,
+  heartbeatAt,
+  sessionPaths,
+  SessionBusyError,
+  SessionUnsafeError,
+  withSessionFile,
+  type SessionPaths,
+} from './sessions/index.ts';
 import { isStuck, nextTriggerDue } from './sessions/recovery.ts';
 
 export interface SweepDeps {
@@ -27,6 +34,8 @@ export interface SweepDeps {
   stuckAfterMs?: number;
   /** Closed sessions older than this are deleted with their folders. */
   closedRetentionMs: number;
+  /** A session whose out/ cannot be trusted (sessions/quarantine.ts). */
+  onUnsafe?: (sessionId: string, err: SessionUnsafeError) => void;
 }
 
 export interface SweepReport {
@@ -76,7 +85,7 @@ export function createSweep(deps: SweepDeps) {
         folded += foldAcks(paths);
         if (runnerIsStuck(paths, now.getTime())) stuck.push(sessionId);
       } catch (err) {
-        log.warn({ sessionId, err }, 'sweep could not read the session; skipped this tick');
+        readFailed(sessionId, err, 'sweep could not read the session; skipped this tick');
       }
     }
     for (const sessionId of stuck) {
@@ -94,7 +103,14 @@ export function createSweep(deps: SweepDeps) {
   function runnerIsStuck(paths: SessionPaths, now: number): boolean {
     const oldestClaim = oldestClaimOf(paths);
     if (oldestClaim === null) return false;
-    return isStuck(Date.parse(oldestClaim), heartbeatOf(paths), now, stuckAfterMs);
+    return isStuck(Date.parse(oldestClaim), heartbeatAt(paths), now, stuckAfterMs);
+  }
+
+  /** A locked outbound.db is read next tick; an unsafe one takes the session out of service. */
+  function readFailed(sessionId: string, err: unknown, message: string): void {
+    if (err instanceof SessionBusyError) return;
+    if (err instanceof SessionUnsafeError && deps.onUnsafe) return deps.onUnsafe(sessionId, err);
+    log.warn({ sessionId, err }, message);
   }
 
   /**
@@ -122,7 +138,7 @@ export function createSweep(deps: SweepDeps) {
           next.set(sessionId, work.nextAt);
           if (work.due) due.add(sessionId);
         } catch (err) {
-          log.warn({ sessionId, err }, 'cannot read due work; the session is tried again in a minute');
+          readFailed(sessionId, err, 'cannot read due work; the session is tried again in a minute');
           next.set(sessionId, new Date(Date.parse(now) + 60_000).toISOString());
         }
         // A burst of due sessions (everyone's 09:00) must not hold up routing and delivery.
@@ -162,14 +178,6 @@ function oldestClaimOf(paths: SessionPaths): string | null {
   return withSessionFile(paths, 'outbound', 'read', (db) =>
     db.prepare("SELECT min(status_changed) FROM processing_ack WHERE status = 'processing'").pluck().get(),
   ) as string | null;
-}
-
-function heartbeatOf(paths: SessionPaths): number | null {
-  try {
-    return statSync(paths.heartbeat).mtimeMs;
-  } catch {
-    return null;
-  }
 }
 
 export type Sweep = ReturnType<typeof createSweep>;

@@ -215,7 +215,7 @@ describe('a broken session file names its session and spares the others', () => 
     db.exec('CREATE TABLE something_else (x)');
     db.close();
     expect(() => readUndelivered(paths)).toThrow(
-      /session ses_1: outbound\.db is missing table\(s\) messages_out, processing_ack, session_state/,
+      /session ses_1: outbound\.db out\/outbound\.db has a schema other than the contract/,
     );
     expect(() =>
       openRunnerSession({ sessionId: 'ses_1', inboundPath: paths.inbound, outboundPath: paths.outbound }),

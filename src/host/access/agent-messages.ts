@@ -22,7 +22,7 @@ import {
   type OutboundMessage,
   type SessionPaths,
 } from '../sessions/index.ts';
-import { causeOf } from '../sessions/lookup.ts';
+import { causeOf, latestTriggerOf } from '../sessions/lookup.ts';
 import { resolveSession } from '../sessions/resolve.ts';
 
 export interface AgentMessageCaps {
@@ -165,7 +165,9 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
         detail: `agent group ${to ?? '(none)'} is not one of this agent's destinations`,
       };
     }
-    const hops = hopsAfter(cause);
+    // The row's seq and in_reply_to are the container's choice: they may only raise the count. The
+    // newest row that started a turn, which the host wrote, keeps an agent from resetting it.
+    const hops = Math.max(hopsAfter(cause), hopsAfter(latestTriggerOf(sourcePaths)));
     const pair = `${source.agentGroupId}\u0000${to}`;
     const sent = (recent.get(pair) ?? []).filter((t) => t > now.getTime() - RATE_WINDOW_MS);
     recent.set(pair, sent);

@@ -59,3 +59,4 @@ export {
   type Person,
   type UserExport,
 } from './data-rights.ts';
+export { isDestinationAllowed } from './destinations.ts';

@@ -3,6 +3,7 @@
 // message the agent was answering; else the agent group's members and admins, or anyone in a public
 // chat) reaches the agent as a system message; at its expiry the agent is told there was no answer.
 // Either way the row is closed: a late answer is refused politely and leaves nothing due.
+import { isDestinationAllowed } from '../access/index.ts';
 import { appendAuditEvent } from '../../db/audit.ts';
 import {
   answerQuestion,
@@ -76,6 +77,14 @@ export function createQuestions(deps: QuestionsDeps) {
     }
     const address = addressOf(paths, row);
     if (!address) return refuse(paths, sessionId, row, 'the conversation has no address to ask in');
+    if (!isDestinationAllowed(db, session, address)) {
+      return refuse(
+        paths,
+        sessionId,
+        row,
+        `${address.channelType}:${address.platformId} is not this conversation nor one of the agent's destinations`,
+      );
+    }
     const question =
       existing ??
       createQuestion(

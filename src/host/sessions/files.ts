@@ -6,6 +6,7 @@ import {
   type SessionDb,
   type SessionFileName,
 } from '../../db/session-schema.ts';
+import { withOutbound } from './output.ts';
 
 /** Where one session's files live: data/sessions/<agent_group_id>/<session_id>/ (DESIGN §3). */
 export interface SessionPaths {
@@ -18,6 +19,8 @@ export interface SessionPaths {
   inbox: string;
   outbox: string;
   heartbeat: string;
+  /** The host's own folder of the session (never mounted): private links and staged outgoing files. */
+  hostDir: string;
 }
 
 export function sessionPaths(dataDir: string, agentGroupId: string, sessionId: string): SessionPaths {
@@ -34,6 +37,7 @@ export function sessionPaths(dataDir: string, agentGroupId: string, sessionId: s
     inbox: join(inDir, 'inbox'),
     outbox: join(outDir, 'outbox'),
     heartbeat: join(outDir, 'heartbeat'),
+    hostDir: join(root, 'host'),
   };
 }
 
@@ -56,7 +60,7 @@ export function createSessionFiles(paths: SessionPaths): void {
 }
 
 /**
- * Opens a session file for one unit of work and always closes it: the host holds no session
+ * Opens a session file for one unit of work and always closes it (outbound.db through output.ts): the host holds no session
  * handles between operations, so idle sessions cost nothing and a runner never waits on the host.
  */
 export function withSessionFile<T>(
@@ -65,6 +69,8 @@ export function withSessionFile<T>(
   mode: 'read' | 'write',
   work: (db: SessionDb) => T,
 ): T {
+  // out/ is the container's: its own module checks everything before SQLite sees the file.
+  if (file === 'outbound') return withOutbound(paths, mode, work);
   const db = openSessionFile({
     sessionId: paths.sessionId,
     file,

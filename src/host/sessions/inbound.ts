@@ -3,12 +3,12 @@ import {
   messageInContent,
   nextSeq,
   type MessageInKind,
-  type SessionDb,
   type DeliveredStatus,
 } from '../../db/session-schema.ts';
 import type { DestinationKind } from '../../db/enums.ts';
 import { newId } from '../../db/ids.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
+import { maxOutboundSeq } from './outbound.ts';
 
 export interface NewMessageIn {
   id?: string;
@@ -46,7 +46,7 @@ export class InvalidMessageError extends Error {
  */
 export function insertMessagesIn(paths: SessionPaths, messages: readonly NewMessageIn[]): WrittenMessage[] {
   const rows = messages.map(toRow);
-  const maxOut = withSessionFile(paths, 'outbound', 'read', maxOutboundSeq);
+  const maxOut = maxOutboundSeq(paths);
   return withSessionFile(paths, 'inbound', 'write', (db) => {
     const insert = db.prepare(`INSERT INTO messages_in
       (id, seq, kind, timestamp, status, process_after, recurrence, timezone, series_id, tries, trigger,
@@ -94,10 +94,6 @@ function toRow(msg: NewMessageIn) {
     content: JSON.stringify(parsed.data),
     source_session_id: msg.sourceSessionId ?? null,
   };
-}
-
-function maxOutboundSeq(db: SessionDb): number {
-  return db.prepare('SELECT coalesce(max(seq), 0) FROM messages_out').pluck().get() as number;
 }
 
 /**

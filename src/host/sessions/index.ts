@@ -12,5 +12,22 @@ export {
   type DestinationProjection,
   type SessionRouting,
 } from './inbound.ts';
-export { readUndelivered, readAcks, type OutboundMessage } from './outbound.ts';
+export {
+  readOutboundPage,
+  readUndelivered,
+  readAcks,
+  type OutboundMessage,
+  type OutboundPage,
+} from './outbound.ts';
+export {
+  heartbeatAt,
+  removeOutboxFolder,
+  settleOutbound,
+  stageOutboxFiles,
+  SessionBusyError,
+  SessionUnsafeError,
+  OUTPUT_LIMITS,
+  type StagedFiles,
+} from './output.ts';
 export { SessionFileError } from '../../db/session-schema.ts';
+export { createQuarantine, type Quarantine } from './quarantine.ts';

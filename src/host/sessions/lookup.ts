@@ -63,3 +63,14 @@ export function causeOf(
     );
   }) as Pick<MessageInRow, 'id' | 'kind' | 'content' | 'seq'> | undefined;
 }
+
+/** The newest inbound row that started a turn: written by the host, whatever the runner claims. */
+export function latestTriggerOf(
+  paths: SessionPaths,
+): Pick<MessageInRow, 'id' | 'kind' | 'content' | 'seq'> | undefined {
+  return withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare('SELECT id, kind, content, seq FROM messages_in WHERE trigger = 1 ORDER BY seq DESC LIMIT 1')
+      .get(),
+  ) as Pick<MessageInRow, 'id' | 'kind' | 'content' | 'seq'> | undefined;
+}

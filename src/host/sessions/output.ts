@@ -1,0 +1,362 @@
+// The host's only way into a session's out/ folder (DESIGN §10). Everything there is written by the
+// container (model output, Bash, approved MCP servers, any runner bug) and is hostile input: a file may
+// be a symlink, a FIFO or a device, a folder may be swapped for a symlink between two system calls,
+// outbound.db may carry triggers, views or rows of any size. Nothing here follows a link the container
+// made, opens a non-regular file, reads without a bound, or blocks the event loop on the container.
+import { constants, createWriteStream, linkSync, lstatSync, mkdirSync, rmSync, type Stats } from 'node:fs';
+import { mkdir, open, readdir, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import Sqlite from 'better-sqlite3';
+import { OUTBOUND_DDL, SessionFileError, type SessionDb } from '../../db/session-schema.ts';
+import type { SessionPaths } from './files.ts';
+
+/** Bounds on what the host reads from a session's out/ (docs/security.md lists them). */
+export const OUTPUT_LIMITS = {
+  /** Rows of messages_out read at once; a pass reads page after page. */
+  rowsPerPage: 100,
+  /** A row's content JSON; a longer one fails alone with a reason. */
+  maxContentBytes: 1 << 20,
+  /** Nesting of that JSON (objects and arrays). */
+  maxJsonDepth: 64,
+  /** Every other column of a row (ids, addresses, times). */
+  maxFieldBytes: 512,
+  /** Files one message may carry, and the size of each. */
+  maxFilesPerMessage: 10,
+  maxFileBytes: 25 * 1024 * 1024,
+  /**
+   * How long a read waits for the runner's lock (a commit takes a few ms); the host's event loop waits
+   * with it, so it is short, and delivery backs off from a session that keeps its file locked.
+   */
+  readLockWaitMs: 100,
+  /** Entries removed from one message folder after delivery. */
+  maxFolderEntries: 100,
+} as const;
+
+/** Message ids the runner writes (`out_<hash>`) and anything else that is safe as a folder name. */
+export const OUTPUT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+/** A plain file name: letters, digits and common punctuation, no folder separator, no leading dot. */
+export const OUTPUT_FILE_NAME_PATTERN = /^(?!\.)[\p{L}\p{N} ._()+,=@-]{1,200}$/u;
+
+/**
+ * A session whose out/ cannot be trusted at all (outbound.db is a link, a FIFO, has a foreign schema,
+ * is not a database): the host stops using it, stops its container and closes it with this reason.
+ */
+export class SessionUnsafeError extends SessionFileError {
+  override name = 'SessionUnsafeError';
+  constructor(sessionId: string, reason: string, options?: { cause?: unknown }) {
+    super(sessionId, 'outbound', reason, options);
+  }
+}
+
+/** outbound.db is locked by its writer right now: try again shortly (never wait on the event loop). */
+export class SessionBusyError extends SessionFileError {
+  override name = 'SessionBusyError';
+  constructor(sessionId: string, options?: { cause?: unknown }) {
+    super(sessionId, 'outbound', 'is locked by the runner; read again shortly', options);
+  }
+}
+
+// ---- outbound.db ----
+
+/**
+ * Opens outbound.db for one unit of work and always closes it.
+ *
+ * Read (a runner may be alive): the file is hard-linked into the session's host-only folder first.
+ * link(2) does not follow a symlink, so what is opened is exactly the inode that was checked, and the
+ * container cannot swap it afterwards. It must be a regular file; SQLite then opens it read-only with
+ * trusted_schema off, defensive mode (better-sqlite3's default), a short busy wait (a lock held longer
+ * is reported as SessionBusyError), and the schema must be exactly the contract's.
+ *
+ * Write (only while no runner is alive, so nothing can race the checks): the real path, after the same
+ * lstat checks of the file and its journal; opening it read-write rolls back a crashed runner's journal.
+ */
+export function withOutbound<T>(paths: SessionPaths, mode: 'read' | 'write', work: (db: SessionDb) => T): T {
+  assertRealFolder(paths, paths.outDir, 'out/');
+  const link = mode === 'read' ? linkPrivately(paths) : undefined;
+  if (!link) assertWritableFiles(paths);
+  let db: SessionDb | undefined;
+  try {
+    db = new Sqlite(link ?? paths.outbound, { readonly: mode === 'read', fileMustExist: true });
+    db.pragma('trusted_schema = OFF');
+    db.pragma('cell_size_check = ON');
+    db.pragma('mmap_size = 0');
+    if (mode === 'read') db.pragma(`busy_timeout = ${OUTPUT_LIMITS.readLockWaitMs}`);
+    else for (const p of ['journal_mode = DELETE', 'synchronous = FULL', 'busy_timeout = 5000']) db.pragma(p);
+    verifyOutboundSchema(paths.sessionId, db);
+    return work(db);
+  } catch (err) {
+    throw asOutputError(paths.sessionId, err);
+  } finally {
+    db?.close();
+    if (link) rmSync(link, { force: true });
+  }
+}
+
+/**
+ * Opens outbound.db for writing once and closes it, after its container ended: SQLite rolls back the
+ * journal of a transaction the runner did not finish, so later reads (through a link, which does not
+ * see that journal) find the last committed state.
+ */
+export function settleOutbound(paths: SessionPaths): void {
+  withOutbound(paths, 'write', () => undefined);
+}
+
+/** A hard link to out/outbound.db in the session's host folder, checked to be a regular file. */
+function linkPrivately(paths: SessionPaths): string {
+  mkdirSync(paths.hostDir, { recursive: true, mode: 0o700 });
+  const link = join(paths.hostDir, `outbound.${process.pid}.db`);
+  rmSync(link, { force: true });
+  try {
+    linkSync(paths.outbound, link);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SessionFileError(paths.sessionId, 'outbound', 'does not exist');
+    throw new SessionUnsafeError(
+      paths.sessionId,
+      `out/outbound.db cannot be linked (${code}): not a plain file`,
+    );
+  }
+  const stats = lstatSync(link);
+  if (!stats.isFile()) {
+    rmSync(link, { force: true });
+    throw new SessionUnsafeError(paths.sessionId, `out/outbound.db is ${kindOf(stats)}, not a regular file`);
+  }
+  return link;
+}
+
+function assertWritableFiles(paths: SessionPaths): void {
+  const db = lstatOrNull(paths.outbound);
+  if (!db) throw new SessionFileError(paths.sessionId, 'outbound', 'does not exist');
+  if (!db.isFile()) {
+    throw new SessionUnsafeError(paths.sessionId, `out/outbound.db is ${kindOf(db)}, not a regular file`);
+  }
+  const journal = lstatOrNull(`${paths.outbound}-journal`);
+  if (journal && !journal.isFile()) {
+    throw new SessionUnsafeError(
+      paths.sessionId,
+      `out/outbound.db-journal is ${kindOf(journal)}, not a regular file`,
+    );
+  }
+}
+
+/** What sqlite_schema must hold, exactly: the contract's tables and their automatic indexes. */
+let expectedSchema: string | undefined;
+
+function verifyOutboundSchema(sessionId: string, db: SessionDb): void {
+  expectedSchema ??= (() => {
+    const reference = new Sqlite(':memory:');
+    try {
+      reference.exec(OUTBOUND_DDL);
+      return schemaOf(reference);
+    } finally {
+      reference.close();
+    }
+  })();
+  if (schemaOf(db) !== expectedSchema) {
+    throw new SessionUnsafeError(
+      sessionId,
+      'out/outbound.db has a schema other than the contract (extra triggers, views, columns or indexes)',
+    );
+  }
+}
+
+const schemaOf = (db: SessionDb) =>
+  JSON.stringify(
+    db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name').raw().all(),
+  );
+
+function asOutputError(sessionId: string, err: unknown): unknown {
+  if (err instanceof SessionFileError) return err;
+  const code = String((err as { code?: unknown }).code ?? '');
+  if (code.startsWith('SQLITE_BUSY')) return new SessionBusyError(sessionId, { cause: err });
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new SessionUnsafeError(sessionId, `out/outbound.db is not a usable database (${code})`, {
+      cause: err,
+    });
+  }
+  if (code.startsWith('SQLITE_')) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new SessionFileError(sessionId, 'outbound', `cannot be used (${message})`, { cause: err });
+  }
+  return err;
+}
+
+// ---- heartbeat ----
+
+/** mtime of out/heartbeat, null when there is none; any other failure is an error, not "no heartbeat". */
+export function heartbeatAt(paths: SessionPaths): number | null {
+  try {
+    return lstatSync(paths.heartbeat).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new SessionFileError(paths.sessionId, 'outbound', `heartbeat cannot be read (${String(err)})`, {
+      cause: err,
+    });
+  }
+}
+
+// ---- outbox files ----
+
+export type StagedFiles =
+  | { ok: true; files: { name: string; path: string }[]; release: () => Promise<void> }
+  | { ok: false; code: 'invalid_request' | 'too_large'; error: string };
+
+/**
+ * Copies the files a message carries (out/outbox/<id>/<name>) into the session's host folder, where
+ * the container cannot reach them, and returns their copies. Each step opens with O_NOFOLLOW through the
+ * descriptor of the folder above it (/proc/self/fd), so a folder swapped for a symlink between two calls
+ * leads nowhere; each file must be a regular file under the size cap, copied from its open descriptor.
+ */
+export async function stageOutboxFiles(
+  paths: SessionPaths,
+  messageId: string,
+  names: readonly string[],
+): Promise<StagedFiles> {
+  if (names.length === 0) return { ok: true, files: [], release: async () => {} };
+  const invalid = invalidFileNames(messageId, names);
+  if (invalid) return { ok: false, code: 'invalid_request', error: invalid };
+  const staging = join(paths.hostDir, 'outgoing', messageId);
+  const release = () => rm(staging, { recursive: true, force: true });
+  const handles: FileHandle[] = [];
+  try {
+    const outbox = await openFolder(paths.outbox, 'out/outbox', handles);
+    const folder = await openFolder(viaFd(outbox, messageId), `out/outbox/${messageId}`, handles);
+    await release();
+    await mkdir(staging, { recursive: true, mode: 0o700 });
+    const files = [];
+    for (const name of names) {
+      const copied = await copyRegularFile(viaFd(folder, name), join(staging, name), `${messageId}/${name}`);
+      if (!copied.ok) {
+        await release();
+        return copied;
+      }
+      files.push({ name, path: join(staging, name) });
+    }
+    return { ok: true, files, release };
+  } catch (err) {
+    await release();
+    return { ok: false, code: 'invalid_request', error: describe(err) };
+  } finally {
+    await Promise.all(handles.map((h) => h.close().catch(() => {})));
+  }
+}
+
+/**
+ * Removes out/outbox/<id> after its message is settled: only plain entries inside it, through folder
+ * descriptors, never following a link; a nested folder or anything odd is left where it is.
+ */
+export async function removeOutboxFolder(paths: SessionPaths, messageId: string): Promise<void> {
+  if (!OUTPUT_ID_PATTERN.test(messageId)) return;
+  const handles: FileHandle[] = [];
+  try {
+    const outbox = await openFolder(paths.outbox, 'out/outbox', handles);
+    const folder = await openFolder(viaFd(outbox, messageId), `out/outbox/${messageId}`, handles).catch(
+      () => undefined,
+    );
+    if (!folder) return;
+    const entries = (await readdir(viaFd(folder, '.'))).slice(0, OUTPUT_LIMITS.maxFolderEntries);
+    for (const entry of entries) await unlink(viaFd(folder, entry)).catch(() => {});
+    await rmdir(viaFd(outbox, messageId)).catch(() => {});
+  } catch {
+    // out/outbox is not a real folder: nothing of the host's is removed through it.
+  } finally {
+    await Promise.all(handles.map((h) => h.close().catch(() => {})));
+  }
+}
+
+function invalidFileNames(messageId: string, names: readonly string[]): string | undefined {
+  if (!OUTPUT_ID_PATTERN.test(messageId)) return `message id is not a safe folder name`;
+  if (names.length > OUTPUT_LIMITS.maxFilesPerMessage) {
+    return `a message carries at most ${OUTPUT_LIMITS.maxFilesPerMessage} files (${names.length} given)`;
+  }
+  const bad = names.find((n) => !OUTPUT_FILE_NAME_PATTERN.test(n));
+  if (bad !== undefined) return `file name ${JSON.stringify(bad.slice(0, 80))} is not a plain file name`;
+  if (new Set(names).size !== names.length) return 'the same file is named twice';
+  return undefined;
+}
+
+const O_FOLDER = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const O_FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+async function openFolder(path: string, label: string, handles: FileHandle[]): Promise<FileHandle> {
+  try {
+    const handle = await open(path, O_FOLDER);
+    handles.push(handle);
+    return handle;
+  } catch (err) {
+    throw new Error(`${label} is not a folder of the session (${(err as NodeJS.ErrnoException).code})`);
+  }
+}
+
+const viaFd = (folder: FileHandle, name: string) => `/proc/self/fd/${folder.fd}/${name}`;
+
+async function copyRegularFile(
+  from: string,
+  to: string,
+  label: string,
+): Promise<{ ok: true } | { ok: false; code: 'invalid_request' | 'too_large'; error: string }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(from, O_FILE);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'is a symbolic link' : code === 'ENOENT' ? 'does not exist' : code;
+    return { ok: false, code: 'invalid_request', error: `file ${label} ${why}` };
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile())
+      return { ok: false, code: 'invalid_request', error: `file ${label} is ${kindOf(stats)}` };
+    const max = OUTPUT_LIMITS.maxFileBytes;
+    if (stats.size > max)
+      return { ok: false, code: 'too_large', error: `file ${label} is over ${max} bytes` };
+    let copied = 0;
+    const bounded = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        copied += chunk.length;
+        done(copied > max ? new Error(`file ${label} grew past ${max} bytes while copied`) : null, chunk);
+      },
+    });
+    await pipeline(
+      handle.createReadStream({ autoClose: false }),
+      bounded,
+      createWriteStream(to, { mode: 0o600 }),
+    );
+    return { ok: true };
+  } catch (err) {
+    const error = describe(err);
+    return { ok: false, code: error.includes('grew past') ? 'too_large' : 'invalid_request', error };
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+// ---- shared ----
+
+function assertRealFolder(paths: SessionPaths, path: string, label: string): void {
+  const stats = lstatOrNull(path);
+  if (!stats) throw new SessionFileError(paths.sessionId, 'outbound', `does not exist (${label} is missing)`);
+  if (!stats.isDirectory()) throw new SessionUnsafeError(paths.sessionId, `${label} is ${kindOf(stats)}`);
+}
+
+function lstatOrNull(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return stats.isFile() ? 'a regular file' : 'not a regular file';
+}
+
+const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));

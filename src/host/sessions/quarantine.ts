@@ -1,0 +1,31 @@
+// What the host does with a session whose out/ it will not read any more (DESIGN §10): it closes the
+// session with the reason (its chat gets a fresh session on the next message), stops its container,
+// and says so in the log and in `warren dropped`. Every other session carries on.
+import type { Db } from '../../db/connection.ts';
+import { closeSession } from '../../db/sessions.ts';
+import type { SessionFileError } from '../../db/session-schema.ts';
+
+export interface QuarantineDeps {
+  db: Db;
+  clock: () => Date;
+  log: { error(obj: object, msg: string): void };
+  stopContainer: (sessionId: string) => Promise<void>;
+}
+
+export type Quarantine = (sessionId: string, err: SessionFileError) => void;
+
+export function createQuarantine(deps: QuarantineDeps): Quarantine {
+  return (sessionId, err) => {
+    const reason = `unsafe session files: ${err.reason}`;
+    if (!closeSession(deps.db, sessionId, deps.clock().toISOString(), reason)) return;
+    deps.log.error(
+      { sessionId, reason },
+      'session closed: its container wrote something the host will not read; the container is stopped and its chat gets a new session',
+    );
+    deps
+      .stopContainer(sessionId)
+      .catch((stopErr: unknown) =>
+        deps.log.error({ sessionId, err: stopErr }, 'the unsafe session’s container could not be stopped'),
+      );
+  };
+}
