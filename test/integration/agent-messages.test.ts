@@ -231,6 +231,29 @@ describe('caps', () => {
     expect(contentOf(rows(refusedAt.paths, 'system')[0]!)).toMatchObject({ reason: 'agent_loop_capped' });
   });
 
+  test("a looping agent cannot reset the count by answering the person's message instead", async () => {
+    addAgentDestination(db, alpha.id, 'beta', beta.id, iso());
+    addAgentDestination(db, beta.id, 'alpha', alpha.id, iso());
+    const a = chatSession(alpha);
+    const person = rows(a.paths, 'chat')[0]!;
+    agentSays(a.paths, beta.id, 'ping');
+    await delivery.deliverSession(a.session.id);
+    const b = betaShared();
+    // Each side claims its message answers something that is no agent message (the person's, or none).
+    let turn = 0;
+    for (;;) {
+      const [from, toGroup, claimed] = turn % 2 === 0 ? [b, alpha.id, null] : [a, beta.id, person.id];
+      agentSays(from.paths, toGroup, `echo ${turn}`, claimed);
+      await delivery.deliverSession(from.session.id);
+      turn++;
+      if (rows(from.paths, 'system').length > 0) break;
+      expect(turn).toBeLessThan(10);
+    }
+    const hops = [...rows(a.paths, 'agent'), ...rows(b.paths, 'agent')].map((r) => contentOf(r).hops).sort();
+    expect(hops).toEqual([1, 2, 3, 4]);
+    expect(listDroppedMessages(db)).toMatchObject([{ reason: 'agent_loop_capped' }]);
+  });
+
   test('a pair over its rate per minute is refused until the minute has passed', async () => {
     setUp({ perPairPerMinute: 2, maxHops: 100 });
     addAgentDestination(db, alpha.id, 'beta', beta.id, iso());

@@ -6,6 +6,11 @@ import { getQuestion, listPendingQuestions } from '../../src/db/approvals.ts';
 import { listAuditEvents } from '../../src/db/audit.ts';
 import { withSessionFile, type SessionPaths } from '../../src/host/sessions/index.ts';
 import { createWorld, type World } from '../harness/approvals.ts';
+import {
+  closeRunnerSession,
+  openRunnerSession,
+  writeMessagesOut,
+} from '../../container/agent-runner/src/db/session.ts';
 
 let w: World;
 beforeEach(() => {
@@ -163,4 +168,36 @@ test('the tool refuses a question without options and writes nothing', async () 
   const result = await w.agent(s, 'ask_user_question', { question: 'Anything?', options: [] });
   expect(result.isError).toBe(true);
   expect(listPendingQuestions(w.db)).toEqual([]);
+});
+
+test('a question addressed to a chat that is not the agent’s is refused, and nothing is shown there', async () => {
+  const s = w.session(w.main);
+  const runner = openRunnerSession({
+    sessionId: s.paths.sessionId,
+    inboundPath: s.paths.inbound,
+    outboundPath: s.paths.outbound,
+  });
+  writeMessagesOut(runner, [
+    {
+      kind: 'chat',
+      operation: {
+        op: 'ask',
+        questionId: 'q_foreign',
+        question: 'Your password?',
+        options: [{ label: 'Tell', value: 'tell' }],
+        expiresAt: new Date(w.now().getTime() + 600_000).toISOString(),
+      },
+      timestamp: w.now().toISOString(),
+      channelType: 'rich',
+      platformId: 'someone-elses-chat',
+    },
+  ]);
+  closeRunnerSession(runner);
+  await w.delivery.deliverSession(s.id);
+  expect(w.rich.sent.some((m) => m.chatId === 'someone-elses-chat')).toBe(false);
+  expect(getQuestion(w.db, 'q_foreign')).toBeUndefined();
+  const told = inboundRows(s.paths)
+    .filter((r) => r.kind === 'system')
+    .map((r) => r.content);
+  expect(told.join('\n')).toMatch(/not this conversation nor one of the agent's destinations/);
 });

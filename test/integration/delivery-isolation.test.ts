@@ -1,0 +1,94 @@
+// Delivery settles each outbound row on its own (DESIGN §10): a row whose handler throws fails alone,
+// with the reason, and the rows after it are still delivered, in order, on real session files.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, expect, test } from 'vitest';
+import {
+  closeRunnerSession,
+  openRunnerSession,
+  writeMessagesOut,
+} from '../../container/agent-runner/src/db/session.ts';
+import { createAgentGroup } from '../../src/db/agent-groups.ts';
+import { openCentralDb } from '../../src/db/connection.ts';
+import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
+import type { OutboundOperation } from '../../src/db/session-schema.ts';
+import { createSession } from '../../src/db/sessions.ts';
+import { createChannelRegistry } from '../../src/host/channels/registry.ts';
+import { createDelivery } from '../../src/host/delivery.ts';
+import {
+  createSessionFiles,
+  sessionPaths,
+  withSessionFile,
+  writeRouting,
+} from '../../src/host/sessions/index.ts';
+import { recordingChannel } from '../harness/approvals.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'warren-isolation-'));
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+test('a row whose handler throws fails alone with the reason; later rows are delivered', async () => {
+  const now = '2026-12-01T10:00:00.000Z';
+  const db = openCentralDb(join(root, 'warren.db'));
+  const group = createAgentGroup(db, { name: 'Main', folder: 'main' }, now);
+  const chat = findOrCreateMessagingGroup(
+    db,
+    { channelType: 'webchat', platformId: 'c1' },
+    now,
+  ).messagingGroup;
+  const session = createSession(
+    db,
+    { agentGroupId: group.id, messagingGroupId: chat.id, threadId: null },
+    now,
+  );
+  const paths = sessionPaths(root, group.id, session.id);
+  createSessionFiles(paths);
+  writeRouting(paths, { channelType: 'webchat', platformId: 'c1', threadId: null });
+  const channel = recordingChannel('webchat', 1);
+  const channels = createChannelRegistry();
+  channels.register(channel);
+  const woken: string[] = [];
+  const delivery = createDelivery({
+    db,
+    dataDir: root,
+    channels,
+    clock: () => new Date(now),
+    log: pino({ level: 'silent' }),
+    wake: (id) => woken.push(id),
+    watchFiles: false,
+    actions: {
+      handles: (action) => action === 'explode',
+      apply: () => {
+        throw new Error('the handler exploded');
+      },
+    },
+  });
+  const runner = openRunnerSession({
+    sessionId: session.id,
+    inboundPath: paths.inbound,
+    outboundPath: paths.outbound,
+  });
+  const say = (operation: OutboundOperation) => ({ kind: 'chat' as const, operation, timestamp: now });
+  const [, boom] = writeMessagesOut(runner, [
+    say({ op: 'send', text: 'before', files: [] }),
+    say({ op: 'action', action: 'explode', payload: {} }),
+    say({ op: 'send', text: 'after', files: [] }),
+  ]);
+  closeRunnerSession(runner);
+
+  await delivery.deliverSession(session.id);
+  await delivery.stop();
+
+  expect(channel.sent.map((m) => (m.kind === 'send' ? m.text : m.kind))).toEqual(['before', 'after']);
+  const settled = withSessionFile(paths, 'inbound', 'read', (s) =>
+    s.prepare('SELECT message_out_id, status FROM delivered WHERE message_out_id = ?').get(boom!.id),
+  );
+  expect(settled).toMatchObject({ status: 'failed' });
+  const told = withSessionFile(paths, 'inbound', 'read', (s) =>
+    s.prepare("SELECT content FROM messages_in WHERE kind = 'system'").pluck().all(),
+  ) as string[];
+  expect(told.join('\n')).toMatch(/the host could not handle this message: the handler exploded/);
+  expect(woken).toContain(session.id);
+  db.close();
+});
