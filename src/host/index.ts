@@ -146,7 +146,13 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     onUnsafe: (id, err) => quarantine(id, err),
   });
   wake = pool.wake;
-  const quarantine = createQuarantine({ db, clock, log, stopContainer: (id) => pool.stop(id, 0) });
+  const quarantine = createQuarantine({
+    db,
+    clock,
+    log,
+    stopContainer: (id) => pool.stop(id, 0),
+    notifyChat: (id, text) => delivery.notifyUser(id, `unsafe:${id}`, text, null),
+  });
   const sweep = createSweep({
     db,
     dataDir: config.dataDir,

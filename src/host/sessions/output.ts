@@ -26,10 +26,11 @@ export const OUTPUT_LIMITS = {
   maxFilesPerMessage: 10,
   maxFileBytes: 25 * 1024 * 1024,
   /**
-   * How long a read waits for the runner's lock (a commit takes a few ms); the host's event loop waits
-   * with it, so it is short, and delivery backs off from a session that keeps its file locked.
+   * How long a read waits for the runner's lock (a commit takes a few ms, more on a busy disk); the
+   * host's event loop waits with it, so delivery backs off from a session that keeps its file locked
+   * and takes it out of service after BUSY_LIMIT_MS (delivery.ts).
    */
-  readLockWaitMs: 100,
+  readLockWaitMs: 1000,
   /** Entries removed from one message folder after delivery. */
   maxFolderEntries: 100,
 } as const;
@@ -63,9 +64,9 @@ export class SessionBusyError extends SessionFileError {
 /**
  * Opens outbound.db for one unit of work and always closes it.
  *
- * Read (a runner may be alive): the file is hard-linked into the session's host-only folder first.
- * link(2) does not follow a symlink, so what is opened is exactly the inode that was checked, and the
- * container cannot swap it afterwards. It must be a regular file; SQLite then opens it read-only with
+ * Read (a runner may be alive): SQLite opens a hard link in the session's host-only folder, never the
+ * path in out/. link(2) does not follow a symlink, so what is opened is exactly an inode that was
+ * checked, and the container cannot swap it afterwards. It must be a regular file; SQLite then opens it read-only with
  * trusted_schema off, defensive mode (better-sqlite3's default), a short busy wait (a lock held longer
  * is reported as SessionBusyError), and the schema must be exactly the contract's.
  *
@@ -78,19 +79,21 @@ export function withOutbound<T>(paths: SessionPaths, mode: 'read' | 'write', wor
   if (!link) assertWritableFiles(paths);
   let db: SessionDb | undefined;
   try {
-    db = new Sqlite(link ?? paths.outbound, { readonly: mode === 'read', fileMustExist: true });
+    db = new Sqlite(link ?? paths.outbound, {
+      readonly: mode === 'read',
+      fileMustExist: true,
+      timeout: mode === 'read' ? OUTPUT_LIMITS.readLockWaitMs : 5000,
+    });
+    // better-sqlite3 turns defensive mode on and maps no memory by default; untrusted schema runs nothing.
     db.pragma('trusted_schema = OFF');
     db.pragma('cell_size_check = ON');
-    db.pragma('mmap_size = 0');
-    if (mode === 'read') db.pragma(`busy_timeout = ${OUTPUT_LIMITS.readLockWaitMs}`);
-    else for (const p of ['journal_mode = DELETE', 'synchronous = FULL', 'busy_timeout = 5000']) db.pragma(p);
+    if (mode === 'write') for (const p of ['journal_mode = DELETE', 'synchronous = FULL']) db.pragma(p);
     verifyOutboundSchema(paths.sessionId, db);
     return work(db);
   } catch (err) {
     throw asOutputError(paths.sessionId, err);
   } finally {
     db?.close();
-    if (link) rmSync(link, { force: true });
   }
 }
 
@@ -103,25 +106,36 @@ export function settleOutbound(paths: SessionPaths): void {
   withOutbound(paths, 'write', () => undefined);
 }
 
-/** A hard link to out/outbound.db in the session's host folder, checked to be a regular file. */
+/**
+ * A hard link to out/outbound.db in the session's host folder, to a regular file. It is kept between
+ * reads and made again only when out/outbound.db is another inode than the one it links: the container
+ * may swap the file at any moment, but the link only ever names an inode that was checked here.
+ */
 function linkPrivately(paths: SessionPaths): string {
+  const link = join(paths.hostDir, 'outbound.db');
+  const real = lstatOrNull(paths.outbound);
+  if (!real) throw new SessionFileError(paths.sessionId, 'outbound', 'does not exist');
+  if (!real.isFile()) {
+    throw new SessionUnsafeError(paths.sessionId, `out/outbound.db is ${kindOf(real)}, not a regular file`);
+  }
+  const held = lstatOrNull(link);
+  if (held?.isFile() && held.ino === real.ino && held.dev === real.dev) return link;
   mkdirSync(paths.hostDir, { recursive: true, mode: 0o700 });
-  const link = join(paths.hostDir, `outbound.${process.pid}.db`);
   rmSync(link, { force: true });
   try {
     linkSync(paths.outbound, link);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    // EEXIST: another host process linked it a moment ago; it checks what it links as this one does.
     if (code === 'ENOENT') throw new SessionFileError(paths.sessionId, 'outbound', 'does not exist');
-    throw new SessionUnsafeError(
-      paths.sessionId,
-      `out/outbound.db cannot be linked (${code}): not a plain file`,
-    );
+    if (code !== 'EEXIST') {
+      throw new SessionUnsafeError(paths.sessionId, `out/outbound.db cannot be linked (${code})`);
+    }
   }
-  const stats = lstatSync(link);
-  if (!stats.isFile()) {
+  const linked = lstatSync(link);
+  if (!linked.isFile()) {
     rmSync(link, { force: true });
-    throw new SessionUnsafeError(paths.sessionId, `out/outbound.db is ${kindOf(stats)}, not a regular file`);
+    throw new SessionUnsafeError(paths.sessionId, `out/outbound.db is ${kindOf(linked)}, not a regular file`);
   }
   return link;
 }

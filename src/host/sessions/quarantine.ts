@@ -10,7 +10,13 @@ export interface QuarantineDeps {
   clock: () => Date;
   log: { error(obj: object, msg: string): void };
   stopContainer: (sessionId: string) => Promise<void>;
+  /** Tells the session's chat (through the channel, never through the session's files). */
+  notifyChat?: (sessionId: string, text: string) => Promise<unknown>;
 }
+
+const NOTICE =
+  'This conversation was reset: the agent’s workspace held something unsafe, so it was stopped. ' +
+  'Messages it had not answered yet were not processed; please send them again.';
 
 export type Quarantine = (sessionId: string, err: SessionFileError) => void;
 
