@@ -323,7 +323,7 @@ test('export → delete → export leaves nothing of the user, and every row of 
 
   const deleted = await warren(['users', 'delete', ana, '--yes', '--json']);
   expect(deleted.code).toBe(0);
-  const counts = JSON.parse(deleted.stdout) as Record<string, number>;
+  const { counts } = JSON.parse(deleted.stdout) as { counts: Record<string, number> };
   expect(counts).toMatchObject({
     users: 2,
     user_identities: 2,
