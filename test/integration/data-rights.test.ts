@@ -28,6 +28,7 @@ import { setUserDm } from '../../src/db/user-dms.ts';
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
 import { userForAccount, type UserExport } from '../../src/host/access/index.ts';
 import { eventsDirOf, eventsFileOf } from '../../src/host/channels/adapters/webchat-events.ts';
+import { LOCK_FILE, lockSession } from '../../src/host/session-lock.ts';
 import {
   createSessionFiles,
   insertMessagesIn,
@@ -487,4 +488,24 @@ test('delete is refused while the host runs when web chat buffers hold the userâ
   } finally {
     await new Promise((resolve) => host.close(resolve));
   }
+});
+
+test('delete is refused, changing nothing, while another command holds one of the userâ€™s sessions', async () => {
+  const db = openCentralDb(join(dataDir, 'warren.db'));
+  const { ana, shared } = seed(db);
+  db.close();
+  const release = lockSession(shared.sessionId, shared.root, 'another delete', new Date());
+  try {
+    const refused = await warren(['users', 'delete', ana, '--yes']);
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/is held by another command \(another delete.*Nothing was deleted/),
+    });
+    expect((await exportOf(ana)).sessions).toHaveLength(2);
+  } finally {
+    release();
+  }
+  // Its own locks are gone once it ends, whatever the outcome.
+  expect((await warren(['users', 'delete', ana, '--yes'])).code).toBe(0);
+  expect(existsSync(join(shared.root, LOCK_FILE))).toBe(false);
 });

@@ -26,6 +26,7 @@ import { UnknownUserError } from './identity.ts';
 import { lockSession, SessionLockedError } from '../session-lock.ts';
 import {
   claudeStateOf,
+  compactSessionFiles,
   conversationStateOf,
   dropConversationState,
   groupFilesOf,
@@ -425,6 +426,7 @@ async function deleteLocked(
       );
     }
     add('session_files.conversation_state', dropConversationState(session.paths));
+    compactSessionFiles(session.paths);
   }
   for (const { walk, store } of removed) add(REMOVAL_COUNT[store] ?? store, removeWalk(walk));
   const removedEvents = await removeTheirEvents(dataDir, buffered);

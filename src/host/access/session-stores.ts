@@ -194,3 +194,13 @@ export function groupFilesOf(groupsDir: string, folder: string): Walk {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(folder) || folder.startsWith('.')) return emptyWalk();
   return walkRegular(join(groupsDir, folder), groupsDir);
 }
+
+/**
+ * Rewrites both session files without their free pages: deleted rows (and every older version of a
+ * provider's conversation state) stay readable in a SQLite file's free pages until it is vacuumed.
+ */
+export function compactSessionFiles(paths: SessionPaths): void {
+  for (const file of ['inbound', 'outbound'] as const) {
+    withSessionFile(paths, file, 'write', (db) => db.exec('VACUUM'));
+  }
+}
