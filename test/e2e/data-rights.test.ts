@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { DeletionResult } from '../../src/host/access/index.ts';
+import type { DeletionResult, UserExport } from '../../src/host/access/index.ts';
 import { lockSession } from '../../src/host/session-lock.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../harness/fake-openai.ts';
 import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
@@ -45,6 +45,15 @@ afterAll(async () => {
   await openai?.close();
   rmSync(outside, { recursive: true, force: true });
 });
+
+/** The real `warren` command on this data folder, with the host stopped; resolves with its stdout. */
+async function warrenCli(args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, ['bin/warren.js', ...args, '--data-dir', warren.dataDir], {
+    env: { ...process.env, WARREN_PORT: new URL(warren.url).port },
+    maxBuffer: 16 << 20,
+  });
+  return stdout;
+}
 
 /** Every regular file under `dir` (symlinks not followed) whose bytes contain `needle`. */
 function filesContaining(dir: string, needle: string): string[] {
@@ -77,6 +86,21 @@ test('after warren users delete, what a person wrote is nowhere under the data f
   await other.send({ id: 'r-other-1', text: 'hello from Olga', sender: { id: 'olga', name: 'Olga' } });
   await other.waitForReply((r) => r.inReplyTo === 'r-other-1', 60_000);
 
+  // A file the agent sends with its reply to her: served by the web chat from its own copy.
+  writeFileSync(join(warren.groupsDir, 'main', 'note.txt'), `your note: ${MARKER}\n`);
+  await warren.setScript({
+    rules: [
+      { match: 'send me the note', steps: [{ tool: 'send_file', args: { path: 'note.txt', text: 'here' } }] },
+    ],
+  });
+  await echo.send({ id: 'r-echo-2', text: 'send me the note', sender: mia });
+  const withFile = await echo.waitForReply(
+    (r) => r.inReplyTo === 'r-echo-2' && (r.files?.length ?? 0) > 0,
+    60_000,
+  );
+  const served = await fetch(`${warren.url}${withFile.files[0]!.url}`);
+  expect(await served.text()).toContain(MARKER);
+
   const echoSession = warren.sessionOf('rights-echo')!;
   // Stopped as an operator stops it: the host stops the containers and records them stopped.
   await warren.stopHost();
@@ -100,22 +124,9 @@ test('after warren users delete, what a person wrote is nowhere under the data f
   const before = filesContaining(warren.dataDir, MARKER);
   expect(before.some((p) => p.endsWith('outbound.db'))).toBe(true); // replies and openai history
   expect(before.some((p) => p.endsWith('.jsonl'))).toBe(true);
-  expect(
-    (
-      JSON.parse(
-        (
-          await run(
-            process.execPath,
-            ['bin/warren.js', 'users', 'export', 'webchat:mia', '--data-dir', warren.dataDir],
-            {
-              env: { ...process.env, WARREN_PORT: new URL(warren.url).port },
-              maxBuffer: 16 << 20,
-            },
-          )
-        ).stdout,
-      ) as { stores: { store: string; path: string; onDelete: string }[] }
-    ).stores.map((s) => [s.store, s.onDelete]),
-  ).toEqual(
+  expect(before.some((p) => p.includes(join('files', 'webchat')) && p.endsWith('note.txt'))).toBe(true);
+  const exported = JSON.parse(await warrenCli(['users', 'export', 'webchat:mia'])) as UserExport;
+  expect(exported.stores.map((e) => [e.store, e.onDelete])).toEqual(
     expect.arrayContaining([
       ['conversation_state', 'removed'],
       ['claude_state', 'removed'],
@@ -125,20 +136,18 @@ test('after warren users delete, what a person wrote is nowhere under the data f
     ]),
   );
 
-  const { stdout } = await run(
-    process.execPath,
-    ['bin/warren.js', 'users', 'delete', 'webchat:mia', '--yes', '--json', '--data-dir', warren.dataDir],
-    { env: { ...process.env, WARREN_PORT: new URL(warren.url).port }, maxBuffer: 16 << 20 },
-  );
-  const result = JSON.parse(stdout) as DeletionResult;
+  const result = JSON.parse(
+    await warrenCli(['users', 'delete', 'webchat:mia', '--yes', '--json']),
+  ) as DeletionResult;
   expect(result.counts).toMatchObject({
-    'session_files.messages_in': 2,
-    'session_files.messages_out': 2,
+    'session_files.messages_in': 3,
+    'session_files.messages_out': 3,
     'session_files.conversation_state': 1,
     'session_files.claude_state_files': 1,
     webchat_events: expect.any(Number),
   });
   expect(result.counts.session_logs).toBeGreaterThanOrEqual(1);
+  expect(result.counts.served_files).toBe(1);
   const reported = result.reported.map((r) => [r.store, r.path]);
   expect(reported).toEqual(
     expect.arrayContaining([
