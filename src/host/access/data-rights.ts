@@ -343,7 +343,7 @@ export async function deleteUser(
   try {
     for (const session of holding) {
       try {
-        releases.push(lockSession(session.id, session.paths.root, `warren users delete ${userId}`, clock()));
+        releases.push(lockSession(session.id, session.paths.root, 'warren users delete', clock()));
       } catch (err) {
         if (err instanceof SessionLockedError)
           throw new DeletionRefusedError(`${err.message}. Nothing was deleted.`);
