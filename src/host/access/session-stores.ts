@@ -6,7 +6,7 @@
 // touches only regular files and real directories inside the folder's real path, is bounded in
 // entries and depth, and reads no file's contents. Callers do it only while the container is stopped.
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, opendirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
 
@@ -72,7 +72,15 @@ export function walkRegular(start: string, within: string): Walk {
       walk.truncated = true;
       return;
     }
-    for (const name of readdirSync(path)) visit(join(path, name), depth + 1);
+    // Entry by entry: a folder a container filled with millions of names is never listed whole.
+    const dir = opendirSync(path);
+    try {
+      for (let entry = dir.readSync(); entry && !walk.truncated; entry = dir.readSync()) {
+        visit(join(path, entry.name), depth + 1);
+      }
+    } finally {
+      dir.closeSync();
+    }
     walk.dirs.push(path);
   };
   let realStart: string;
