@@ -352,15 +352,19 @@ export function listPendingQuestions(db: Db): Question[] {
   return rows.map(toQuestion);
 }
 
-/** Records the answer of a pending question; false when it was already answered, expired or cancelled. */
+/**
+ * Records the answer of a pending question that has not run out of time at `now` (one conditional
+ * UPDATE, so the check and the answer are one step); false when it was already answered, expired,
+ * cancelled, or its time is up.
+ */
 export function answerQuestion(db: Db, id: string, answer: string, answeredBy: string, now: string): boolean {
   return (
     db
       .prepare(
         `UPDATE questions SET status = 'answered', answer = ?, answered_by = ?, answered_at = ?
-         WHERE id = ? AND status = 'pending'`,
+         WHERE id = ? AND status = 'pending' AND expires_at > ?`,
       )
-      .run(answer, answeredBy, now, id).changes === 1
+      .run(answer, answeredBy, now, id, new Date(now).toISOString()).changes === 1
   );
 }
 

@@ -21,6 +21,7 @@ import {
   recoverAbandonedRows,
 } from './sessions/recovery.ts';
 import { projectDestinations } from './sessions/resolve.ts';
+import { sessionLock } from './session-lock.ts';
 
 export interface LifecycleDeps {
   db: Db;
@@ -40,6 +41,7 @@ export interface LifecycleDeps {
 }
 
 const LOG_MAX_BYTES = 1 << 20;
+const LOCKED_RETRY_MS = 2_000;
 const DAY_MS = 86_400_000;
 
 export function createLifecycle(deps: LifecycleDeps) {
@@ -56,6 +58,15 @@ export function createLifecycle(deps: LifecycleDeps) {
       const group = session && getAgentGroup(db, session.agentGroupId);
       if (!session || !group || session.status !== 'active') return undefined;
       const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+      // Held by an operator's command (warren users delete): no container until it lets go; the
+      // sweep tries again shortly. Marked stopped: nothing runs for it, and the command waits on that.
+      const held = sessionLock(paths.root, clock());
+      if (held) {
+        setContainerStatus(db, sessionId, 'stopped');
+        scheduleWake(db, sessionId, new Date(clock().getTime() + LOCKED_RETRY_MS).toISOString());
+        log.info({ sessionId, lock: held }, 'session is held by an operator command; its container waits');
+        return undefined;
+      }
       projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
       const groupDir = join(config.groupsDir, group.folder);
       mkdirSync(groupDir, { recursive: true });

@@ -174,6 +174,8 @@ export interface Warren {
   kill9(): Promise<void>;
   /** Child process only: start the host again on the same data folder and port. */
   restart(): Promise<void>;
+  /** Stops the host as an operator does (it stops its containers) and keeps every file. */
+  stopHost(): Promise<void>;
   /** Stops the host, removes this install's containers and every temporary file. */
   stop(): Promise<void>;
 }
@@ -323,6 +325,13 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
       if (inProcess) throw new Error('restart needs startWarren({ inProcess: false })');
       if (child) throw new Error('the host is still running; kill9() it first');
       await startChild();
+    },
+    async stopHost() {
+      await Promise.all(chats.map((c) => c.close()));
+      if (host) await host.stop();
+      if (child) await killChild(child, 'SIGTERM', 15_000);
+      host = undefined;
+      child = undefined;
     },
     async stop() {
       await Promise.all(chats.map((c) => c.close()));

@@ -30,6 +30,8 @@ let approval: Approval;
 let session: { id: string };
 beforeAll(async () => {
   w = createWorld();
+  // The CLI decides on the machine's clock: the world's starts there too.
+  w.advance(Date.now() - w.now().getTime());
   session = w.session(w.main);
   const outcome = await w.engine.request({
     kind: 'add_mcp_server',
@@ -113,4 +115,39 @@ test('tokens: created for the owner and printed once, listed by preview, revoked
   expect((await warren(['tokens', 'revoke', id])).code).toBe(0);
   expect(verifyApiToken(w.db, token, w.now().toISOString())).toBeUndefined();
   expect((await warren(['tokens', 'create', 'x', '--user', 'nobody'])).code).toBe(1);
+});
+
+test('an expired approval cannot be approved from the CLI with the host stopped; it is settled as it expires', async () => {
+  // Nothing sweeps here: the engine in this process does not tick, as with the host stopped.
+  // Asked two hours ago with a one-minute TTL.
+  w.advance(-2 * 3600_000);
+  const outcome = await w.engine.request({
+    kind: 'add_mcp_server',
+    agentGroupId: w.main.id,
+    sessionId: session.id,
+    requestedBy: `agent:${w.main.id}`,
+    payload: { name: 'late', command: 'node', args: ['late.js'], env: {} },
+    ttlMs: 60_000,
+  });
+  w.advance(2 * 3600_000);
+  if (!outcome.ok) throw new Error(outcome.error);
+  const late = outcome.approval;
+  expect(Date.parse(late.expiresAt)).toBeLessThan(Date.now()); // the CLI's clock is past it
+  expect(getApproval(w.db, late.id)!.status).toBe('pending');
+  const refused = await warren(['approvals', 'approve', late.id, '--hash', late.payloadHash.slice(0, 16)]);
+  expect(refused).toMatchObject({
+    code: 1,
+    stderr: expect.stringMatching(new RegExp(`approval ${late.id} expired at ${late.expiresAt}`)),
+  });
+  expect(getApproval(w.db, late.id)).toMatchObject({
+    status: 'expired_rejected',
+    decidedBy: 'expiry',
+    appliedPayload: null,
+  });
+  const audit = listAuditEvents(w.db, { target: { kind: 'approval', id: late.id } }).map((e) => e.action);
+  expect(audit).toEqual(expect.arrayContaining(['approval.decision_refused', 'approval.expired']));
+  expect(audit).not.toContain('approval.decided');
+  expect(
+    (await warren(['approvals', 'approve', late.id, '--hash', late.payloadHash.slice(0, 16)])).code,
+  ).toBe(1);
 });

@@ -28,6 +28,7 @@ import { setUserDm } from '../../src/db/user-dms.ts';
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
 import { userForAccount, type UserExport } from '../../src/host/access/index.ts';
 import { eventsDirOf, eventsFileOf } from '../../src/host/channels/adapters/webchat-events.ts';
+import { LOCK_FILE, lockSession } from '../../src/host/session-lock.ts';
 import {
   createSessionFiles,
   insertMessagesIn,
@@ -323,7 +324,7 @@ test('export → delete → export leaves nothing of the user, and every row of 
 
   const deleted = await warren(['users', 'delete', ana, '--yes', '--json']);
   expect(deleted.code).toBe(0);
-  const counts = JSON.parse(deleted.stdout) as Record<string, number>;
+  const { counts } = JSON.parse(deleted.stdout) as { counts: Record<string, number> };
   expect(counts).toMatchObject({
     users: 2,
     user_identities: 2,
@@ -487,4 +488,24 @@ test('delete is refused while the host runs when web chat buffers hold the user�
   } finally {
     await new Promise((resolve) => host.close(resolve));
   }
+});
+
+test('delete is refused, changing nothing, while another command holds one of the user’s sessions', async () => {
+  const db = openCentralDb(join(dataDir, 'warren.db'));
+  const { ana, shared } = seed(db);
+  db.close();
+  const release = lockSession(shared.sessionId, shared.root, 'another delete', new Date());
+  try {
+    const refused = await warren(['users', 'delete', ana, '--yes']);
+    expect(refused).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/is held by another command \(another delete.*Nothing was deleted/),
+    });
+    expect((await exportOf(ana)).sessions).toHaveLength(2);
+  } finally {
+    release();
+  }
+  // Its own locks are gone once it ends, whatever the outcome.
+  expect((await warren(['users', 'delete', ana, '--yes'])).code).toBe(0);
+  expect(existsSync(join(shared.root, LOCK_FILE))).toBe(false);
 });

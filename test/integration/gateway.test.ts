@@ -57,8 +57,6 @@ describe('keys', () => {
     });
     expect(res.status).toBe(200);
     expect(openai.requests[0]!.headers.authorization).toBe('Bearer sk-openai-host-key');
-    const models = await callSocket(gw.socket, { path: '/models' });
-    expect(models.json().data[0].id).toBe('gpt-fake');
   });
 
   test('a local server without a configured key gets no credentials at all (Ollama, llama.cpp)', async () => {

@@ -1,6 +1,7 @@
 // The gateway's pure decisions: headers in and out, the body it sends, the allow-list, rate window,
 // budget day, and error bodies in each provider's own format.
 import { describe, expect, test } from 'vitest';
+import { fenceCall } from '../../src/host/gateway/fence.ts';
 import { checkBudget, createRateLimiter, utcDay } from '../../src/host/gateway/limits.ts';
 import { refusal, streamedRefusal } from '../../src/host/gateway/refusals.ts';
 import { bodyForUpstream, inspectBody, isModelAllowed } from '../../src/host/gateway/request-body.ts';
@@ -172,5 +173,55 @@ describe('refusals', () => {
     expect(streamedRefusal('claude', 'upstream_timeout', 't')).toBe(
       'event: error\ndata: {"type":"error","error":{"type":"timeout_error","message":"t"}}\n\n',
     );
+  });
+});
+
+describe('fence', () => {
+  test('only the listed (method, path) pairs pass, compared exactly as sent', () => {
+    expect(fenceCall('claude', 'POST', '/v1/messages')).toEqual({ ok: true, path: '/v1/messages' });
+    expect(fenceCall('claude', 'POST', '/v1/messages/count_tokens')).toMatchObject({ ok: true });
+    expect(fenceCall('openai', 'POST', '/chat/completions')).toMatchObject({ ok: true });
+    for (const [provider, method, path] of [
+      ['claude', 'GET', '/v1/messages'],
+      ['claude', 'POST', '/v1/messages/batches'],
+      ['claude', 'POST', '/v1/messages/./'],
+      ['claude', 'POST', '/v1/%6Dessages'],
+      ['openai', 'POST', '/chat/completions/'],
+      ['openai', 'POST', '/files'],
+      ['openai', 'GET', '/models'],
+    ] as const) {
+      expect(fenceCall(provider, method, path), `${provider} ${method} ${path}`).toMatchObject({ ok: false });
+    }
+  });
+
+  test('query parameters: only the route’s own are kept', () => {
+    expect(fenceCall('claude', 'POST', '/v1/messages?beta=true&x=1')).toEqual({
+      ok: true,
+      path: '/v1/messages?beta=true',
+    });
+    expect(fenceCall('openai', 'POST', '/chat/completions?api-version=1')).toEqual({
+      ok: true,
+      path: '/chat/completions',
+    });
+  });
+
+  test('request headers: organisation, project, cookies and forwarding fields are dropped', () => {
+    const sent = upstreamHeaders(
+      'openai',
+      {
+        'openai-organization': 'org',
+        'openai-project': 'p',
+        cookie: 'c',
+        'x-forwarded-for': '1.2.3.4',
+        'anthropic-beta': 'b',
+        'content-type': 'application/json',
+      },
+      'k',
+    );
+    expect(sent).toEqual({
+      'content-type': 'application/json',
+      'accept-encoding': 'identity',
+      authorization: 'Bearer k',
+    });
   });
 });

@@ -2,7 +2,11 @@
 // deletion with per-table counts. "One person" is the user and every user merged into them. Central
 // rows are found by user id or platform account; session rows are the chat messages they sent
 // (messages_in) and the replies to those messages (messages_out), in every session's files; web chat
-// events are what the web chat transport's replay buffers hold of theirs (chat-buffers.ts).
+// events are what the web chat transport's replay buffers hold of theirs (chat-buffers.ts). Other stores
+// of those sessions that may hold their words (provider conversation state, Claude transcripts, files
+// served to chats, container logs) go on delete; the agent's work files and the group's memory files
+// are reported, never edited (session-stores.ts). A delete holds each session it touches (no container
+// starts for it) from before it looks at the container until it is done (session-lock.ts).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -19,6 +23,20 @@ import {
   type ChatFacts,
 } from './chat-buffers.ts';
 import { UnknownUserError } from './identity.ts';
+import { lockSession, SessionLockedError } from '../session-lock.ts';
+import {
+  claudeStateOf,
+  compactSessionFiles,
+  conversationStateOf,
+  dropConversationState,
+  groupFilesOf,
+  homeFilesOf,
+  outboxOf,
+  removeWalk,
+  servedFilesOf,
+  sessionLogsOf,
+  type Walk,
+} from './session-stores.ts';
 
 export const EXPORT_FORMAT = 'warren.user-export/1';
 
@@ -48,7 +66,72 @@ export interface UserExport {
   unreadableSessions: { sessionId: string; error: string }[];
   /** Events the web chat transport (`webchat`, `cli` channels) keeps to replay a chat: theirs, per chat. */
   webchatEvents: BufferedChat[];
+  /**
+   * Other stores of the sessions holding their messages that may contain their words (mixed with
+   * others'), by path: what a delete removes (`onDelete: 'removed'`) and what it only reports.
+   */
+  stores: StoreEntry[];
 }
+
+export type StoreKind =
+  /** outbound.db session_state: the openai provider's history, the claude provider's resume id. */
+  | 'conversation_state'
+  /** The Claude binary's transcripts and state under the session's home folder. */
+  | 'claude_state'
+  /** Files the agent sent with its replies to them (out/outbox/<id>/). */
+  | 'outbox'
+  /** Copies of those files the web chat served (data/files/<channel>/<folder>/). */
+  | 'served_file'
+  /** The session's container log (data/logs/sessions/<id>.log, .log.1). */
+  | 'session_log'
+  /** The agent's own files in the session's home folder (its work folder, caches). */
+  | 'agent_file'
+  /** The agent group's folder: AGENT.md, memory/, anything the agent keeps there. */
+  | 'group_file'
+  /** A symlink or special file in a folder above: never followed or touched. */
+  | 'skipped_entry';
+
+export interface StoreEntry {
+  store: StoreKind;
+  sessionId: string | null;
+  /** A file path, or `<outbound.db>#session_state/<key>` for a conversation state entry. */
+  path: string;
+  bytes: number | null;
+  onDelete: 'removed' | 'reported';
+}
+
+export interface DeletionResult {
+  counts: DeletionCounts;
+  /** Stores that may still hold their words and were left as they are (paths), and anything skipped. */
+  reported: StoreEntry[];
+  /** A listing stopped at its bound (MAX_WALK_ENTRIES): there may be more than `reported` names. */
+  truncated: boolean;
+}
+
+export interface DataRightsOptions {
+  /** The agent groups' folders (config groupsDir): their files are reported. */
+  groupsDir?: string;
+  /** How long a delete waits for a running container of a session to stop (default 5 minutes). */
+  waitMs?: number;
+  /** Time source for locks (default: the machine's clock). */
+  clock?: () => Date;
+}
+
+/** A walk a delete removes, and what it is. */
+interface Removal {
+  walk: Walk;
+  store: StoreKind;
+}
+
+/** The count each removed store's files are added to. */
+const REMOVAL_COUNT: Partial<Record<StoreKind, string>> = {
+  claude_state: 'session_files.claude_state_files',
+  served_file: 'served_files',
+  session_log: 'session_logs',
+};
+
+const DEFAULT_WAIT_MS = 5 * 60_000;
+const WAIT_POLL_MS = 200;
 
 /** Table name → rows removed (session rows under `session_files.*`). */
 export type DeletionCounts = Record<string, number>;
@@ -168,7 +251,14 @@ export function personOf(db: Db, userId: string): Person {
   return { userId, userIds, accounts };
 }
 
-export function exportUser(db: Db, dataDir: string, userId: string, actor: string, now: string): UserExport {
+export function exportUser(
+  db: Db,
+  dataDir: string,
+  userId: string,
+  actor: string,
+  now: string,
+  options: DataRightsOptions = {},
+): UserExport {
   const person = personOf(db, userId);
   const params = paramsOf(person);
   const central: UserExport['central'] = {};
@@ -200,8 +290,13 @@ export function exportUser(db: Db, dataDir: string, userId: string, actor: strin
     central,
     sessions,
     unreadableSessions,
-    webchatEvents: findTheirEvents(dataDir, chatFactsOf(db, readable, person)),
+    webchatEvents: [],
+    stores: [],
   };
+  const facts = chatFactsOf(db, readable, person);
+  doc.webchatEvents = findTheirEvents(dataDir, facts);
+  const holding = readable.filter((s) => sessions.some((d) => d.sessionId === s.id));
+  doc.stores = storesOf(db, dataDir, holding, facts, options.groupsDir, []).entries;
   appendAuditEvent(
     db,
     {
@@ -221,10 +316,12 @@ export class DeletionRefusedError extends Error {
 }
 
 /**
- * Deletes everything `exportUser` finds. Session files first (a session whose container is running is
- * refused before anything changes: the host never writes outbound.db under a live runner), then the
- * web chat buffers (refused while the host runs: it keeps them in memory and would write them back),
- * then every central row in one transaction. The audit row it leaves names no one: counts and the id's hash.
+ * Deletes everything `exportUser` finds. Each session holding their messages is locked first (the host
+ * starts no container for it until the delete ends) and its container must be stopped: with the host
+ * running, the delete waits for it to exit (up to `waitMs`); otherwise it is refused before anything
+ * changes. Then the session files and the stores beside them, then the web chat buffers (refused while
+ * the host runs: it keeps them in memory and would write them back), then every central row in one
+ * transaction. The audit row it leaves names no one: counts and the id's hash.
  */
 export async function deleteUser(
   db: Db,
@@ -233,22 +330,75 @@ export async function deleteUser(
   actor: string,
   now: string,
   hostRunning: () => Promise<boolean>,
-): Promise<DeletionCounts> {
+  options: DataRightsOptions = {},
+): Promise<DeletionResult> {
+  const clock = options.clock ?? (() => new Date());
   const person = personOf(db, userId);
   const sessions = allSessions(db, dataDir).filter((s) => existsSync(s.paths.inbound));
   const holding = sessions.filter((s) => {
     const data = readSessionData(s.paths, person);
     return data.messagesIn.length + data.messagesOut.length > 0;
   });
-  const live = holding.filter((s) => s.containerStatus !== 'stopped');
-  if (live.length > 0) {
+  const releases: (() => void)[] = [];
+  try {
+    for (const session of holding) {
+      try {
+        releases.push(lockSession(session.id, session.paths.root, 'warren users delete', clock()));
+      } catch (err) {
+        if (err instanceof SessionLockedError)
+          throw new DeletionRefusedError(`${err.message}. Nothing was deleted.`);
+        throw err;
+      }
+    }
+    const hostUp = await hostRunning();
+    await untilStopped(db, holding, hostUp, options.waitMs ?? DEFAULT_WAIT_MS);
+    return await deleteLocked(db, dataDir, person, sessions, holding, actor, now, hostUp, options);
+  } finally {
+    for (const release of releases) release();
+  }
+}
+
+/** Waits for the sessions' containers to be stopped; refuses when they do not stop (or cannot, host down). */
+async function untilStopped(
+  db: Db,
+  holding: { id: string }[],
+  hostUp: boolean,
+  waitMs: number,
+): Promise<void> {
+  const status = db.prepare('SELECT container_status FROM sessions WHERE id = ?').pluck();
+  const live = () => holding.filter((s) => status.get(s.id) !== 'stopped').map((s) => s.id);
+  const deadline = Date.now() + waitMs;
+  let running = live();
+  // With the host up, a held session's container ends at its idle exit and none starts again.
+  while (running.length > 0 && hostUp && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+    running = live();
+  }
+  if (running.length > 0) {
     throw new DeletionRefusedError(
-      `session(s) ${live.map((s) => s.id).join(', ')} hold this user's messages and their container is running; ` +
-        'wait until they are idle (or stop the host), then delete again. Nothing was deleted.',
+      `session(s) ${running.join(', ')} hold this user's messages and their container is running` +
+        (hostUp
+          ? ` (still, after ${Math.round(waitMs / 1000)} s); try again when they are idle. `
+          : '; start the host so it can stop and recover them, or wait until they are idle, then delete again. ') +
+        'Nothing was deleted.',
     );
   }
-  const buffered = findTheirEvents(dataDir, chatFactsOf(db, sessions, person));
-  if (buffered.length > 0 && (await hostRunning())) {
+}
+
+async function deleteLocked(
+  db: Db,
+  dataDir: string,
+  person: Person,
+  sessions: ReturnType<typeof allSessions>,
+  holding: ReturnType<typeof allSessions>,
+  actor: string,
+  now: string,
+  hostUp: boolean,
+  options: DataRightsOptions,
+): Promise<DeletionResult> {
+  const facts = chatFactsOf(db, sessions, person);
+  const buffered = findTheirEvents(dataDir, facts);
+  if (buffered.length > 0 && hostUp) {
     throw new DeletionRefusedError(
       `${buffered.length} web chat buffer(s) hold events of this user and the host is running; it keeps them ` +
         'in memory and would write them back: stop the host, then delete again. Nothing was deleted.',
@@ -256,22 +406,29 @@ export async function deleteUser(
   }
   const counts: DeletionCounts = {};
   const add = (key: string, n: number) => (counts[key] = (counts[key] ?? 0) + n);
+  const removed: Removal[] = [];
+  const stores = storesOf(db, dataDir, holding, facts, options.groupsDir, removed);
   for (const session of holding) {
-    const removed = deleteSessionData(session.paths, person);
-    for (const [key, n] of Object.entries(removed.counts)) add(`session_files.${key}`, n);
-    for (const id of removed.inboundIds)
+    const deleted = deleteSessionData(session.paths, person);
+    for (const [key, n] of Object.entries(deleted.counts)) add(`session_files.${key}`, n);
+    for (const id of deleted.inboundIds)
       await rm(join(session.paths.inbox, id), { recursive: true, force: true });
-    if (removed.outboundIds.length > 0) {
+    for (const id of deleted.outboundIds)
+      add('session_files.outbox_files', removeWalk(outboxOf(session.paths, id)));
+    if (deleted.outboundIds.length > 0) {
       add(
         'delivery_attempts',
         db
           .prepare(
             `DELETE FROM delivery_attempts WHERE session_id = ? AND message_out_id IN (SELECT value FROM json_each(?))`,
           )
-          .run(session.id, JSON.stringify(removed.outboundIds)).changes,
+          .run(session.id, JSON.stringify(deleted.outboundIds)).changes,
       );
     }
+    add('session_files.conversation_state', dropConversationState(session.paths));
+    compactSessionFiles(session.paths);
   }
+  for (const { walk, store } of removed) add(REMOVAL_COUNT[store] ?? store, removeWalk(walk));
   const removedEvents = await removeTheirEvents(dataDir, buffered);
   for (const channel of BUFFERED_CHANNELS) add(`${channel}_events`, removedEvents[channel] ?? 0);
   const params = paramsOf(person);
@@ -290,13 +447,84 @@ export async function deleteUser(
         actor,
         action: 'user.deleted',
         targetKind: 'user',
-        payloadHash: sha256(userId),
-        detail: { counts: { ...counts } },
+        payloadHash: sha256(person.userId),
+        detail: {
+          counts: { ...counts },
+          reported: stores.entries.filter((e) => e.onDelete === 'reported').length,
+        },
       },
       now,
     );
   }).immediate();
-  return counts;
+  return {
+    counts,
+    reported: stores.entries.filter((e) => e.onDelete === 'reported'),
+    truncated: stores.truncated,
+  };
+}
+
+/**
+ * The stores beside the session files of `holding` (sessions with their messages), as entries; the
+ * walks of what a delete removes are pushed onto `toRemove`, each tagged with its kind.
+ */
+function storesOf(
+  db: Db,
+  dataDir: string,
+  holding: { id: string; agentGroupId: string; paths: SessionPaths }[],
+  facts: ChatFacts,
+  groupsDir: string | undefined,
+  toRemove: Removal[],
+): { entries: StoreEntry[]; truncated: boolean } {
+  const entries: StoreEntry[] = [];
+  let truncated = false;
+  const take = (walk: Walk, store: StoreKind, sessionId: string | null, onDelete: StoreEntry['onDelete']) => {
+    truncated ||= walk.truncated;
+    for (const f of walk.files) entries.push({ store, sessionId, path: f.path, bytes: f.bytes, onDelete });
+    for (const s of walk.skipped)
+      entries.push({
+        store: 'skipped_entry',
+        sessionId,
+        path: `${s.path} (${s.kind})`,
+        bytes: null,
+        onDelete: 'reported',
+      });
+    if (onDelete === 'removed') toRemove.push({ walk, store });
+  };
+  for (const session of holding) {
+    for (const state of conversationStateOf(session.paths)) {
+      entries.push({
+        store: 'conversation_state',
+        sessionId: session.id,
+        path: `${session.paths.outbound}#session_state/${state.key}`,
+        bytes: state.bytes,
+        onDelete: 'removed',
+      });
+    }
+    take(claudeStateOf(session.paths), 'claude_state', session.id, 'removed');
+    take(sessionLogsOf(dataDir, session.id), 'session_log', session.id, 'removed');
+    take(homeFilesOf(session.paths), 'agent_file', session.id, 'reported');
+  }
+  for (const message of facts.messages) {
+    if (!message.mine) continue;
+    for (const eventId of message.replyEventIds) {
+      const sessionId = eventId.split(':')[0] ?? null;
+      take(
+        servedFilesOf(dataDir, message.chat.channel, message.chat.chatId, eventId),
+        'served_file',
+        sessionId,
+        'removed',
+      );
+    }
+  }
+  if (groupsDir) {
+    const groups = [...new Set(holding.map((s) => s.agentGroupId))];
+    for (const id of groups) {
+      const folder = db.prepare('SELECT folder FROM agent_groups WHERE id = ?').pluck().get(id) as
+        string | undefined;
+      if (folder) take(groupFilesOf(groupsDir, folder), 'group_file', null, 'reported');
+    }
+  }
+  return { entries, truncated };
 }
 
 function readSessionData(

@@ -55,8 +55,12 @@ export {
   EXPORT_FORMAT,
   exportUser,
   personOf,
+  type DataRightsOptions,
   type DeletionCounts,
+  type DeletionResult,
   type Person,
+  type StoreEntry,
+  type StoreKind,
   type UserExport,
 } from './data-rights.ts';
 export { isDestinationAllowed } from './destinations.ts';

@@ -27,10 +27,11 @@ const decisionBody = z.strictObject({
   choice: z.string().min(1).max(200).optional(),
 });
 
-const STATUS_OF: Record<DecisionRefusal, 403 | 404 | 409 | 422> = {
+const STATUS_OF: Record<DecisionRefusal, 403 | 404 | 409 | 410 | 422> = {
   unauthorized: 403,
   not_found: 404,
   already_decided: 409,
+  expired: 410,
   payload_changed: 409,
   invalid_edit: 422,
   invalid_choice: 422,

@@ -37,6 +37,8 @@ export function decide(db: Db, input: DecisionInput, now: string): DecisionOutco
   } catch (err) {
     if (!(err instanceof Refused || err instanceof ApplyError)) throw err;
     const code = err instanceof Refused ? err.code : 'apply_failed';
+    // Refused as expired: settle it the way the sweep would, now, so nobody tries again.
+    if (code === 'expired') expire(db, input.approvalId, now);
     const approval = getApproval(db, input.approvalId);
     // The transaction was rolled back: the refusal is recorded on its own.
     appendAuditEvent(
@@ -73,6 +75,15 @@ function settle(db: Db, input: DecisionInput, actor: string, now: string): Appro
     throw new Refused(
       'already_decided',
       `approval ${approval.id} was already decided (${approval.status}${approval.decidedBy ? ` by ${approval.decidedBy}` : ''})`,
+    );
+  }
+  // Checked here, inside the decision's transaction and against the caller's clock: a pending row
+  // past its time is expired whether or not the sweep has run (the host may be stopped).
+  if (isPastExpiry(approval, now)) {
+    throw new Refused(
+      'expired',
+      `approval ${approval.id} expired at ${approval.expiresAt} and can no longer be decided; ` +
+        `it is settled as its expiry says (${approval.expiryAction === 'approve' ? 'approved on expiry' : 'rejected'})`,
     );
   }
   // Both: the hash the decider saw is the row's, and the row's payload still hashes to it.
@@ -166,7 +177,7 @@ export function expire(db: Db, approvalId: string, now: string): boolean {
   return db
     .transaction(() => {
       const approval = getApproval(db, approvalId);
-      if (!approval || approval.status !== 'pending' || approval.expiresAt > now) return false;
+      if (!approval || approval.status !== 'pending' || !isPastExpiry(approval, now)) return false;
       const handler = KIND_HANDLERS[approval.kind];
       const ctx: ApplyContext = { db, now, actor: 'expiry' };
       let status: 'expired_approved' | 'expired_rejected' = 'expired_rejected';
@@ -209,6 +220,10 @@ export function expire(db: Db, approvalId: string, now: string): boolean {
     })
     .immediate();
 }
+
+/** Whether a row's time is up at `now` (both ISO times; compared as instants, not as strings). */
+export const isPastExpiry = (row: { expiresAt: string }, now: string): boolean =>
+  Date.parse(row.expiresAt) <= Date.parse(now);
 
 const short = (hash: string) =>
   /^[0-9a-f]{64}$/.test(hash) ? `${hash.slice(0, 12)}…` : JSON.stringify(hash.slice(0, 20));

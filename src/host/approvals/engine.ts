@@ -232,6 +232,8 @@ export function createApprovals(deps: ApprovalsDeps) {
       void followUp(outcome.approval.id);
     } else {
       log.warn({ approvalId: input.approvalId, code: outcome.code, via: input.via }, 'decision refused');
+      // Refused as expired and settled on the spot: close its cards and tell the requester now.
+      if (outcome.code === 'expired') void followUp(input.approvalId);
     }
     return outcome;
   }

@@ -86,6 +86,7 @@ export type DecisionRefusal =
   | 'not_found'
   | 'unauthorized'
   | 'already_decided'
+  | 'expired'
   | 'payload_changed'
   | 'invalid_edit'
   | 'invalid_choice'

@@ -25,6 +25,7 @@ import {
   type OutboundMessage,
   type SessionPaths,
 } from '../sessions/index.ts';
+import { isPastExpiry } from './decide.ts';
 import type { Cards } from './cards.ts';
 import type { ChatAddress } from './kinds/index.ts';
 import { questionOptionValue } from './replies.ts';
@@ -165,6 +166,17 @@ export function createQuestions(deps: QuestionsDeps) {
       return refuse(
         'closed',
         `Thanks, but that question is closed (${question.status === 'answered' ? 'already answered' : 'no longer open'}); your answer was not passed on.`,
+      );
+    }
+    if (isPastExpiry(question, now)) {
+      closeUnanswered(question, 'no answer in time');
+      await cards.closeAll(
+        { questionId: question.id },
+        `${question.question}\n\nNo answer in time; the question is closed.`,
+      );
+      return refuse(
+        'closed',
+        `Thanks, but that question expired at ${question.expiresAt}; your answer was not passed on.`,
       );
     }
     if (!mayAnswer(question, who.userId)) {

@@ -181,7 +181,9 @@ async function dispatch(db: Db, sub: string | undefined, rest: string[], io: Com
     case 'export': {
       if (!need(1)) return 2;
       const user = resolveUser(db, rest[0]!);
-      const doc = exportUser(db, io.config.dataDir, user.id, io.actor, now);
+      const doc = exportUser(db, io.config.dataDir, user.id, io.actor, now, {
+        groupsDir: io.config.groupsDir,
+      });
       const text = `${JSON.stringify(doc, null, 2)}\n`;
       if (io.out) {
         await writeFile(io.out, text, { mode: 0o600 });
@@ -201,10 +203,19 @@ async function dispatch(db: Db, sub: string | undefined, rest: string[], io: Com
         );
         return 2;
       }
-      const counts = await deleteUser(db, io.config.dataDir, user.id, io.actor, now, io.hostRunning);
-      if (io.json) return out(io, counts);
-      const rows = Object.entries(counts).map(([table, n]) => [table, String(n)]);
+      const result = await deleteUser(db, io.config.dataDir, user.id, io.actor, now, io.hostRunning, {
+        groupsDir: io.config.groupsDir,
+      });
+      if (io.json) return out(io, result);
+      const rows = Object.entries(result.counts).map(([table, n]) => [table, String(n)]);
       io.write(`deleted ${user.id}\n${renderTable(['TABLE', 'ROWS'], rows)}`);
+      if (result.reported.length > 0) {
+        io.write(
+          `\nleft as they are; they may still hold this user's words (check or remove by hand):\n` +
+            result.reported.map((e) => `  ${e.store.padEnd(14)} ${e.path}\n`).join('') +
+            (result.truncated ? '  … (listing stopped at its bound; there may be more)\n' : ''),
+        );
+      }
       return 0;
     }
     default:

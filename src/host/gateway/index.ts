@@ -14,6 +14,7 @@ import type { Logger } from '../logger.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import { admitCall } from './admission.ts';
 import { currentUserOf } from './attribution.ts';
+import { fenceCall } from './fence.ts';
 import { forwardCall, send } from './forward.ts';
 import { createRateLimiter, utcDay } from './limits.ts';
 import { refusal, type RefusalKind } from './refusals.ts';
@@ -175,6 +176,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       req.resume();
       return refuse('bad_request', 'the gateway takes paths such as /v1/messages, not absolute URLs');
     }
+    // The fence before anything is read: a call off the provider's list is never forwarded.
+    const fenced = fenceCall(provider, req.method ?? 'GET', path);
+    if (!fenced.ok) {
+      req.resume();
+      return refuse('not_found', fenced.message);
+    }
     const raw = await readBody(req);
     if (raw === 'too_large') {
       return refuse('too_large', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
@@ -182,6 +189,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const body = inspectBody(raw);
     if (!body.ok) return refuse('bad_request', body.error);
     const model = body.model;
+    // Every forwarded call names its model, so the allow-list and the budget always apply.
+    if (model === undefined) {
+      return refuse('bad_request', `${req.method} ${fenced.path} needs a "model" in its JSON body`);
+    }
     const config = group.modelConfig;
     const admission = admitCall({
       group: { ...group, provider },
@@ -203,7 +214,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const tap = { current: undefined as ReturnType<typeof createUsageTap> | undefined };
     const result = await forwardCall(
       {
-        url: `${upstream.baseUrl}${path}`,
+        url: `${upstream.baseUrl}${fenced.path}`,
         method: req.method ?? 'GET',
         headers: upstreamHeaders(provider, req.headers, key),
         body: raw.length > 0 ? bodyForUpstream(provider, path, raw, body.json) : undefined,

@@ -4,6 +4,7 @@ import type { Provider } from '../../db/enums.ts';
 
 export type RefusalKind =
   | 'bad_request'
+  | 'not_found'
   | 'too_large'
   | 'no_session'
   | 'no_provider'
@@ -29,6 +30,12 @@ const SHAPES: Record<RefusalKind, Shape> = {
     status: 400,
     claude: 'invalid_request_error',
     openai: ['invalid_request_error', 'invalid_request'],
+    final: true,
+  },
+  not_found: {
+    status: 404,
+    claude: 'not_found_error',
+    openai: ['invalid_request_error', 'not_found'],
     final: true,
   },
   too_large: {

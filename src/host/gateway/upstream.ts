@@ -1,7 +1,8 @@
 // Pure: where a group's model calls go and which headers travel with them. The container's headers
-// are never trusted with credentials: any key it sends is dropped and the host's own is added.
+// are never trusted: only the provider's allow-listed fields pass, and the host's own key is added.
 import type { ModelConfig } from '../../db/agent-groups.ts';
 import type { ModelProvider } from '../../db/enums.ts';
+import { FORWARDED_HEADERS } from './fence.ts';
 
 export const DEFAULT_BASE_URLS: Record<ModelProvider, string> = {
   claude: 'https://api.anthropic.com',
@@ -43,22 +44,12 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
-// `expect` too: fetch refuses it, and node:http already answered any 100-continue.
-const NOT_FORWARDED = new Set([
-  ...HOP_BY_HOP,
-  'host',
-  'content-length',
-  'accept-encoding',
-  'expect',
-  'x-api-key',
-  'authorization',
-]);
-
 type IncomingHeaders = Record<string, string | string[] | undefined>;
 
 /**
- * Headers for the upstream request: the client's, minus hop-by-hop fields, `host` and any credential,
- * plus the host's key in the provider's form (none when no key is configured, e.g. Ollama).
+ * Headers for the upstream request: only the provider's allow-listed fields from the client (never a
+ * credential, an organisation or project selector, a cookie or a forwarding header), plus the host's
+ * key in the provider's form (none when no key is configured, e.g. Ollama).
  * `accept-encoding: identity` keeps the bytes plain so usage can be read as they pass.
  */
 export function upstreamHeaders(
@@ -66,11 +57,11 @@ export function upstreamHeaders(
   incoming: IncomingHeaders,
   key: string | undefined,
 ): Record<string, string> {
-  const named = connectionTokens(incoming.connection);
+  const allowed = FORWARDED_HEADERS[provider];
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     const lower = name.toLowerCase();
-    if (value === undefined || NOT_FORWARDED.has(lower) || named.has(lower)) continue;
+    if (value === undefined || !allowed.has(lower)) continue;
     out[lower] = Array.isArray(value) ? value.join(', ') : value;
   }
   out['accept-encoding'] = 'identity';
