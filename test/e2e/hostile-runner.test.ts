@@ -207,6 +207,9 @@ describe('session files a compromised container replaces', () => {
     execFileSync('mkfifo', [s.paths.outbound]);
     expect(await closedReasonOf(s.id)).toMatch(/outbound\.db is a FIFO/);
     expect(await bystanderAnswers('fifo')).toBeLessThan(2000);
+    await s.chat.waitForReply((r) => /conversation was reset/.test(r.text), 10_000);
+    await s.chat.send({ id: 'hostile-fifo-again', text: 'hello again' });
+    await s.chat.waitForReply((r) => r.inReplyTo === 'hostile-fifo-again', 30_000); // a fresh session
     await waitUntil(
       async () => !(await warren.containers()).some((c) => c.labels['warren.session'] === s.id),
       15_000,

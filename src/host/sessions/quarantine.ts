@@ -33,5 +33,10 @@ export function createQuarantine(deps: QuarantineDeps): Quarantine {
       .catch((stopErr: unknown) =>
         deps.log.error({ sessionId, err: stopErr }, 'the unsafe session’s container could not be stopped'),
       );
+    deps
+      .notifyChat?.(sessionId, NOTICE)
+      .catch((notifyErr: unknown) =>
+        deps.log.error({ sessionId, err: notifyErr }, 'the unsafe session’s chat could not be told'),
+      );
   };
 }
