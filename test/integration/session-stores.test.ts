@@ -1,4 +1,4 @@
-// The walks data rights make under folders a container wrote (session-stores.ts), and the session
+// The walks data rights make under folders a container wrote (src/host/sessions/stores.ts), and the session
 // lock a delete holds (session-lock.ts), on real files: links are never followed, ids from a
 // container's database never lead outside its folder, and a lock left by a dead process is stale.
 import { execFileSync } from 'node:child_process';
@@ -21,7 +21,7 @@ import {
   outboxOf,
   removeWalk,
   walkRegular,
-} from '../../src/host/access/session-stores.ts';
+} from '../../src/host/sessions/index.ts';
 import { LOCK_FILE, lockSession, sessionLock, SessionLockedError } from '../../src/host/session-lock.ts';
 import { sessionPaths, type SessionPaths } from '../../src/host/sessions/index.ts';
 

@@ -5,7 +5,7 @@
 // events are what the web chat transport's replay buffers hold of theirs (chat-buffers.ts). Other stores
 // of those sessions that may hold their words (provider conversation state, Claude transcripts, files
 // served to chats, container logs) go on delete; the agent's work files and the group's memory files
-// are reported, never edited (session-stores.ts). A delete holds each session it touches (no container
+// are reported, never edited (sessions/stores.ts). A delete holds each session it touches (no container
 // starts for it) from before it looks at the container until it is done (session-lock.ts).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -36,7 +36,7 @@ import {
   servedFilesOf,
   sessionLogsOf,
   type Walk,
-} from './session-stores.ts';
+} from '../sessions/index.ts';
 
 export const EXPORT_FORMAT = 'warren.user-export/1';
 

@@ -31,3 +31,17 @@ export {
 } from './output.ts';
 export { SessionFileError } from '../../db/session-schema.ts';
 export { createQuarantine, type Quarantine } from './quarantine.ts';
+export {
+  claudeStateOf,
+  compactSessionFiles,
+  conversationStateOf,
+  dropConversationState,
+  groupFilesOf,
+  homeFilesOf,
+  outboxOf,
+  removeWalk,
+  servedFilesOf,
+  sessionLogsOf,
+  walkRegular,
+  type Walk,
+} from './stores.ts';

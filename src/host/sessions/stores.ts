@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, opendirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
+import { withSessionFile, type SessionPaths } from './files.ts';
 
 /** Entries looked at per walk; a folder holding more is reported as truncated. */
 export const MAX_WALK_ENTRIES = 20_000;
