@@ -1,9 +1,9 @@
 // ContainerRuntime over the Docker Engine API (dockerode), which Podman's compatible socket also serves.
 // Every container is sealed the same way: no network, read-only root, no capabilities, hard limits.
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
+import { createFrameDemuxer, createLineSplitter } from './log-lines.ts';
 import {
   ContainerRuntimeError,
   DEFAULT_LIMITS,
@@ -129,9 +129,10 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       if (!lines.write(line)) raw.pause();
     };
     lines.on('drain', () => raw.resume());
-    const stdout = lineSplitter(push);
-    const stderr = lineSplitter(push);
-    docker.modem.demuxStream(raw, stdout.stream, stderr.stream);
+    const stdout = createLineSplitter(push);
+    const stderr = createLineSplitter(push);
+    const demux = createFrameDemuxer(stdout.write, stderr.write);
+    raw.on('data', (chunk: Buffer) => demux(chunk));
     // 'close' without 'end' happens when the engine drops the connection: end the lines either way.
     const finish = (): void => {
       if (lines.writableEnded) return;
@@ -269,27 +270,6 @@ function refFromInfo(info: Docker.ContainerInfo): ContainerRef {
     labels: info.Labels ?? {},
     state: info.State as ContainerState,
   };
-}
-
-/** Splits one demuxed stream into lines; flush() emits a last line that had no newline. */
-function lineSplitter(push: (line: string) => void): { stream: Writable; flush(): void } {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      rest += decoder.write(chunk);
-      const parts = rest.split('\n');
-      rest = parts.pop() ?? '';
-      for (const part of parts) push(part.endsWith('\r') ? part.slice(0, -1) : part);
-      done();
-    },
-  });
-  const flush = (): void => {
-    rest += decoder.end();
-    if (rest !== '') push(rest);
-    rest = '';
-  };
-  return { stream, flush };
 }
 
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
