@@ -1,6 +1,6 @@
 // Session containers from start to exit: what to launch for a session, and what the host does when
 // the container has ended (deliver the rest, retry or fail what the runner left, prune, wake again).
-import { mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { getAgentGroup } from '../db/agent-groups.ts';
@@ -49,6 +49,8 @@ export function createLifecycle(deps: LifecycleDeps) {
     maxContainers: config.containers.maxTotal,
     maxPerAgentGroup: config.containers.maxPerAgentGroup,
     log,
+    limits: { maxLifetimeMs: config.containers.maxLifetimeMs, idleStopMs: config.containers.idleStopMs },
+    lastActivity,
     launch(sessionId) {
       const session = getSession(db, sessionId);
       const group = session && getAgentGroup(db, session.agentGroupId);
@@ -105,6 +107,22 @@ export function createLifecycle(deps: LifecycleDeps) {
       writeRotatedLog(lines, join(config.dataDir, 'logs', 'sessions', `${sessionId}.log`), LOG_MAX_BYTES),
     onExited: (sessionId, exitCode) => afterExit(sessionId, exitCode),
   });
+
+  /**
+   * The session's last sign of life: the runner's heartbeat and outbound.db writes, the host's
+   * inbound.db writes (new work). mtimes only: nothing under out/ is opened (DESIGN §10).
+   */
+  function lastActivity(sessionId: string): number | null {
+    const session = getSession(db, sessionId);
+    if (!session) return null;
+    const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+    let last: number | null = null;
+    for (const file of [paths.heartbeat, paths.outbound, paths.inbound]) {
+      const mtime = lstatSync(file, { throwIfNoEntry: false })?.mtimeMs;
+      if (mtime !== undefined && (last === null || mtime > last)) last = mtime;
+    }
+    return last;
+  }
 
   /**
    * A socket that cannot be opened must not stop the session (scripted agents make no model calls,
