@@ -20,6 +20,9 @@ const fileSchema = z
         idleExitMs: z.number().int().min(1000),
         idleStopMs: z.number().int().min(1000),
         maxLifetimeMs: z.number().int().min(1000),
+        diskQuotaMb: z.number().int().min(1),
+        diskMaxEntries: z.number().int().min(100),
+        diskCheckIntervalMs: z.number().int().min(100),
         memoryMb: z.number().int().min(32),
         cpus: z.number().positive().max(64),
         pids: z.number().int().min(16).max(32768),
@@ -92,6 +95,12 @@ export interface Config {
     idleStopMs: number;
     /** The host stops a container this old, busy or not; its unfinished work goes to the next one. */
     maxLifetimeMs: number;
+    /** Bytes a session's out/ and home/ may hold; over it, the container is stopped and the session held. */
+    diskQuotaBytes: number;
+    /** Files and folders a session's out/ and home/ may hold (the measurement stops there). */
+    diskMaxEntries: number;
+    /** A running session's disk use is measured at most this often. */
+    diskCheckIntervalMs: number;
     memoryMb: number;
     cpus: number;
     pids: number;
@@ -175,6 +184,9 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       idleExitMs,
       idleStopMs: file.containers?.idleStopMs ?? idleExitMs + 30_000,
       maxLifetimeMs: file.containers?.maxLifetimeMs ?? 30 * 60_000,
+      diskQuotaBytes: (file.containers?.diskQuotaMb ?? 1024) * 1024 * 1024,
+      diskMaxEntries: file.containers?.diskMaxEntries ?? 100_000,
+      diskCheckIntervalMs: file.containers?.diskCheckIntervalMs ?? 30_000,
       memoryMb: file.containers?.memoryMb ?? 512,
       cpus: file.containers?.cpus ?? 1,
       pids: file.containers?.pids ?? 256,

@@ -28,8 +28,9 @@ import { createLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { REPO_ROOT } from './repo.ts';
 import { createRouter, type AutoWire } from './router.ts';
-import { resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
+import { getSession, resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
 import { createScheduler } from './scheduling/index.ts';
+import { createDiskQuota } from './sessions/index.ts';
 import { createSweep } from './sweep.ts';
 
 export interface HostOptions {
@@ -130,6 +131,18 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     agentMessages,
   });
   const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
+  const diskQuota = createDiskQuota({
+    dataDir: config.dataDir,
+    quotaBytes: config.containers.diskQuotaBytes,
+    maxEntries: config.containers.diskMaxEntries,
+    checkEveryMs: config.containers.diskCheckIntervalMs,
+    agentGroupOf: (id) => getSession(db, id)?.agentGroupId,
+    stop: (id) => pool.stop(id, 5000),
+    wake: (id) => wake(id),
+    notify: (id, key, text) => delivery.notifyUser(id, key, text, null),
+    now: () => clock().getTime(),
+    log,
+  });
   const pool = createLifecycle({
     db,
     config,
@@ -139,6 +152,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     delivery,
     gateway,
     scheduler,
+    diskQuota,
     clock,
     log,
   });
@@ -152,6 +166,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     delivery,
     scheduler,
     approvals,
+    diskQuota,
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
   });
   sweep.start(config.sweepIntervalMs);

@@ -13,7 +13,7 @@ import { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './
 import type { Delivery } from './delivery.ts';
 import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
-import { foldAcks, sessionPaths } from './sessions/index.ts';
+import { foldAcks, isHeldForDiskQuota, sessionPaths, type DiskQuota } from './sessions/index.ts';
 import {
   crashRetryDelayMs,
   nextTriggerDue,
@@ -33,6 +33,8 @@ export interface LifecycleDeps {
   gateway: Pick<Gateway, 'open' | 'close'>;
   /** Moves the session's tasks forward once its runner has finished (scheduling/). */
   scheduler?: { settleSession(sessionId: string): unknown };
+  /** Told when a wake finds the session held for its disk use (sessions/disk-usage.ts). */
+  diskQuota?: Pick<DiskQuota, 'held'>;
   clock: () => Date;
   log: Logger;
 }
@@ -56,6 +58,10 @@ export function createLifecycle(deps: LifecycleDeps) {
       const group = session && getAgentGroup(db, session.agentGroupId);
       if (!session || !group || session.status !== 'active') return undefined;
       const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+      if (isHeldForDiskQuota(paths)) {
+        deps.diskQuota?.held(sessionId); // its messages stay pending until it is under its quota again
+        return undefined;
+      }
       projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
       const groupDir = join(config.groupsDir, group.folder);
       mkdirSync(groupDir, { recursive: true });

@@ -23,6 +23,8 @@ export interface SweepDeps {
   scheduler?: { settleSession(sessionId: string): unknown };
   /** Expires due approvals and questions, finishes owed follow-ups (approvals/): index reads when idle. */
   approvals?: { tick(): Promise<unknown> };
+  /** Measures running sessions' disk use now and then, in the background (sessions/disk-usage.ts). */
+  diskQuota?: { check(running: readonly string[]): void };
   /** A claim this old with no heartbeat for as long means the runner is stuck (default 120 s). */
   stuckAfterMs?: number;
   /** Closed sessions older than this are deleted with their folders. */
@@ -79,6 +81,7 @@ export function createSweep(deps: SweepDeps) {
         log.warn({ sessionId, err }, 'sweep could not read the session; skipped this tick');
       }
     }
+    deps.diskQuota?.check(deps.pool.running());
     for (const sessionId of stuck) {
       log.warn({ sessionId }, 'runner stuck (old claim, no heartbeat); stopping it so its work is retried');
       void deps.pool.stop(sessionId, 5000);

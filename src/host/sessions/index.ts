@@ -14,3 +14,13 @@ export {
 } from './inbound.ts';
 export { readUndelivered, readAcks, type OutboundMessage } from './outbound.ts';
 export { SessionFileError } from '../../db/session-schema.ts';
+export {
+  createDiskQuota,
+  isHeldForDiskQuota,
+  measureDiskUsage,
+  quotaVerdict,
+  writableSessionDirs,
+  type DiskQuota,
+  type DiskQuotaDeps,
+  type DiskUsage,
+} from './disk-usage.ts';
