@@ -18,7 +18,7 @@ import {
   findEngineSocket,
   removeOrphans,
 } from './containers/index.ts';
-import { DEFAULT_GROUP_FOLDER, initDataFolder } from './data-folder.ts';
+import { DEFAULT_GROUP_FOLDER, initDataFolder, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovals } from './approvals/index.ts';
 import { combineActions, createDelivery, type DeliveryDeps } from './delivery.ts';
@@ -52,6 +52,8 @@ export interface RunningHost {
 export async function startHost(config: Config, options: HostOptions = {}): Promise<RunningHost> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? (() => new Date());
+  // Before any file is made: the data folder's files are the host's alone (docs/security.md).
+  const restoreFileModes = restrictNewFileModes();
 
   // Before anything changes: a secrets file others can read stops the start.
   const secrets = loadSecrets({ file: config.secretsFile, env: options.env ?? process.env });
@@ -232,6 +234,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
         await step().catch((err: unknown) => log.warn({ err, step: name }, 'shutdown step failed'));
       }
       db.close();
+      restoreFileModes();
       resolveStopped();
     })());
   process.on('SIGINT', stop);

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { userInfo } from 'node:os';
-import { initDataFolder } from '../data-folder.ts';
+import { initDataFolder, restrictNewFileModes } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
 import { startHost } from '../index.ts';
 import { runChat } from './chat.ts';
@@ -90,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
     env: process.env,
     cwd: process.cwd(),
   });
+  // Files a command creates (the data folder, its database, exports) are the operator's alone.
+  restrictNewFileModes();
   // The time and terminal a command works with; the operator is who acts, for the audit trail
   // (asked only by the commands that act: a uid without a name must not stop `warren start`).
   const terminal = {
