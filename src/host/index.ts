@@ -214,8 +214,8 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down');
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       // Containers first, while channels still deliver what their runners write last; each step
       // runs even when an earlier one failed, so the database is always closed cleanly.
       const steps: [string, () => Promise<unknown>][] = [
@@ -237,7 +237,10 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
       restoreFileModes();
       resolveStopped();
     })());
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const onSignal = (): void => {
+    stop().catch((err: unknown) => log.error({ err }, 'shutdown failed'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return { url: http.url, stopped, stop };
 }

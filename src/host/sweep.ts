@@ -51,7 +51,9 @@ export function createSweep(deps: SweepDeps) {
   return { tick, start, stop };
 
   function start(intervalMs: number): void {
-    timer = setInterval(() => void tick(), intervalMs);
+    timer = setInterval(() => {
+      tick().catch((err: unknown) => log.error({ err }, 'sweep pass failed; the next one tries again'));
+    }, intervalMs);
     timer.unref();
   }
 
@@ -84,7 +86,11 @@ export function createSweep(deps: SweepDeps) {
     deps.diskQuota?.check(deps.pool.running());
     for (const sessionId of stuck) {
       log.warn({ sessionId }, 'runner stuck (old claim, no heartbeat); stopping it so its work is retried');
-      void deps.pool.stop(sessionId, 5000);
+      deps.pool
+        .stop(sessionId, 5000)
+        .catch((err: unknown) =>
+          log.warn({ sessionId, err }, 'stuck runner did not stop; tried again next tick'),
+        );
     }
     const woken = await wakeDue(now.toISOString());
     await deps.approvals
@@ -132,7 +138,9 @@ export function createSweep(deps: SweepDeps) {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       for (const sessionId of takeWakes(db, now, next)) {
-        void deps.delivery.deliverSession(sessionId);
+        deps.delivery
+          .deliverSession(sessionId)
+          .catch((err: unknown) => log.warn({ sessionId, err }, 'delivery of a woken session failed'));
         if (due.has(sessionId)) {
           deps.pool.wake(sessionId);
           woken.push(sessionId);

@@ -4,7 +4,9 @@ import { loadConfig } from '../config.ts';
 import { userInfo } from 'node:os';
 import { initDataFolder, restrictNewFileModes } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
-import { startHost } from '../index.ts';
+import { startHost, type RunningHost } from '../index.ts';
+import { createLogger } from '../logger.ts';
+import { guardProcess } from '../process-guards.ts';
 import { runChat } from './chat.ts';
 import { cronNext } from './cron.ts';
 import { runGroupsCommand } from './groups.ts';
@@ -119,8 +121,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'start': {
-      const host = await startHost(config);
+      // Installed before the host starts, so a stray rejection during start-up is logged too.
+      const log = createLogger(config.logLevel);
+      const running: { host?: RunningHost } = {};
+      const unguard = guardProcess({ log, shutdown: async () => running.host?.stop() });
+      const host = (running.host = await startHost(config, { log }));
       await host.stopped;
+      unguard();
       return 0;
     }
     case 'chat': {
