@@ -137,7 +137,7 @@ export function createDiskQuota(deps: DiskQuotaDeps) {
     const live = new Set(running);
     // Only running and held sessions are remembered: the map's size follows them, not all sessions.
     for (const id of lastMeasured.keys()) if (!live.has(id) && !heldSessions.has(id)) lastMeasured.delete(id);
-    const due = [...live, ...heldSessions].filter(
+    const due = [...new Set([...live, ...heldSessions])].filter(
       (id) => at - (lastMeasured.get(id) ?? -Infinity) >= deps.checkEveryMs,
     );
     if (due.length === 0) return;
