@@ -185,7 +185,12 @@ export function createSessionPool(deps: PoolDeps) {
         try {
           last = deps.lastActivity?.(sessionId) ?? null;
         } catch (err) {
-          deps.log.warn({ sessionId, err }, 'cannot tell when the session was last active; counted as idle');
+          // Not counted as idle: a passing read error must not stop a busy container (the lifetime still applies).
+          deps.log.warn(
+            { sessionId, err },
+            'cannot tell when the session was last active; checked again next tick',
+          );
+          continue;
         }
         idleMs = at - Math.max(slot.startedAt, last ?? 0);
         if (idleMs >= limits.idleStopMs) reason = 'idle';
