@@ -18,6 +18,11 @@ const fileSchema = z
         maxTotal: z.number().int().min(1).max(1000),
         maxPerAgentGroup: z.number().int().min(1).max(1000),
         idleExitMs: z.number().int().min(1000),
+        idleStopMs: z.number().int().min(1000),
+        maxLifetimeMs: z.number().int().min(1000),
+        diskQuotaMb: z.number().int().min(1),
+        diskMaxEntries: z.number().int().min(100),
+        diskCheckIntervalMs: z.number().int().min(100),
         memoryMb: z.number().int().min(32),
         cpus: z.number().positive().max(64),
         pids: z.number().int().min(16).max(32768),
@@ -83,6 +88,19 @@ export interface Config {
     maxPerAgentGroup: number;
     /** A runner with nothing to do exits after this long. */
     idleExitMs: number;
+    /**
+     * The host stops a container that showed no life (heartbeat, outbound or inbound write) for this
+     * long, whether or not its runner exits by itself (default: idleExitMs + 30 s).
+     */
+    idleStopMs: number;
+    /** The host stops a container this old, busy or not; its unfinished work goes to the next one. */
+    maxLifetimeMs: number;
+    /** Bytes a session's out/ and home/ may hold; over it, the container is stopped and the session held. */
+    diskQuotaBytes: number;
+    /** Files and folders a session's out/ and home/ may hold (the measurement stops there). */
+    diskMaxEntries: number;
+    /** A running session's disk use is measured at most this often. */
+    diskCheckIntervalMs: number;
     memoryMb: number;
     cpus: number;
     pids: number;
@@ -149,6 +167,7 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
   const port = parsePort(flags.port ?? env.WARREN_PORT) ?? file.port ?? 7420;
   const logLevel = z.enum(LOG_LEVELS).safeParse(env.WARREN_LOG_LEVEL ?? file.logLevel ?? 'info');
   if (!logLevel.success) throw new ConfigError(`WARREN_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const idleExitMs = file.containers?.idleExitMs ?? 60_000;
   return {
     dataDir,
     groupsDir: resolve(cwd, flags.groupsDir ?? env.WARREN_GROUPS_DIR ?? file.groupsDir ?? './groups'),
@@ -162,7 +181,12 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       maxTotal:
         parseCount('WARREN_MAX_CONTAINERS', env.WARREN_MAX_CONTAINERS) ?? file.containers?.maxTotal ?? 4,
       maxPerAgentGroup: file.containers?.maxPerAgentGroup ?? 4,
-      idleExitMs: file.containers?.idleExitMs ?? 60_000,
+      idleExitMs,
+      idleStopMs: file.containers?.idleStopMs ?? idleExitMs + 30_000,
+      maxLifetimeMs: file.containers?.maxLifetimeMs ?? 30 * 60_000,
+      diskQuotaBytes: (file.containers?.diskQuotaMb ?? 1024) * 1024 * 1024,
+      diskMaxEntries: file.containers?.diskMaxEntries ?? 100_000,
+      diskCheckIntervalMs: file.containers?.diskCheckIntervalMs ?? 30_000,
       memoryMb: file.containers?.memoryMb ?? 512,
       cpus: file.containers?.cpus ?? 1,
       pids: file.containers?.pids ?? 256,

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { cp, mkdir } from 'node:fs/promises';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { chmod, cp, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCentralDb, type Db } from '../db/connection.ts';
 import { createAgentGroup, getAgentGroupByFolder } from '../db/agent-groups.ts';
@@ -8,6 +8,11 @@ import { defaultModelSetup, type Secrets } from './gateway/index.ts';
 import { REPO_ROOT } from './repo.ts';
 
 export const DEFAULT_GROUP_FOLDER = 'main';
+/** The data folder holds chats, keys and every session: only the host's user may enter it. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+/** What the host creates from now on is its user's alone (files 0600, folders 0700). */
+const HOST_UMASK = 0o077;
 const TEMPLATE = join(REPO_ROOT, 'groups', '_template');
 
 export interface InitResult {
@@ -28,7 +33,8 @@ export async function initDataFolder(
 ): Promise<InitResult> {
   const changes: string[] = [];
   if (!existsSync(config.centralDbPath)) changes.push(`created ${config.centralDbPath}`);
-  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
+  changes.push(...(await tightenDataFolder(config)));
   const db = openCentralDb(config.centralDbPath);
   try {
     if (!getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER)) {
@@ -49,4 +55,49 @@ export async function initDataFolder(
     db.close();
     throw err;
   }
+}
+
+/**
+ * From here on, everything this process creates is 0600/0700. Session containers still read and
+ * write their folders: they run as the host's own uid (lifecycle.ts, session-spec.ts). Returns
+ * a function that puts the previous umask back (tests run hosts inside a longer-lived process).
+ */
+export function restrictNewFileModes(): () => void {
+  let previous: number;
+  try {
+    previous = process.umask(HOST_UMASK);
+  } catch {
+    return () => {}; // worker threads cannot set it; the explicit modes below still apply
+  }
+  return () => void process.umask(previous);
+}
+
+/**
+ * An existing data folder, central database (and its -wal/-shm) that others could read are
+ * tightened to 0700/0600 rather than refused: nothing in them is meant for anyone but the host.
+ * Returns one line per change, so the operator sees it. Files inside the folder are not walked:
+ * once the folder is 0700 nobody else can reach them. A missing database is created 0600 here, so
+ * SQLite (which gives -wal and -shm the database's mode) never makes a readable one.
+ */
+export async function tightenDataFolder(
+  config: Pick<Config, 'dataDir' | 'centralDbPath'>,
+): Promise<string[]> {
+  const changes: string[] = [];
+  if (!existsSync(config.centralDbPath)) closeSync(openSync(config.centralDbPath, 'a', PRIVATE_FILE));
+  const targets: [string, number][] = [
+    [config.dataDir, PRIVATE_DIR],
+    ...['', '-wal', '-shm'].map((suffix): [string, number] => [
+      `${config.centralDbPath}${suffix}`,
+      PRIVATE_FILE,
+    ]),
+  ];
+  for (const [path, mode] of targets) {
+    const stat = await lstat(path).catch(() => undefined);
+    if (!stat || stat.isSymbolicLink() || (stat.mode & 0o777 & ~mode) === 0) continue;
+    await chmod(path, mode);
+    changes.push(
+      `tightened ${path} from ${(stat.mode & 0o777).toString(8)} to ${mode.toString(8)}: it was open to other users`,
+    );
+  }
+  return changes;
 }

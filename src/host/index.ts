@@ -18,7 +18,7 @@ import {
   findEngineSocket,
   removeOrphans,
 } from './containers/index.ts';
-import { DEFAULT_GROUP_FOLDER, initDataFolder } from './data-folder.ts';
+import { DEFAULT_GROUP_FOLDER, initDataFolder, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovals } from './approvals/index.ts';
 import { combineActions, createDelivery, type DeliveryDeps } from './delivery.ts';
@@ -28,9 +28,9 @@ import { createLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { REPO_ROOT } from './repo.ts';
 import { createRouter, type AutoWire } from './router.ts';
-import { resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
+import { getSession, resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
 import { createScheduler } from './scheduling/index.ts';
-import { createQuarantine } from './sessions/index.ts';
+import { createDiskQuota, createQuarantine } from './sessions/index.ts';
 import { createSweep } from './sweep.ts';
 
 export interface HostOptions {
@@ -52,6 +52,8 @@ export interface RunningHost {
 export async function startHost(config: Config, options: HostOptions = {}): Promise<RunningHost> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? (() => new Date());
+  // Before any file is made: the data folder's files are the host's alone (docs/security.md).
+  const restoreFileModes = restrictNewFileModes();
 
   // Before anything changes: a secrets file others can read stops the start.
   const secrets = loadSecrets({ file: config.secretsFile, env: options.env ?? process.env });
@@ -132,6 +134,18 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     onUnsafe: (id, err) => quarantine(id, err),
   });
   const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
+  const diskQuota = createDiskQuota({
+    dataDir: config.dataDir,
+    quotaBytes: config.containers.diskQuotaBytes,
+    maxEntries: config.containers.diskMaxEntries,
+    checkEveryMs: config.containers.diskCheckIntervalMs,
+    agentGroupOf: (id) => getSession(db, id)?.agentGroupId,
+    stop: (id) => pool.stop(id, 5000),
+    wake: (id) => wake(id),
+    notify: (id, key, text) => delivery.notifyUser(id, key, text, null),
+    now: () => clock().getTime(),
+    log,
+  });
   const pool = createLifecycle({
     db,
     config,
@@ -141,6 +155,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     delivery,
     gateway,
     scheduler,
+    diskQuota,
     clock,
     log,
     onUnsafe: (id, err) => quarantine(id, err),
@@ -162,6 +177,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     delivery,
     scheduler,
     approvals,
+    diskQuota,
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
     onUnsafe: quarantine,
   });
@@ -208,8 +224,8 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down');
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       // Containers first, while channels still deliver what their runners write last; each step
       // runs even when an earlier one failed, so the database is always closed cleanly.
       const steps: [string, () => Promise<unknown>][] = [
@@ -228,9 +244,13 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
         await step().catch((err: unknown) => log.warn({ err, step: name }, 'shutdown step failed'));
       }
       db.close();
+      restoreFileModes();
       resolveStopped();
     })());
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const onSignal = (): void => {
+    stop().catch((err: unknown) => log.error({ err }, 'shutdown failed'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return { url: http.url, stopped, stop };
 }

@@ -13,7 +13,15 @@ import { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './
 import type { Delivery } from './delivery.ts';
 import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
-import { foldAcks, sessionPaths, settleOutbound, SessionUnsafeError } from './sessions/index.ts';
+import {
+  foldAcks,
+  isHeldForDiskQuota,
+  lastSignOfLife,
+  sessionPaths,
+  settleOutbound,
+  SessionUnsafeError,
+  type DiskQuota,
+} from './sessions/index.ts';
 import {
   crashRetryDelayMs,
   nextTriggerDue,
@@ -34,6 +42,8 @@ export interface LifecycleDeps {
   gateway: Pick<Gateway, 'open' | 'close'>;
   /** Moves the session's tasks forward once its runner has finished (scheduling/). */
   scheduler?: { settleSession(sessionId: string): unknown };
+  /** Told when a wake finds the session held for its disk use (sessions/disk-usage.ts). */
+  diskQuota?: Pick<DiskQuota, 'held'>;
   clock: () => Date;
   log: Logger;
   /** A session whose out/ cannot be trusted (sessions/quarantine.ts). */
@@ -53,6 +63,8 @@ export function createLifecycle(deps: LifecycleDeps) {
     maxContainers: config.containers.maxTotal,
     maxPerAgentGroup: config.containers.maxPerAgentGroup,
     log,
+    limits: { maxLifetimeMs: config.containers.maxLifetimeMs, idleStopMs: config.containers.idleStopMs },
+    lastActivity,
     launch(sessionId) {
       const session = getSession(db, sessionId);
       const group = session && getAgentGroup(db, session.agentGroupId);
@@ -65,6 +77,10 @@ export function createLifecycle(deps: LifecycleDeps) {
         setContainerStatus(db, sessionId, 'stopped');
         scheduleWake(db, sessionId, new Date(clock().getTime() + LOCKED_RETRY_MS).toISOString());
         log.info({ sessionId, lock: held }, 'session is held by an operator command; its container waits');
+        return undefined;
+      }
+      if (isHeldForDiskQuota(paths)) {
+        deps.diskQuota?.held(sessionId); // its messages stay pending until it is under its quota again
         return undefined;
       }
       projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
@@ -124,6 +140,15 @@ export function createLifecycle(deps: LifecycleDeps) {
         return false;
       }),
   });
+
+  /**
+   * The session's last sign of life: the runner's heartbeat and outbound.db writes, the host's
+   * inbound.db writes (new work). mtimes only: nothing under out/ is opened (DESIGN §10).
+   */
+  function lastActivity(sessionId: string): number | null {
+    const session = getSession(db, sessionId);
+    return session ? lastSignOfLife(sessionPaths(config.dataDir, session.agentGroupId, session.id)) : null;
+  }
 
   /**
    * A socket that cannot be opened must not stop the session (scripted agents make no model calls,

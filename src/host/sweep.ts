@@ -30,6 +30,8 @@ export interface SweepDeps {
   scheduler?: { settleSession(sessionId: string): unknown };
   /** Expires due approvals and questions, finishes owed follow-ups (approvals/): index reads when idle. */
   approvals?: { tick(): Promise<unknown> };
+  /** Measures running sessions' disk use now and then, in the background (sessions/disk-usage.ts). */
+  diskQuota?: { check(running: readonly string[]): void };
   /** A claim this old with no heartbeat for as long means the runner is stuck (default 120 s). */
   stuckAfterMs?: number;
   /** Closed sessions older than this are deleted with their folders. */
@@ -58,7 +60,9 @@ export function createSweep(deps: SweepDeps) {
   return { tick, start, stop };
 
   function start(intervalMs: number): void {
-    timer = setInterval(() => void tick(), intervalMs);
+    timer = setInterval(() => {
+      tick().catch((err: unknown) => log.error({ err }, 'sweep pass failed; the next one tries again'));
+    }, intervalMs);
     timer.unref();
   }
 
@@ -88,9 +92,14 @@ export function createSweep(deps: SweepDeps) {
         readFailed(sessionId, err, 'sweep could not read the session; skipped this tick');
       }
     }
+    deps.diskQuota?.check(deps.pool.running());
     for (const sessionId of stuck) {
       log.warn({ sessionId }, 'runner stuck (old claim, no heartbeat); stopping it so its work is retried');
-      void deps.pool.stop(sessionId, 5000);
+      deps.pool
+        .stop(sessionId, 5000)
+        .catch((err: unknown) =>
+          log.warn({ sessionId, err }, 'stuck runner did not stop; tried again next tick'),
+        );
     }
     const woken = await wakeDue(now.toISOString());
     await deps.approvals
@@ -145,7 +154,9 @@ export function createSweep(deps: SweepDeps) {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       for (const sessionId of takeWakes(db, now, next)) {
-        void deps.delivery.deliverSession(sessionId);
+        deps.delivery
+          .deliverSession(sessionId)
+          .catch((err: unknown) => log.warn({ sessionId, err }, 'delivery of a woken session failed'));
         if (due.has(sessionId)) {
           deps.pool.wake(sessionId);
           woken.push(sessionId);

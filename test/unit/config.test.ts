@@ -46,3 +46,12 @@ test('each data folder gets its own install id for labelling containers', () => 
   expect(a.installId).not.toBe(b.installId);
   expect(loadConfig({ flags: { dataDir: '/a' }, env: {}, cwd }).installId).toBe(a.installId);
 });
+
+test('the host stops idle containers a little after the runner would exit by itself', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ containers: { idleExitMs: 120_000 } }));
+  const { containers } = loadConfig({ flags: { dataDir }, env: {}, cwd });
+  expect(containers).toMatchObject({ idleExitMs: 120_000, idleStopMs: 150_000, maxLifetimeMs: 1_800_000 });
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ containers: { maxLifetimeMs: 10 } }));
+  expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/maxLifetimeMs/);
+});

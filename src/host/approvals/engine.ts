@@ -458,7 +458,11 @@ export function createApprovals(deps: ApprovalsDeps) {
     const previous = builds.get(agentGroupId) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => buildNow(agentGroupId));
     builds.set(agentGroupId, next);
-    void next.finally(() => builds.get(agentGroupId) === next && builds.delete(agentGroupId));
+    // The caller gets the outcome (or the failure) through `next`; this bookkeeping copy must not
+    // become an unhandled rejection of its own.
+    next
+      .finally(() => builds.get(agentGroupId) === next && builds.delete(agentGroupId))
+      .catch(() => undefined);
     return next;
   }
 
@@ -501,7 +505,9 @@ export function createApprovals(deps: ApprovalsDeps) {
       if (packages.apt.length + packages.npm.length === 0) continue;
       if (group.containerConfig.imageBase === deps.images.baseTag) continue;
       log.info({ agentGroupId: group.id }, 'agent group image is out of date; rebuilding');
-      void rebuildImage(group.id);
+      rebuildImage(group.id).catch((err: unknown) =>
+        log.error({ agentGroupId: group.id, err }, 'agent group image rebuild failed'),
+      );
     }
   }
 

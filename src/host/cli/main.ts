@@ -2,9 +2,11 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { userInfo } from 'node:os';
-import { initDataFolder } from '../data-folder.ts';
+import { initDataFolder, restrictNewFileModes } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
-import { startHost } from '../index.ts';
+import { startHost, type RunningHost } from '../index.ts';
+import { createLogger } from '../logger.ts';
+import { guardProcess } from '../process-guards.ts';
 import { runChat } from './chat.ts';
 import { cronNext } from './cron.ts';
 import { runGroupsCommand } from './groups.ts';
@@ -90,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
     env: process.env,
     cwd: process.cwd(),
   });
+  // Files a command creates (the data folder, its database, exports) are the operator's alone.
+  restrictNewFileModes();
   // The time and terminal a command works with; the operator is who acts, for the audit trail
   // (asked only by the commands that act: a uid without a name must not stop `warren start`).
   const terminal = {
@@ -117,8 +121,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'start': {
-      const host = await startHost(config);
+      // Installed before the host starts, so a stray rejection during start-up is logged too.
+      const log = createLogger(config.logLevel);
+      const running: { host?: RunningHost } = {};
+      const unguard = guardProcess({ log, shutdown: async () => running.host?.stop() });
+      const host = (running.host = await startHost(config, { log }));
       await host.stopped;
+      unguard();
       return 0;
     }
     case 'chat': {

@@ -1,9 +1,9 @@
 // ContainerRuntime over the Docker Engine API (dockerode), which Podman's compatible socket also serves.
 // Every container is sealed the same way: no network, read-only root, no capabilities, hard limits.
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
+import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
+import { createFrameDemuxer, createLineSplitter } from './log-lines.ts';
 import {
   ContainerRuntimeError,
   DEFAULT_LIMITS,
@@ -23,6 +23,8 @@ const KILL_WAIT_MS = 5000;
  * container is removed: give open log streams this long after the exit to deliver the last lines.
  */
 const LOG_DRAIN_MS = 2000;
+/** The engine's log of one container is cut back once it reaches this size. */
+export const ENGINE_LOG_MAX_SIZE = '8m';
 
 export interface DockerRuntimeOptions {
   /** Labels every container, so start-up finds this install's orphans and leaves other installs alone. */
@@ -31,6 +33,8 @@ export interface DockerRuntimeOptions {
   docker?: Docker;
   socketPath?: string;
   log?: ContainerLogger;
+  /** The engine's own log of one container is cut back at this size (default 8m; Docker's notation). */
+  engineLogMaxSize?: string;
 }
 
 export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRuntime {
@@ -45,7 +49,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
 
   async function start(spec: ContainerSpec): Promise<ContainerRef> {
     const name = spec.name ?? `warren-${randomBytes(6).toString('hex')}`;
-    const createOptions = containerCreateOptions(spec, installId, name);
+    const createOptions = containerCreateOptions(spec, installId, name, options.engineLogMaxSize);
     let container: Docker.Container;
     try {
       container = await docker.createContainer(createOptions);
@@ -129,9 +133,10 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       if (!lines.write(line)) raw.pause();
     };
     lines.on('drain', () => raw.resume());
-    const stdout = lineSplitter(push);
-    const stderr = lineSplitter(push);
-    docker.modem.demuxStream(raw, stdout.stream, stderr.stream);
+    const stdout = createLineSplitter(push);
+    const stderr = createLineSplitter(push);
+    const demux = createFrameDemuxer(stdout.write, stderr.write);
+    raw.on('data', (chunk: Buffer) => demux(chunk));
     // 'close' without 'end' happens when the engine drops the connection: end the lines either way.
     const finish = (): void => {
       if (lines.writableEnded) return;
@@ -223,6 +228,7 @@ export function containerCreateOptions(
   spec: ContainerSpec,
   installId: string,
   name: string,
+  engineLogMaxSize: string = ENGINE_LOG_MAX_SIZE,
 ): Docker.ContainerCreateOptions {
   const limits = { ...DEFAULT_LIMITS, ...spec.limits };
   const memoryBytes = Math.round(limits.memoryMb * 1024 * 1024);
@@ -252,6 +258,10 @@ export function containerCreateOptions(
       NanoCpus: Math.round(limits.cpus * 1e9),
       PidsLimit: limits.pids,
       AutoRemove: false,
+      // The engine keeps its own copy of the output (Podman: a k8s-file log, which json-file maps
+      // to): capped, so a container printing without end cannot fill the engine's disk. The host
+      // reads the output as it comes and keeps its own rotated log, so only a flood loses lines.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': engineLogMaxSize } },
       Mounts: spec.mounts.map((mount) => ({
         Type: 'bind' as const,
         Source: mount.hostPath,
@@ -269,27 +279,6 @@ function refFromInfo(info: Docker.ContainerInfo): ContainerRef {
     labels: info.Labels ?? {},
     state: info.State as ContainerState,
   };
-}
-
-/** Splits one demuxed stream into lines; flush() emits a last line that had no newline. */
-function lineSplitter(push: (line: string) => void): { stream: Writable; flush(): void } {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      rest += decoder.write(chunk);
-      const parts = rest.split('\n');
-      rest = parts.pop() ?? '';
-      for (const part of parts) push(part.endsWith('\r') ? part.slice(0, -1) : part);
-      done();
-    },
-  });
-  const flush = (): void => {
-    rest += decoder.end();
-    if (rest !== '') push(rest);
-    rest = '';
-  };
-  return { stream, flush };
 }
 
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -22,4 +22,10 @@ export {
   type PackageSet,
 } from './package-image.ts';
 export { findEngineSocket, EngineUnavailableError, DEFAULT_ENGINE_SOCKETS } from './engine.ts';
-export { createSessionPool, type SessionPool, type Launch } from './pool.ts';
+export { createSessionPool, type SessionPool, type Launch, type LimitStop, type PoolLimits } from './pool.ts';
+export {
+  createFrameDemuxer,
+  createLineSplitter,
+  MAX_LOG_LINE_BYTES,
+  type LineSplitter,
+} from './log-lines.ts';

@@ -1,5 +1,8 @@
 // Session containers on demand: at most `maxContainers` at once and `maxPerAgentGroup` per agent
 // group; a wake beyond the caps waits in a queue (never dropped) and starts when a slot frees up.
+// The host, not the runner, bounds each container's life: a runner that never exits (a bug, or a
+// hostile one ignoring its idle timeout) is stopped at maxLifetimeMs, or after idleStopMs without
+// a sign of life; its unfinished work goes to the next container through the normal exit path.
 import type { ContainerRef, ContainerRuntime, ContainerSpec } from './runtime.ts';
 
 export interface Launch {
@@ -26,7 +29,29 @@ export interface PoolDeps {
   onExited: (sessionId: string, exitCode: number) => Promise<boolean> | boolean;
   /** Where the container's output goes (e.g. a rotated log file); resolves when the output ends. */
   captureLogs?: (sessionId: string, lines: AsyncIterable<string>) => Promise<void>;
+  /** Host-enforced bounds on each container's life; none when missing. */
+  limits?: PoolLimits;
+  /**
+   * When (epoch ms) the session last showed life: a heartbeat, a write to outbound.db, new inbound
+   * work. null = never. Read only for running containers, on the watchdog's tick.
+   */
+  lastActivity?: (sessionId: string) => number | null;
+  /** Epoch ms; tests move time. */
+  now?: () => number;
 }
+
+export interface PoolLimits {
+  /** A container running this long is stopped, busy or not. */
+  maxLifetimeMs: number;
+  /** A container with no sign of life (lastActivity) for this long is stopped. */
+  idleStopMs: number;
+  /** How often running containers are checked; default: a quarter of the smaller limit, 1 to 10 s. */
+  checkEveryMs?: number;
+  /** SIGTERM to SIGKILL when a limit stops a container. */
+  graceMs?: number;
+}
+
+export type LimitStop = 'max_lifetime' | 'idle';
 
 interface Slot {
   agentGroupId: string;
@@ -34,6 +59,10 @@ interface Slot {
   /** A wake arrived while the container was already exiting: start it again afterwards. */
   rewake: boolean;
   exiting: boolean;
+  /** Epoch ms the container started running. */
+  startedAt?: number;
+  /** Set once a limit has asked the container to stop. */
+  limitStop?: LimitStop;
 }
 
 export function createSessionPool(deps: PoolDeps) {
@@ -42,8 +71,10 @@ export function createSessionPool(deps: PoolDeps) {
   const queued = new Set<string>();
   const exits = new Set<Promise<void>>();
   let closed = false;
+  const now = deps.now ?? Date.now;
+  let watchdog: NodeJS.Timeout | undefined;
 
-  return { wake, isRunning, running, queuedSessions, stop, stopAll, containerOf };
+  return { wake, isRunning, running, queuedSessions, stop, stopAll, containerOf, limitStopOf };
 
   /** Makes sure a container serves the session soon; cheap and idempotent. */
   function wake(sessionId: string): void {
@@ -95,6 +126,8 @@ export function createSessionPool(deps: PoolDeps) {
     try {
       await deps.beforeStart?.(sessionId);
       slot.ref = await deps.runtime.start(spec);
+      slot.startedAt = now();
+      armWatchdog();
       if (closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
       deps.onStarted?.(sessionId, slot.ref);
       // Caught at once: a container removed early (shutdown) must not leave a rejection unhandled.
@@ -117,8 +150,70 @@ export function createSessionPool(deps: PoolDeps) {
       deps.log.warn({ sessionId, err }, 'handling a container exit failed');
     }
     slots.delete(sessionId);
+    if (slots.size === 0) disarmWatchdog();
     if (again && !closed) wake(sessionId);
     drain();
+  }
+
+  /** One timer for all running containers, none while nothing runs (idle sessions cost nothing). */
+  function armWatchdog(): void {
+    const limits = deps.limits;
+    if (!limits || watchdog) return;
+    const every =
+      limits.checkEveryMs ??
+      Math.min(10_000, Math.max(1000, Math.min(limits.maxLifetimeMs, limits.idleStopMs) / 4));
+    watchdog = setInterval(() => checkLimits(limits), every);
+    watchdog.unref();
+  }
+
+  function disarmWatchdog(): void {
+    clearInterval(watchdog);
+    watchdog = undefined;
+  }
+
+  /** Stops every container past a limit; the exit path then retries what it left unfinished. */
+  function checkLimits(limits: PoolLimits): void {
+    const at = now();
+    for (const [sessionId, slot] of slots) {
+      if (!slot.ref || slot.startedAt === undefined || slot.exiting || slot.limitStop || closed) continue;
+      const livedMs = at - slot.startedAt;
+      let reason: LimitStop | undefined;
+      let idleMs = 0;
+      if (livedMs >= limits.maxLifetimeMs) reason = 'max_lifetime';
+      else {
+        let last: number | null = null;
+        try {
+          last = deps.lastActivity?.(sessionId) ?? null;
+        } catch (err) {
+          // Not counted as idle: a passing read error must not stop a busy container (the lifetime still applies).
+          deps.log.warn(
+            { sessionId, err },
+            'cannot tell when the session was last active; checked again next tick',
+          );
+          continue;
+        }
+        idleMs = at - Math.max(slot.startedAt, last ?? 0);
+        if (idleMs >= limits.idleStopMs) reason = 'idle';
+      }
+      if (!reason) continue;
+      slot.limitStop = reason;
+      const ref = slot.ref;
+      deps.log.warn(
+        reason === 'max_lifetime'
+          ? { sessionId, container: ref.name, reason, livedMs, maxLifetimeMs: limits.maxLifetimeMs }
+          : { sessionId, container: ref.name, reason, idleMs, idleStopMs: limits.idleStopMs },
+        reason === 'max_lifetime'
+          ? 'container reached its maximum lifetime; the host stops it (unfinished work goes to the next container)'
+          : 'container idle past the host’s limit without exiting; the host stops it',
+      );
+      deps.runtime.stop(ref, limits.graceMs ?? 5000).catch((err: unknown) => {
+        slot.limitStop = undefined; // tried again on the next tick
+        deps.log.warn(
+          { sessionId, container: ref.name, reason, err },
+          'a container past its limit did not stop',
+        );
+      });
+    }
   }
 
   function countFor(agentGroupId: string): number {
@@ -139,6 +234,11 @@ export function createSessionPool(deps: PoolDeps) {
     return [...queue];
   }
 
+  /** Why a limit is stopping the session's container, if one is. */
+  function limitStopOf(sessionId: string): LimitStop | undefined {
+    return slots.get(sessionId)?.limitStop;
+  }
+
   function containerOf(sessionId: string): ContainerRef | undefined {
     return slots.get(sessionId)?.ref;
   }
@@ -152,6 +252,7 @@ export function createSessionPool(deps: PoolDeps) {
   /** Shutdown: no new starts, every container stopped, every exit handled. */
   async function stopAll(graceMs: number): Promise<void> {
     closed = true;
+    disarmWatchdog();
     queue.length = 0;
     queued.clear();
     const stops = [...slots.values()].map((s) => (s.ref ? deps.runtime.stop(s.ref, graceMs) : undefined));

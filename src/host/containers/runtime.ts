@@ -51,7 +51,10 @@ export interface ContainerRuntime {
   stop(ref: ContainerRef, graceMs: number): Promise<void>;
   /** Containers of this runtime's install (running or not) carrying all of the given labels. */
   list(labels: Record<string, string>): Promise<ContainerRef[]>;
-  /** stdout and stderr lines from the container's start, following until it exits. */
+  /**
+   * stdout and stderr lines from the container's start, following until it exits; a line longer than
+   * MAX_LOG_LINE_BYTES (log-lines.ts) is cut and marked, so no output can hold the host's memory.
+   */
   logs(ref: ContainerRef): AsyncIterable<string>;
   /** Resolves with the exit code once the container is no longer running. */
   wait(ref: ContainerRef): Promise<number>;

@@ -11,7 +11,7 @@ export async function writeRotatedLog(
   file: string,
   maxBytes: number,
 ): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   let size = await stat(file).then(
     (s) => s.size,
     () => 0,
@@ -34,5 +34,6 @@ export async function writeRotatedLog(
   }
 }
 
-const open = (file: string) => createWriteStream(file, { flags: 'a' });
+// 0600: what an agent printed is the host's to read, not every local user's.
+const open = (file: string) => createWriteStream(file, { flags: 'a', mode: 0o600 });
 const close = (stream: WriteStream) => new Promise<void>((resolve) => stream.end(resolve));

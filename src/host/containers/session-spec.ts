@@ -40,7 +40,11 @@ export interface SessionSpecInput {
   idleExitMs: number;
   pollOnly: boolean;
   limits: ContainerLimits;
-  /** uid:gid the runner runs as: the host's own, so the files it writes stay the host's. */
+  /**
+   * uid:gid the runner runs as: the host's own, so the files it writes stay the host's, and the
+   * session folders can stay 0700/0600 (the host's umask 0077) while the container reads in/ and
+   * writes out/ and home/ through its mounts.
+   */
   user: string;
 }
 

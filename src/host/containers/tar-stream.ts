@@ -9,7 +9,10 @@ import type { Readable } from 'node:stream';
  * When `consume` fails, tar is stopped; when tar fails, its exit code and what it said are the error.
  */
 export async function withTarStream<T>(dir: string, consume: (tar: Readable) => Promise<T>): Promise<T> {
-  const tar = spawn('tar', ['-C', dir, '--numeric-owner', '--owner=0', '--group=0', '-c', '.'], {
+  // go+rX: the host's umask (0077, data-folder.ts) must not make the image unreadable to a
+  // container user that is not root.
+  const args = ['-C', dir, '--numeric-owner', '--owner=0', '--group=0', '--mode=go+rX', '-c', '.'];
+  const tar = spawn('tar', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tarErrors = '';

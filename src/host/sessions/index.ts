@@ -21,6 +21,7 @@ export {
 } from './outbound.ts';
 export {
   heartbeatAt,
+  lastSignOfLife,
   removeOutboxFolder,
   settleOutbound,
   stageOutboxFiles,
@@ -45,3 +46,13 @@ export {
   walkRegular,
   type Walk,
 } from './stores.ts';
+export {
+  createDiskQuota,
+  isHeldForDiskQuota,
+  measureDiskUsage,
+  quotaVerdict,
+  writableSessionDirs,
+  type DiskQuota,
+  type DiskQuotaDeps,
+  type DiskUsage,
+} from './disk-usage.ts';

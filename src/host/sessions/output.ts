@@ -211,6 +211,19 @@ export function heartbeatAt(paths: SessionPaths): number | null {
   }
 }
 
+/**
+ * The latest change to the heartbeat, outbound.db or inbound.db (lstat only: nothing is opened or
+ * followed), null when none exists; how the host tells an idle container from a working one.
+ */
+export function lastSignOfLife(paths: SessionPaths): number | null {
+  let last: number | null = null;
+  for (const file of [paths.heartbeat, paths.outbound, paths.inbound]) {
+    const mtime = lstatSync(file, { throwIfNoEntry: false })?.mtimeMs;
+    if (mtime !== undefined && (last === null || mtime > last)) last = mtime;
+  }
+  return last;
+}
+
 // ---- outbox files ----
 
 export type StagedFiles =
