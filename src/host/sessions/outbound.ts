@@ -11,7 +11,7 @@ import {
   type OutboundOperation,
 } from '../../db/session-schema.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
-import { OUTPUT_ID_PATTERN, OUTPUT_LIMITS, SessionUnsafeError } from './output.ts';
+import { OUTPUT_ID_PATTERN, OUTPUT_LIMITS, SessionUnsafeError, withOutbound } from './output.ts';
 
 export type OutboundMessage = MessageOutRow &
   ({ op: OutboundOperation; error?: undefined } | { op?: undefined; error: string });
@@ -33,13 +33,18 @@ export interface OutboundPage {
  */
 export function readOutboundPage(paths: SessionPaths, afterSeq = 0): OutboundPage {
   const limit = OUTPUT_LIMITS.rowsPerPage;
-  const raw = withSessionFile(paths, 'outbound', 'read', (db) =>
-    db.prepare(PAGE_SQL).all({
-      afterSeq,
-      limit,
-      maxField: OUTPUT_LIMITS.maxFieldBytes,
-      maxContent: OUTPUT_LIMITS.maxContentBytes,
-    }),
+  // Delivery's read: a short wait for the runner's lock, then SessionBusyError and a back-off.
+  const raw = withOutbound(
+    paths,
+    'read',
+    (db) =>
+      db.prepare(PAGE_SQL).all({
+        afterSeq,
+        limit,
+        maxField: OUTPUT_LIMITS.maxFieldBytes,
+        maxContent: OUTPUT_LIMITS.maxContentBytes,
+      }),
+    OUTPUT_LIMITS.deliveryLockWaitMs,
   ) as StoredRow[];
   if (raw.length === 0) return { rows: [], lastSeq: afterSeq, more: false };
   const rows = raw.map(checkRow);

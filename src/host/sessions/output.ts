@@ -26,11 +26,13 @@ export const OUTPUT_LIMITS = {
   maxFilesPerMessage: 10,
   maxFileBytes: 25 * 1024 * 1024,
   /**
-   * How long a read waits for the runner's lock (a commit takes a few ms, more on a busy disk); the
-   * host's event loop waits with it, so delivery backs off from a session that keeps its file locked
-   * and takes it out of service after BUSY_LIMIT_MS (delivery.ts).
+   * How long a read waits for the runner's lock: a commit takes a few ms, more on a busy disk, and a
+   * runner committing in a tight loop can hold readers off for longer. The host's event loop waits
+   * with it, so delivery's reads wait less, back off from a session that keeps its file locked, and
+   * take it out of service after BUSY_LIMIT_MS (delivery.ts).
    */
-  readLockWaitMs: 1000,
+  readLockWaitMs: 5000,
+  deliveryLockWaitMs: 250,
   /** Entries removed from one message folder after delivery. */
   maxFolderEntries: 100,
 } as const;
@@ -73,7 +75,12 @@ export class SessionBusyError extends SessionFileError {
  * Write (only while no runner is alive, so nothing can race the checks): the real path, after the same
  * lstat checks of the file and its journal; opening it read-write rolls back a crashed runner's journal.
  */
-export function withOutbound<T>(paths: SessionPaths, mode: 'read' | 'write', work: (db: SessionDb) => T): T {
+export function withOutbound<T>(
+  paths: SessionPaths,
+  mode: 'read' | 'write',
+  work: (db: SessionDb) => T,
+  lockWaitMs: number = OUTPUT_LIMITS.readLockWaitMs,
+): T {
   assertRealFolder(paths, paths.outDir, 'out/');
   const link = mode === 'read' ? linkPrivately(paths) : undefined;
   if (!link) assertWritableFiles(paths);
@@ -82,7 +89,7 @@ export function withOutbound<T>(paths: SessionPaths, mode: 'read' | 'write', wor
     db = new Sqlite(link ?? paths.outbound, {
       readonly: mode === 'read',
       fileMustExist: true,
-      timeout: mode === 'read' ? OUTPUT_LIMITS.readLockWaitMs : 5000,
+      timeout: mode === 'read' ? lockWaitMs : 5000,
     });
     // better-sqlite3 turns defensive mode on and maps no memory by default; untrusted schema runs nothing.
     db.pragma('trusted_schema = OFF');
