@@ -68,9 +68,9 @@ export class SessionBusyError extends SessionFileError {
  *
  * Read (a runner may be alive): SQLite opens a hard link in the session's host-only folder, never the
  * path in out/. link(2) does not follow a symlink, so what is opened is exactly an inode that was
- * checked, and the container cannot swap it afterwards. It must be a regular file; SQLite then opens it read-only with
- * trusted_schema off, defensive mode (better-sqlite3's default), a short busy wait (a lock held longer
- * is reported as SessionBusyError), and the schema must be exactly the contract's.
+ * checked, and the container cannot swap it afterwards. It must be a regular file; SQLite opens it
+ * read-only with trusted_schema off, defensive mode (better-sqlite3's default), a bounded wait for the
+ * runner's lock (then SessionBusyError), and the schema must be exactly the contract's.
  *
  * Write (only while no runner is alive, so nothing can race the checks): the real path, after the same
  * lstat checks of the file and its journal; opening it read-write rolls back a crashed runner's journal.
