@@ -109,7 +109,7 @@ const reply = (
     ...extra,
   }) as OutboundMessage;
 
-test('a posted message reaches the sink as a normalized inbound message', async () => {
+test('a posted message reaches the sink as a normalized inbound message from an anonymous visitor', async () => {
   const chat = await startWebchat();
   const response = await chat.post({
     chat: 'lobby',
@@ -126,7 +126,8 @@ test('a posted message reaches the sink as a normalized inbound message', async 
       installation: '',
       platformMessageId: 'm1',
       chat: { id: 'lobby', isGroup: false },
-      sender: { id: 'ana', name: 'Ana' },
+      // Without sign-in the body's sender is only a handle inside the chat, and a display name.
+      sender: { id: 'anon/lobby/ana', name: 'Ana', anonymous: true },
       threadId: 't1',
       text: 'hello',
       attachments: [],

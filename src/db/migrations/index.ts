@@ -3,6 +3,8 @@ import initial from './001-initial.ts';
 import models from './002-models.ts';
 import approvals from './003-approvals.ts';
 import access from './004-access.ts';
+import reserved from './005-reserved.ts';
+import webSignIn from './006-web-sign-in.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
-export const MIGRATIONS: readonly Migration[] = [initial, models, approvals, access];
+export const MIGRATIONS: readonly Migration[] = [initial, models, approvals, access, reserved, webSignIn];

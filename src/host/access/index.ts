@@ -59,3 +59,4 @@ export {
   type Person,
   type UserExport,
 } from './data-rights.ts';
+export { createWebSignIn, DEFAULT_LOGIN_LINK_TTL_MS, makeLoginLink } from './web-sign-in.ts';

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { userInfo } from 'node:os';
-import { initDataFolder } from '../data-folder.ts';
+import { initDataFolder, readCliSecret } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
 import { startHost } from '../index.ts';
 import { runChat } from './chat.ts';
@@ -12,6 +12,7 @@ import { runTasksCommand } from './tasks.ts';
 import { runUsageCommand } from './usage.ts';
 import { runApprovalsCommand } from './approvals.ts';
 import { runTokensCommand } from './tokens.ts';
+import { runLoginLinkCommand } from './login-link.ts';
 import { runDroppedCommand } from './dropped.ts';
 import { runRolesCommand } from './roles.ts';
 import { runUsersCommand } from './users.ts';
@@ -25,6 +26,7 @@ commands:
   tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
   approvals  list [--all] | show ID | approve ID --hash HASH [--note T] [--choice ID] [--edited F] | reject ID
   tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
+  login-link USER [--minutes N]  a one-time link that signs a browser in to the web chat as USER
   cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
   groups   agent groups and their models: list [--json] | show NAME | model NAME [model options]
            (warren groups help: the model options)
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       tz: { type: 'string' },
       from: { type: 'string' },
       count: { type: 'string' },
+      minutes: { type: 'string' },
       all: { type: 'boolean' },
       json: { type: 'boolean' },
       provider: { type: 'string' },
@@ -127,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
         url: `http://${config.host}:${config.port}`,
         chat: values.chat ?? 'terminal',
         sender: { id: name.replace(/[^A-Za-z0-9._:@-]/g, '_'), name },
+        secret: readCliSecret(config.dataDir),
         input: process.stdin,
         output: process.stdout,
       });
@@ -207,6 +211,13 @@ async function main(argv: string[]): Promise<number> {
         args: positionals.slice(1),
         user: values.user,
         json: values.json ?? false,
+      });
+    case 'login-link':
+      return runLoginLinkCommand({
+        ...operator(),
+        config,
+        args: positionals.slice(1),
+        minutes: values.minutes,
       });
     case 'cron': {
       if (positionals[1] !== 'next') {
