@@ -146,8 +146,7 @@ export function createRouter(deps: RouterDeps) {
     const routed: Routed = [];
     const unknownTo: string[] = [];
     let firstRefusal: DropReason | undefined;
-    // Read once, decided per wiring. An anonymous visitor holds no role, whatever was granted to it.
-    const facts = message.sender.anonymous ? undefined : loadAccessFacts(db, sender.id);
+    const facts = accessFactsOf(message, sender); // read once, decided per wiring
     for (const wiring of wirings) {
       const known = decideAccess(facts, { kind: 'message', agentGroupId: wiring.agentGroupId }).allowed;
       const verdict = decide(wiring, chat, message, known, hasStickySession(wiring, chat, message));
@@ -244,6 +243,16 @@ export function createRouter(deps: RouterDeps) {
     const sent = await deps.say?.(result.reply.to, result.reply.text, key);
     if (!sent) log.warn({ channel: message.channelType, chat: chat.id }, 'control command answer not sent');
     return { status: 'control', outcome: result.outcome };
+  }
+
+  /**
+   * An anonymous visitor's handle is anyone's to claim: it never holds an owner or admin role,
+   * whatever was granted to its account. It may be a member (an admin let that handle in, in that
+   * chat, through a new_sender card), so request_approval chats work for visitors too.
+   */
+  function accessFactsOf(message: InboundMessage, sender: User) {
+    const facts = loadAccessFacts(db, sender.id);
+    return message.sender.anonymous && facts ? { ...facts, roles: [] } : facts;
   }
 
   function senderOf(message: InboundMessage, chat: MessagingGroup, now: string): User {

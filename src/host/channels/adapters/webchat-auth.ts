@@ -118,11 +118,14 @@ function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 }
 
-/** No script, no foreign resources, and the link never leaks through a Referer. */
+/**
+ * No script, no foreign resources, and the link never leaks through a Referer to another site
+ * (`same-origin`, not `no-referrer`: with that, browsers send `Origin: null` on the form post).
+ */
 export const SIGN_IN_PAGE_HEADERS = {
   'content-security-policy':
     "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 
