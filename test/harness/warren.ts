@@ -102,6 +102,8 @@ export interface SendInput {
   sender?: { id: string; name?: string };
   thread?: string;
   mentioned?: boolean;
+  /** Post from this signed-in browser instead of the client's own (anonymous) one. */
+  as?: SignedIn;
 }
 
 export class PostError extends Error {
@@ -496,12 +498,14 @@ async function openChat(baseUrl: () => string, name: string, as?: SignedIn): Pro
   const client: ChatClient = {
     name,
     async send(input) {
-      const body = { ...input, chat: name, sender: input.sender ?? { id: 'tester', name: 'Tester' } };
+      const { as: from, ...fields } = input;
+      const body = { ...fields, chat: name, sender: fields.sender ?? { id: 'tester', name: 'Tester' } };
+      const headers = from ? { cookie: from.cookie } : cookie;
       let res: Response;
       try {
         res = await fetch(`${baseUrl()}/webchat/api/messages`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...cookie },
+          headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify(body),
         });
       } catch (err) {

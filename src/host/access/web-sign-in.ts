@@ -52,8 +52,10 @@ export function createWebSignIn(deps: { db: Db; clock: () => Date }): WebchatAut
   const UNUSABLE = 'This login link is not valid: it was already used, has expired, or was mistyped.';
   return {
     browserUser(cookie) {
-      const userId = browserUser(db, cookie);
-      return userId && mayAct(getUser(db, userId)) ? userId : undefined;
+      // A suspended user's browser stays theirs (the router drops their messages as user_suspended);
+      // one of a user merged away acts as nobody until it signs in again.
+      const user = getUser(db, browserUser(db, cookie) ?? '');
+      return user && !user.mergedInto ? user.id : undefined;
     },
     tokenUser(token) {
       return verifyApiToken(db, token, clock().toISOString())?.userId;
@@ -112,7 +114,7 @@ export function createWebSignIn(deps: { db: Db; clock: () => Date }): WebchatAut
   };
 }
 
-/** Suspended and merged users' browsers act as nobody (they are anonymous visitors again). */
+/** Suspended and merged users cannot sign in. */
 function mayAct(user: User | undefined): user is User {
   return !!user && !user.mergedInto && user.status !== 'suspended';
 }
