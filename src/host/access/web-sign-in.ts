@@ -23,7 +23,10 @@ export function makeLoginLink(
   db: Db,
   input: { user: User; actor: string; now: Date; ttlMs?: number; baseUrl: string },
 ): { url: string; expiresAt: string } {
-  const { user, actor } = input;
+  const { actor } = input;
+  // Read again: the caller's copy may predate a suspension or a merge.
+  const user = getUser(db, input.user.id);
+  if (!user) throw new Error(`user ${input.user.id} does not exist`);
   if (user.mergedInto)
     throw new Error(`user ${user.id} was merged into ${user.mergedInto}; use ${user.mergedInto}`);
   if (user.status === 'suspended') throw new Error(`user ${user.id} is suspended; activate them first`);
