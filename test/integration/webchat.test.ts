@@ -171,6 +171,8 @@ test.each([
   ],
   ['a sender id that is too long', { chat: 'c', sender: { id: 'a'.repeat(201) }, text: 'x' }, /sender\.id/],
   ['an unknown field', { chat: 'c', sender: { id: 'a' }, text: 'x', thread_id: 't' }, /thread_id/],
+  // Found by the fuzz test: a blank name reached user creation and failed there (500).
+  ['a blank sender name', { chat: 'c', sender: { id: 'a', name: '   ' }, text: 'x' }, /sender\.name/],
   ['a body that is not JSON', '{"chat": "c",', /not valid JSON/],
 ])('%s is refused with 400 naming the problem and never reaches the sink', async (_name, body, problem) => {
   const chat = await startWebchat();

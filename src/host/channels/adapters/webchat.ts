@@ -86,9 +86,13 @@ const INLINE_TYPES: Record<string, string> = {
 };
 
 const Id = z.string().regex(ID_PATTERN, ID_RULE);
+const Sender = z.strictObject({
+  id: Id,
+  name: z.string().trim().min(1, 'must not be blank').max(200).optional(),
+});
 const PostedMessage = z.strictObject({
   chat: Id,
-  sender: z.strictObject({ id: Id, name: z.string().min(1).max(200).optional() }),
+  sender: Sender,
   text: z
     .string()
     .min(1, 'must not be empty')
@@ -101,7 +105,7 @@ type PostedMessage = z.infer<typeof PostedMessage>;
 /** A click on a card option: the option's value, and the event id of the card's message. */
 const PostedAction = z.strictObject({
   chat: Id,
-  sender: z.strictObject({ id: Id, name: z.string().min(1).max(200).optional() }),
+  sender: Sender,
   value: z.string().min(1).max(1000),
   messageId: z.string().min(1).max(500).optional(),
   id: Id.optional(),
