@@ -300,3 +300,40 @@ test('a client that does not read is cut off once the bytes queued for it pass t
   }
   expect(bytes).toBeLessThan(40 * 32 * 1024);
 });
+
+test('an anonymous event stream gets approval cards without their option values; a signed-in one gets them', async () => {
+  const w = await startSignIn();
+  const cookie = cookieOf(await w.confirm(w.link().url))!;
+  const readCard = async (headers: Record<string, string>) => {
+    const res = await fetch(`${w.url}/webchat/api/events?chat=olga-dm`, { headers });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('"card"')) text += (await reader.read()).value ?? '';
+    await reader.cancel();
+    const data = /^data: (.*)$/m.exec(text.slice(text.indexOf('event: message')))![1]!;
+    return (JSON.parse(data) as { card: { options: { label: string; value?: string }[] } }).card.options;
+  };
+  const approve = `apr:apr_1:approve:${'0'.repeat(64)}`;
+  await w.channel.send({
+    kind: 'send',
+    idempotencyKey: 'card:1',
+    chatId: 'olga-dm',
+    threadId: null,
+    text: '',
+    inReplyTo: null,
+    files: [],
+    card: {
+      title: 'Approval needed',
+      body: '…',
+      options: [
+        { label: 'Approve', value: approve },
+        { label: 'Blue', value: 'q:q_1:1' },
+      ],
+    },
+  });
+  expect(await readCard({})).toEqual([{ label: 'Approve' }, { label: 'Blue', value: 'q:q_1:1' }]);
+  expect(await readCard({ cookie })).toEqual([
+    { label: 'Approve', value: approve },
+    { label: 'Blue', value: 'q:q_1:1' },
+  ]);
+});

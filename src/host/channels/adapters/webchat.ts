@@ -32,7 +32,13 @@ import {
   type Poster,
   type WebchatAuth,
 } from './webchat-auth.ts';
-import { eventsDirOf, eventsFileOf, parseSavedEvents, writeSavedEvents } from './webchat-events.ts';
+import {
+  eventsDirOf,
+  eventsFileOf,
+  parseFrame,
+  parseSavedEvents,
+  writeSavedEvents,
+} from './webchat-events.ts';
 import { createRateLimiter, DEFAULT_WEBCHAT_LIMITS, type WebchatLimits } from './webchat-limits.ts';
 
 export interface WebchatOptions {
@@ -116,9 +122,11 @@ type PostedAction = z.infer<typeof PostedAction>;
 interface ChatEvent {
   id: string;
   frame: Uint8Array;
+  /** The frame anonymous visitors get when it differs: approval options without their values. */
+  forAnonymous?: Uint8Array;
 }
 interface Listener {
-  push(frame: Uint8Array): void;
+  push(event: ChatEvent): void;
   end(): void;
 }
 /** Form posted by the sign-in page. */
@@ -330,7 +338,7 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
         'retry-after': '5',
       });
     }
-    return c.body(listen(chat, c.req.header('last-event-id')), 200, {
+    return c.body(listen(chat, c.req.header('last-event-id'), poster.kind === 'anonymous'), 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       // Keeps reverse proxies (nginx) from buffering the stream.
@@ -339,7 +347,12 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   }
 
   /** The chat's buffered events (only those after lastEventId when it is buffered), then live ones. */
-  function listen(chat: ChatState, lastEventId: string | undefined): ReadableStream<Uint8Array> {
+  function listen(
+    chat: ChatState,
+    lastEventId: string | undefined,
+    anonymous: boolean,
+  ): ReadableStream<Uint8Array> {
+    const frameOf = (event: ChatEvent) => (anonymous ? (event.forAnonymous ?? event.frame) : event.frame);
     let listener: Listener | undefined;
     let ping: NodeJS.Timeout | undefined;
     let stopped = false;
@@ -354,11 +367,12 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       {
         start(controller) {
           controller.enqueue(RETRY_FRAME);
-          for (const event of eventsAfter(chat.events, lastEventId)) controller.enqueue(event.frame);
+          for (const event of eventsAfter(chat.events, lastEventId)) controller.enqueue(frameOf(event));
           // desiredSize counts bytes (the strategy below): what this client has not read yet.
           const fits = (bytes: number) => (controller.desiredSize ?? 0) - bytes >= 0;
           const self: Listener = {
-            push(frame) {
+            push(event) {
+              const frame = frameOf(event);
               if (fits(frame.byteLength)) return controller.enqueue(frame);
               log.warn(
                 { channel: type, maxQueuedBytes: limits.maxQueuedBytes },
@@ -456,11 +470,11 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   function publish(chatId: string, event: string, id: string, data: Record<string, unknown>): void {
     const chat = chatState(chatId);
     const text = `event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
-    const frame = encoder.encode(text);
-    chat.events.push({ id, frame });
+    const chatEvent = toChatEvent(id, text);
+    chat.events.push(chatEvent);
     if (chat.events.length > maxBuffered) chat.events.shift();
     persist(chatId, chat, { id, text });
-    for (const listener of [...chat.listeners]) listener.push(frame);
+    for (const listener of [...chat.listeners]) listener.push(chatEvent);
   }
 
   /**
@@ -500,10 +514,9 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       return { events: [], persisted: 0 };
     }
     const lines = content.split('\n').filter(Boolean);
-    const events = parseSavedEvents(lines.slice(-maxBuffered).join('\n')).map(({ id, text }) => ({
-      id,
-      frame: encoder.encode(text),
-    }));
+    const events = parseSavedEvents(lines.slice(-maxBuffered).join('\n')).map(({ id, text }) =>
+      toChatEvent(id, text),
+    );
     return { events, persisted: lines.length };
   }
 
@@ -623,6 +636,26 @@ function parseBody<T>(schema: z.ZodType<T>, body: string): { posted: T } | { err
   const result = schema.safeParse(json);
   if (result.success) return { posted: result.data };
   return { error: result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
+}
+
+/**
+ * The event, and for a card carrying approval decisions, the same card without its option values
+ * for anonymous visitors: they may not decide it, and the values need not travel further than the
+ * signed-in people who may. Question options keep theirs (a visitor may answer a question asked of them).
+ */
+function toChatEvent(id: string, text: string): ChatEvent {
+  const frame = encoder.encode(text);
+  if (!text.includes('"apr:')) return { id, frame };
+  const parsed = parseFrame(text);
+  const card = parsed?.data.card as { options?: { label: string; value?: string }[] } | undefined;
+  if (!parsed || !Array.isArray(card?.options)) return { id, frame };
+  const options = card.options.map((o) => (o.value?.startsWith('apr:') ? { label: o.label } : o));
+  const data = { ...parsed.data, card: { ...card, options } };
+  return {
+    id,
+    frame,
+    forAnonymous: encoder.encode(`event: ${parsed.event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`),
+  };
 }
 
 function eventsAfter(events: ChatEvent[], lastEventId: string | undefined): ChatEvent[] {
