@@ -251,8 +251,22 @@ describe("a local process that knows the owner's account id", () => {
     const ownerDm = await warren.chat('owner-dm');
     await chat.send({ id: 'ao-1', text: 'let me in', sender: { id: 'intruder' } });
     const card = await ownerDm.waitForReply((r) => r.card !== undefined);
-    // Its option values are on the owner's (unauthenticated) event stream; replaying them does nothing.
-    await warren.click('owner-dm', 'owner', card, 'Approve');
+    // The owner's chat stream, opened without sign-in, shows the card but not its decision values.
+    const options = (card.card as { options: { label: string; value?: string }[] }).options;
+    expect(options.map((o) => o.value)).toEqual([undefined, undefined]);
+    // A value obtained anyway (it is the approval id and payload hash) and replayed does nothing.
+    const [pending] = approvalsFor('asks-owner');
+    const replayed = await fetch(`${warren.url}/webchat/api/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        chat: 'owner-dm',
+        sender: { id: 'owner', name: 'Olga' },
+        value: `apr:${pending!.id}:approve:${pending!.payloadHash}`,
+        messageId: card.id,
+      }),
+    });
+    expect(replayed.status).toBe(202);
     await ownerDm.waitForReply((r) => /^Sorry, only a signed-in person/.test(r.text));
     const forged = await fetch(`${warren.url}/webchat/api/actions`, {
       method: 'POST',
