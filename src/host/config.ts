@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_WEBCHAT_LIMITS, type WebchatLimits } from './channels/adapters/webchat-limits.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -63,6 +64,20 @@ const fileSchema = z
       .object({
         perPairPerMinute: z.number().int().min(1).max(10_000),
         maxHops: z.number().int().min(1).max(1000),
+      })
+      .partial()
+      .strict(),
+    webchat: z
+      .object({
+        maxStreamsPerChat: z.number().int().min(1).max(10_000),
+        maxStreams: z.number().int().min(1).max(100_000),
+        maxQueuedBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .max(1024 * 1024 * 1024),
+        postsPerMinutePerSender: z.number().int().min(1).max(1_000_000),
+        postsPerMinutePerChat: z.number().int().min(1).max(1_000_000),
       })
       .partial()
       .strict(),
@@ -144,6 +159,8 @@ export interface Config {
     /** Agent-to-agent messages in a row (A→B→A…) before the next one is refused. */
     maxHops: number;
   };
+  /** Limits of the web chat and terminal chat transport (docs/channels.md). */
+  webchat: WebchatLimits;
   /** Benchmark baseline only: no file-change events, plain 1 s polling in host and runner. */
   pollOnly: boolean;
   /** Labels this install's containers, so start-up removes its own leftovers and nobody else's. */
@@ -210,6 +227,7 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       perPairPerMinute: file.agentMessages?.perPairPerMinute ?? 20,
       maxHops: file.agentMessages?.maxHops ?? 8,
     },
+    webchat: { ...DEFAULT_WEBCHAT_LIMITS, ...file.webchat },
     pollOnly: false,
     installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),
   };

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { chmod, cp, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCentralDb, type Db } from '../db/connection.ts';
@@ -35,6 +36,7 @@ export async function initDataFolder(
   if (!existsSync(config.centralDbPath)) changes.push(`created ${config.centralDbPath}`);
   await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
   changes.push(...(await tightenDataFolder(config)));
+  if (ensureCliSecret(config.dataDir)) changes.push(`created ${cliSecretPath(config.dataDir)}`);
   const db = openCentralDb(config.centralDbPath);
   try {
     if (!getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER)) {
@@ -100,4 +102,48 @@ export async function tightenDataFolder(
     );
   }
   return changes;
+}
+
+/** The install secret `warren chat` proves itself with (docs/channels.md): readable by the data folder's owner only. */
+export function cliSecretPath(dataDir: string): string {
+  return join(dataDir, 'cli-secret');
+}
+
+/** Creates the secret (mode 0600) when missing; true when it did. */
+export function ensureCliSecret(dataDir: string): boolean {
+  try {
+    writeFileSync(cliSecretPath(dataDir), `${randomBytes(32).toString('base64url')}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * The secret, refusing one that others may read: whoever reads it may chat as the operator.
+ * Throws with what to do when it is missing or too open.
+ */
+export function readCliSecret(dataDir: string): string {
+  const path = cliSecretPath(dataDir);
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    throw new Error(
+      `${path} does not exist; run \`warren init\` or \`warren start\` with this data folder first`,
+    );
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new Error(
+      `${path} can be read by other accounts (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${path}`,
+    );
+  }
+  const secret = readFileSync(path, 'utf8').trim();
+  if (secret.length < 32)
+    throw new Error(`${path} does not hold a secret; delete it and run \`warren init\``);
+  return secret;
 }

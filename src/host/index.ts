@@ -9,7 +9,7 @@ import { createWebchatChannel } from './channels/adapters/webchat.ts';
 import type { InboundMessage } from './channels/channel.ts';
 import { createChannelRegistry } from './channels/registry.ts';
 import { createSay } from './channels/say.ts';
-import { createAgentMessages } from './access/index.ts';
+import { createAgentMessages, createWebSignIn } from './access/index.ts';
 import type { Config } from './config.ts';
 import {
   createDockerRuntime,
@@ -18,7 +18,7 @@ import {
   findEngineSocket,
   removeOrphans,
 } from './containers/index.ts';
-import { DEFAULT_GROUP_FOLDER, initDataFolder, restrictNewFileModes } from './data-folder.ts';
+import { DEFAULT_GROUP_FOLDER, initDataFolder, readCliSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovals } from './approvals/index.ts';
 import { combineActions, createDelivery, type DeliveryDeps } from './delivery.ts';
@@ -79,8 +79,20 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
 
   const channels = createChannelRegistry();
   const filesDir = join(config.dataDir, 'files');
-  const webchat = createWebchatChannel({ clock, log, filesDir: join(filesDir, 'webchat') });
-  const cli = createCliChannel({ clock, log, filesDir: join(filesDir, 'cli') });
+  const webchat = createWebchatChannel({
+    clock,
+    log,
+    filesDir: join(filesDir, 'webchat'),
+    auth: createWebSignIn({ db, clock }),
+    limits: config.webchat,
+  });
+  const cli = createCliChannel({
+    clock,
+    log,
+    filesDir: join(filesDir, 'cli'),
+    operatorSecret: readCliSecret(config.dataDir),
+    limits: config.webchat,
+  });
   channels.register(webchat);
   channels.register(cli);
 

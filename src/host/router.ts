@@ -14,7 +14,7 @@ import {
 } from '../db/inbound-dedup.ts';
 import { findOrCreateMessagingGroup, type MessagingGroup } from '../db/messaging-groups.ts';
 import { findActiveSession } from '../db/sessions.ts';
-import type { User } from '../db/users.ts';
+import { getUser, type User } from '../db/users.ts';
 import { createWiring, listWiringsForMessagingGroup, type Wiring } from '../db/wirings.ts';
 import {
   applyControl,
@@ -146,7 +146,7 @@ export function createRouter(deps: RouterDeps) {
     const routed: Routed = [];
     const unknownTo: string[] = [];
     let firstRefusal: DropReason | undefined;
-    const facts = loadAccessFacts(db, sender.id); // read once, decided per wiring
+    const facts = accessFactsOf(message, sender); // read once, decided per wiring
     for (const wiring of wirings) {
       const known = decideAccess(facts, { kind: 'message', agentGroupId: wiring.agentGroupId }).allowed;
       const verdict = decide(wiring, chat, message, known, hasStickySession(wiring, chat, message));
@@ -213,6 +213,19 @@ export function createRouter(deps: RouterDeps) {
     now: string,
   ): Promise<RouteOutcome> {
     const sender = senderOf(message, chat, now);
+    if (message.sender.anonymous || message.sender.userId) {
+      // An anonymous handle is anyone's to claim; and a web chat's event stream can be opened by
+      // anyone who knows the chat's name, so a code shown there would be theirs too.
+      const key = `control:${chat.id}:${message.platformMessageId}`;
+      await deps.say?.(
+        { channelType: chat.channelType, chatId: chat.platformId, threadId: message.threadId },
+        message.sender.anonymous
+          ? 'Sign in first (ask the operator for `warren login-link`); /link is not available to anonymous visitors.'
+          : '/link is not available in web chat: ask the operator to run `warren users bind-code USER`.',
+        key,
+      );
+      return { status: 'control', outcome: 'refused_web_chat' };
+    }
     const result = applyControl(command, {
       db,
       now: new Date(now),
@@ -232,8 +245,20 @@ export function createRouter(deps: RouterDeps) {
     return { status: 'control', outcome: result.outcome };
   }
 
+  /**
+   * An anonymous visitor's handle is anyone's to claim: it never holds an owner or admin role,
+   * whatever was granted to its account. It may be a member (an admin let that handle in, in that
+   * chat, through a new_sender card), so request_approval chats work for visitors too.
+   */
+  function accessFactsOf(message: InboundMessage, sender: User) {
+    const facts = loadAccessFacts(db, sender.id);
+    return message.sender.anonymous && facts ? { ...facts, roles: [] } : facts;
+  }
+
   function senderOf(message: InboundMessage, chat: MessagingGroup, now: string): User {
-    const user = userForAccount(db, accountOf(message), now);
+    // A channel that authenticated the sender (web chat sign-in, a token) names the user itself.
+    const authenticated = message.sender.userId ? getUser(db, message.sender.userId) : undefined;
+    const user = authenticated ?? userForAccount(db, accountOf(message), now);
     rememberDirectChat(db, user.id, chat, now);
     return user;
   }

@@ -9,6 +9,7 @@ import { getApproval } from '../../src/db/approvals.ts';
 import { addAgentDestination } from '../../src/db/destinations.ts';
 import { setUnknownSenderPolicy } from '../../src/db/messaging-groups.ts';
 import { addMember } from '../../src/db/roles.ts';
+import { setUserDm } from '../../src/db/user-dms.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
 import type { UnknownSenderPolicy } from '../../src/db/enums.ts';
 import { userForAccount } from '../../src/host/access/index.ts';
@@ -21,6 +22,7 @@ const MAX_HOPS = 4;
 
 let warren: Warren;
 let ownerToken: string;
+let ownerId: string;
 const now = () => new Date().toISOString();
 
 beforeAll(async () => {
@@ -35,6 +37,7 @@ beforeAll(async () => {
   // The operator: owner, with a web chat DM where approval cards arrive, and an API token.
   const owner = warren.wire.owner({ account: 'owner', name: 'Olga', dm: 'owner-dm' });
   ownerToken = createApiToken(warren.wire.db, owner.id, 'e2e', now()).token;
+  ownerId = owner.id;
 });
 afterAll(() => warren?.stop());
 
@@ -87,12 +90,17 @@ describe('unknown senders', () => {
 
     const member = userForAccount(warren.wire.db, { kind: 'webchat', externalId: 'member' }, now());
     addMember(warren.wire.db, member.id, warren.wire.main().id, 'e2e', now());
-    await chat.send({ id: 'st-3', text: 'hi from a member', sender: { id: 'member' } });
+    // Naming the member's account in the body is not being the member: only their browser is.
+    await chat.send({ id: 'st-0', text: 'hi, I am the member', sender: { id: 'member' } });
+    await chat.send({ id: 'st-3', text: 'hi from a member', as: await warren.signIn(member) });
 
     await chat.waitForReply((r) => r.inReplyTo === 'st-3');
     await sleep(SETTLE_MS);
     expect(chat.replies().map((r) => r.inReplyTo)).toEqual(['st-3']);
-    expect(dropped('strict-room')).toEqual([{ sender: 'stranger', reason: 'unknown_sender', count: 2 }]);
+    expect(dropped('strict-room')).toEqual([
+      { sender: 'anon/strict-room/stranger', reason: 'unknown_sender', count: 2 },
+      { sender: 'anon/strict-room/member', reason: 'unknown_sender', count: 1 },
+    ]);
     expect(approvalsFor('strict-room')).toEqual([]);
   });
 
@@ -106,7 +114,7 @@ describe('unknown senders', () => {
         `SELECT u.status, (SELECT count(*) FROM agent_group_members m WHERE m.user_id = u.id) AS memberships
          FROM users u JOIN user_identities i ON i.user_id = u.id WHERE i.kind = 'webchat' AND i.external_id = ?`,
       )
-      .get('passer-by');
+      .get('anon/public-room/passer-by');
     expect(user).toEqual({ status: 'active', memberships: 0 });
   });
 
@@ -167,47 +175,109 @@ describe('unknown senders', () => {
     await sleep(SETTLE_MS * 2);
     expect(answers(chat)).toEqual([]);
     expect(approvalsFor('no-room')).toMatchObject([{ status: 'rejected' }]);
-    expect(dropped('no-room')).toEqual([{ sender: 'unwanted', reason: 'sender_rejected', count: 3 }]);
+    expect(dropped('no-room')).toEqual([
+      { sender: 'anon/no-room/unwanted', reason: 'sender_rejected', count: 3 },
+    ]);
     expect(warren.sessionOf('no-room')).toBeUndefined();
   });
 });
 
 test('a suspended user gets no answer from any agent, and it is recorded', async () => {
-  const chat = await warren.chat('sam-dm'); // auto-wired to main, public
-  await chat.send({ id: 'sam-1', text: 'before', sender: { id: 'sam' } });
+  const sam = userForAccount(warren.wire.db, { kind: 'webchat', externalId: 'sam' }, now());
+  const browser = await warren.signIn(sam);
+  const chat = await warren.chat('sam-dm', { as: browser }); // auto-wired to main, public
+  await chat.send({ id: 'sam-1', text: 'before' });
   await chat.waitForReply((r) => r.inReplyTo === 'sam-1');
 
   const suspend = await warren_(['users', 'suspend', 'webchat:sam']);
   expect(suspend.stdout).toMatch(/suspended/);
-  await chat.send({ id: 'sam-2', text: 'after', sender: { id: 'sam' } });
+  await chat.send({ id: 'sam-2', text: 'after' });
   await sleep(SETTLE_MS);
   expect(chat.replies().map((r) => r.inReplyTo)).toEqual(['sam-1']);
-  expect(dropped('sam-dm')).toEqual([{ sender: 'sam', reason: 'user_suspended', count: 1 }]);
+  expect(dropped('sam-dm')).toEqual([{ sender: `user/${sam.id}`, reason: 'user_suspended', count: 1 }]);
 });
 
-test('"/link" is answered by the host with a code and never reaches the agent; the code links another account', async () => {
-  const web = await warren.chat('lina-dm');
-  await web.send({ id: 'l-1', text: '/link', sender: { id: 'lina', name: 'Lina' } });
-  const answer = await web.waitForReply((r) => /link code/i.test(r.text));
-  const code = /([A-Z0-9]{5}-[A-Z0-9]{5})/.exec(answer.text)![1]!;
-
+test('"/link" in web chat is refused by the host, makes no code and never reaches the agent', async () => {
+  // Anyone who knows a chat's name can open its event stream: a code shown there would be theirs.
+  const lina = userForAccount(warren.wire.db, { kind: 'webchat', externalId: 'lina' }, now());
+  const web = await warren.chat('lina-dm', { as: await warren.signIn(lina) });
+  await web.send({ id: 'l-1', text: '/link' });
+  await web.waitForReply((r) => /not available in web chat/.test(r.text));
+  // An anonymous visitor's handle is anyone's: it may neither ask for nor use a code.
   const other = await warren.chat('lina-laptop');
-  await other.send({ id: 'l-2', text: `/link ${code}`, sender: { id: 'lina-laptop' } });
-  await other.waitForReply((r) => /^Linked/.test(r.text));
-  await other.send({ id: 'l-3', text: `/link ${code}`, sender: { id: 'someone-else' } });
-  await other.waitForReply((r) => /not valid/.test(r.text));
+  await other.send({ id: 'l-2', text: '/link', sender: { id: 'lina' } });
+  await other.waitForReply((r) => /not available to anonymous visitors/.test(r.text));
+  await other.send({ id: 'l-3', text: '/link ABCDE-FGHJK', sender: { id: 'lina' } });
+  await waitUntil(
+    () => other.replies().length >= 2,
+    10_000,
+    () => JSON.stringify(other.replies()),
+  );
 
-  const owners = warren
-    .db()
-    .prepare(
-      `SELECT DISTINCT user_id FROM user_identities WHERE kind = 'webchat' AND external_id IN ('lina', 'lina-laptop')`,
-    )
-    .pluck()
-    .all();
-  expect(owners).toHaveLength(1);
-  // No session was made and no agent saw a code.
+  expect(warren.db().prepare('SELECT count(*) FROM binding_tokens').pluck().get()).toBe(0);
+  // No session was made: no agent saw any of it.
   expect(warren.sessionOf('lina-dm')).toBeUndefined();
   expect(warren.sessionOf('lina-laptop')).toBeUndefined();
+});
+
+describe("a local process that knows the owner's account id", () => {
+  const ownersDm = () =>
+    warren.db().prepare('SELECT messaging_group_id FROM user_dms WHERE user_id = ?').all(ownerId);
+
+  test("posting under it is an anonymous visitor: not the owner, not answered in a strict chat, and the owner's DM stays put", async () => {
+    const chat = await room('owners-only', 'strict');
+    const dmBefore = ownersDm();
+    await chat.send({ id: 'fo-1', text: 'it is me, the owner', sender: { id: 'owner', name: 'Olga' } });
+    await sleep(SETTLE_MS);
+    expect(chat.replies()).toEqual([]);
+    expect(dropped('owners-only')).toEqual([
+      { sender: 'anon/owners-only/owner', reason: 'unknown_sender', count: 1 },
+    ]);
+    expect(ownersDm()).toEqual(dmBefore);
+    // The real owner, acting through an admin API token, is answered there.
+    const res = await fetch(`${warren.url}/webchat/api/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ chat: 'owners-only', sender: { id: 'whatever' }, text: 'hi', id: 'fo-2' }),
+    });
+    expect(res.status).toBe(202);
+    await chat.waitForReply((r) => r.inReplyTo === 'fo-2');
+  });
+
+  test("its clicks on the owner's card are refused and the approval stays pending; a wrong token is a 401", async () => {
+    // The owner's own post above made that chat their direct chat; cards go to owner-dm again.
+    setUserDm(warren.wire.db, ownerId, warren.wire.chat('owner-dm').id, now());
+    const chat = await room('asks-owner', 'request_approval');
+    const ownerDm = await warren.chat('owner-dm');
+    await chat.send({ id: 'ao-1', text: 'let me in', sender: { id: 'intruder' } });
+    const card = await ownerDm.waitForReply((r) => r.card !== undefined);
+    // The owner's chat stream, opened without sign-in, shows the card but not its decision values.
+    const options = (card.card as { options: { label: string; value?: string }[] }).options;
+    expect(options.map((o) => o.value)).toEqual([undefined, undefined]);
+    // A value obtained anyway (it is the approval id and payload hash) and replayed does nothing.
+    const [pending] = approvalsFor('asks-owner');
+    const replayed = await fetch(`${warren.url}/webchat/api/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        chat: 'owner-dm',
+        sender: { id: 'owner', name: 'Olga' },
+        value: `apr:${pending!.id}:approve:${pending!.payloadHash}`,
+        messageId: card.id,
+      }),
+    });
+    expect(replayed.status).toBe(202);
+    await ownerDm.waitForReply((r) => /^Sorry, only a signed-in person/.test(r.text));
+    const forged = await fetch(`${warren.url}/webchat/api/actions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer wrn_guessed', 'content-type': 'application/json' },
+      body: JSON.stringify({ chat: 'owner-dm', sender: { id: 'owner' }, value: 'x' }),
+    });
+    expect(forged.status).toBe(401);
+    await sleep(SETTLE_MS);
+    expect(approvalsFor('asks-owner')).toMatchObject([{ status: 'pending' }]);
+    expect(answers(chat)).toEqual([]);
+  });
 });
 
 test('two agents answering each other stop at the loop cap, and the operator can see why', async () => {

@@ -3,10 +3,13 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { getApproval } from '../../src/db/approvals.ts';
+import type { User } from '../../src/db/users.ts';
+import { makeLoginLink } from '../../src/host/access/index.ts';
 import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 
 let warren: Warren;
 let browser: Browser;
+let olga: User;
 
 beforeAll(async () => {
   warren = await startWarren({
@@ -24,7 +27,7 @@ beforeAll(async () => {
       ],
     },
   });
-  warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' });
+  olga = warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
@@ -38,8 +41,16 @@ afterAll(async () => {
 
 test('the owner clicks Approve on the card in the chat page; the card then shows who approved it', async () => {
   const page = await browser.newPage();
-  // The page keeps its sender id in localStorage: be Olga.
-  await page.addInitScript("localStorage.setItem('warren.sender', 'olga')");
+  // Olga signs this browser in with a one-time link (warren login-link olga): open it, confirm.
+  const link = makeLoginLink(warren.wire.db, {
+    user: olga,
+    actor: 'e2e',
+    now: new Date(),
+    baseUrl: warren.url,
+  });
+  await page.goto(link.url);
+  await page.getByRole('button', { name: 'Sign in as Olga' }).click();
+  await page.waitForURL((url) => url.pathname === '/webchat/');
   await page.goto(`${warren.url}/webchat/?chat=olga-dm`);
   const desk = await warren.chat('desk');
   await desk.send({ id: 'p1', text: 'please deploy' });

@@ -6,10 +6,18 @@ import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { getAgentGroup } from '../../src/db/agent-groups.ts';
 import { getApproval } from '../../src/db/approvals.ts';
 import { packageImageTag } from '../../src/host/containers/index.ts';
-import { startWarren, waitUntil, type ChatClient, type Reply, type Warren } from '../harness/warren.ts';
+import {
+  startWarren,
+  waitUntil,
+  type ChatClient,
+  type Reply,
+  type SignedIn,
+  type Warren,
+} from '../harness/warren.ts';
 
 let warren: Warren;
 let ownerDm: ChatClient;
+let olga: SignedIn;
 
 beforeAll(async () => {
   warren = await startWarren({
@@ -50,8 +58,9 @@ beforeAll(async () => {
       ],
     },
   });
-  warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' });
-  ownerDm = await warren.chat('olga-dm');
+  // Olga's browser signed in through a login link: the only way to act as her in web chat.
+  olga = await warren.signIn(warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' }));
+  ownerDm = await warren.chat('olga-dm', { as: olga });
 }, 60_000);
 /** The image install_packages builds below; removed before and after, so the build really runs. */
 const packageImage = packageImageTag(inject('agentImage'), { apt: [], npm: ['is-number@7.0.0'] });
@@ -78,11 +87,15 @@ test('an agent asks for approval; the owner’s click in web chat approves it an
   // Someone else posting the same click in their own chat is refused, and nothing changes.
   const mallory = await warren.chat('mallory-room');
   await warren.click('mallory-room', 'mallory', card, 'Approve');
-  await mallory.waitForReply((r) => /^Sorry, you may not decide this/.test(r.text), 10_000);
+  await mallory.waitForReply((r) => /^Sorry, only a signed-in person/.test(r.text), 10_000);
   const id = /Approval (apr_\S+),/.exec((card.card as { body: string }).body)![1]!;
   expect(getApproval(warren.db(), id)!.status).toBe('pending');
-
+  // So is a local process replaying the card's value in Olga's chat under her account id.
   await warren.click('olga-dm', 'olga', card, 'Approve');
+  await ownerDm.waitForReply((r) => /^Sorry, only a signed-in person/.test(r.text), 10_000);
+  expect(getApproval(warren.db(), id)!.status).toBe('pending');
+
+  await warren.click('olga-dm', olga, card, 'Approve');
   const outcome = await desk.waitForReply((r) => r.text.startsWith('decision:'), 30_000);
   expect(outcome.text).toContain('event="approval_decided"');
   expect(outcome.text).toContain('approved: true');
@@ -114,7 +127,7 @@ test('install_packages: approved, the image is rebuilt without stalling the host
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const started = Date.now();
-  await warren.click('olga-dm', 'olga', card, 'Approve');
+  await warren.click('olga-dm', olga, card, 'Approve');
   const main = warren.wire.main();
   const image = await waitUntil(
     () => {

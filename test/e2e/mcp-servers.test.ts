@@ -14,7 +14,7 @@ import {
   type OpenAIReply,
   type RecordedRequest,
 } from '../harness/fake-openai.ts';
-import { startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
+import { startWarren, waitUntil, type ChatClient, type SignedIn, type Warren } from '../harness/warren.ts';
 
 const KEY = 'sk-e2e-mcp-host-key-51c2';
 const MODEL = 'gpt-e2e-mcp';
@@ -27,6 +27,7 @@ const calcServer = {
 let warren: Warren;
 let openai: FakeOpenAI;
 let ownerDm: ChatClient;
+let olga: SignedIn;
 
 type Message = { role: string; content: string | null; tool_call_id?: string };
 const lastOf = (request: RecordedRequest) => request.body.messages.at(-1) as Message;
@@ -79,8 +80,8 @@ beforeAll(async () => {
     model: MODEL,
     modelConfig: { baseUrl: openai.url },
   });
-  warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' });
-  ownerDm = await warren.chat('olga-dm');
+  olga = await warren.signIn(warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' }));
+  ownerDm = await warren.chat('olga-dm', { as: olga });
   // The server's script lives in the group folder, which the container sees read-only at /workspace/group.
   await mkdir(join(warren.groupsDir, 'main/mcp'), { recursive: true });
   await copyFile(
@@ -104,7 +105,7 @@ test('an MCP server the agent asked for and an admin approved is started in its 
   );
   expect((card.card as { body: string }).body).toContain('CALC_GREETING: "hi "');
 
-  await warren.click('olga-dm', 'olga', card, 'Approve');
+  await warren.click('olga-dm', olga, card, 'Approve');
   await lab.waitForReply((r) => r.text === 'The calculator is approved.', 30_000);
   const main = warren.wire.main();
   expect(getAgentGroup(warren.db(), main.id)!.containerConfig.mcpServers).toEqual({ calc: calcServer });

@@ -259,7 +259,14 @@ describe('with autoWire off', () => {
         )
         .all();
     expect(dropped()).toEqual([
-      { channel: 'webchat', sender: 'tester', reason: 'no_wiring', count: 2, lastMessageId: 'unwired-2' },
+      // Not signed in: the sender is the anonymous visitor "tester" of this chat.
+      {
+        channel: 'webchat',
+        sender: 'anon/unwired/tester',
+        reason: 'no_wiring',
+        count: 2,
+        lastMessageId: 'unwired-2',
+      },
     ]);
     await sleep(SETTLE_MS);
     expect(chat.replies()).toEqual([]);

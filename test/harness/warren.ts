@@ -32,7 +32,7 @@ import { grantRole } from '../../src/db/roles.ts';
 import { setUserDm } from '../../src/db/user-dms.ts';
 import type { User } from '../../src/db/users.ts';
 import { createWiring, type NewWiring, type Wiring } from '../../src/db/wirings.ts';
-import { userForAccount } from '../../src/host/access/index.ts';
+import { makeLoginLink, userForAccount } from '../../src/host/access/index.ts';
 import { loadConfig, type Config } from '../../src/host/config.ts';
 import {
   createDockerRuntime,
@@ -85,12 +85,25 @@ export interface Reply {
   card?: unknown;
 }
 
+/**
+ * Who a web chat client is: an anonymous visitor (a handle, as a script posts without signing in) or
+ * a browser signed in through a one-time login link (its cookie).
+ */
+export type Visitor = string | SignedIn;
+export interface SignedIn {
+  userId: string;
+  /** `warren_browser=…`, as the browser sends it. */
+  cookie: string;
+}
+
 export interface SendInput {
   id?: string;
   text: string;
   sender?: { id: string; name?: string };
   thread?: string;
   mentioned?: boolean;
+  /** Post from this signed-in browser instead of the client's own (anonymous) one. */
+  as?: SignedIn;
 }
 
 export class PostError extends Error {
@@ -156,10 +169,15 @@ export interface Warren {
   readonly config: Config;
   readonly docker: Docker;
   readonly wire: Wire;
-  /** Opens a web chat client on `name`; its event stream is open when this resolves. */
-  chat(name: string): Promise<ChatClient>;
-  /** Clicks the card option labelled `label` as `sender`, as the chat page posts it (202 expected). */
-  click(chat: string, sender: string, card: Reply, label: string): Promise<void>;
+  /** Opens a web chat client on `name` (as a signed-in browser with `as`); its event stream is open when this resolves. */
+  chat(name: string, options?: { as?: SignedIn }): Promise<ChatClient>;
+  /**
+   * Clicks the card option labelled `label` as the chat page posts it (202 expected): as an anonymous
+   * visitor with that handle, or as a signed-in browser.
+   */
+  click(chat: string, visitor: Visitor, card: Reply, label: string): Promise<void>;
+  /** Signs a browser in as `user` the way a person does: `warren login-link`, open it, confirm. */
+  signIn(user: User): Promise<SignedIn>;
   /** The central database, read-only, for assertions. */
   db(): Database.Database;
   /** Replaces an agent group's script.json (read again on every turn). */
@@ -282,21 +300,43 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
     config,
     docker,
     wire: createWire(wireDb, groupsDir),
-    async chat(name) {
-      const client = await openChat(() => url, name);
+    async chat(name, chatOptions = {}) {
+      const client = await openChat(() => url, name, chatOptions.as);
       chats.push(client);
       return client;
     },
-    async click(chat, sender, card, label) {
+    async click(chat, visitor, card, label) {
       const options = (card.card as { options?: { label: string; value: string }[] } | undefined)?.options;
       const option = options?.find((o) => o.label === label);
       if (!option) throw new Error(`the card has no option "${label}": ${JSON.stringify(card.card)}`);
+      const signedIn = typeof visitor === 'string' ? undefined : visitor;
       const res = await fetch(`${url}/webchat/api/actions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ chat, sender: { id: sender }, value: option.value, messageId: card.id }),
+        headers: { 'content-type': 'application/json', ...(signedIn ? { cookie: signedIn.cookie } : {}) },
+        body: JSON.stringify({
+          chat,
+          sender: { id: typeof visitor === 'string' ? visitor : 'browser' },
+          value: option.value,
+          messageId: card.id,
+        }),
       });
       if (res.status !== 202) throw new Error(`click "${label}" answered ${res.status}: ${await res.text()}`);
+    },
+    async signIn(user) {
+      const link = makeLoginLink(wireDb, { user, actor: 'e2e', now: new Date(), baseUrl: url });
+      const page = await fetch(link.url);
+      if (page.status !== 200) throw new Error(`the login link page answered ${page.status}`);
+      const code = new URL(link.url).searchParams.get('code')!;
+      const res = await fetch(`${url}/webchat/sign-in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url },
+        body: new URLSearchParams({ code }).toString(),
+        redirect: 'manual',
+      });
+      const cookie = /^(warren_browser=[^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+      if (res.status !== 303 || !cookie)
+        throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
+      return { userId: user.id, cookie };
     },
     db() {
       readDb ??= new Database(config.centralDbPath, { readonly: true, fileMustExist: true });
@@ -418,7 +458,8 @@ async function writeScript(groupsDir: string, folder: string, script: Script): P
 }
 
 /** A web chat client: one event stream that reconnects after it ends, like EventSource. */
-async function openChat(baseUrl: () => string, name: string): Promise<ChatClient> {
+async function openChat(baseUrl: () => string, name: string, as?: SignedIn): Promise<ChatClient> {
+  const cookie: Record<string, string> = as ? { cookie: as.cookie } : {};
   const seen = new Map<string, Reply>();
   const order: Reply[] = [];
   const waiters = new Set<() => void>();
@@ -445,6 +486,7 @@ async function openChat(baseUrl: () => string, name: string): Promise<ChatClient
       try {
         const res = await fetch(`${baseUrl()}/webchat/api/events?chat=${encodeURIComponent(name)}`, {
           signal: abort.signal,
+          headers: cookie,
         });
         if (res.status !== 200 || !res.body) {
           await res.body?.cancel();
@@ -465,12 +507,14 @@ async function openChat(baseUrl: () => string, name: string): Promise<ChatClient
   const client: ChatClient = {
     name,
     async send(input) {
-      const body = { ...input, chat: name, sender: input.sender ?? { id: 'tester', name: 'Tester' } };
+      const { as: from, ...fields } = input;
+      const body = { ...fields, chat: name, sender: fields.sender ?? { id: 'tester', name: 'Tester' } };
+      const headers = from ? { cookie: from.cookie } : cookie;
       let res: Response;
       try {
         res = await fetch(`${baseUrl()}/webchat/api/messages`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify(body),
         });
       } catch (err) {

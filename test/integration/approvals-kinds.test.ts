@@ -291,7 +291,8 @@ describe.each(cases().map((c) => [c.kind, c] as const))('%s', (_kind, template) 
     expect(newMessages[0]).toMatchObject({
       kind: 'send',
       chatId: w.outsider.dm,
-      text: expect.stringMatching(/^Sorry, you may not decide this/),
+      // Refused on arrival: the card was never shown to her, in her chat or anywhere.
+      text: expect.stringMatching(/^Sorry, this card was not shown to you in this chat/),
     });
     expect(w.text.sent.length).toBe(sentBefore.text);
     expect(auditOf(a).find((e) => e.action === 'approval.decision_refused')).toMatchObject({
@@ -548,6 +549,67 @@ describe('what each kind does besides its row', () => {
       payload: { action: 'x', summary: 'y', payload: { blob: 'x'.repeat(20_000) } },
     });
     expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/too large to show in full/) });
+  });
+});
+
+describe('who may click a card (checked when the click arrives)', () => {
+  const agentAction = () =>
+    cases()
+      .find((k) => k.kind === 'agent_action')!
+      .ask();
+
+  test('an admin clicking in the chat where another admin was shown the card changes nothing', async () => {
+    const a = await agentAction();
+    const approve = optionsShown(a, w.owner).find((v) => v.includes(':approve:'))!;
+    // Gus may decide it, and is who he says he is; but in Olga's chat, the card was Olga's.
+    const inOlgasChat = {
+      ...w.inbound(w.globalAdmin, '', { action: approve, chat: w.owner.dm }),
+      channelType: w.owner.channel,
+    };
+    inOlgasChat.sender = { id: `user/${w.globalAdmin.user.id}`, userId: w.globalAdmin.user.id };
+    expect(await w.engine.intercept(inOlgasChat)).toBe(true);
+    await w.engine.settled();
+    expect(getApproval(w.db, a.id)!.status).toBe('pending');
+    expect(auditOf(a).find((e) => e.action === 'approval.decision_refused')?.detail).toMatchObject({
+      code: 'unauthorized',
+      reason: 'card_not_shown_to_decider',
+    });
+  });
+
+  test('the admin a card was sent to, clicking it from another chat, changes nothing', async () => {
+    const a = await agentAction();
+    const approve = optionsShown(a, w.globalAdmin).find((v) => v.includes(':approve:'))!;
+    const elsewhere = w.inbound(w.globalAdmin, '', { action: approve, chat: 'some-other-room' });
+    expect(await w.engine.intercept(elsewhere)).toBe(true);
+    await w.engine.settled();
+    expect(getApproval(w.db, a.id)!.status).toBe('pending');
+    // From the chat it was shown in, the same person decides it.
+    expect(await w.engine.intercept(w.inbound(w.globalAdmin, '', { action: approve }))).toBe(true);
+    await w.engine.settled();
+    expect(getApproval(w.db, a.id)!.status).toBe('approved');
+  });
+
+  test("an anonymous web chat visitor, even one claiming an admin's account id in that admin's chat, changes nothing", async () => {
+    const a = await agentAction();
+    const approve = optionsShown(a, w.globalAdmin).find((v) => v.includes(':approve:'))!;
+    const forged = w.inbound(w.globalAdmin, '', { action: approve });
+    forged.sender = { ...forged.sender, anonymous: true };
+    expect(await w.engine.intercept(forged)).toBe(true);
+    await w.engine.settled();
+    expect(getApproval(w.db, a.id)!.status).toBe('pending');
+    expect(auditOf(a).find((e) => e.action === 'approval.decision_refused')?.detail).toMatchObject({
+      reason: 'not_signed_in',
+    });
+  });
+
+  test('a sender the channel authenticated (sender.userId) decides as that user, whatever its id says', async () => {
+    const a = await agentAction();
+    const approve = optionsShown(a, w.globalAdmin).find((v) => v.includes(':approve:'))!;
+    const signedIn = w.inbound(w.globalAdmin, '', { action: approve });
+    signedIn.sender = { id: `user/${w.globalAdmin.user.id}`, userId: w.globalAdmin.user.id };
+    expect(await w.engine.intercept(signedIn)).toBe(true);
+    await w.engine.settled();
+    expect(getApproval(w.db, a.id)).toMatchObject({ status: 'approved', decidedBy: w.globalAdmin.user.id });
   });
 });
 

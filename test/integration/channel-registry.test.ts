@@ -35,7 +35,7 @@ const brokenChannel = (type: string): Channel => ({
 test('registered channels are found by type and listed in registration order', () => {
   const registry = createChannelRegistry();
   const webchat = createWebchatChannel(options());
-  const cli = createCliChannel(options());
+  const cli = createCliChannel({ ...options(), operatorSecret: 'install-secret' });
   registry.register(webchat);
   registry.register(cli);
   expect(registry.get('cli')).toBe(cli);
@@ -64,7 +64,7 @@ test('asking for an unknown type names it and the registered ones', () => {
 test('connectAll and disconnectAll move every channel, and health is reported per type', async () => {
   const registry = createChannelRegistry();
   registry.register(createWebchatChannel(options()));
-  registry.register(createCliChannel(options()));
+  registry.register(createCliChannel({ ...options(), operatorSecret: 'install-secret' }));
   await registry.connectAll(sink);
   expect(registry.health()).toEqual({
     webchat: { connected: true, lastInboundAt: null, lastOutboundAt: null, lastError: null },

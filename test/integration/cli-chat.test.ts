@@ -11,6 +11,8 @@ import { startHttpServer } from '../../src/host/http.ts';
 import { createLogger } from '../../src/host/logger.ts';
 
 const log = createLogger('silent');
+/** The install secret (`<data-dir>/cli-secret`) the host was given and `warren chat` sends. */
+const SECRET = 'the-install-secret-0123456789abcdef';
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
@@ -22,6 +24,7 @@ async function startEchoHost() {
     clock: () => new Date(),
     log,
     filesDir: mkdtempSync(join(tmpdir(), 'warren-cli-files-')),
+    operatorSecret: SECRET,
   });
   const received: InboundMessage[] = [];
   await channel.connect(async (message) => {
@@ -75,7 +78,13 @@ function terminal() {
 test('typed lines are sent and their replies printed; /quit ends the chat', async () => {
   const host = await startEchoHost();
   const term = terminal();
-  const chat = runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana', name: 'Ana' }, ...term });
+  const chat = runChat({
+    url: host.server.url,
+    chat: 'desk',
+    sender: { id: 'ana', name: 'Ana' },
+    secret: SECRET,
+    ...term,
+  });
 
   await term.waitFor('chatting in "desk" as Ana');
   term.type('hello');
@@ -94,7 +103,13 @@ test('typed lines are sent and their replies printed; /quit ends the chat', asyn
 test('a card is printed with numbered options, and typing a number sends that option', async () => {
   const host = await startEchoHost();
   const term = terminal();
-  const chat = runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana' }, ...term });
+  const chat = runChat({
+    url: host.server.url,
+    chat: 'desk',
+    sender: { id: 'ana' },
+    secret: SECRET,
+    ...term,
+  });
 
   term.type('choose');
   await term.waitFor('[2] Blue');
@@ -108,7 +123,13 @@ test('a card is printed with numbered options, and typing a number sends that op
 test('the chat ends with a notice when the host goes away', async () => {
   const host = await startEchoHost();
   const term = terminal();
-  const chat = runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana' }, ...term });
+  const chat = runChat({
+    url: host.server.url,
+    chat: 'desk',
+    sender: { id: 'ana' },
+    secret: SECRET,
+    ...term,
+  });
   await term.waitFor('chatting in');
   await host.server.close();
   await chat;
@@ -118,6 +139,53 @@ test('the chat ends with a notice when the host goes away', async () => {
 test('an unreachable host is reported with the address tried', async () => {
   const term = terminal();
   await expect(
-    runChat({ url: 'http://127.0.0.1:9', chat: 'desk', sender: { id: 'ana' }, ...term }),
+    runChat({ url: 'http://127.0.0.1:9', chat: 'desk', sender: { id: 'ana' }, secret: SECRET, ...term }),
   ).rejects.toThrow(/cannot reach Warren at http:\/\/127\.0\.0\.1:9\/cli\/api\/events/);
+});
+
+test('warren chat with a wrong install secret is refused with a clear error, and nothing is sent', async () => {
+  const host = await startEchoHost();
+  const term = terminal();
+  await expect(
+    runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana' }, secret: 'guessed', ...term }),
+  ).rejects.toThrow(/Warren refused the chat stream: 401 .*install's secret/);
+  expect(host.received).toEqual([]);
+});
+
+test('a raw post or event stream on the cli channel without the install secret is refused with 401', async () => {
+  const host = await startEchoHost();
+  const post = (headers: Record<string, string>) =>
+    fetch(`${host.server.url}/cli/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ chat: 'desk', sender: { id: 'operator-login' }, text: 'I am the operator' }),
+    });
+  const attempts: Record<string, string>[] = [
+    {},
+    { 'x-warren-secret': 'wrong' },
+    { authorization: `Bearer ${SECRET}` },
+  ];
+  for (const headers of attempts) {
+    const res = await post(headers);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toMatch(/needs this install's secret/);
+  }
+  const events = await fetch(`${host.server.url}/cli/api/events?chat=desk`);
+  expect(events.status).toBe(401);
+  await events.body?.cancel();
+  const click = await fetch(`${host.server.url}/cli/api/actions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      chat: 'desk',
+      sender: { id: 'operator-login' },
+      value: 'apr:x:approve:' + '0'.repeat(64),
+    }),
+  });
+  expect(click.status).toBe(401);
+  expect(host.received).toEqual([]);
+
+  const ok = await post({ 'x-warren-secret': SECRET });
+  expect(ok.status).toBe(202);
+  expect(host.received.map((m) => m.sender.id)).toEqual(['operator-login']);
 });

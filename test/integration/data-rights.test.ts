@@ -24,6 +24,7 @@ import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
 import { addMember, grantRole } from '../../src/db/roles.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createApiToken, createBindingCode } from '../../src/db/tokens.ts';
+import { createLoginLink, signInBrowser } from '../../src/db/web-sign-in.ts';
 import { setUserDm } from '../../src/db/user-dms.ts';
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
 import { userForAccount, type UserExport } from '../../src/host/access/index.ts';
@@ -80,6 +81,8 @@ function seed(db: Db): Seeded {
     addMember(db, user, other.id, 'cli:op', now);
     createApiToken(db, user, 'laptop', now);
     createBindingCode(db, user, now);
+    createLoginLink(db, user, 'cli:op', now, 600_000);
+    signInBrowser(db, user, now);
     recordDroppedMessage(
       db,
       {
@@ -275,14 +278,16 @@ test('export finds every central row and session message of a user, and nothing 
       'binding_tokens:1',
       'dropped_messages:1',
       'identity_events:6',
+      'login_links:1',
       'questions_answered:1',
       'user_dms:1',
       'user_identities:2',
       'user_roles:1',
       'users:2',
+      'web_browsers:1',
     ].sort(),
   );
-  expect(JSON.stringify(doc)).not.toMatch(/token_hash/);
+  expect(JSON.stringify(doc)).not.toMatch(/token_hash|link_hash|cookie_hash/);
   const texts = doc.sessions.flatMap((s) => s.messagesIn.map((m) => JSON.parse(m.content as string).text));
   expect(texts.sort()).toEqual(
     ['ana: my address is 1 Main St', 'ana from the phone', 'ana, before the user id was recorded'].sort(),

@@ -50,7 +50,8 @@ test('a click reaches the host as a message with the option value as its action'
     channelType: 'webchat',
     platformMessageId: 'click-1',
     chat: { id: 'dm-olga' },
-    sender: { id: 'olga', name: 'Olga' },
+    // Not signed in: an anonymous visitor naming itself olga, never the user olga.
+    sender: { id: 'anon/dm-olga/olga', name: 'Olga', anonymous: true },
     text: 'apr:apr_1:approve:x',
     action: { value: 'apr:apr_1:approve:x', platformMessageId: 'card:7' },
   });

@@ -109,7 +109,7 @@ const reply = (
     ...extra,
   }) as OutboundMessage;
 
-test('a posted message reaches the sink as a normalized inbound message', async () => {
+test('a posted message reaches the sink as a normalized inbound message from an anonymous visitor', async () => {
   const chat = await startWebchat();
   const response = await chat.post({
     chat: 'lobby',
@@ -126,7 +126,8 @@ test('a posted message reaches the sink as a normalized inbound message', async 
       installation: '',
       platformMessageId: 'm1',
       chat: { id: 'lobby', isGroup: false },
-      sender: { id: 'ana', name: 'Ana' },
+      // Without sign-in the body's sender is only a handle inside the chat, and a display name.
+      sender: { id: 'anon/lobby/ana', name: 'Ana', anonymous: true },
       threadId: 't1',
       text: 'hello',
       attachments: [],
@@ -170,6 +171,8 @@ test.each([
   ],
   ['a sender id that is too long', { chat: 'c', sender: { id: 'a'.repeat(201) }, text: 'x' }, /sender\.id/],
   ['an unknown field', { chat: 'c', sender: { id: 'a' }, text: 'x', thread_id: 't' }, /thread_id/],
+  // Found by the fuzz test: a blank name reached user creation and failed there (500).
+  ['a blank sender name', { chat: 'c', sender: { id: 'a', name: '   ' }, text: 'x' }, /sender\.name/],
   ['a body that is not JSON', '{"chat": "c",', /not valid JSON/],
 ])('%s is refused with 400 naming the problem and never reaches the sink', async (_name, body, problem) => {
   const chat = await startWebchat();

@@ -55,3 +55,28 @@ test('the host stops idle containers a little after the runner would exit by its
   writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ containers: { maxLifetimeMs: 10 } }));
   expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/maxLifetimeMs/);
 });
+
+test('web chat limits have defaults, take config.json values, and refuse nonsense', () => {
+  expect(loadConfig({ flags: {}, env: {}, cwd }).webchat).toEqual({
+    maxStreamsPerChat: 20,
+    maxStreams: 200,
+    maxQueuedBytes: 4 * 1024 * 1024,
+    postsPerMinutePerSender: 60,
+    postsPerMinutePerChat: 240,
+  });
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ webchat: { maxStreamsPerChat: 5 } }));
+  expect(loadConfig({ flags: { dataDir }, env: {}, cwd }).webchat).toMatchObject({
+    maxStreamsPerChat: 5,
+    maxStreams: 200,
+  });
+  for (const bad of [
+    { maxStreams: 0 },
+    { maxQueuedBytes: 1024 },
+    { postsPerMinutePerChat: 1.5 },
+    { other: 1 },
+  ]) {
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ webchat: bad }));
+    expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/webchat/);
+  }
+});

@@ -4,6 +4,14 @@ import models from './002-models.ts';
 import approvals from './003-approvals.ts';
 import access from './004-access.ts';
 import unsafeSessions from './005-unsafe-sessions.ts';
+import webSignIn from './006-web-sign-in.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
-export const MIGRATIONS: readonly Migration[] = [initial, models, approvals, access, unsafeSessions];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  models,
+  approvals,
+  access,
+  unsafeSessions,
+  webSignIn,
+];

@@ -36,7 +36,9 @@ export interface ControlResult {
     | 'linked'
     | 'already_linked'
     | 'code_invalid'
-    | 'refused_suspended';
+    | 'refused_suspended'
+    /** Asked in web chat, where a code could be read by others (the router answers it). */
+    | 'refused_web_chat';
   reply: ControlReply;
   /** The user the account belongs to afterwards. */
   userId: string;

@@ -190,6 +190,21 @@ const CENTRAL: CentralPart[] = [
     omit: ['token_hash'],
     onDelete: { delete: true },
   },
+  // Web chat sign-in (web-sign-in.ts): login links made for them and the browsers signed in as them.
+  {
+    table: 'login_links',
+    key: 'login_links',
+    where: `user_id IN ${IDS}`,
+    omit: ['link_hash'],
+    onDelete: { delete: true },
+  },
+  {
+    table: 'web_browsers',
+    key: 'web_browsers',
+    where: `user_id IN ${IDS}`,
+    omit: ['cookie_hash'],
+    onDelete: { delete: true },
+  },
   {
     table: 'approvals',
     key: 'approvals_requested',

@@ -42,7 +42,8 @@ export function userForAccount(db: Db, account: Account, now: string, actor = 'r
       }
       const user = createUser(
         db,
-        { displayName: account.name ?? null, kind: account.isBot ? 'bot' : 'person' },
+        // A blank name is no name: a channel's idea of a name must not fail the message.
+        { displayName: account.name?.trim().slice(0, 200) || null, kind: account.isBot ? 'bot' : 'person' },
         now,
         actor,
       );

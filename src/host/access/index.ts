@@ -64,3 +64,4 @@ export {
   type UserExport,
 } from './data-rights.ts';
 export { isDestinationAllowed } from './destinations.ts';
+export { createWebSignIn, DEFAULT_LOGIN_LINK_TTL_MS, makeLoginLink } from './web-sign-in.ts';

@@ -286,8 +286,17 @@ export function createApprovals(deps: ApprovalsDeps) {
       }
       if (!intent) return false;
     }
-    const user = findUserByIdentity(db, message.channelType, message.sender.id);
+    // Who clicked, as the channel authenticated them (DESIGN §10), never as a body field claims.
+    const user = message.sender.userId
+      ? getUser(db, message.sender.userId)
+      : findUserByIdentity(db, message.channelType, message.sender.id);
+    const actor = user?.id ?? `${message.channelType}:${message.sender.id}`;
     if (intent.type === 'question') {
+      // A question is answered in the conversation it was asked in, nowhere else.
+      if (!shownIn({ questionId: intent.questionId }, message)) {
+        await refuseClick(message, actor, 'question', intent.questionId, 'card_not_shown_here', via);
+        return true;
+      }
       await questions.answer(
         intent.questionId,
         intent.option,
@@ -300,26 +309,80 @@ export function createApprovals(deps: ApprovalsDeps) {
       );
       return true;
     }
-    const outcome = user
-      ? await decide({
-          approvalId: intent.approvalId,
-          decision: intent.decision,
-          decider: { userId: user.id },
-          payloadHash: intent.payloadHash,
-          ...(intent.choice ? { choice: intent.choice } : {}),
-          ...(note ? { note } : {}),
-          via,
-        })
-      : await decide({
-          approvalId: intent.approvalId,
-          decision: intent.decision,
-          // Nobody we know: refused as unauthorized, and audited under the platform account.
-          decider: { userId: `${message.channelType}:${message.sender.id}` },
-          payloadHash: intent.payloadHash,
-          via,
-        });
+    // An approval card is decided only by the person it was sent to, from the chat it was shown in;
+    // their role is then checked again by decide(), inside the transaction. Checked before anything
+    // changes: a replayed option value from anyone else is refused here.
+    if (!user || message.sender.anonymous || !shownIn({ approvalId: intent.approvalId }, message, user.id)) {
+      await refuseClick(
+        message,
+        actor,
+        'approval',
+        intent.approvalId,
+        !user || message.sender.anonymous ? 'not_signed_in' : 'card_not_shown_to_decider',
+        via,
+      );
+      return true;
+    }
+    const outcome = await decide({
+      approvalId: intent.approvalId,
+      decision: intent.decision,
+      decider: { userId: user.id },
+      payloadHash: intent.payloadHash,
+      ...(intent.choice ? { choice: intent.choice } : {}),
+      ...(note ? { note } : {}),
+      via,
+    });
     if (!outcome.ok) await answerChat(message, refusalText(outcome));
     return true;
+  }
+
+  /**
+   * Whether a card of the subject was shown in the message's chat (and, given a user, to that user):
+   * a click or reply from anywhere else is no answer to it.
+   */
+  function shownIn(
+    subject: { approvalId: string } | { questionId: string },
+    message: InboundMessage,
+    userId?: string,
+  ): boolean {
+    return listCards(db, subject).some(
+      (card) =>
+        card.channelType === message.channelType &&
+        card.chatId === message.chat.id &&
+        (userId === undefined || card.userId === userId),
+    );
+  }
+
+  /** A click or reply that is nobody's to make here: audited, answered politely, nothing changed. */
+  async function refuseClick(
+    message: InboundMessage,
+    actor: string,
+    kind: 'approval' | 'question',
+    id: string,
+    reason: 'not_signed_in' | 'card_not_shown_here' | 'card_not_shown_to_decider',
+    via: DecisionVia,
+  ): Promise<void> {
+    const now = clock().toISOString();
+    const approval = kind === 'approval' ? getApproval(db, id) : undefined;
+    appendAuditEvent(
+      db,
+      {
+        actor,
+        action: kind === 'approval' ? 'approval.decision_refused' : 'question.answer_refused',
+        targetKind: kind,
+        targetId: id,
+        payloadHash: approval?.payloadHash ?? null,
+        detail: { code: 'unauthorized', via, reason, channel: message.channelType },
+      },
+      now,
+    );
+    log.warn({ kind, id, reason, channel: message.channelType }, 'card click refused');
+    await answerChat(
+      message,
+      reason === 'not_signed_in'
+        ? 'Sorry, only a signed-in person this card was sent to can decide it. Nothing was changed.'
+        : 'Sorry, this card was not shown to you in this chat, so your choice was not applied. Nothing was changed.',
+    );
   }
 
   function lastNumberedCard(channelType: string, chatId: string) {

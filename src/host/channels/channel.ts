@@ -34,7 +34,21 @@ export interface InboundMessage {
   /** The platform's id for this message: the dedup key, with channelType and installation. */
   platformMessageId: string;
   chat: { id: string; name?: string; isGroup: boolean };
-  sender: { id: string; name?: string; isBot?: boolean };
+  sender: {
+    id: string;
+    name?: string;
+    isBot?: boolean;
+    /**
+     * The Warren user the channel authenticated this sender as (web chat sign-in, an API token): the
+     * host takes the sender to be this user. Only a channel that verified it may set it.
+     */
+    userId?: string;
+    /**
+     * An anonymous visitor (web chat without sign-in): `id` is a handle inside the chat, anyone may
+     * claim it. The host never lets it hold a role, decide an approval or link accounts.
+     */
+    anonymous?: boolean;
+  };
   threadId: string | null;
   text: string;
   attachments: InboundAttachment[];

@@ -2,6 +2,7 @@
 // as a message; replies arrive on the chat's event stream and are printed as they come.
 import { createInterface } from 'node:readline';
 import type { CardOption } from '../channels/channel.ts';
+import { CLI_SECRET_HEADER } from '../channels/adapters/webchat-auth.ts';
 import { readServerSentEvents } from '../channels/sse-reader.ts';
 
 export interface ChatOptions {
@@ -9,6 +10,8 @@ export interface ChatOptions {
   url: string;
   chat: string;
   sender: { id: string; name?: string };
+  /** The install secret (`<data-dir>/cli-secret`): the cli channel refuses requests without it. */
+  secret: string;
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
 }
@@ -27,7 +30,8 @@ export async function runChat(options: ChatOptions): Promise<void> {
   const print = (line: string) => void output.write(`${line}\n`);
   const stop = new AbortController();
   // Subscribed before the first line is sent, so no reply can be missed.
-  const events = await subscribe(api, chat, stop.signal);
+  const headers = { [CLI_SECRET_HEADER]: options.secret };
+  const events = await subscribe(api, chat, stop.signal, headers);
   const lines = createInterface({ input: options.input, terminal: false });
   let choices: CardOption[] = [];
 
@@ -50,7 +54,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
     if (text === '') continue;
     const choice = /^\d+$/.test(text) ? choices[Number(text) - 1] : undefined;
     if (choice) choices = [];
-    const problem = await post(api, { chat, sender: options.sender, text: choice?.value ?? text });
+    const problem = await post(api, { chat, sender: options.sender, text: choice?.value ?? text }, headers);
     if (problem) print(`(not sent: ${problem})`);
   }
   stop.abort();
@@ -62,9 +66,10 @@ async function subscribe(
   api: string,
   chat: string,
   signal: AbortSignal,
+  headers: Record<string, string>,
 ): Promise<ReadableStream<Uint8Array>> {
   const where = `${api}/events?chat=${encodeURIComponent(chat)}`;
-  const response = await fetch(where, { signal }).catch((err: unknown) => {
+  const response = await fetch(where, { signal, headers }).catch((err: unknown) => {
     throw new Error(`cannot reach Warren at ${where} (${describe(err)}); is \`warren start\` running?`, {
       cause: err,
     });
@@ -79,11 +84,12 @@ async function subscribe(
 async function post(
   api: string,
   message: { chat: string; sender: ChatOptions['sender']; text: string },
+  headers: Record<string, string>,
 ): Promise<string | null> {
   try {
     const response = await fetch(`${api}/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify(message),
     });
     return response.ok ? null : await errorOf(response);

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { userInfo } from 'node:os';
-import { initDataFolder, restrictNewFileModes } from '../data-folder.ts';
+import { initDataFolder, readCliSecret, restrictNewFileModes } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
 import { startHost, type RunningHost } from '../index.ts';
 import { createLogger } from '../logger.ts';
@@ -14,6 +14,7 @@ import { runTasksCommand } from './tasks.ts';
 import { runUsageCommand } from './usage.ts';
 import { runApprovalsCommand } from './approvals.ts';
 import { runTokensCommand } from './tokens.ts';
+import { runLoginLinkCommand } from './login-link.ts';
 import { runDroppedCommand } from './dropped.ts';
 import { runRolesCommand } from './roles.ts';
 import { runUsersCommand } from './users.ts';
@@ -27,6 +28,7 @@ commands:
   tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
   approvals  list [--all] | show ID | approve ID --hash HASH [--note T] [--choice ID] [--edited F] | reject ID
   tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
+  login-link USER [--minutes N]  a one-time link that signs a browser in to the web chat as USER
   cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
   groups   agent groups and their models: list [--json] | show NAME | model NAME [model options]
            (warren groups help: the model options)
@@ -59,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
       tz: { type: 'string' },
       from: { type: 'string' },
       count: { type: 'string' },
+      minutes: { type: 'string' },
       all: { type: 'boolean' },
       json: { type: 'boolean' },
       provider: { type: 'string' },
@@ -136,6 +139,7 @@ async function main(argv: string[]): Promise<number> {
         url: `http://${config.host}:${config.port}`,
         chat: values.chat ?? 'terminal',
         sender: { id: name.replace(/[^A-Za-z0-9._:@-]/g, '_'), name },
+        secret: readCliSecret(config.dataDir),
         input: process.stdin,
         output: process.stdout,
       });
@@ -216,6 +220,13 @@ async function main(argv: string[]): Promise<number> {
         args: positionals.slice(1),
         user: values.user,
         json: values.json ?? false,
+      });
+    case 'login-link':
+      return runLoginLinkCommand({
+        ...operator(),
+        config,
+        args: positionals.slice(1),
+        minutes: values.minutes,
       });
     case 'cron': {
       if (positionals[1] !== 'next') {

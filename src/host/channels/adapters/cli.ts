@@ -3,6 +3,9 @@
 import { createWebchatChannel } from './webchat.ts';
 import type { WebchatChannel, WebchatOptions } from './webchat.ts';
 
-export function createCliChannel(options: Omit<WebchatOptions, 'type'>): WebchatChannel {
+/** Every request must carry the install secret (`operatorSecret`): only the operator's account can read it. */
+export function createCliChannel(
+  options: Omit<WebchatOptions, 'type' | 'auth' | 'operatorSecret'> & { operatorSecret: string },
+): WebchatChannel {
   return createWebchatChannel({ ...options, type: 'cli' });
 }

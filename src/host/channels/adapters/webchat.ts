@@ -1,7 +1,7 @@
 // The built-in web chat channel (DESIGN §5): a JSON API to post messages, a server-sent-event stream
 // of replies per chat, the files those replies carry, and a chat page. The `cli` channel is this
 // transport under another type (cli.ts).
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, createReadStream, mkdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
@@ -20,7 +20,26 @@ import type {
   OutboundMessage,
   SendResult,
 } from '../channel.ts';
-import { eventsDirOf, eventsFileOf, parseSavedEvents, writeSavedEvents } from './webchat-events.ts';
+import {
+  BROWSER_COOKIE,
+  browserCookieHeader,
+  browserCookieOf,
+  posterOf,
+  SIGN_IN_PAGE_HEADERS,
+  signInErrorPage,
+  signInPage,
+  Unauthorized,
+  type Poster,
+  type WebchatAuth,
+} from './webchat-auth.ts';
+import {
+  eventsDirOf,
+  eventsFileOf,
+  parseFrame,
+  parseSavedEvents,
+  writeSavedEvents,
+} from './webchat-events.ts';
+import { createRateLimiter, DEFAULT_WEBCHAT_LIMITS, type WebchatLimits } from './webchat-limits.ts';
 
 export interface WebchatOptions {
   clock: () => Date;
@@ -34,6 +53,14 @@ export interface WebchatOptions {
   type?: string;
   /** Recent events kept per chat and replayed to a client that (re)connects. */
   maxBufferedPerChat?: number;
+  /** Browser sign-in and API tokens (webchat-auth.ts); without it every poster is an anonymous visitor. */
+  auth?: WebchatAuth;
+  /**
+   * The install secret every request must carry (the `cli` channel): posters are then the operator,
+   * and the body's sender is who they say they are.
+   */
+  operatorSecret?: string;
+  limits?: Partial<WebchatLimits>;
 }
 
 export interface WebchatChannel extends Channel {
@@ -50,8 +77,6 @@ const MAX_BODY_BYTES = 256 * 1024;
 const PING_INTERVAL_MS = 15_000;
 /** Chats whose recent events are kept; past this, the least recently used chat nobody listens to is forgotten. */
 const MAX_CHATS = 1000;
-/** Frames queued for one slow client before it is cut off; it reconnects and replays from the buffer. */
-const MAX_QUEUED_FRAMES = 1000;
 /** Outbound file folders: a hash of (chat, idempotency key), so any key shape gives a safe folder name. */
 const FOLDER_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 /** A plain file name: no folder separators, not '.' or '..'. */
@@ -67,9 +92,13 @@ const INLINE_TYPES: Record<string, string> = {
 };
 
 const Id = z.string().regex(ID_PATTERN, ID_RULE);
+const Sender = z.strictObject({
+  id: Id,
+  name: z.string().trim().min(1, 'must not be blank').max(200).optional(),
+});
 const PostedMessage = z.strictObject({
   chat: Id,
-  sender: z.strictObject({ id: Id, name: z.string().min(1).max(200).optional() }),
+  sender: Sender,
   text: z
     .string()
     .min(1, 'must not be empty')
@@ -82,7 +111,7 @@ type PostedMessage = z.infer<typeof PostedMessage>;
 /** A click on a card option: the option's value, and the event id of the card's message. */
 const PostedAction = z.strictObject({
   chat: Id,
-  sender: z.strictObject({ id: Id, name: z.string().min(1).max(200).optional() }),
+  sender: Sender,
   value: z.string().min(1).max(1000),
   messageId: z.string().min(1).max(500).optional(),
   id: Id.optional(),
@@ -93,11 +122,15 @@ type PostedAction = z.infer<typeof PostedAction>;
 interface ChatEvent {
   id: string;
   frame: Uint8Array;
+  /** The frame anonymous visitors get when it differs: approval options without their values. */
+  forAnonymous?: Uint8Array;
 }
 interface Listener {
-  push(frame: Uint8Array): void;
+  push(event: ChatEvent): void;
   end(): void;
 }
+/** Form posted by the sign-in page. */
+const SignInForm = z.strictObject({ code: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a login link code') });
 interface ChatState {
   events: ChatEvent[];
   listeners: Set<Listener>;
@@ -116,6 +149,10 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   const type = options.type ?? 'webchat';
   const mountPath = `/${type}`;
   const maxBuffered = options.maxBufferedPerChat ?? 200;
+  const limits: WebchatLimits = { ...DEFAULT_WEBCHAT_LIMITS, ...options.limits };
+  const perSender = createRateLimiter(limits.postsPerMinutePerSender, clock);
+  const perChat = createRateLimiter(limits.postsPerMinutePerChat, clock);
+  let openStreams = 0;
   const chats = new Map<string, ChatState>();
   // Not servable: file folders are 22-character hashes (FOLDER_PATTERN).
   const eventsDir = eventsDirOf(filesDir);
@@ -131,6 +168,11 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
 
   const app = new Hono();
   app.get('/', servePage);
+  if (options.auth) {
+    app.get('/sign-in', showSignIn);
+    app.post('/sign-in', bodyLimit({ maxSize: 4096, onError: tooLarge }), signIn);
+    app.post('/api/sign-out', signOut);
+  }
   app.post('/api/messages', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }), (c) =>
     receive(c, (body) => parseBody(PostedMessage, body), toInbound),
   );
@@ -138,7 +180,10 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     receive(c, (body) => parseBody(PostedAction, body), actionToInbound),
   );
   app.get('/api/events', openEvents);
-  app.get('/api/files/:folder/:name', (c) => serveFile(c, c.req.param('folder'), c.req.param('name')));
+  app.get('/api/files/:folder/:name', (c) => {
+    const poster = identify(c);
+    return poster instanceof Response ? poster : serveFile(c, c.req.param('folder'), c.req.param('name'));
+  });
 
   return {
     type,
@@ -166,10 +211,12 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   async function receive<T>(
     c: Context,
     parse: (body: string) => { posted: T } | { error: string },
-    build: (posted: T) => InboundMessage,
+    build: (posted: T, poster: Poster) => InboundMessage,
   ): Promise<Response> {
     const current = sink;
     if (!current) return c.json({ error: `the ${type} channel is not connected; try again shortly` }, 503);
+    const poster = identify(c);
+    if (poster instanceof Response) return poster;
     // Requiring JSON also makes a cross-site form post impossible: browsers preflight this type.
     if (!c.req.header('content-type')?.startsWith('application/json')) {
       return c.json({ error: 'content-type must be application/json' }, 415);
@@ -177,7 +224,9 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     const parsed = parse(await c.req.text());
     if ('error' in parsed) return c.json({ error: parsed.error }, 400);
 
-    const message = build(parsed.posted);
+    const message = build(parsed.posted, poster);
+    const limited = rateLimit(c, message);
+    if (limited) return limited;
     health.lastInboundAt = message.timestamp;
     try {
       await current(message);
@@ -195,13 +244,37 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     return c.json({ id: message.platformMessageId }, 202);
   }
 
-  function toInbound(posted: PostedMessage): InboundMessage {
+  /** 401 for a request that must prove who it is and did not; else who posts. */
+  function identify(c: Context): Poster | Response {
+    try {
+      return posterOf(c, { auth: options.auth, operatorSecret: options.operatorSecret, type });
+    } catch (err) {
+      if (!(err instanceof Unauthorized)) throw err;
+      return c.json({ error: err.message }, 401, { 'www-authenticate': 'Bearer' });
+    }
+  }
+
+  /** 429 with retry-after when the sender or the chat posted too much in the last minute. */
+  function rateLimit(c: Context, message: InboundMessage): Response | undefined {
+    const waitMs = Math.max(perSender.take(message.sender.id), perChat.take(message.chat.id));
+    if (waitMs === 0) return undefined;
+    const seconds = Math.ceil(waitMs / 1000);
+    return c.json(
+      {
+        error: `too many messages (at most ${limits.postsPerMinutePerSender} a minute per sender and ${limits.postsPerMinutePerChat} per chat); retry in ${seconds} s`,
+      },
+      429,
+      { 'retry-after': String(seconds) },
+    );
+  }
+
+  function toInbound(posted: PostedMessage, poster: Poster): InboundMessage {
     return {
       channelType: type,
       installation: '',
       platformMessageId: posted.id ?? randomUUID(),
       chat: { id: posted.chat, isGroup: false },
-      sender: { ...posted.sender },
+      sender: senderOf(posted, poster),
       threadId: posted.thread ?? null,
       text: posted.text,
       attachments: [],
@@ -211,25 +284,61 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     };
   }
 
+  /**
+   * Who the host takes the sender to be. A '/' cannot appear in a posted id, so an anonymous
+   * visitor's account (`anon/<chat>/<handle>`) can never equal a signed-in user's or another chat's.
+   */
+  function senderOf(
+    posted: Pick<PostedMessage, 'chat' | 'sender'>,
+    poster: Poster,
+  ): InboundMessage['sender'] {
+    const name = posted.sender.name;
+    switch (poster.kind) {
+      case 'operator':
+        return { ...posted.sender };
+      case 'user':
+        return { id: `user/${poster.userId}`, userId: poster.userId, ...(name ? { name } : {}) };
+      case 'anonymous': {
+        const handle = poster.browser ? `browser-${poster.browser}` : posted.sender.id;
+        return { id: `anon/${posted.chat}/${handle}`, name: name ?? posted.sender.id, anonymous: true };
+      }
+    }
+  }
+
   /** A click travels as a message whose text is the option's value (the host decides what it means). */
-  function actionToInbound(posted: PostedAction): InboundMessage {
+  function actionToInbound(posted: PostedAction, poster: Poster): InboundMessage {
     return {
-      ...toInbound({
-        chat: posted.chat,
-        sender: posted.sender,
-        text: posted.value,
-        id: posted.id,
-        thread: posted.thread,
-      }),
+      ...toInbound(
+        {
+          chat: posted.chat,
+          sender: posted.sender,
+          text: posted.value,
+          id: posted.id,
+          thread: posted.thread,
+        },
+        poster,
+      ),
       action: { value: posted.value, ...(posted.messageId ? { platformMessageId: posted.messageId } : {}) },
     };
   }
 
   function openEvents(c: Context): Response {
     if (!sink) return c.json({ error: `the ${type} channel is not connected; try again shortly` }, 503);
+    const poster = identify(c);
+    if (poster instanceof Response) return poster;
     const chatId = c.req.query('chat') ?? '';
     if (!ID_PATTERN.test(chatId)) return c.json({ error: `chat: query parameter ${ID_RULE}` }, 400);
-    return c.body(listen(chatState(chatId), c.req.header('last-event-id')), 200, {
+    const chat = chatState(chatId);
+    if (openStreams >= limits.maxStreams || chat.listeners.size >= limits.maxStreamsPerChat) {
+      const which =
+        openStreams >= limits.maxStreams
+          ? `${limits.maxStreams} event streams are open on this channel`
+          : `${limits.maxStreamsPerChat} event streams are open on chat ${chatId}`;
+      return c.json({ error: `${which}, the most allowed; close one and retry` }, 429, {
+        'retry-after': '5',
+      });
+    }
+    return c.body(listen(chat, c.req.header('last-event-id'), poster.kind === 'anonymous'), 200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       // Keeps reverse proxies (nginx) from buffering the stream.
@@ -238,37 +347,55 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   }
 
   /** The chat's buffered events (only those after lastEventId when it is buffered), then live ones. */
-  function listen(chat: ChatState, lastEventId: string | undefined): ReadableStream<Uint8Array> {
+  function listen(
+    chat: ChatState,
+    lastEventId: string | undefined,
+    anonymous: boolean,
+  ): ReadableStream<Uint8Array> {
+    const frameOf = (event: ChatEvent) => (anonymous ? (event.forAnonymous ?? event.frame) : event.frame);
     let listener: Listener | undefined;
     let ping: NodeJS.Timeout | undefined;
+    let stopped = false;
     const stop = () => {
       clearInterval(ping);
       if (listener) chat.listeners.delete(listener);
+      if (!stopped) openStreams--;
+      stopped = true;
     };
-    return new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(RETRY_FRAME);
-        for (const event of eventsAfter(chat.events, lastEventId)) controller.enqueue(event.frame);
-        const self: Listener = {
-          push(frame) {
-            if ((controller.desiredSize ?? 0) > -MAX_QUEUED_FRAMES) return controller.enqueue(frame);
-            log.warn(
-              { channel: type, queued: MAX_QUEUED_FRAMES },
-              'event stream client too slow; disconnected',
-            );
-            self.end();
-          },
-          end() {
-            stop();
-            controller.close();
-          },
-        };
-        listener = self;
-        chat.listeners.add(self);
-        ping = setInterval(() => controller.enqueue(PING_FRAME), PING_INTERVAL_MS);
+    openStreams++;
+    return new ReadableStream<Uint8Array>(
+      {
+        start(controller) {
+          controller.enqueue(RETRY_FRAME);
+          for (const event of eventsAfter(chat.events, lastEventId)) controller.enqueue(frameOf(event));
+          // desiredSize counts bytes (the strategy below): what this client has not read yet.
+          const fits = (bytes: number) => (controller.desiredSize ?? 0) - bytes >= 0;
+          const self: Listener = {
+            push(event) {
+              const frame = frameOf(event);
+              if (fits(frame.byteLength)) return controller.enqueue(frame);
+              log.warn(
+                { channel: type, maxQueuedBytes: limits.maxQueuedBytes },
+                'event stream client too slow; disconnected',
+              );
+              self.end();
+            },
+            end() {
+              stop();
+              controller.close();
+            },
+          };
+          listener = self;
+          chat.listeners.add(self);
+          ping = setInterval(
+            () => (fits(PING_FRAME.byteLength) ? controller.enqueue(PING_FRAME) : self.end()),
+            PING_INTERVAL_MS,
+          );
+        },
+        cancel: stop,
       },
-      cancel: stop,
-    });
+      { highWaterMark: limits.maxQueuedBytes, size: (chunk) => chunk.byteLength },
+    );
   }
 
   async function send(message: OutboundMessage): Promise<SendResult> {
@@ -343,11 +470,11 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   function publish(chatId: string, event: string, id: string, data: Record<string, unknown>): void {
     const chat = chatState(chatId);
     const text = `event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
-    const frame = encoder.encode(text);
-    chat.events.push({ id, frame });
+    const chatEvent = toChatEvent(id, text);
+    chat.events.push(chatEvent);
     if (chat.events.length > maxBuffered) chat.events.shift();
     persist(chatId, chat, { id, text });
-    for (const listener of [...chat.listeners]) listener.push(frame);
+    for (const listener of [...chat.listeners]) listener.push(chatEvent);
   }
 
   /**
@@ -387,10 +514,9 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
       return { events: [], persisted: 0 };
     }
     const lines = content.split('\n').filter(Boolean);
-    const events = parseSavedEvents(lines.slice(-maxBuffered).join('\n')).map(({ id, text }) => ({
-      id,
-      frame: encoder.encode(text),
-    }));
+    const events = parseSavedEvents(lines.slice(-maxBuffered).join('\n')).map(({ id, text }) =>
+      toChatEvent(id, text),
+    );
     return { events, persisted: lines.length };
   }
 
@@ -427,9 +553,57 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     });
   }
 
+  /** The chat page; a browser without a cookie of its own gets one (anonymous until signed in). */
   async function servePage(c: Context): Promise<Response> {
     const { html, csp } = await (page ??= loadPage());
-    return c.html(html, 200, { 'content-security-policy': csp });
+    const headers: Record<string, string> = { 'content-security-policy': csp };
+    if (options.auth && !browserCookieOf(c)) {
+      headers['set-cookie'] = browserCookieHeader(randomBytes(32).toString('base64url'), mountPath);
+    }
+    return c.html(html, 200, headers);
+  }
+
+  /** GET of a login link: a confirmation page. Nothing is consumed, so link scanners cannot sign in. */
+  function showSignIn(c: Context): Response {
+    const code = c.req.query('code') ?? '';
+    const link = SignInForm.safeParse({ code });
+    const found = link.success
+      ? options.auth!.describeLink(code)
+      : { ok: false as const, error: 'This is not a Warren login link.' };
+    if (!found.ok) return c.html(signInErrorPage(found.error), 400, SIGN_IN_PAGE_HEADERS);
+    return c.html(signInPage(mountPath, code, found.userName, found.expiresAt), 200, SIGN_IN_PAGE_HEADERS);
+  }
+
+  /** POST from the confirmation page: uses the link up and signs this browser in with a fresh cookie. */
+  async function signIn(c: Context): Promise<Response> {
+    // Login CSRF: another site must not sign a visitor's browser in as someone of its choosing.
+    const origin = c.req.header('origin');
+    if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+      return c.html(
+        signInErrorPage('This sign-in did not come from this Warren page.'),
+        403,
+        SIGN_IN_PAGE_HEADERS,
+      );
+    }
+    const form = SignInForm.safeParse(Object.fromEntries(new URLSearchParams(await c.req.text())));
+    const result = form.success
+      ? options.auth!.signIn(form.data.code)
+      : { ok: false as const, error: 'This is not a Warren login link.' };
+    if (!result.ok) return c.html(signInErrorPage(result.error), 400, SIGN_IN_PAGE_HEADERS);
+    log.info({ channel: type, userId: result.userId }, 'a browser signed in with a login link');
+    return c.body(null, 303, {
+      location: `${mountPath}/`,
+      'set-cookie': browserCookieHeader(result.cookie, mountPath),
+      ...SIGN_IN_PAGE_HEADERS,
+    });
+  }
+
+  function signOut(c: Context): Response {
+    const cookie = browserCookieOf(c);
+    if (cookie) options.auth!.signOut(cookie);
+    return c.json({ signedOut: true }, 200, {
+      'set-cookie': `${BROWSER_COOKIE}=; Path=${mountPath}; HttpOnly; SameSite=Strict; Max-Age=0`,
+    });
   }
 }
 
@@ -462,6 +636,26 @@ function parseBody<T>(schema: z.ZodType<T>, body: string): { posted: T } | { err
   const result = schema.safeParse(json);
   if (result.success) return { posted: result.data };
   return { error: result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
+}
+
+/**
+ * The event, and for a card carrying approval decisions, the same card without its option values
+ * for anonymous visitors: they may not decide it, and the values need not travel further than the
+ * signed-in people who may. Question options keep theirs (a visitor may answer a question asked of them).
+ */
+function toChatEvent(id: string, text: string): ChatEvent {
+  const frame = encoder.encode(text);
+  if (!text.includes('"apr:')) return { id, frame };
+  const parsed = parseFrame(text);
+  const card = parsed?.data.card as { options?: { label: string; value?: string }[] } | undefined;
+  if (!parsed || !Array.isArray(card?.options)) return { id, frame };
+  const options = card.options.map((o) => (o.value?.startsWith('apr:') ? { label: o.label } : o));
+  const data = { ...parsed.data, card: { ...card, options } };
+  return {
+    id,
+    frame,
+    forAnonymous: encoder.encode(`event: ${parsed.event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`),
+  };
 }
 
 function eventsAfter(events: ChatEvent[], lastEventId: string | undefined): ChatEvent[] {
