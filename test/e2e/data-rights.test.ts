@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { DeletionResult, UserExport } from '../../src/host/access/index.ts';
+import { userForAccount, type DeletionResult, type UserExport } from '../../src/host/access/index.ts';
 import { lockSession } from '../../src/host/session-lock.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../harness/fake-openai.ts';
 import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
@@ -72,14 +72,20 @@ test('after warren users delete, what a person wrote is nowhere under the data f
   const gpt = await warren.wire.agent('gpt');
   warren.wire.model(gpt, { provider: 'openai', model: 'gpt-e2e', modelConfig: { baseUrl: openai.url } });
   warren.wire.wiring('rights-gpt', gpt);
-  const mia = { id: 'mia', name: 'Mia' };
+  // Mia is a known person, signed in to the web chat through a login link (a handle alone is anonymous).
+  const miaUser = userForAccount(
+    warren.wire.db,
+    { kind: 'webchat', externalId: 'mia' },
+    new Date().toISOString(),
+  );
+  const mia = { sender: { id: 'mia', name: 'Mia' }, as: await warren.signIn(miaUser) };
 
   // The scripted agent of the main group echoes; the openai agent's history keeps the words.
   const echo = await warren.chat('rights-echo');
-  await echo.send({ id: 'r-echo-1', text: `please remember ${MARKER}`, sender: mia });
+  await echo.send({ id: 'r-echo-1', text: `please remember ${MARKER}`, ...mia });
   expect((await echo.waitForReply((r) => r.inReplyTo === 'r-echo-1', 60_000)).text).toContain(MARKER);
   const gptChat = await warren.chat('rights-gpt');
-  await gptChat.send({ id: 'r-gpt-1', text: `please remember ${MARKER}`, sender: mia });
+  await gptChat.send({ id: 'r-gpt-1', text: `please remember ${MARKER}`, ...mia });
   expect((await gptChat.waitForReply((r) => r.inReplyTo === 'r-gpt-1', 60_000)).text).toContain(MARKER);
   // Someone else in another chat: nothing of theirs goes.
   const other = await warren.chat('rights-other');
@@ -93,7 +99,7 @@ test('after warren users delete, what a person wrote is nowhere under the data f
       { match: 'send me the note', steps: [{ tool: 'send_file', args: { path: 'note.txt', text: 'here' } }] },
     ],
   });
-  await echo.send({ id: 'r-echo-2', text: 'send me the note', sender: mia });
+  await echo.send({ id: 'r-echo-2', text: 'send me the note', ...mia });
   const withFile = await echo.waitForReply(
     (r) => r.inReplyTo === 'r-echo-2' && (r.files?.length ?? 0) > 0,
     60_000,
