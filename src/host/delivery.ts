@@ -149,8 +149,8 @@ export function createDelivery(deps: DeliveryDeps) {
   }
 
   /**
-   * A locked outbound.db is read again shortly (the host never waits on the runner's lock); one locked
-   * for longer than BUSY_LIMIT_MS, or any unsafe file, takes the session out of service.
+   * A locked outbound.db is read again after a back-off (delivery waits only briefly on the runner's
+   * lock); one locked for longer than BUSY_LIMIT_MS, or any unsafe file, takes the session out of service.
    */
   function passFailed(sessionId: string, state: SessionState, err: unknown): void {
     if (err instanceof SessionBusyError) {
@@ -351,7 +351,15 @@ export function createDelivery(deps: DeliveryDeps) {
     const outcome: SendOutcome =
       staged && !staged.ok
         ? { ok: false, code: staged.code, error: staged.error }
-        : await attemptSend(session, row, address, replyTargets, attempt.idempotencyKey, staged?.files ?? []);
+        : await attemptSend(
+            session,
+            paths,
+            row,
+            address,
+            replyTargets,
+            attempt.idempotencyKey,
+            staged?.files ?? [],
+          );
     if (staged?.ok) await staged.release();
     const now = clock().toISOString();
     if (outcome.ok) {
@@ -415,6 +423,7 @@ export function createDelivery(deps: DeliveryDeps) {
 
   async function attemptSend(
     session: Session,
+    paths: SessionPaths,
     row: OutboundMessage,
     address: Address,
     replyTargets: Map<string, string>,
@@ -446,7 +455,6 @@ export function createDelivery(deps: DeliveryDeps) {
     } catch (err) {
       return { ok: false, code: 'unsupported', error: (err as Error).message };
     }
-    const paths = pathsOf(session);
     const message = toChannelMessage(
       paths,
       row,

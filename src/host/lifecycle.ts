@@ -17,6 +17,7 @@ import {
   foldAcks,
   isHeldForDiskQuota,
   lastSignOfLife,
+  sessionLock,
   sessionPaths,
   settleOutbound,
   SessionUnsafeError,
@@ -29,7 +30,6 @@ import {
   recoverAbandonedRows,
 } from './sessions/recovery.ts';
 import { projectDestinations } from './sessions/resolve.ts';
-import { sessionLock } from './session-lock.ts';
 
 export interface LifecycleDeps {
   db: Db;

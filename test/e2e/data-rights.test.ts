@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { userForAccount, type DeletionResult, type UserExport } from '../../src/host/access/index.ts';
-import { lockSession } from '../../src/host/session-lock.ts';
+import { lockSession } from '../../src/host/sessions/index.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../harness/fake-openai.ts';
 import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 

@@ -29,10 +29,11 @@ import { setUserDm } from '../../src/db/user-dms.ts';
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
 import { userForAccount, type UserExport } from '../../src/host/access/index.ts';
 import { eventsDirOf, eventsFileOf } from '../../src/host/channels/adapters/webchat-events.ts';
-import { LOCK_FILE, lockSession } from '../../src/host/session-lock.ts';
 import {
   createSessionFiles,
   insertMessagesIn,
+  LOCK_FILE,
+  lockSession,
   recordDelivered,
   sessionPaths,
   type SessionPaths,

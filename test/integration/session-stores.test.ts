@@ -1,5 +1,5 @@
 // The walks data rights make under folders a container wrote (src/host/sessions/stores.ts), and the session
-// lock a delete holds (session-lock.ts), on real files: links are never followed, ids from a
+// lock a delete holds (src/host/sessions/lock.ts), on real files: links are never followed, ids from a
 // container's database never lead outside its folder, and a lock left by a dead process is stale.
 import { execFileSync } from 'node:child_process';
 import {
@@ -18,12 +18,16 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import {
   claudeStateOf,
   homeFilesOf,
+  LOCK_FILE,
+  lockSession,
   outboxOf,
   removeWalk,
+  sessionLock,
+  SessionLockedError,
+  sessionPaths,
   walkRegular,
+  type SessionPaths,
 } from '../../src/host/sessions/index.ts';
-import { LOCK_FILE, lockSession, sessionLock, SessionLockedError } from '../../src/host/session-lock.ts';
-import { sessionPaths, type SessionPaths } from '../../src/host/sessions/index.ts';
 
 let root: string;
 let paths: SessionPaths;

@@ -6,7 +6,7 @@
 // of those sessions that may hold their words (provider conversation state, Claude transcripts, files
 // served to chats, container logs) go on delete; the agent's work files and the group's memory files
 // are reported, never edited (sessions/stores.ts). A delete holds each session it touches (no container
-// starts for it) from before it looks at the container until it is done (session-lock.ts).
+// starts for it) from before it looks at the container until it is done (sessions/lock.ts).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import { appendAuditEvent } from '../../db/audit.ts';
 import type { Db } from '../../db/connection.ts';
 import { getUser } from '../../db/users.ts';
-import { sessionPaths, withSessionFile, type SessionPaths } from '../sessions/index.ts';
+import {
+  lockSession,
+  sessionPaths,
+  SessionLockedError,
+  withSessionFile,
+  type SessionPaths,
+} from '../sessions/index.ts';
 import {
   BUFFERED_CHANNELS,
   findTheirEvents,
@@ -23,7 +29,6 @@ import {
   type ChatFacts,
 } from './chat-buffers.ts';
 import { UnknownUserError } from './identity.ts';
-import { lockSession, SessionLockedError } from '../session-lock.ts';
 import {
   claudeStateOf,
   compactSessionFiles,

@@ -26,7 +26,7 @@ const PARALLEL_LSTATS = 16;
 
 /** The session folders its container can write: out/ and home/ (which holds the agent's work folder). */
 export function writableSessionDirs(paths: SessionPaths): string[] {
-  return [paths.outDir, join(paths.root, 'home')];
+  return [paths.outDir, paths.home];
 }
 
 /**

@@ -19,6 +19,8 @@ export interface SessionPaths {
   inbox: string;
   outbox: string;
   heartbeat: string;
+  /** The agent's home folder (claude provider: mounted read-write at /home/agent, work files inside). */
+  home: string;
   /** The host's own folder of the session (never mounted): private links and staged outgoing files. */
   hostDir: string;
 }
@@ -37,6 +39,7 @@ export function sessionPaths(dataDir: string, agentGroupId: string, sessionId: s
     inbox: join(inDir, 'inbox'),
     outbox: join(outDir, 'outbox'),
     heartbeat: join(outDir, 'heartbeat'),
+    home: join(root, 'home'),
     hostDir: join(root, 'host'),
   };
 }

@@ -56,3 +56,4 @@ export {
   type DiskQuotaDeps,
   type DiskUsage,
 } from './disk-usage.ts';
+export { LOCK_FILE, lockSession, sessionLock, SessionLockedError, type SessionLockInfo } from './lock.ts';

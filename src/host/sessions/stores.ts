@@ -130,18 +130,15 @@ const merge = (walks: Walk[]): Walk => ({
   truncated: walks.some((w) => w.truncated),
 });
 
-/** The session's home folder (claude provider: mounted at /home/agent). */
-export const homeOf = (paths: SessionPaths): string => join(paths.root, 'home');
-
 /** The Claude binary's transcripts and state in the session's home folder. */
 export function claudeStateOf(paths: SessionPaths): Walk {
-  const home = homeOf(paths);
+  const home = paths.home;
   return merge(CLAUDE_STATE.map((name) => walkRegular(join(home, name), home)));
 }
 
 /** Everything else in the session's home folder (the agent's work files): reported, not removed. */
 export function homeFilesOf(paths: SessionPaths): Walk {
-  const home = homeOf(paths);
+  const home = paths.home;
   const all = walkRegular(home, home);
   const state = CLAUDE_STATE.map((name) => join(home, name));
   const isState = (p: string) => state.some((s) => p === s || p.startsWith(s + sep));
