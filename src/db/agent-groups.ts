@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db } from './connection.ts';
 import { PROVIDERS, type Provider } from './enums.ts';
 import { newId } from './ids.ts';
+import { isTimeZone } from '../shared/time-zone.ts';
 
 export interface AgentGroup {
   id: string;
@@ -173,15 +174,6 @@ export function updateAgentGroup(
       return toAgentGroup(row);
     })
     .immediate();
-}
-
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function plainUrl(raw: string): boolean {

@@ -15,7 +15,7 @@ import { openCentralDb, type Db } from '../../src/db/connection.ts';
 import { addAgentDestination } from '../../src/db/destinations.ts';
 import { listDroppedMessages } from '../../src/db/dropped-messages.ts';
 import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
-import type { MessageInRow } from '../../src/db/session-schema.ts';
+import type { MessageInRow } from '../../src/shared/session-contract.ts';
 import { createSession, findActiveSession, type Session } from '../../src/db/sessions.ts';
 import { capFor, createAgentMessages, hopsAfter } from '../../src/host/access/index.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';

@@ -13,7 +13,7 @@ import {
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
 import { openCentralDb } from '../../src/db/connection.ts';
 import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
-import type { OutboundOperation } from '../../src/db/session-schema.ts';
+import type { OutboundOperation } from '../../src/shared/session-content.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';
 import { createDelivery } from '../../src/host/delivery.ts';

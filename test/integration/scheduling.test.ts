@@ -10,7 +10,8 @@ import {
   writeMessagesOut,
 } from '../../container/agent-runner/src/db/session.ts';
 import { listAuditEvents } from '../../src/db/audit.ts';
-import { INBOUND_DDL, INBOUND_TABLES, type TaskContent } from '../../src/db/session-schema.ts';
+import { INBOUND_DDL, INBOUND_TABLES } from '../../src/shared/session-contract.ts';
+import { type TaskContent } from '../../src/shared/session-content.ts';
 import { getSession, listDueWakes, setContainerStatus, takeWakes } from '../../src/db/sessions.ts';
 import { createScheduler, listTasks, operateTask, showTask } from '../../src/host/scheduling/index.ts';
 import { withSessionFile } from '../../src/host/sessions/index.ts';

@@ -2,7 +2,8 @@
 // container). Documented in container/agent-runner/README.md; keep the two in step.
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { mcpServerSpecSchema, type McpServerSpec } from '../../../src/db/session-schema.ts';
+import { mcpServerSpecSchema, type McpServerSpec } from '../../../src/shared/session-content.ts';
+import { isTimeZone } from '../../../src/shared/time-zone.ts';
 
 export const PROVIDER_NAMES = ['scripted', 'claude', 'openai'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -192,13 +193,4 @@ export function readConfig(env: Record<string, string | undefined>): RunnerConfi
 /** The agent's working directory inside its home: claude's cwd, and a folder send_file may send from. */
 export function workDirIn(homeDir: string): string {
   return join(homeDir, 'work');
-}
-
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }

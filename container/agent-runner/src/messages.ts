@@ -1,14 +1,14 @@
 // Inbound rows as the runner works with them: parsed with the shared schemas, or failed with a reason.
+import { type MessageInRow } from '../../../src/shared/session-contract.ts';
 import {
   messageInContent,
   parseContent,
   type AgentContent,
   type ChatContent,
-  type MessageInRow,
   type ParseResult,
   type SystemContent,
   type TaskContent,
-} from '../../../src/db/session-schema.ts';
+} from '../../../src/shared/session-content.ts';
 
 interface MessageBase {
   id: string;

@@ -12,7 +12,8 @@ import { listDestinations } from '../../db/destinations.ts';
 import { recordDroppedMessage } from '../../db/dropped-messages.ts';
 import type { DeliveryErrorCode, DropReason } from '../../db/enums.ts';
 import { getAgentGroup } from '../../db/agent-groups.ts';
-import { agentContent, parseContent, type MessageInRow } from '../../db/session-schema.ts';
+import { type MessageInRow } from '../../shared/session-contract.ts';
+import { agentContent, parseContent } from '../../shared/session-content.ts';
 import { getSession, type Session } from '../../db/sessions.ts';
 import type { Logger } from '../logger.ts';
 import {

@@ -21,7 +21,11 @@ import type { Db } from '../../db/connection.ts';
 import type { ApprovalKind } from '../../db/enums.ts';
 import { recordDroppedMessage } from '../../db/dropped-messages.ts';
 import { holdMessage, listHeldMessages, releaseHeldMessage } from '../../db/held-messages.ts';
-import { approvalActionPayloads, isApprovalAction, type ApprovalAction } from '../../db/session-schema.ts';
+import {
+  approvalActionPayloads,
+  isApprovalAction,
+  type ApprovalAction,
+} from '../../shared/session-content.ts';
 import { getSession } from '../../db/sessions.ts';
 import { findUserByIdentity, getUser } from '../../db/users.ts';
 import type { InboundMessage } from '../channels/channel.ts';

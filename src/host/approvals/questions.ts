@@ -15,7 +15,7 @@ import {
 } from '../../db/approvals.ts';
 import { getMessagingGroup } from '../../db/messaging-groups.ts';
 import { isAdmin, isMember } from '../../db/roles.ts';
-import { QUESTION_LIMITS } from '../../db/session-schema.ts';
+import { QUESTION_LIMITS } from '../../shared/session-content.ts';
 import { getSession, type Session } from '../../db/sessions.ts';
 import { getUser } from '../../db/users.ts';
 import {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { McpServerSpec } from '../../db/session-schema.ts';
+import type { McpServerSpec } from '../../shared/session-content.ts';
 import type { ContainerLimits, ContainerMount, ContainerSpec } from './runtime.ts';
 
 export const RUNNER_BUNDLE_DIR = 'container/agent-runner/dist';

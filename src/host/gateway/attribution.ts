@@ -3,7 +3,7 @@
 // in inbound.db, the sender's user in the central database. Unknown (a task, another agent, files
 // not there yet) is null, never an error.
 import type { Db } from '../../db/connection.ts';
-import { chatContent, parseContent } from '../../db/session-schema.ts';
+import { chatContent, parseContent } from '../../shared/session-content.ts';
 import { findUserByIdentity, getUser } from '../../db/users.ts';
 import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
 

@@ -7,7 +7,7 @@ import {
   taskActionPayloads,
   type TaskAction,
   type TaskActionPayload,
-} from '../../db/session-schema.ts';
+} from '../../shared/session-content.ts';
 import type { SessionPaths } from '../sessions/index.ts';
 import {
   cancelTask,

@@ -1,6 +1,6 @@
 // Pure: what a series does when its due slots are observed, late or on time (docs/scheduling.md).
-import type { CatchUpPolicy } from '../../db/session-schema.ts';
-import type { Schedule } from './cron.ts';
+import type { CatchUpPolicy } from '../../shared/session-content.ts';
+import type { Schedule } from '../../shared/cron.ts';
 
 export const DEFAULT_CATCH_UP: CatchUpPolicy = 'latest';
 

@@ -1,8 +1,9 @@
 // What each task command does to a series, inside one inbound transaction. The agent's actions
 // (actions.ts) and the operator's CLI (operator.ts) both come through here, so they cannot disagree.
-import type { CatchUpPolicy } from '../../db/session-schema.ts';
-import { checkTimezone, compileSchedule, type Schedule } from './cron.ts';
-import { seriesStatus, type TaskRun, type TaskSeries } from './series.ts';
+import type { CatchUpPolicy } from '../../shared/session-content.ts';
+import { compileSchedule, type Schedule } from '../../shared/cron.ts';
+import { checkTimezone } from '../../shared/time-zone.ts';
+import { seriesStatus, type TaskRun, type TaskSeries } from '../../shared/task-series.ts';
 import type { TaskTx } from './task-rows.ts';
 
 export type CommandOutcome =

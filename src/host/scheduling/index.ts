@@ -4,26 +4,32 @@
 // move series forward (settle), the operator acts through `warren tasks`.
 import { getAgentGroup } from '../../db/agent-groups.ts';
 import type { Db } from '../../db/connection.ts';
-import { isTaskAction } from '../../db/session-schema.ts';
+import { isTaskAction } from '../../shared/session-content.ts';
 import { getSession, scheduleWake, type Session } from '../../db/sessions.ts';
 import type { Logger } from '../logger.ts';
 import { sessionPaths, type SessionPaths } from '../sessions/index.ts';
 import { applyTaskAction, type ActionResult, type ActionRow } from './actions.ts';
 import { settleTasks, type SettleReport } from './settle.ts';
 
+export { checkTimezone } from '../../shared/time-zone.ts';
 export {
-  checkTimezone,
   compileSchedule,
   nextRunAfter,
   upcomingRuns,
   CRON_MACROS,
   ScheduleError,
-} from './cron.ts';
-export type { Checked, Schedule } from './cron.ts';
+} from '../../shared/cron.ts';
+export type { Checked, Schedule } from '../../shared/cron.ts';
 export { planCatchUp, DEFAULT_CATCH_UP, MAX_COUNTED_SLOTS } from './catch-up.ts';
 export type { CatchUpInput, CatchUpPlan, PlannedRun } from './catch-up.ts';
-export { summarize, groupSeries, parseTaskRows, seriesStatus, failureStreak } from './series.ts';
-export type { TaskRun, TaskSeries, TaskStatus, TaskSummary } from './series.ts';
+export {
+  summarize,
+  groupSeries,
+  parseTaskRows,
+  seriesStatus,
+  failureStreak,
+} from '../../shared/task-series.ts';
+export type { TaskRun, TaskSeries, TaskStatus, TaskSummary } from '../../shared/task-series.ts';
 export { listTasks, showTask, operateTask } from './operator.ts';
 export type { OperatorCommand, OperatorOutcome, TaskDetail, TaskListing } from './operator.ts';
 export { applyTaskAction } from './actions.ts';

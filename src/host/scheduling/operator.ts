@@ -6,8 +6,14 @@ import type { Db } from '../../db/connection.ts';
 import { listActiveSessions, scheduleWake, type Session } from '../../db/sessions.ts';
 import { sessionPaths, type SessionPaths } from '../sessions/index.ts';
 import { cancelTask, compiled, pauseTask, resumeTask, runTaskNow, type CommandOutcome } from './commands.ts';
-import { upcomingRuns } from './cron.ts';
-import { seriesStatus, summarize, type TaskRun, type TaskSeries, type TaskSummary } from './series.ts';
+import { upcomingRuns } from '../../shared/cron.ts';
+import {
+  seriesStatus,
+  summarize,
+  type TaskRun,
+  type TaskSeries,
+  type TaskSummary,
+} from '../../shared/task-series.ts';
 import { inTaskTransaction, readSeries } from './task-rows.ts';
 
 export interface TaskListing extends TaskSummary {

@@ -5,7 +5,7 @@
 // (another sweep, a restarted host) find the next slot already written and do nothing.
 import { planCatchUp, DEFAULT_CATCH_UP } from './catch-up.ts';
 import { carried, compiled } from './commands.ts';
-import { failureStreak, seriesStatus, type TaskSeries } from './series.ts';
+import { failureStreak, seriesStatus, type TaskSeries } from '../../shared/task-series.ts';
 import { inTaskTransaction, type TaskTx } from './task-rows.ts';
 import type { SessionPaths } from '../sessions/index.ts';
 

@@ -3,14 +3,13 @@
 import { newId } from '../../db/ids.ts';
 import {
   nextSeq,
-  taskContent,
   type MessageInRow,
   type MessageInStatus,
   type SessionDb,
-  type TaskContent,
-} from '../../db/session-schema.ts';
+} from '../../shared/session-contract.ts';
+import { taskContent, type TaskContent } from '../../shared/session-content.ts';
 import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
-import { groupSeries, parseTaskRows, type TaskRun, type TaskSeries } from './series.ts';
+import { groupSeries, parseTaskRows, type TaskRun, type TaskSeries } from '../../shared/task-series.ts';
 
 /** One open inbound.db inside a write transaction, with the session's seq allocator. */
 export interface TaskTx {

@@ -5,7 +5,7 @@ import {
   openSessionFile,
   type SessionDb,
   type SessionFileName,
-} from '../../db/session-schema.ts';
+} from '../../shared/session-contract.ts';
 import { withOutbound } from './output.ts';
 
 /** Where one session's files live: data/sessions/<agent_group_id>/<session_id>/ (DESIGN §3). */

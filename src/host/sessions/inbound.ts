@@ -1,10 +1,6 @@
 // The host's writes into inbound.db: it is that file's only writer.
-import {
-  messageInContent,
-  nextSeq,
-  type MessageInKind,
-  type DeliveredStatus,
-} from '../../db/session-schema.ts';
+import { nextSeq, type MessageInKind, type DeliveredStatus } from '../../shared/session-contract.ts';
+import { messageInContent } from '../../shared/session-content.ts';
 import type { DestinationKind } from '../../db/enums.ts';
 import { newId } from '../../db/ids.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';

@@ -30,7 +30,7 @@ export {
   OUTPUT_LIMITS,
   type StagedFiles,
 } from './output.ts';
-export { SessionFileError } from '../../db/session-schema.ts';
+export { SessionFileError } from '../../shared/session-contract.ts';
 export { createQuarantine, type Quarantine } from './quarantine.ts';
 export {
   claudeStateOf,

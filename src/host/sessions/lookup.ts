@@ -1,5 +1,5 @@
 // Reads the host needs while delivering: which platform message a seq or an inbound row stands for.
-import type { MessageInRow } from '../../db/session-schema.ts';
+import type { MessageInRow } from '../../shared/session-contract.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 
 /** Platform message ids of inbound rows (the message each reply answers), by row id. */

@@ -2,14 +2,8 @@
 // written by the container and read as hostile input (DESIGN §10): bounded in rows and bytes, each
 // column checked, content parsed only when small and shallow enough; a bad row fails alone.
 import { z } from 'zod';
-import {
-  MESSAGE_OUT_KINDS,
-  outboundOperation,
-  parseContent,
-  type AckRow,
-  type MessageOutRow,
-  type OutboundOperation,
-} from '../../db/session-schema.ts';
+import { MESSAGE_OUT_KINDS, type AckRow, type MessageOutRow } from '../../shared/session-contract.ts';
+import { outboundOperation, parseContent, type OutboundOperation } from '../../shared/session-content.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 import { OUTPUT_ID_PATTERN, OUTPUT_LIMITS, SessionUnsafeError, withOutbound } from './output.ts';
 

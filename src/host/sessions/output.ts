@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Sqlite from 'better-sqlite3';
-import { OUTBOUND_DDL, SessionFileError, type SessionDb } from '../../db/session-schema.ts';
+import { OUTBOUND_DDL, SessionFileError, type SessionDb } from '../../shared/session-contract.ts';
 import type { SessionPaths } from './files.ts';
 
 /** Bounds on what the host reads from a session's out/ (docs/security.md lists them). */

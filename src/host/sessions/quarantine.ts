@@ -3,7 +3,7 @@
 // and says so in the log and in `warren dropped`. Every other session carries on.
 import type { Db } from '../../db/connection.ts';
 import { closeSession } from '../../db/sessions.ts';
-import type { SessionFileError } from '../../db/session-schema.ts';
+import type { SessionFileError } from '../../shared/session-contract.ts';
 
 export interface QuarantineDeps {
   db: Db;

@@ -3,15 +3,14 @@ import { randomUUID } from 'node:crypto';
 import {
   nextSeq,
   openSessionFile,
-  outboundOperation,
   type AckStatus,
   parityOf,
   type MessageInRow,
   type MessageOutKind,
   type MessageOutRow,
-  type OutboundOperation,
   type SessionDb,
-} from '../../../../src/db/session-schema.ts';
+} from '../../../../src/shared/session-contract.ts';
+import { outboundOperation, type OutboundOperation } from '../../../../src/shared/session-content.ts';
 
 export interface RunnerSession {
   sessionId: string;

@@ -1,13 +1,13 @@
 // The runner's reads of scheduled tasks: the host's task rows (inbound.db, read-only) and the task
 // actions this agent wrote that the host has not applied yet (outbound.db).
+import { type MessageInRow } from '../../../../src/shared/session-contract.ts';
 import {
   outboundOperation,
   parseContent,
   isTaskAction,
-  type MessageInRow,
   type TaskAction,
-} from '../../../../src/db/session-schema.ts';
-import { groupSeries, parseTaskRows, type TaskSeries } from '../../../../src/host/scheduling/series.ts';
+} from '../../../../src/shared/session-content.ts';
+import { groupSeries, parseTaskRows, type TaskSeries } from '../../../../src/shared/task-series.ts';
 import type { RunnerSession } from './session.ts';
 
 export function readTaskSeries(session: RunnerSession): TaskSeries[] {

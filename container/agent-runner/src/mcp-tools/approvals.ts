@@ -1,6 +1,6 @@
 // The agent's approval tools (DESIGN §6): request_approval, install_packages, add_mcp_server,
 // create_agent, and ask_user_question. Each checks its input with the host's own schemas
-// (session-schema.ts) and writes one row: an `{ op: 'action' }` row the host turns into an approval
+// (src/shared/session-content.ts) and writes one row: an `{ op: 'action' }` row the host turns into an approval
 // request (an admin decides; the outcome comes back as a system message `approval_decided`), or an
 // `{ op: 'ask' }` row the host shows as a question card (the answer comes back as
 // `question_answered`, or `question_expired`).
@@ -12,7 +12,7 @@ import {
   QUESTION_LIMITS,
   type ApprovalAction,
   type OutboundOperation,
-} from '../../../../src/db/session-schema.ts';
+} from '../../../../src/shared/session-content.ts';
 import { writeMessagesOut } from '../db/session.ts';
 import type { ToolDeps, TurnScope } from './index.ts';
 

@@ -6,7 +6,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { OutboundOperation } from '../../../../src/db/session-schema.ts';
+import type { OutboundOperation } from '../../../../src/shared/session-content.ts';
 import {
   findMessageBySeq,
   readDestinations,

@@ -1,5 +1,6 @@
 // Where a tool's row goes: pure decisions over what the session files hold.
-import { outboundOperation, parseContent, type MessageOutKind } from '../../../../src/db/session-schema.ts';
+import { type MessageOutKind } from '../../../../src/shared/session-contract.ts';
+import { outboundOperation, parseContent } from '../../../../src/shared/session-content.ts';
 import type { Address, Destination, StoredMessage } from '../db/session.ts';
 
 export interface Target {

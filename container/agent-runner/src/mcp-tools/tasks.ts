@@ -10,14 +10,15 @@ import {
   type OutboundOperation,
   type TaskAction,
   type TaskActionPayload,
-} from '../../../../src/db/session-schema.ts';
-import { seriesStatus, summarize, type TaskSeries } from '../../../../src/host/scheduling/series.ts';
+} from '../../../../src/shared/session-content.ts';
+import { seriesStatus, summarize, type TaskSeries } from '../../../../src/shared/task-series.ts';
+import { checkTimezone } from '../../../../src/shared/time-zone.ts';
 import { writeMessagesOut } from '../db/session.ts';
 import { readPendingTaskActions, readTaskSeries } from '../db/tasks.ts';
 import type { ToolDeps, TurnScope } from './index.ts';
 
 // cron-parser (and luxon) load on the first scheduling call, not at runner start: cold starts stay lean.
-const cron = () => import('../../../../src/host/scheduling/cron.ts');
+const cron = () => import('../../../../src/shared/cron.ts');
 
 const taskIdArg = z.string().min(1).describe('the task id schedule_task returned (list_tasks shows them)');
 const scheduleArgs = {
@@ -206,7 +207,7 @@ async function checkTiming(
   timezone: string,
   now: Date,
 ): Promise<Timing> {
-  const { checkTimezone, compileSchedule } = await cron();
+  const { compileSchedule } = await cron();
   const zone = checkTimezone(timezone);
   if (!zone.ok) return zone;
   if (args.cron !== undefined) {

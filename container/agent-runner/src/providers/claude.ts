@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { McpServerConfig, Options, Query, SDKMessage } from '@anthropic-ai/claude-agent-sdk/core';
-import type { McpServerSpec } from '../../../../src/db/session-schema.ts';
+import type { McpServerSpec } from '../../../../src/shared/session-content.ts';
 import { workDirIn, type ModelConfig } from '../config.ts';
 import { describeError, type Log } from '../log.ts';
 import { createClaudeMapper, type ClaudeOutcome, type SdkMessageLike } from './claude-events.ts';

@@ -5,7 +5,7 @@
 // are closed when the runner stops. A server that cannot start, or that exits, is logged and left out;
 // the turn goes on with the other tools, and a call of its tools says why it cannot be used.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { McpServerSpec } from '../../../../src/db/session-schema.ts';
+import type { McpServerSpec } from '../../../../src/shared/session-content.ts';
 import { describeError, type Log } from '../log.ts';
 import type { McpToolLike } from './openai-tools.ts';
 

@@ -1,6 +1,6 @@
 // add_mcp_server: an agent wants another MCP server (a command its runner starts inside the
 // container). The card shows the command, every argument and every environment entry.
-import { approvalActionPayloads, type ApprovalActionPayload } from '../../../db/session-schema.ts';
+import { approvalActionPayloads, type ApprovalActionPayload } from '../../../shared/session-content.ts';
 import { getAgentGroup, updateAgentGroup } from '../../../db/agent-groups.ts';
 import { ApplyError, handler } from './kind.ts';
 import { mcpServersOf } from './container-config.ts';

@@ -1,7 +1,7 @@
 // agent_action: the agent's request_approval(action, summary, payload). Nothing is applied on the
 // host: the agent is told the outcome with the payload as approved (the reviewer may have edited it)
 // and acts on it itself.
-import { approvalActionPayloads, type ApprovalActionPayload } from '../../../db/session-schema.ts';
+import { approvalActionPayloads, type ApprovalActionPayload } from '../../../shared/session-content.ts';
 import { getAgentGroup } from '../../../db/agent-groups.ts';
 import { handler } from './kind.ts';
 

@@ -3,7 +3,7 @@
 // the group's next containers, and `packages` as the record of what was approved.
 import { z } from 'zod';
 import type { AgentGroup } from '../../../db/agent-groups.ts';
-import { mcpServerSpecSchema, type McpServerSpec } from '../../../db/session-schema.ts';
+import { mcpServerSpecSchema, type McpServerSpec } from '../../../shared/session-content.ts';
 
 export const packagesSchema = z.object({
   apt: z.array(z.string()).default([]),

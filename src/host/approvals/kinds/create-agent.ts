@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { createAgentGroup, getAgentGroup, getAgentGroupByFolder } from '../../../db/agent-groups.ts';
 import type { Db } from '../../../db/connection.ts';
 import { addAgentDestination, listDestinations } from '../../../db/destinations.ts';
-import { approvalActionPayloads } from '../../../db/session-schema.ts';
+import { approvalActionPayloads } from '../../../shared/session-content.ts';
 import { REPO_ROOT } from '../../repo.ts';
 import { ApplyError, handler } from './kind.ts';
 

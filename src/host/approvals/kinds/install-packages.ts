@@ -1,7 +1,7 @@
 // install_packages: an agent wants apt and/or npm packages in its containers. Approving records them
 // in the agent group's container_config; after the commit the group's image is rebuilt with every
 // approved package (off the event loop), and the group's next containers start from it.
-import { approvalActionPayloads, type ApprovalActionPayload } from '../../../db/session-schema.ts';
+import { approvalActionPayloads, type ApprovalActionPayload } from '../../../shared/session-content.ts';
 import { getAgentGroup, updateAgentGroup } from '../../../db/agent-groups.ts';
 import { ApplyError, handler } from './kind.ts';
 import { mergePackages, packagesOf } from './container-config.ts';

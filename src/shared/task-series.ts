@@ -1,12 +1,7 @@
 // Pure: a session's task rows grouped into series (one per task id), and what each series is doing.
 // Used by the host (sweep, actions, `warren tasks`) and by the runner (list_tasks).
-import {
-  parseContent,
-  taskContent,
-  type MessageInRow,
-  type MessageInStatus,
-  type TaskContent,
-} from '../../db/session-schema.ts';
+import { type MessageInRow, type MessageInStatus } from './session-contract.ts';
+import { parseContent, taskContent, type TaskContent } from './session-content.ts';
 
 /** One run of a task: a messages_in row of kind 'task'. */
 export interface TaskRun {

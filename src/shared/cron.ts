@@ -4,6 +4,7 @@
 // cron-parser's own walk skips whole days around some DST changes (Australia/Lord_Howe's 30-minute
 // spring-forward). The runner imports this module too, so both sides give the same verdict.
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { checkTimezone } from './time-zone.ts';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -41,23 +42,6 @@ const DAY = 24 * HOUR;
 const MAX_QUIET_DAYS = 9 * 366;
 /** No zone shifts its clock by more than this at once; bounds the look-back around a DST change. */
 const MAX_SHIFT = 3 * HOUR;
-
-/** An IANA zone name, resolved to its canonical spelling; anything else is refused with the reason. */
-export function checkTimezone(name: string): Checked<string> {
-  const trimmed = name.trim();
-  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(trimmed)) {
-    return { ok: false, error: `"${name}" is not an IANA time zone name (such as Europe/Berlin or UTC)` };
-  }
-  try {
-    const canonical = new Intl.DateTimeFormat('en-US', { timeZone: trimmed }).resolvedOptions().timeZone;
-    return { ok: true, value: canonical };
-  } catch {
-    return {
-      ok: false,
-      error: `unknown time zone "${name}" (use an IANA name such as Europe/Berlin or UTC)`,
-    };
-  }
-}
 
 const compiled = new Map<string, Checked<Schedule>>();
 const MAX_COMPILED = 1000;
