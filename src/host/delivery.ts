@@ -30,6 +30,7 @@ import {
   type SessionPaths,
 } from './sessions/index.ts';
 import { platformIdOfSeq, platformIdsOfInbound } from './sessions/lookup.ts';
+import { errorText } from '../shared/error-text.ts';
 
 export interface DeliveryDeps {
   db: Db;
@@ -326,7 +327,7 @@ export function createDelivery(deps: DeliveryDeps) {
       return true;
     } catch (err) {
       if (err instanceof SessionFileError) throw err;
-      const error = `the host could not handle this message: ${err instanceof Error ? err.message : String(err)}`;
+      const error = `the host could not handle this message: ${errorText(err)}`;
       log.error({ sessionId: session.id, messageOutId: row.id, seq: row.seq, err }, 'outbound row failed');
       failRow(session, paths, row, 'unknown', error);
       return true;
@@ -472,7 +473,7 @@ export function createDelivery(deps: DeliveryDeps) {
       if (err instanceof ChannelSendError) {
         return { ok: false, code: err.code, error: err.message, retryAfterMs: err.retryAfterMs };
       }
-      return { ok: false, code: 'unknown', error: err instanceof Error ? err.message : String(err) };
+      return { ok: false, code: 'unknown', error: errorText(err) };
     }
   }
 

@@ -4,6 +4,7 @@
 // What a row's content may hold is in session-content.ts.
 import { existsSync } from 'node:fs';
 import Sqlite from 'better-sqlite3';
+import { errorText } from './error-text.ts';
 
 export type SessionDb = Sqlite.Database;
 
@@ -231,7 +232,7 @@ export function openSessionFile(opts: OpenSessionFileOptions): SessionDb {
 export function asSessionFileError(sessionId: string, file: SessionFileName, err: unknown): SessionFileError {
   if (err instanceof SessionFileError) return err;
   const code = (err as { code?: string }).code ?? '';
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   const reason =
     code === 'SQLITE_NOTADB'
       ? 'is not a SQLite database'

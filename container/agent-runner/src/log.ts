@@ -20,8 +20,3 @@ export function createLog(opts: {
       );
   return { info: line('info'), warn: line('warn'), error: line('error') };
 }
-
-/** An error's message for a log field or an ack, whatever was thrown. */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,7 +1,8 @@
 // The runner's life: check for work, sleep until woken, exit after an idle period or when told.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError, type Log } from './log.ts';
+import { type Log } from './log.ts';
 import type { Wake } from './wake.ts';
+import { errorText } from '../../../src/shared/error-text.ts';
 
 export interface LoopDeps {
   /** One check for due work; true when it did some (a turn ran or rows were failed). */
@@ -26,7 +27,7 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
     } catch (err) {
       // A locked or unreadable file must not kill the runner: it tries again after a poll period.
       deps.log.error('checking for work failed; retrying after the poll interval', {
-        error: describeError(err),
+        error: errorText(err),
       });
       failed = true;
     }

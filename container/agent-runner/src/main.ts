@@ -4,11 +4,12 @@ import { existsSync } from 'node:fs';
 import { ConfigError, readConfig, type RunnerConfig } from './config.ts';
 import { closeRunnerSession, openRunnerSession, type RunnerSession } from './db/session.ts';
 import { touchHeartbeat } from './heartbeat.ts';
-import { createLog, describeError, type Log } from './log.ts';
+import { createLog, type Log } from './log.ts';
 import { runLoop } from './loop.ts';
 import { startProvider, type RunningProvider } from './providers/index.ts';
 import { checkForWork } from './turn.ts';
 import { createWake } from './wake.ts';
+import { errorText } from '../../../src/shared/error-text.ts';
 
 const clock = () => new Date();
 
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
   try {
     session = openRunnerSession(config);
   } catch (err) {
-    log.error('session files cannot be opened; exiting', { error: describeError(err) });
+    log.error('session files cannot be opened; exiting', { error: errorText(err) });
     return 1;
   }
 
@@ -47,7 +48,7 @@ async function main(): Promise<number> {
   try {
     running = await startProvider(config, { log, exit: (code) => process.exit(code) });
   } catch (err) {
-    log.error('the provider cannot start; exiting', { provider: config.provider, error: describeError(err) });
+    log.error('the provider cannot start; exiting', { provider: config.provider, error: errorText(err) });
     wake.close();
     closeRunnerSession(session);
     return 1;
@@ -97,7 +98,7 @@ function beat(config: RunnerConfig, log: Log): void {
   try {
     touchHeartbeat(config.heartbeatPath, clock());
   } catch (err) {
-    log.warn('heartbeat cannot be written', { error: describeError(err) });
+    log.warn('heartbeat cannot be written', { error: errorText(err) });
   }
 }
 

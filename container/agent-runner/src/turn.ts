@@ -14,12 +14,13 @@ import {
 import { formatTurn } from './formatter.ts';
 import { beatWhile } from './heartbeat.ts';
 import { assembleInstructions, MEMORY_FILE, readInstructionFiles } from './instructions.ts';
-import { describeError, type Log } from './log.ts';
+import { type Log } from './log.ts';
 import { connectTools, type ToolConnection } from './mcp-tools/index.ts';
 import { parseMessageRow, type TurnMessage } from './messages.ts';
 import { createOutboundIds, type OutboundIds } from './outbound-ids.ts';
 import { finalTexts, planTurn, targetFor, type TurnPlan } from './plan.ts';
 import type { Provider, ProviderEvent } from './providers/provider.ts';
+import { errorText } from '../../../src/shared/error-text.ts';
 
 export interface TurnDeps {
   session: RunnerSession;
@@ -134,7 +135,7 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
     });
     result = await collect(events, deps);
   } catch (err) {
-    result = { ...emptyCollected(), error: describeError(err) };
+    result = { ...emptyCollected(), error: errorText(err) };
   } finally {
     stopBeating();
     await tools?.then((t) => t.close()).catch(() => undefined);

@@ -49,6 +49,7 @@ import { createQuestions } from './questions.ts';
 import { renderEffect, MAX_RENDERED_CHARS } from './render.ts';
 import { approvalOptionValue, parseOptionValue, parseTextReply, type OptionIntent } from './replies.ts';
 import { tellAgent } from './tell-agent.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 export interface ApprovalsSettings {
   /** Time to live of a request that names none. */
@@ -557,7 +558,7 @@ export function createApprovals(deps: ApprovalsDeps) {
       log.info({ agentGroupId, image: tag }, 'agent group image ready');
       return { ok: true, image: tag };
     } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
+      const error = errorText(err);
       record({ status: 'failed', error: error.slice(0, 1000), at: clock().toISOString() });
       log.error({ agentGroupId, err }, 'agent group image build failed');
       return { ok: false, error };

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { openCentralDb, type Db } from '../../db/connection.ts';
 import type { Config } from '../config.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 export interface CentralDbCommand {
   /** The command after `warren`, e.g. `users`. */
@@ -42,7 +43,7 @@ export async function withCentralDb(
     return await work(db);
   } catch (err) {
     const what = sub === undefined ? name : `${name} ${sub}`;
-    io.fail(`warren ${what}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.fail(`warren ${what}: ${errorText(err)}\n`);
     return 1;
   } finally {
     db.close();

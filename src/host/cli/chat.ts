@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { CardOption } from '../channels/channel.ts';
 import { CLI_SECRET_HEADER } from '../channels/adapters/webchat-auth.ts';
 import { readServerSentEvents } from '../channels/sse-reader.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 export interface ChatOptions {
   /** The host's base URL, e.g. http://127.0.0.1:7420. */
@@ -43,7 +44,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
     }
   })().then(
     () => !stop.signal.aborted && print('(Warren closed the connection)'),
-    (err: unknown) => !stop.signal.aborted && print(`(connection to Warren lost: ${describe(err)})`),
+    (err: unknown) => !stop.signal.aborted && print(`(connection to Warren lost: ${errorText(err)})`),
   );
   void streamDone.then(() => lines.close());
 
@@ -70,7 +71,7 @@ async function subscribe(
 ): Promise<ReadableStream<Uint8Array>> {
   const where = `${api}/events?chat=${encodeURIComponent(chat)}`;
   const response = await fetch(where, { signal, headers }).catch((err: unknown) => {
-    throw new Error(`cannot reach Warren at ${where} (${describe(err)}); is \`warren start\` running?`, {
+    throw new Error(`cannot reach Warren at ${where} (${errorText(err)}); is \`warren start\` running?`, {
       cause: err,
     });
   });
@@ -94,7 +95,7 @@ async function post(
     });
     return response.ok ? null : await errorOf(response);
   } catch (err) {
-    return `cannot reach Warren (${describe(err)})`;
+    return `cannot reach Warren (${errorText(err)})`;
   }
 }
 
@@ -115,8 +116,4 @@ function describeReply(event: string, reply: Reply, url: string): string[] {
 async function errorOf(response: Response): Promise<string> {
   const body = (await response.json().catch(() => ({}))) as { error?: string };
   return body.error ?? `HTTP ${response.status}`;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

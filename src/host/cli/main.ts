@@ -18,6 +18,7 @@ import { runLoginLinkCommand } from './login-link.ts';
 import { runDroppedCommand } from './dropped.ts';
 import { runRolesCommand } from './roles.ts';
 import { runUsersCommand } from './users.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 const USAGE = `usage: warren <command> [options]
 
@@ -251,7 +252,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     // Known failures (bad config, refused migration, no engine) carry a message meant for the operator.
-    process.stderr.write(`warren: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`warren: ${errorText(err)}\n`);
     process.exit(1);
   },
 );

@@ -15,6 +15,7 @@ import {
   type ContainerSpec,
   type ContainerState,
 } from './runtime.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 /** After SIGKILL, how long to wait for the exit before removing anyway. */
 const KILL_WAIT_MS = 5000;
@@ -55,7 +56,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       container = await docker.createContainer(createOptions);
     } catch (err) {
       throw new ContainerRuntimeError(
-        `container ${name} (image ${spec.image}) could not be created: ${describe(err)}; nothing was started`,
+        `container ${name} (image ${spec.image}) could not be created: ${errorText(err)}; nothing was started`,
         { cause: err },
       );
     }
@@ -64,7 +65,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
     } catch (err) {
       await removeQuietly(container);
       throw new ContainerRuntimeError(
-        `container ${name} (image ${spec.image}) could not be started: ${describe(err)}; it was removed`,
+        `container ${name} (image ${spec.image}) could not be started: ${errorText(err)}; it was removed`,
         { cause: err },
       );
     }
@@ -113,7 +114,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
     try {
       raw = await docker.getContainer(ref.id).logs({ follow: true, stdout: true, stderr: true });
     } catch (err) {
-      throw new ContainerRuntimeError(`logs of container ${ref.name} cannot be read: ${describe(err)}`, {
+      throw new ContainerRuntimeError(`logs of container ${ref.name} cannot be read: ${errorText(err)}`, {
         cause: err,
       });
     }
@@ -160,7 +161,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
       const result = (await docker.getContainer(ref.id).wait()) as { StatusCode: number };
       return result.StatusCode;
     } catch (err) {
-      throw new ContainerRuntimeError(`waiting for container ${ref.name} failed: ${describe(err)}`, {
+      throw new ContainerRuntimeError(`waiting for container ${ref.name} failed: ${errorText(err)}`, {
         cause: err,
       });
     }
@@ -184,7 +185,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
     } catch (err) {
       // Podman answers 500 ("container state improper") where Docker answers 409: ask instead of parsing.
       if (isGoneOrStopped(err) || !(await isRunning(container))) return false;
-      throw new ContainerRuntimeError(`${name} to container ${container.id} failed: ${describe(err)}`, {
+      throw new ContainerRuntimeError(`${name} to container ${container.id} failed: ${errorText(err)}`, {
         cause: err,
       });
     }
@@ -208,7 +209,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
     } catch (err) {
       if (isGoneOrStopped(err)) return;
       throw new ContainerRuntimeError(
-        `container ${ref.name} could not be removed: ${describe(err)}; it is left for the next start-up cleanup`,
+        `container ${ref.name} could not be removed: ${errorText(err)}; it is left for the next start-up cleanup`,
         { cause: err },
       );
     }
@@ -218,7 +219,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRun
     try {
       await container.remove({ force: true, v: true });
     } catch (err) {
-      log.warn({ id: container.id, err: describe(err) }, 'container that failed to start was not removed');
+      log.warn({ id: container.id, err: errorText(err) }, 'container that failed to start was not removed');
     }
   }
 }
@@ -301,9 +302,5 @@ function isGoneOrStopped(err: unknown): boolean {
 }
 
 function isRemovedMidCall(err: unknown): boolean {
-  return /does not exist in database/.test(describe(err));
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return /does not exist in database/.test(errorText(err));
 }

@@ -25,6 +25,7 @@ import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { ContainerRuntimeError, silentLogger, type ContainerLogger } from './runtime.ts';
 import { withTarStream } from './tar-stream.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 export const AGENT_IMAGE_REPO = 'localhost/warren-agent';
 const RECIPE_DIR = 'container/image';
@@ -168,7 +169,7 @@ export async function ensureAgentImage(
     await docker.getImage(id).tag({ repo, tag: version });
   } catch (err) {
     throw new ContainerRuntimeError(
-      `agent image ${tag} could not be built: ${describe(err)}; no session container can start until it is`,
+      `agent image ${tag} could not be built: ${errorText(err)}; no session container can start until it is`,
       { cause: err },
     );
   } finally {
@@ -186,7 +187,7 @@ export async function imageExists(docker: Docker, tag: string): Promise<boolean>
     return true;
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw new ContainerRuntimeError(`image ${tag} could not be inspected: ${describe(err)}`, {
+    throw new ContainerRuntimeError(`image ${tag} could not be inspected: ${errorText(err)}`, {
       cause: err,
     });
   }
@@ -240,7 +241,7 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   try {
     ({ stdout } = await execFileAsync('ldd', [binary]));
   } catch (err) {
-    throw new Error(`ldd ${binary} failed (${describe(err)}); is it a dynamic glibc binary?`, {
+    throw new Error(`ldd ${binary} failed (${errorText(err)}); is it a dynamic glibc binary?`, {
       cause: err,
     });
   }
@@ -299,7 +300,7 @@ async function installedVersion(repoRoot: string, name: string): Promise<string>
   try {
     return (JSON.parse(await readFile(file, 'utf8')) as { version: string }).version;
   } catch (err) {
-    throw new Error(`native module ${name} is not installed (${file}: ${describe(err)}); run npm install`, {
+    throw new Error(`native module ${name} is not installed (${file}: ${errorText(err)}); run npm install`, {
       cause: err,
     });
   }
@@ -323,8 +324,4 @@ function splitTag(tag: string): [string, string] {
 
 function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -18,6 +18,7 @@ import type Docker from 'dockerode';
 import { imageExists } from './image.ts';
 import { ContainerRuntimeError, silentLogger, type ContainerLogger } from './runtime.ts';
 import { withTarStream } from './tar-stream.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 export const PACKAGE_IMAGE_REPO = 'localhost/warren-agent-packages';
 export const NPM_PREFIX = '/opt/warren/npm';
@@ -76,7 +77,7 @@ export async function ensurePackageImage(
     await build(docker, context, tag);
   } catch (err) {
     throw new ContainerRuntimeError(
-      `image ${tag} with ${describePackages(packages)} could not be built: ${describe(err)}`,
+      `image ${tag} with ${describePackages(packages)} could not be built: ${errorText(err)}`,
       { cause: err },
     );
   } finally {
@@ -208,7 +209,3 @@ const describePackages = (p: PackageSet) =>
   [p.apt.length ? `apt ${p.apt.join(' ')}` : '', p.npm.length ? `npm ${p.npm.join(' ')}` : '']
     .filter(Boolean)
     .join(', ');
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

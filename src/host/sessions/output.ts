@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import Sqlite from 'better-sqlite3';
 import { OUTBOUND_DDL, SessionFileError, type SessionDb } from '../../shared/session-contract.ts';
 import type { SessionPaths } from './files.ts';
+import { errorText } from '../../shared/error-text.ts';
 
 /** Bounds on what the host reads from a session's out/ (docs/security.md lists them). */
 export const OUTPUT_LIMITS = {
@@ -198,7 +199,7 @@ function asOutputError(sessionId: string, err: unknown): unknown {
     });
   }
   if (code.startsWith('SQLITE_')) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     return new SessionFileError(sessionId, 'outbound', `cannot be used (${message})`, { cause: err });
   }
   return err;
@@ -271,7 +272,7 @@ export async function stageOutboxFiles(
     return { ok: true, files, release };
   } catch (err) {
     await release();
-    return { ok: false, code: 'invalid_request', error: describe(err) };
+    return { ok: false, code: 'invalid_request', error: errorText(err) };
   } finally {
     await Promise.all(handles.map((h) => h.close().catch(() => {})));
   }
@@ -360,7 +361,7 @@ async function copyRegularFile(
     );
     return { ok: true };
   } catch (err) {
-    const error = describe(err);
+    const error = errorText(err);
     return { ok: false, code: error.includes('grew past') ? 'too_large' : 'invalid_request', error };
   } finally {
     await handle.close().catch(() => {});
@@ -392,5 +393,3 @@ function kindOf(stats: Stats): string {
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
   return stats.isFile() ? 'a regular file' : 'not a regular file';
 }
-
-const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -11,12 +11,13 @@ import { basename, join } from 'node:path';
 import type { McpServerConfig, Options, Query, SDKMessage } from '@anthropic-ai/claude-agent-sdk/core';
 import type { McpServerSpec } from '../../../../src/shared/session-content.ts';
 import { workDirIn, type ModelConfig } from '../config.ts';
-import { describeError, type Log } from '../log.ts';
+import { type Log } from '../log.ts';
 import { createClaudeMapper, type ClaudeOutcome, type SdkMessageLike } from './claude-events.ts';
 import type { Forwarder } from './forwarder.ts';
 import { describeFailure, stoppedNotice } from './model-failure.ts';
 import type { Provider, ProviderEvent, Turn } from './provider.ts';
 import { toolProxyServer } from './tool-proxy.ts';
+import { errorText } from '../../../../src/shared/error-text.ts';
 
 /** session_state key holding the SDK session to resume. */
 export const CLAUDE_SESSION_KEY = 'claude_session';
@@ -143,7 +144,7 @@ async function* attempt(
   } catch (err) {
     // The SDK throws after an error result too ("Claude Code returned an error result"): the
     // result already said what happened, so the mapper prefers it over the thrown text.
-    const thrown = describeError(err);
+    const thrown = errorText(err);
     const outcome = mapper.outcome(thrown);
     if (outcome.kind === 'failed')
       deps.log.warn('claude ended abnormally', { error: thrown, stderr: stderr.join('') });

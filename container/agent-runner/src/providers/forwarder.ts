@@ -9,7 +9,8 @@
 // - remember the last refusals, so the provider can tell the user why (budget, rate, model, …).
 import { Agent, createServer, request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeError, type Log } from '../log.ts';
+import { type Log } from '../log.ts';
+import { errorText } from '../../../../src/shared/error-text.ts';
 
 /** A model call that did not succeed, as the forwarder saw it. */
 export interface ObservedFailure {
@@ -89,9 +90,9 @@ export async function startForwarder(options: ForwarderOptions): Promise<Forward
         res.destroy();
         return;
       }
-      const message = `the host's model gateway cannot be reached (${describeError(err)})`;
+      const message = `the host's model gateway cannot be reached (${errorText(err)})`;
       record({ status: 502, gatewayReason: 'gateway_unreachable', message, retryAfterS: null });
-      log.warn('model gateway unreachable', { path: req.url, socket: socketPath, error: describeError(err) });
+      log.warn('model gateway unreachable', { path: req.url, socket: socketPath, error: errorText(err) });
       res.writeHead(502, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message } }));
     });

@@ -6,8 +6,9 @@
 // the turn goes on with the other tools, and a call of its tools says why it cannot be used.
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { McpServerSpec } from '../../../../src/shared/session-content.ts';
-import { describeError, type Log } from '../log.ts';
+import { type Log } from '../log.ts';
 import type { McpToolLike } from './openai-tools.ts';
+import { errorText } from '../../../../src/shared/error-text.ts';
 
 /** A running server's tools, under their own names. */
 export interface ServerTools {
@@ -82,7 +83,7 @@ export function createMcpServers(deps: McpServersDeps): McpServers {
           if (signal?.aborted) return null;
           deps.log.warn('MCP server did not list its tools; they are left out of this turn', {
             server: spec.name,
-            error: describeError(err),
+            error: errorText(err),
           });
           return null;
         }
@@ -163,12 +164,12 @@ export function createMcpServers(deps: McpServersDeps): McpServers {
       states.set(spec.name, { kind: 'running', client });
       deps.log.info('MCP server started', { server: spec.name, ms: Math.round(performance.now() - began) });
     } catch (err) {
-      const reason = `it could not be started: ${describeError(err)}`;
+      const reason = `it could not be started: ${errorText(err)}`;
       states.set(spec.name, { kind: 'down', reason });
       deps.log.warn('MCP server could not be started; the agent goes on without its tools', {
         server: spec.name,
         command: spec.command,
-        error: describeError(err),
+        error: errorText(err),
         lastOutput: lastLine,
       });
     }

@@ -8,7 +8,7 @@ import type OpenAI from 'openai';
 import type { APIConnectionError, APIConnectionTimeoutError } from 'openai';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { ModelConfig } from '../config.ts';
-import { describeError, type Log } from '../log.ts';
+import { type Log } from '../log.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { McpServers, ServerToolResult } from './mcp-servers.ts';
 import { describeFailure, stoppedNotice, type FailureFacts } from './model-failure.ts';
@@ -33,6 +33,7 @@ import {
   type ToolRoute,
 } from './openai-tools.ts';
 import type { Provider, ProviderEvent, ToolResult, Turn } from './provider.ts';
+import { errorText } from '../../../../src/shared/error-text.ts';
 
 /** Not a secret: the client wants some key, and the gateway replaces it. */
 export const PLACEHOLDER_API_KEY = 'warren-no-key-in-container';
@@ -209,7 +210,7 @@ async function runToolCall(
   } catch (err) {
     return {
       args: parsed.args,
-      result: { isError: true, text: `tool ${call.name} could not be called: ${describeError(err)}` },
+      result: { isError: true, text: `tool ${call.name} could not be called: ${errorText(err)}` },
     };
   }
 }
@@ -262,7 +263,7 @@ export function factsOf(
   errors: Loaded['errors'],
   observed: FailureFacts['observed'],
 ): FailureFacts {
-  const detail = describeError(err);
+  const detail = errorText(err);
   const status = (err as { status?: unknown }).status;
   if (typeof status === 'number') return { status, hint: null, detail, observed };
   if (err instanceof errors.timeout) return { status: null, hint: 'timeout', detail, observed };

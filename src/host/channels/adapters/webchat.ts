@@ -40,6 +40,7 @@ import {
   writeSavedEvents,
 } from './webchat-events.ts';
 import { createRateLimiter, DEFAULT_WEBCHAT_LIMITS, type WebchatLimits } from './webchat-limits.ts';
+import { errorText } from '../../../shared/error-text.ts';
 
 export interface WebchatOptions {
   clock: () => Date;
@@ -231,7 +232,7 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
     try {
       await current(message);
     } catch (err) {
-      health.lastError = `inbound ${message.platformMessageId}: ${describe(err)}`;
+      health.lastError = `inbound ${message.platformMessageId}: ${errorText(err)}`;
       log.error(
         { err, channel: type, id: message.platformMessageId, chat: message.chat.id },
         'the host did not accept an inbound message',
@@ -669,12 +670,8 @@ function copyError(err: unknown, file: { name: string; path: string }, key: stri
     ? new ChannelSendError('not_found', `file ${file.name} of message ${key} does not exist at ${file.path}`)
     : new ChannelSendError(
         'transient',
-        `file ${file.name} of message ${key} could not be copied (${describe(err)})`,
+        `file ${file.name} of message ${key} could not be copied (${errorText(err)})`,
       );
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function tooLarge(c: Context): Response {
