@@ -27,15 +27,20 @@ export const ACK_STATUSES = ['processing', 'completed', 'failed'] as const;
 export type AckStatus = (typeof ACK_STATUSES)[number];
 export const DELIVERED_STATUSES = ['delivered', 'failed', 'skipped'] as const;
 export type DeliveredStatus = (typeof DELIVERED_STATUSES)[number];
+export const DESTINATION_KINDS = ['channel', 'agent'] as const;
+export type DestinationKind = (typeof DESTINATION_KINDS)[number];
+
+/** `'a', 'b'`: a CHECK list written from its enum array, so the two cannot drift apart. */
+const sqlList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
 
 export const INBOUND_DDL = `
 CREATE TABLE IF NOT EXISTS messages_in (
   id                TEXT PRIMARY KEY,
   seq               INTEGER NOT NULL UNIQUE CHECK (seq > 0 AND seq % 2 = 0),
-  kind              TEXT NOT NULL CHECK (kind IN ('chat', 'task', 'system', 'agent')),
+  kind              TEXT NOT NULL CHECK (kind IN (${sqlList(MESSAGE_IN_KINDS)})),
   timestamp         TEXT NOT NULL,
   status            TEXT NOT NULL DEFAULT 'pending'
-                    CHECK (status IN ('pending', 'completed', 'failed', 'paused', 'cancelled')),
+                    CHECK (status IN (${sqlList(MESSAGE_IN_STATUSES)})),
   process_after     TEXT,
   recurrence        TEXT,
   timezone          TEXT,
@@ -52,12 +57,12 @@ CREATE INDEX IF NOT EXISTS messages_in_due ON messages_in(status, process_after)
 CREATE TABLE IF NOT EXISTS delivered (
   message_out_id      TEXT PRIMARY KEY,
   platform_message_id TEXT,
-  status              TEXT NOT NULL CHECK (status IN ('delivered', 'failed', 'skipped')),
+  status              TEXT NOT NULL CHECK (status IN (${sqlList(DELIVERED_STATUSES)})),
   delivered_at        TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS destinations (
   name           TEXT PRIMARY KEY,
-  kind           TEXT NOT NULL CHECK (kind IN ('channel', 'agent')),
+  kind           TEXT NOT NULL CHECK (kind IN (${sqlList(DESTINATION_KINDS)})),
   channel_type   TEXT,
   platform_id    TEXT,
   agent_group_id TEXT
@@ -89,7 +94,7 @@ CREATE TABLE IF NOT EXISTS messages_out (
   in_reply_to   TEXT,
   timestamp     TEXT NOT NULL,
   deliver_after TEXT,
-  kind          TEXT NOT NULL CHECK (kind IN ('chat', 'agent', 'system')),
+  kind          TEXT NOT NULL CHECK (kind IN (${sqlList(MESSAGE_OUT_KINDS)})),
   platform_id   TEXT,
   channel_type  TEXT,
   thread_id     TEXT,
@@ -97,7 +102,7 @@ CREATE TABLE IF NOT EXISTS messages_out (
 );
 CREATE TABLE IF NOT EXISTS processing_ack (
   message_id     TEXT PRIMARY KEY,
-  status         TEXT NOT NULL CHECK (status IN ('processing', 'completed', 'failed')),
+  status         TEXT NOT NULL CHECK (status IN (${sqlList(ACK_STATUSES)})),
   status_changed TEXT NOT NULL,
   error          TEXT
 );

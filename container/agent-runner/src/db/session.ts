@@ -4,6 +4,7 @@ import {
   nextSeq,
   openSessionFile,
   type AckStatus,
+  type DestinationKind,
   parityOf,
   type MessageInRow,
   type MessageOutKind,
@@ -192,7 +193,7 @@ export interface Address {
 
 export interface Destination {
   name: string;
-  kind: 'channel' | 'agent';
+  kind: DestinationKind;
   channelType: string | null;
   platformId: string | null;
   agentGroupId: string | null;
