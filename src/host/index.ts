@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
-import { getAgentGroupByFolder, listAgentGroups } from '../db/agent-groups.ts';
+import { listAgentGroups } from '../db/agent-groups.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
 import { createCliChannel } from './channels/adapters/cli.ts';
 import { createWebchatChannel } from './channels/adapters/webchat.ts';
@@ -18,7 +18,7 @@ import {
   findEngineSocket,
   removeOrphans,
 } from './containers/index.ts';
-import { DEFAULT_GROUP_FOLDER, initDataFolder, readCliSecret, restrictNewFileModes } from './data-folder.ts';
+import { initDataFolder, readCliSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovals } from './approvals/index.ts';
 import { combineActions, createDelivery, type DeliveryDeps } from './delivery.ts';
@@ -27,7 +27,7 @@ import { startHttpServer } from './http.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { REPO_ROOT } from './repo.ts';
-import { createRouter, type AutoWire } from './router.ts';
+import { createRouter } from './router.ts';
 import { getSession, resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
 import { createScheduler } from './scheduling/index.ts';
 import { createDiskQuota, createQuarantine } from './sessions/index.ts';
@@ -195,18 +195,13 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   });
   sweep.start(config.sweepIntervalMs);
 
-  const main = config.autoWire ? getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER) : undefined;
-  // Web chat and terminal chats are the operator's own doors: each new chat is wired to the main agent.
-  const autoWire: Record<string, AutoWire> = main
-    ? { webchat: { agentGroupId: main.id }, cli: { agentGroupId: main.id } }
-    : {};
   const router = createRouter({
     db,
     dataDir: config.dataDir,
     clock,
     log,
     wake: pool.wake,
-    autoWire,
+    autoWire: config.autoWire,
     say: createSay(channels, log),
     bindingCodeTtlMs: config.access.bindingCodeTtlMs,
     approvals,

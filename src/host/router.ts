@@ -2,6 +2,7 @@
 // Every message ends routed, a duplicate, a control command (never an agent's business), held for an
 // approval, or recorded in dropped_messages: nothing disappears. Who may talk is src/host/access.
 import { createHash } from 'node:crypto';
+import { getAgentGroupByFolder } from '../db/agent-groups.ts';
 import type { Db } from '../db/connection.ts';
 import type { DropReason } from '../db/enums.ts';
 import { newId } from '../db/ids.ts';
@@ -34,14 +35,16 @@ import {
 } from './access/index.ts';
 import type { InboundMessage } from './channels/channel.ts';
 import type { Say } from './channels/say.ts';
+import { DEFAULT_GROUP_FOLDER } from './data-folder.ts';
 import type { Logger } from './logger.ts';
 import { insertMessagesIn } from './sessions/inbound.ts';
 import { resolveSession, sessionKeyFor } from './sessions/resolve.ts';
 
-/** A chat of this channel type seen for the first time is wired to this agent group (e.g. web chat → main). */
-export interface AutoWire {
-  agentGroupId: string;
-}
+/**
+ * Web chat and terminal chats are the operator's own doors (loopback, signed in or local): with
+ * auto-wiring on, a chat of theirs seen for the first time is wired to the main agent group.
+ */
+const OPERATOR_CHANNELS: ReadonlySet<string> = new Set(['webchat', 'cli']);
 
 export interface RouterDeps {
   db: Db;
@@ -50,7 +53,8 @@ export interface RouterDeps {
   log: Logger;
   /** Called for each session that received a message that should start a turn. */
   wake: (sessionId: string) => void;
-  autoWire?: Record<string, AutoWire>;
+  /** Wire new operator chats (web chat, terminal) to the main agent group (`autoWire` in the config). */
+  autoWire?: boolean;
   /** How long an unprocessed dedup claim blocks a redelivery before it may be taken over. */
   claimStaleAfterMs?: number;
   /**
@@ -306,9 +310,10 @@ export function createRouter(deps: RouterDeps) {
   }
 
   function findOrCreateChat(message: InboundMessage, now: string): MessagingGroup {
-    const auto = deps.autoWire?.[message.channelType];
+    const autoWired = deps.autoWire === true && OPERATOR_CHANNELS.has(message.channelType);
     return db
       .transaction(() => {
+        const main = autoWired ? getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER) : undefined;
         const { messagingGroup, created } = findOrCreateMessagingGroup(
           db,
           {
@@ -317,12 +322,12 @@ export function createRouter(deps: RouterDeps) {
             name: message.chat.name ?? null,
             isGroup: message.chat.isGroup,
             // An auto-wired channel is the operator's own door (web chat on loopback): open to its users.
-            unknownSenderPolicy: auto ? 'public' : 'strict',
+            unknownSenderPolicy: main ? 'public' : 'strict',
           },
           now,
         );
-        if (created && auto)
-          createWiring(db, { messagingGroupId: messagingGroup.id, agentGroupId: auto.agentGroupId }, now);
+        if (created && main)
+          createWiring(db, { messagingGroupId: messagingGroup.id, agentGroupId: main.id }, now);
         return messagingGroup;
       })
       .immediate();
