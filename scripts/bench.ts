@@ -26,6 +26,7 @@ import { PLANS, type PhaseContext, type Plan } from './bench/plan.ts';
 import { progress, runOrigin } from './bench/progress.ts';
 import { round } from './bench/stats.ts';
 import { throughputPhase } from './bench/throughput.ts';
+import { watcherPhase } from './bench/watchers.ts';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 /** Processes writing idle session folders with createSessionFiles at once (full runs). */
@@ -83,6 +84,8 @@ async function runPhase(phase: string, ctx: PhaseContext): Promise<unknown> {
       return throughputPhase(ctx);
     case 'idle':
       return idlePhase(ctx);
+    case 'watchers':
+      return watcherPhase(ctx.plan.watchers.samples);
     case 'seed-files': {
       const shard = { index: Number(values.shard), of: Number(values.shards) };
       return { created: createSessionFilesShard(ctx.dataDir, shard) };
@@ -128,16 +131,16 @@ async function orchestrate(): Promise<void> {
   if (othersAtStart) progress(`note: ${othersAtStart} other container(s) running on the engine`);
   let exitCode = 0;
   try {
-    progress('phase 1/4: warm and cold latency');
+    progress('phase 1/5: warm and cold latency');
     const latency = await phase('latency');
     stopIfInterrupted();
-    progress('phase 2/4: poll-only baseline');
+    progress('phase 2/5: poll-only baseline');
     const poll = await phase('poll');
     stopIfInterrupted();
-    progress('phase 3/4: throughput');
+    progress('phase 3/5: throughput');
     const throughput = await phase('throughput');
     stopIfInterrupted();
-    progress('phase 4/4: idle sessions');
+    progress('phase 4/5: idle sessions');
     // Writing 10,000 session folders is slow disk work: it runs beside the empty-folder comparison
     // (memory and a sweep over an empty DB), never beside a latency measurement. Quick runs write
     // them to tmpfs: the figures taken from them never read session files (that is the point).
@@ -151,6 +154,9 @@ async function orchestrate(): Promise<void> {
       phase('idle', join(workDir, 'idle-empty')),
     );
     const idle = await phase('idle', idleDir);
+    stopIfInterrupted();
+    progress('phase 5/5: file watchers (fs.watch against chokidar)');
+    const watchers = await phase('watchers');
 
     const warm = latency.warm as { p50_ms: number; p99_ms: number };
     const cold = latency.cold as { p50_ms: number };
@@ -176,6 +182,7 @@ async function orchestrate(): Promise<void> {
       warm_vs_poll_p50_ratio: ratio,
       throughput: throughput.throughput,
       memory: throughput.memory,
+      watchers: watchers.watchers,
       idle_sessions: {
         ...idle,
         seed,

@@ -13,6 +13,8 @@ export interface Plan {
     seed: 'create' | 'copy';
     sweepTicks: number;
   };
+  /** Commits watched per file watcher (fs.watch, chokidar). */
+  watchers: { samples: number };
 }
 
 export const PLANS: Record<'quick' | 'full', Plan> = {
@@ -23,6 +25,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     history: { exchanges: 5000, warmup: 1, samples: 8 },
     throughput: { chats: 50, messagesPerChat: 2 },
     idle: { sessions: 10_000, seed: 'copy', sweepTicks: 20 },
+    watchers: { samples: 100 },
   },
   full: {
     warm: { warmup: 20, samples: 300, pauseMs: 25 },
@@ -31,6 +34,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     history: { exchanges: 5000, warmup: 5, samples: 100 },
     throughput: { chats: 50, messagesPerChat: 8 },
     idle: { sessions: 10_000, seed: 'create', sweepTicks: 50 },
+    watchers: { samples: 300 },
   },
 };
 
