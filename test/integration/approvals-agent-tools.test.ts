@@ -64,7 +64,7 @@ test('the outcome reaches the agent with the seq of its request', async () => {
     seq: number;
   };
   const [approval] = listApprovals(w.db, { limit: 1 });
-  await w.engine.decide({
+  await w.engine.submitDecision({
     approvalId: approval!.id,
     decision: 'reject',
     decider: { userId: w.owner.user.id },

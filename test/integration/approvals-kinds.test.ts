@@ -359,7 +359,7 @@ describe('what each kind does besides its row', () => {
   test('a rejected new chat is denied, so it stays quiet', async () => {
     const c = cases().find((k) => k.kind === 'new_channel')!;
     const a = await c.ask();
-    await w.engine.decide({
+    await w.engine.submitDecision({
       approvalId: a.id,
       decision: 'reject',
       decider: { userId: w.owner.user.id },
@@ -376,7 +376,7 @@ describe('what each kind does besides its row', () => {
   test('approved packages are recorded, the image rebuilt with them, and the group’s image set', async () => {
     const c = cases().find((k) => k.kind === 'install_packages')!;
     const a = await c.ask();
-    await w.engine.decide({
+    await w.engine.submitDecision({
       approvalId: a.id,
       decision: 'approve',
       decider: { userId: w.owner.user.id },
@@ -410,7 +410,7 @@ describe('what each kind does besides its row', () => {
     const c = cases().find((k) => k.kind === 'create_agent')!;
     const a = await c.ask();
     expect(a.renderedEffect).toContain('folder: "research-helper"');
-    await w.engine.decide({
+    await w.engine.submitDecision({
       approvalId: a.id,
       decision: 'approve',
       decider: { userId: w.globalAdmin.user.id },
@@ -430,7 +430,7 @@ describe('what each kind does besides its row', () => {
     const c = cases().find((k) => k.kind === 'agent_action')!;
     const a = await c.ask();
     const edited = { action: 'send_invoice', summary: 'Invoice ACME', payload: { amount: 100, to: 'acme' } };
-    const outcome = await w.engine.decide({
+    const outcome = await w.engine.submitDecision({
       approvalId: a.id,
       decision: 'approve',
       decider: { userId: w.owner.user.id },
@@ -457,7 +457,7 @@ describe('what each kind does besides its row', () => {
   test('only agent actions may be edited', async () => {
     const c = cases().find((k) => k.kind === 'add_mcp_server')!;
     const a = await c.ask();
-    const outcome = await w.engine.decide({
+    const outcome = await w.engine.submitDecision({
       approvalId: a.id,
       decision: 'approve',
       decider: { userId: w.owner.user.id },
@@ -482,7 +482,7 @@ describe('what each kind does besides its row', () => {
       .find((k) => k.kind === 'agent_action')!
       .ask();
     const byOtherAdmin = (id: string, hash: string) =>
-      w.engine.decide({
+      w.engine.submitDecision({
         approvalId: id,
         decision: 'approve',
         decider: { userId: w.otherAdmin.user.id },

@@ -15,7 +15,7 @@ import { decodeCursor, encodeCursor, pageQuery } from './pagination.ts';
 
 export interface ApprovalsApiDeps {
   db: Db;
-  decide(input: DecisionInput): Promise<DecisionOutcome>;
+  submitDecision(input: DecisionInput): Promise<DecisionOutcome>;
 }
 
 const listQuery = pageQuery.extend({ status: z.enum(APPROVAL_STATUSES).optional() }).strict();
@@ -84,7 +84,7 @@ export function approvalsApi(deps: ApprovalsApiDeps): Hono<ApiEnv> {
       }
       const body = decisionBody.safeParse(json);
       if (!body.success) return badRequest(c, body.error);
-      const outcome = await deps.decide({
+      const outcome = await deps.submitDecision({
         approvalId: c.req.param('id'),
         decider: { userId: c.get('userId') },
         via: 'api',

@@ -10,13 +10,16 @@ import { bearerAuth, type ApiEnv } from './auth.ts';
 export interface AdminApiDeps {
   db: Db;
   clock: () => Date;
-  approvals: { decide(input: DecisionInput): Promise<DecisionOutcome> };
+  approvals: { submitDecision(input: DecisionInput): Promise<DecisionOutcome> };
 }
 
 export function createAdminApi(deps: AdminApiDeps): Hono {
   const api = new Hono<ApiEnv>();
   api.use(bearerAuth(deps.db, deps.clock));
-  api.route('/approvals', approvalsApi({ db: deps.db, decide: (input) => deps.approvals.decide(input) }));
+  api.route(
+    '/approvals',
+    approvalsApi({ db: deps.db, submitDecision: (input) => deps.approvals.submitDecision(input) }),
+  );
   // Mounted as a plain app: the token's user is a variable of these routes only.
   return new Hono().route('/', api);
 }

@@ -39,7 +39,7 @@ export function createCards(deps: CardsDeps) {
 
   /** Sends one card; undefined (logged) when the channel is missing or refuses it. */
   async function send(target: CardTarget, spec: CardSpec): Promise<ApprovalCard | undefined> {
-    const channel = channelOf(target.channelType);
+    const channel = channelOf(deps, target.channelType);
     if (!channel) return undefined;
     const numbered = !hasCapability(channel.capabilities, 'Buttons');
     const card = recordCard(db, {
@@ -54,17 +54,7 @@ export function createCards(deps: CardsDeps) {
       options: spec.options.map((o) => o.value),
       sentAt: clock().toISOString(),
     });
-    const base = {
-      kind: 'send' as const,
-      idempotencyKey: `card:${card.id}`,
-      chatId: target.chatId,
-      threadId: target.threadId,
-      inReplyTo: null,
-      files: [],
-    };
-    const message: OutboundMessage = numbered
-      ? { ...base, text: numberedText(spec) }
-      : { ...base, text: '', card: { title: spec.title, body: spec.body, options: spec.options } };
+    const message = cardMessage(card.id, target, spec, numbered);
     try {
       const result = await channel.send(message);
       setCardMessageId(db, card.id, result.platformMessageId);
@@ -84,13 +74,9 @@ export function createCards(deps: CardsDeps) {
   ): Promise<void> {
     for (const card of listCards(db, subject)) {
       if (card.closedAt || !closeCard(db, card.id, clock().toISOString())) continue;
-      const channel = channelOf(card.channelType);
+      const channel = channelOf(deps, card.channelType);
       if (!channel) continue;
-      const base = { idempotencyKey: `card:${card.id}:closed`, chatId: card.chatId, threadId: card.threadId };
-      const message: OutboundMessage =
-        card.platformMessageId && hasCapability(channel.capabilities, 'Edit')
-          ? { ...base, kind: 'edit', targetPlatformMessageId: card.platformMessageId, text }
-          : { ...base, kind: 'send', text, inReplyTo: card.platformMessageId, files: [] };
+      const message = closedCardMessage(card, text, hasCapability(channel.capabilities, 'Edit'));
       await channel.send(message).catch((err: unknown) => {
         log.warn({ err, channel: card.channelType, chat: card.chatId, card: card.id }, 'card not updated');
       });
@@ -104,7 +90,7 @@ export function createCards(deps: CardsDeps) {
     key: string,
     inReplyTo: string | null = null,
   ): Promise<boolean> {
-    const channel = channelOf(target.channelType);
+    const channel = channelOf(deps, target.channelType);
     if (!channel) return false;
     try {
       await channel.send({
@@ -122,15 +108,43 @@ export function createCards(deps: CardsDeps) {
       return false;
     }
   }
+}
 
-  function channelOf(type: string): Channel | undefined {
-    try {
-      return deps.channels.get(type);
-    } catch (err) {
-      log.warn({ err, channel: type }, 'no such channel; card or notice not sent');
-      return undefined;
-    }
+function channelOf(deps: CardsDeps, type: string): Channel | undefined {
+  try {
+    return deps.channels.get(type);
+  } catch (err) {
+    deps.log.warn({ err, channel: type }, 'no such channel; card or notice not sent');
+    return undefined;
   }
+}
+
+/** A card as the channel gets it: with buttons, or as numbered text where it has none. */
+function cardMessage(
+  cardId: ApprovalCard['id'],
+  target: CardTarget,
+  spec: CardSpec,
+  numbered: boolean,
+): OutboundMessage {
+  const base = {
+    kind: 'send' as const,
+    idempotencyKey: `card:${cardId}`,
+    chatId: target.chatId,
+    threadId: target.threadId,
+    inReplyTo: null,
+    files: [],
+  };
+  return numbered
+    ? { ...base, text: numberedText(spec) }
+    : { ...base, text: '', card: { title: spec.title, body: spec.body, options: spec.options } };
+}
+
+/** A settled card: edited to `text` where the channel can, else a follow-up answering it. */
+function closedCardMessage(card: ApprovalCard, text: string, canEdit: boolean): OutboundMessage {
+  const base = { idempotencyKey: `card:${card.id}:closed`, chatId: card.chatId, threadId: card.threadId };
+  return card.platformMessageId && canEdit
+    ? { ...base, kind: 'edit', targetPlatformMessageId: card.platformMessageId, text }
+    : { ...base, kind: 'send', text, inReplyTo: card.platformMessageId, files: [] };
 }
 
 /** A card as text: title, body, numbered options, and how to answer. */

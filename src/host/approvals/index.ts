@@ -32,8 +32,12 @@
 //   // updates, telling requesters) that a crash or the CLI left for the host.
 //   await approvals.tick();
 //
-//   // CLI and admin API: decide with the payload hash the decider saw.
-//   await approvals.decide({ approvalId, decision: 'approve', payloadHash, decider: { userId }, via: 'api' });
+//   // Admin API: decide with the payload hash the decider saw; applied once, then followed up.
+//   await approvals.submitDecision({ approvalId, decision: 'approve', payloadHash, decider: { userId }, via: 'api' });
+//
+//   // The CLI, with or without a running host: the decision's transaction alone; the host's next
+//   // sweep finishes what follows it.
+//   applyDecision(db, { approvalId, decision: 'approve', payloadHash, decider: { operator: 'cli:ada' }, via: 'cli' }, now);
 import type { ApprovalKind, ExpiryAction } from '../../db/enums.ts';
 import type { Approval } from '../../db/approvals.ts';
 import type { InboundMessage } from '../channels/channel.ts';
@@ -96,5 +100,6 @@ export type DecisionOutcome =
   { ok: true; approval: Approval } | { ok: false; code: DecisionRefusal; error: string; approval?: Approval };
 
 export { createApprovals, type Approvals, type ApprovalsDeps } from './engine.ts';
+export { applyDecision } from './apply-decision.ts';
 /** What the container subsystem starts: the group's approved MCP servers (add_mcp_server). */
 export { approvedMcpServers } from './kinds/index.ts';

@@ -5,7 +5,7 @@
 // requester, held messages, image builds) at its next sweep, or when it next starts.
 import { readFileSync } from 'node:fs';
 import { getApproval, listApprovals, type Approval } from '../../db/approvals.ts';
-import { decide } from '../approvals/decide.ts';
+import { applyDecision } from '../approvals/index.ts';
 import type { Config } from '../config.ts';
 import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
@@ -88,7 +88,7 @@ export function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
         return 2;
       }
     }
-    const outcome = decide(
+    const outcome = applyDecision(
       db,
       {
         approvalId: approval.id,

@@ -43,7 +43,7 @@ const MAX_ACTION_AGE_MS = 5 * 60_000;
 
 export function applyTaskAction(paths: SessionPaths, row: ActionRow, ctx: ActionContext): ActionResult {
   return inTaskTransaction(paths, ctx.now, (tx) => {
-    const outcome = decide(tx, row, ctx);
+    const outcome = checkAndApply(tx, row, ctx);
     if (outcome.ok) tx.recordDelivered(row.id, 'delivered');
     else {
       tx.recordDelivered(row.id, 'failed');
@@ -63,7 +63,7 @@ export function applyTaskAction(paths: SessionPaths, row: ActionRow, ctx: Action
   });
 }
 
-function decide(tx: TaskTx, row: ActionRow, ctx: ActionContext): CommandOutcome {
+function checkAndApply(tx: TaskTx, row: ActionRow, ctx: ActionContext): CommandOutcome {
   if (!isTaskAction(row.action)) return { ok: false, error: `"${row.action}" is not a task action` };
   const parsed = taskActionPayloads[row.action].safeParse(row.payload);
   if (!parsed.success) {

@@ -1,6 +1,6 @@
 // The host's writes into inbound.db: it is that file's only writer.
 import { nextSeq, type MessageInKind, type DeliveredStatus } from '../../shared/session-contract.ts';
-import { messageInContent } from '../../shared/session-content.ts';
+import { messageInContent, type SystemContent } from '../../shared/session-content.ts';
 import type { DestinationKind } from '../../db/enums.ts';
 import { newId } from '../../db/ids.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
@@ -66,6 +66,20 @@ export function insertMessagesIn(paths: SessionPaths, messages: readonly NewMess
     });
     return run.immediate();
   });
+}
+
+export interface SystemMessage {
+  /** A stable id makes writing it again (a step run again after a crash) a no-op; default a new id. */
+  id?: string;
+  content: SystemContent;
+  timestamp: string;
+  /** false: read with the agent's next turn instead of starting one. */
+  trigger?: boolean;
+}
+
+/** Something the host tells the agent (`kind: 'system'`, an `event` and its fields): one row. */
+export function writeSystemMessage(paths: SessionPaths, message: SystemMessage): WrittenMessage {
+  return insertMessagesIn(paths, [{ ...message, kind: 'system' }])[0]!;
 }
 
 function toRow(msg: NewMessageIn) {

@@ -5,13 +5,16 @@ export {
   recordDelivered,
   writeDestinations,
   writeRouting,
+  writeSystemMessage,
   InvalidMessageError,
   type NewMessageIn,
+  type SystemMessage,
   type WrittenMessage,
   type DeliveredRecord,
   type DestinationProjection,
   type SessionRouting,
 } from './inbound.ts';
+export { outboundSeqOf, readRouting, senderUserIdOf } from './lookup.ts';
 export {
   readOutboundPage,
   readUndelivered,

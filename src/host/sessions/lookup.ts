@@ -1,6 +1,8 @@
-// Reads the host needs while delivering: which platform message a seq or an inbound row stands for.
+// Reads the host makes of session files: which platform message a seq or an inbound row stands for,
+// which row caused another, where a session answers by default.
 import type { MessageInRow } from '../../shared/session-contract.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
+import type { SessionRouting } from './inbound.ts';
 
 /** Platform message ids of inbound rows (the message each reply answers), by row id. */
 export function platformIdsOfInbound(paths: SessionPaths, ids: readonly string[]): Map<string, string> {
@@ -73,4 +75,32 @@ export function latestTriggerOf(
       .prepare('SELECT id, kind, content, seq FROM messages_in WHERE trigger = 1 ORDER BY seq DESC LIMIT 1')
       .get(),
   ) as Pick<MessageInRow, 'id' | 'kind' | 'content' | 'seq'> | undefined;
+}
+
+/** The seq of an outbound row (as the agent sees it), by row id. */
+export function outboundSeqOf(paths: SessionPaths, messageOutId: string): number | undefined {
+  return withSessionFile(paths, 'outbound', 'read', (db) =>
+    db.prepare('SELECT seq FROM messages_out WHERE id = ?').pluck().get(messageOutId),
+  ) as number | undefined;
+}
+
+/** The user who sent a chat row, when the host knew them; undefined for other rows and strangers. */
+export function senderUserIdOf(paths: SessionPaths, messageInId: string): string | undefined {
+  const userId = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare(
+        "SELECT json_extract(content, '$.sender.userId') FROM messages_in WHERE id = ? AND kind = 'chat'",
+      )
+      .pluck()
+      .get(messageInId),
+  ) as string | null | undefined;
+  return userId ?? undefined;
+}
+
+/** The session's default reply address (the single session_routing row), if it was ever set. */
+export function readRouting(paths: SessionPaths): SessionRouting | undefined {
+  const row = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db.prepare('SELECT channel_type, platform_id, thread_id FROM session_routing WHERE id = 1').get(),
+  ) as { channel_type: string | null; platform_id: string | null; thread_id: string | null } | undefined;
+  return row && { channelType: row.channel_type, platformId: row.platform_id, threadId: row.thread_id };
 }

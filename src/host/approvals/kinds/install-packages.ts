@@ -37,7 +37,7 @@ export const installPackages = handler<Payload>({
   async followUp(ctx, approval, _p, approved) {
     if (!approved) return;
     const built = await ctx.rebuildImage(approval.agentGroupId!);
-    ctx.tellAgent(
+    ctx.notifyRequester(
       built.ok
         ? { event: 'packages_installed', approvalId: approval.id, image: built.image }
         : { event: 'packages_failed', approvalId: approval.id, error: built.error },

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Approval } from '../../../db/approvals.ts';
 import type { Db } from '../../../db/connection.ts';
 import type { ApprovalKind, DropReason } from '../../../db/enums.ts';
+import type { SystemContent } from '../../../shared/session-content.ts';
 
 export interface ApplyContext {
   db: Db;
@@ -31,8 +32,8 @@ export interface FollowUpContext {
   releaseHeld(replay: boolean, dropReason: DropReason): Promise<number>;
   /** Rebuilds the agent group's image from its container_config packages (install_packages). */
   rebuildImage(agentGroupId: string): Promise<{ ok: true; image: string } | { ok: false; error: string }>;
-  /** A system message into the requesting agent's session (and a turn). */
-  tellAgent(content: { event: string } & Record<string, unknown>, key: string): void;
+  /** A system message into the requesting agent's session (and a turn); nothing when no agent asked. */
+  notifyRequester(content: SystemContent, key: string): void;
   /** A message from the host to a chat (the person who asked). */
   tellChat(chat: ChatAddress, text: string, key: string): Promise<void>;
 }

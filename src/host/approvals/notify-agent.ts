@@ -3,10 +3,11 @@
 // again after a crash) writes one row.
 import type { Db } from '../../db/connection.ts';
 import { getSession } from '../../db/sessions.ts';
+import type { SystemContent } from '../../shared/session-content.ts';
 import type { Logger } from '../logger.ts';
-import { insertMessagesIn, sessionPaths } from '../sessions/index.ts';
+import { sessionPaths, writeSystemMessage } from '../sessions/index.ts';
 
-export interface TellAgentDeps {
+export interface NotifyAgentDeps {
   db: Db;
   dataDir: string;
   clock: () => Date;
@@ -14,10 +15,10 @@ export interface TellAgentDeps {
   wake(sessionId: string): void;
 }
 
-export function tellAgent(
-  deps: TellAgentDeps,
+export function notifyAgent(
+  deps: NotifyAgentDeps,
   sessionId: string,
-  content: { event: string } & Record<string, unknown>,
+  content: SystemContent,
   key: string,
 ): boolean {
   const session = getSession(deps.db, sessionId);
@@ -26,9 +27,7 @@ export function tellAgent(
     return false;
   }
   const paths = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
-  insertMessagesIn(paths, [
-    { id: `host:${key}`, kind: 'system', timestamp: deps.clock().toISOString(), content },
-  ]);
+  writeSystemMessage(paths, { id: `host:${key}`, timestamp: deps.clock().toISOString(), content });
   // Also when the row was already there: a crash may have come between writing it and the wake.
   deps.wake(sessionId);
   return true;

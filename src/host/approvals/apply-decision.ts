@@ -13,11 +13,12 @@ import {
 } from '../../db/approvals.ts';
 import type { Db } from '../../db/connection.ts';
 import { mayDecide } from './approvers.ts';
-import { ApplyError, KIND_HANDLERS, type ApplyContext } from './kinds/index.ts';
+import { expireApproval, isPastExpiry } from './expiry.ts';
+import { ApplyError, KIND_HANDLERS, type ApplyContext, type KindHandler } from './kinds/index.ts';
 import type { DecisionInput, DecisionOutcome, DecisionRefusal } from './index.ts';
 
 /** The actor recorded for a decider: their user id, or the operator's CLI login. */
-export const actorOf = (decider: DecisionInput['decider']): string =>
+const actorOf = (decider: DecisionInput['decider']): string =>
   'userId' in decider ? decider.userId : decider.operator;
 
 class Refused extends Error {
@@ -29,7 +30,7 @@ class Refused extends Error {
   }
 }
 
-export function decide(db: Db, input: DecisionInput, now: string): DecisionOutcome {
+export function applyDecision(db: Db, input: DecisionInput, now: string): DecisionOutcome {
   const actor = actorOf(input.decider);
   try {
     const approval = db.transaction(() => settle(db, input, actor, now)).immediate();
@@ -38,7 +39,7 @@ export function decide(db: Db, input: DecisionInput, now: string): DecisionOutco
     if (!(err instanceof Refused || err instanceof ApplyError)) throw err;
     const code = err instanceof Refused ? err.code : 'apply_failed';
     // Refused as expired: settle it the way the sweep would, now, so nobody tries again.
-    if (code === 'expired') expire(db, input.approvalId, now);
+    if (code === 'expired') expireApproval(db, input.approvalId, now);
     const approval = getApproval(db, input.approvalId);
     // The transaction was rolled back: the refusal is recorded on its own.
     appendAuditEvent(
@@ -64,38 +65,7 @@ export function decide(db: Db, input: DecisionInput, now: string): DecisionOutco
 }
 
 function settle(db: Db, input: DecisionInput, actor: string, now: string): Approval {
-  const approval = getApproval(db, input.approvalId);
-  if (!approval) throw new Refused('not_found', `there is no approval ${input.approvalId}`);
-  if ('userId' in input.decider) {
-    const right = mayDecide(db, input.decider.userId, approval.agentGroupId);
-    if (!right.allowed)
-      throw new Refused('unauthorized', `you may not decide this approval: ${right.reason}`);
-  }
-  if (approval.status !== 'pending') {
-    throw new Refused(
-      'already_decided',
-      `approval ${approval.id} was already decided (${approval.status}${approval.decidedBy ? ` by ${approval.decidedBy}` : ''})`,
-    );
-  }
-  // Checked here, inside the decision's transaction and against the caller's clock: a pending row
-  // past its time is expired whether or not the sweep has run (the host may be stopped).
-  if (isPastExpiry(approval, now)) {
-    throw new Refused(
-      'expired',
-      `approval ${approval.id} expired at ${approval.expiresAt} and can no longer be decided; ` +
-        `it is settled as its expiry says (${approval.expiryAction === 'approve' ? 'approved on expiry' : 'rejected'})`,
-    );
-  }
-  // Both: the hash the decider saw is the row's, and the row's payload still hashes to it.
-  if (
-    input.payloadHash !== approval.payloadHash ||
-    payloadHashOf(approval.payload) !== approval.payloadHash
-  ) {
-    throw new Refused(
-      'payload_changed',
-      `the request changed after it was shown (shown ${short(input.payloadHash)}, now ${short(payloadHashOf(approval.payload))}); look at it again before deciding`,
-    );
-  }
+  const approval = decidableApproval(db, input, now);
   const handler = KIND_HANDLERS[approval.kind];
   if (!handler) throw new ApplyError(`approvals of kind ${approval.kind} cannot be applied by this host`);
   const stored = handler.schema.safeParse(approval.payload);
@@ -103,32 +73,7 @@ function settle(db: Db, input: DecisionInput, actor: string, now: string): Appro
     throw new ApplyError(`the stored payload is not valid: ${stored.error.issues[0]?.message}`);
 
   const approve = input.decision === 'approve';
-  const detail: ApprovalDecisionDetail = { via: input.via };
-  let applied: unknown = stored.data;
-  if (input.editedPayload !== undefined) {
-    if (!approve || !handler.editable) {
-      throw new Refused(
-        'invalid_edit',
-        `a ${approval.kind} request cannot be edited${approve ? '' : ' when rejecting'}`,
-      );
-    }
-    const edited = handler.schema.safeParse(input.editedPayload);
-    if (!edited.success) {
-      const issue = edited.error.issues[0];
-      throw new Refused(
-        'invalid_edit',
-        `the edited payload is not valid: ${issue?.path.join('.') || 'payload'}: ${issue?.message}`,
-      );
-    }
-    applied = edited.data;
-    detail.edited = { beforeHash: approval.payloadHash, afterHash: payloadHashOf(edited.data) };
-  }
-  if (input.choice !== undefined) {
-    if (!approve || !handler.choices)
-      throw new Refused('invalid_choice', `a ${approval.kind} request has no choices`);
-    detail.choice = input.choice;
-  }
-
+  const { applied, detail } = decidedPayload(handler, approval, stored.data, input);
   const ctx: ApplyContext = { db, now, actor };
   if (approve) handler.apply(ctx, approval, applied, input.choice);
   else handler.onReject?.(ctx, approval, stored.data);
@@ -168,62 +113,78 @@ function settle(db: Db, input: DecisionInput, actor: string, now: string): Appro
   return getApproval(db, approval.id)!;
 }
 
-/**
- * Settles an approval whose time is up: expired_rejected, or (only when the request said so)
- * expired_approved with its effect applied. An effect that cannot be applied any more fails closed.
- * False when it was no longer pending.
- */
-export function expire(db: Db, approvalId: string, now: string): boolean {
-  return db
-    .transaction(() => {
-      const approval = getApproval(db, approvalId);
-      if (!approval || approval.status !== 'pending' || !isPastExpiry(approval, now)) return false;
-      const handler = KIND_HANDLERS[approval.kind];
-      const ctx: ApplyContext = { db, now, actor: 'expiry' };
-      let status: 'expired_approved' | 'expired_rejected' = 'expired_rejected';
-      let note: string | null = null;
-      let applied: unknown = null;
-      if (approval.expiryAction === 'approve' && handler) {
-        try {
-          const payload = handler.schema.parse(approval.payload);
-          // A savepoint: a failed effect leaves nothing behind, and the row still settles.
-          db.transaction(() => handler.apply(ctx, approval, payload, undefined))();
-          status = 'expired_approved';
-          applied = payload;
-        } catch (err) {
-          note = `expired; approving on expiry failed: ${(err as Error).message}`;
-        }
-      }
-      if (status === 'expired_rejected' && handler?.onReject) {
-        const payload = handler.schema.safeParse(approval.payload);
-        if (payload.success) db.transaction(() => handler.onReject!(ctx, approval, payload.data))();
-      }
-      settleApproval(
-        db,
-        approval.id,
-        { status, decidedBy: 'expiry', note, decision: { via: 'expiry' }, appliedPayload: applied },
-        now,
-      );
-      appendAuditEvent(
-        db,
-        {
-          actor: 'expiry',
-          action: 'approval.expired',
-          targetKind: 'approval',
-          targetId: approval.id,
-          payloadHash: approval.payloadHash,
-          detail: { kind: approval.kind, status, ...(note ? { note } : {}) },
-        },
-        now,
-      );
-      return true;
-    })
-    .immediate();
+/** The approval, if this decider may decide it now, as they saw it; else why not (Refused). */
+function decidableApproval(db: Db, input: DecisionInput, now: string): Approval {
+  const approval = getApproval(db, input.approvalId);
+  if (!approval) throw new Refused('not_found', `there is no approval ${input.approvalId}`);
+  if ('userId' in input.decider) {
+    const right = mayDecide(db, input.decider.userId, approval.agentGroupId);
+    if (!right.allowed)
+      throw new Refused('unauthorized', `you may not decide this approval: ${right.reason}`);
+  }
+  if (approval.status !== 'pending') {
+    throw new Refused(
+      'already_decided',
+      `approval ${approval.id} was already decided (${approval.status}${approval.decidedBy ? ` by ${approval.decidedBy}` : ''})`,
+    );
+  }
+  // Checked here, inside the decision's transaction and against the caller's clock: a pending row
+  // past its time is expired whether or not the sweep has run (the host may be stopped).
+  if (isPastExpiry(approval, now)) {
+    throw new Refused(
+      'expired',
+      `approval ${approval.id} expired at ${approval.expiresAt} and can no longer be decided; ` +
+        `it is settled as its expiry says (${approval.expiryAction === 'approve' ? 'approved on expiry' : 'rejected'})`,
+    );
+  }
+  // Both: the hash the decider saw is the row's, and the row's payload still hashes to it.
+  if (
+    input.payloadHash !== approval.payloadHash ||
+    payloadHashOf(approval.payload) !== approval.payloadHash
+  ) {
+    throw new Refused(
+      'payload_changed',
+      `the request changed after it was shown (shown ${short(input.payloadHash)}, now ${short(payloadHashOf(approval.payload))}); look at it again before deciding`,
+    );
+  }
+  return approval;
 }
 
-/** Whether a row's time is up at `now` (both ISO times; compared as instants, not as strings). */
-export const isPastExpiry = (row: { expiresAt: string }, now: string): boolean =>
-  Date.parse(row.expiresAt) <= Date.parse(now);
+/** The payload approving applies (the reviewer's edit, if any) and what the decision records of it. */
+function decidedPayload(
+  handler: KindHandler,
+  approval: Approval,
+  stored: unknown,
+  input: DecisionInput,
+): { applied: unknown; detail: ApprovalDecisionDetail } {
+  const approve = input.decision === 'approve';
+  const detail: ApprovalDecisionDetail = { via: input.via };
+  let applied = stored;
+  if (input.editedPayload !== undefined) {
+    if (!approve || !handler.editable) {
+      throw new Refused(
+        'invalid_edit',
+        `a ${approval.kind} request cannot be edited${approve ? '' : ' when rejecting'}`,
+      );
+    }
+    const edited = handler.schema.safeParse(input.editedPayload);
+    if (!edited.success) {
+      const issue = edited.error.issues[0];
+      throw new Refused(
+        'invalid_edit',
+        `the edited payload is not valid: ${issue?.path.join('.') || 'payload'}: ${issue?.message}`,
+      );
+    }
+    applied = edited.data;
+    detail.edited = { beforeHash: approval.payloadHash, afterHash: payloadHashOf(edited.data) };
+  }
+  if (input.choice !== undefined) {
+    if (!approve || !handler.choices)
+      throw new Refused('invalid_choice', `a ${approval.kind} request has no choices`);
+    detail.choice = input.choice;
+  }
+  return { applied, detail };
+}
 
 const short = (hash: string) =>
   /^[0-9a-f]{64}$/.test(hash) ? `${hash.slice(0, 12)}…` : JSON.stringify(hash.slice(0, 20));
