@@ -20,7 +20,7 @@ import {
   insertMessagesIn,
   recordDelivered,
   sessionPaths,
-  type OutboundMessage,
+  type OutboundRow,
   type SessionPaths,
 } from '../sessions/index.ts';
 import { causeOf, latestTriggerOf } from '../sessions/lookup.ts';
@@ -78,7 +78,7 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
   return { deliver };
 
   /** Delivers or refuses one outbound row of kind 'agent'; either way the row is settled. */
-  function deliver(source: Session, sourcePaths: SessionPaths, row: OutboundMessage): AgentDeliveryOutcome {
+  function deliver(source: Session, sourcePaths: SessionPaths, row: OutboundRow): AgentDeliveryOutcome {
     const now = clock();
     const attempt = startAttempt(
       db,
@@ -148,7 +148,7 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
   function tryDeliver(
     source: Session,
     sourcePaths: SessionPaths,
-    row: OutboundMessage,
+    row: OutboundRow,
     now: Date,
   ): AgentDeliveryOutcome {
     const to = row.platform_id;

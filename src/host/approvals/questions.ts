@@ -22,7 +22,7 @@ import {
   recordDelivered,
   sessionPaths,
   withSessionFile,
-  type OutboundMessage,
+  type OutboundRow,
   type SessionPaths,
 } from '../sessions/index.ts';
 import { isPastExpiry } from './decide.ts';
@@ -52,7 +52,7 @@ export function createQuestions(deps: QuestionsDeps) {
   return { ask, answer, expireDue };
 
   /** Delivery hands over each `op: 'ask'` row; it is recorded in `delivered` here, once. */
-  async function ask(sessionId: string, row: OutboundMessage): Promise<void> {
+  async function ask(sessionId: string, row: OutboundRow): Promise<void> {
     const session = getSession(db, sessionId);
     if (!session || row.op?.op !== 'ask') return;
     const paths = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
@@ -275,7 +275,7 @@ export function createQuestions(deps: QuestionsDeps) {
     return chat?.unknownSenderPolicy === 'public';
   }
 
-  function refuse(paths: SessionPaths, sessionId: string, row: OutboundMessage, error: string): void {
+  function refuse(paths: SessionPaths, sessionId: string, row: OutboundRow, error: string): void {
     log.warn({ sessionId, messageOutId: row.id, error }, 'question refused; the agent is told');
     recordDelivered(paths, {
       messageOutId: row.id,
@@ -293,7 +293,7 @@ export function createQuestions(deps: QuestionsDeps) {
 }
 
 /** The row's address, else the session's default one. */
-function addressOf(paths: SessionPaths, row: OutboundMessage): ChatAddress | undefined {
+function addressOf(paths: SessionPaths, row: OutboundRow): ChatAddress | undefined {
   if (row.channel_type && row.platform_id) {
     return { channelType: row.channel_type, platformId: row.platform_id, threadId: row.thread_id };
   }
@@ -305,7 +305,7 @@ function addressOf(paths: SessionPaths, row: OutboundMessage): ChatAddress | und
 }
 
 /** The user whose message the agent was answering when it asked, if it was a person's message. */
-function askerOf(paths: SessionPaths, row: OutboundMessage): string | undefined {
+function askerOf(paths: SessionPaths, row: OutboundRow): string | undefined {
   if (!row.in_reply_to) return undefined;
   const userId = withSessionFile(paths, 'inbound', 'read', (db) =>
     db

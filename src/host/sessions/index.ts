@@ -2,6 +2,7 @@ export { sessionPaths, createSessionFiles, withSessionFile, type SessionPaths } 
 export {
   insertMessagesIn,
   foldAcks,
+  readRouting,
   recordDelivered,
   writeDestinations,
   writeRouting,
@@ -16,9 +17,12 @@ export {
   readOutboundPage,
   readUndelivered,
   readAcks,
-  type OutboundMessage,
+  oldestClaimAt,
+  type OutboundRow,
   type OutboundPage,
 } from './outbound.ts';
+export { countDeliveryFailureNotices, platformIdOfSeq, platformIdsOfInbound } from './lookup.ts';
+export { isStuck, nextTriggerDue } from './recovery.ts';
 export {
   heartbeatAt,
   lastSignOfLife,

@@ -74,3 +74,16 @@ export function latestTriggerOf(
       .get(),
   ) as Pick<MessageInRow, 'id' | 'kind' | 'content' | 'seq'> | undefined;
 }
+
+/** How many delivery_failed system messages the host wrote into the session since `since`. */
+export function countDeliveryFailureNotices(paths: SessionPaths, since: string): number {
+  return withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare(
+        `SELECT count(*) FROM messages_in
+         WHERE kind = 'system' AND json_extract(content, '$.event') = 'delivery_failed' AND timestamp >= ?`,
+      )
+      .pluck()
+      .get(since),
+  ) as number;
+}
