@@ -6,7 +6,8 @@ import { DELIVERY_ERROR_CODES, type DeliveryErrorCode, type DeliveryStatus } fro
 
 export interface DeliveryAttempt {
   id: number;
-  sessionId: string;
+  /** Null for a host notice outside any session (its messageOutId starts with 'notice:'). */
+  sessionId: string | null;
   messageOutId: string;
   attempt: number;
   idempotencyKey: string;
@@ -20,7 +21,8 @@ export interface DeliveryAttempt {
 }
 
 export interface AttemptStart {
-  sessionId: string;
+  /** Null only for a host notice outside any session (messageOutId 'notice:…'). */
+  sessionId: string | null;
   messageOutId: string;
   /** The same for every attempt of one message, so a platform that honours it never posts twice. */
   idempotencyKey: string;
@@ -56,7 +58,7 @@ export function startAttempt(db: Db, start: AttemptStart, now: string): Delivery
                started_at)
              SELECT @sessionId, @messageOutId, coalesce(max(attempt), 0) + 1, @idempotencyKey, @channelType,
                'sending', @now
-             FROM delivery_attempts WHERE session_id = @sessionId AND message_out_id = @messageOutId
+             FROM delivery_attempts WHERE session_id IS @sessionId AND message_out_id = @messageOutId
              RETURNING ${COLUMNS}`,
           )
           .get({ ...start, now }) as DeliveryAttempt,
@@ -86,10 +88,10 @@ export function finishAttempt(db: Db, id: number, result: AttemptOutcome, now: s
 }
 
 /** Every attempt for one outbound message, first attempt first. */
-export function listAttempts(db: Db, sessionId: string, messageOutId: string): DeliveryAttempt[] {
+export function listAttempts(db: Db, sessionId: string | null, messageOutId: string): DeliveryAttempt[] {
   return db
     .prepare(
-      `SELECT ${COLUMNS} FROM delivery_attempts WHERE session_id = ? AND message_out_id = ? ORDER BY attempt`,
+      `SELECT ${COLUMNS} FROM delivery_attempts WHERE session_id IS ? AND message_out_id = ? ORDER BY attempt`,
     )
     .all(sessionId, messageOutId) as DeliveryAttempt[];
 }

@@ -99,14 +99,6 @@ export function scheduleWake(db: Db, id: string, at: string): void {
   ).run(at, at, id);
 }
 
-/** Sessions whose wake time has come, cleared in the same statement so each is handed out once. */
-export function takeDueWakes(db: Db, now: string): string[] {
-  return db
-    .prepare('UPDATE sessions SET next_wake_at = NULL WHERE next_wake_at <= ? RETURNING id')
-    .pluck()
-    .all(now) as string[];
-}
-
 /** Sessions whose wake time has come, left due until takeWakes (a host that dies in between finds them again). */
 export function listDueWakes(db: Db, now: string): string[] {
   return db

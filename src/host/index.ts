@@ -8,7 +8,6 @@ import { createCliChannel } from './channels/adapters/cli.ts';
 import { createWebchatChannel } from './channels/adapters/webchat.ts';
 import type { InboundMessage } from './channels/channel.ts';
 import { createChannelRegistry } from './channels/registry.ts';
-import { createSay } from './channels/say.ts';
 import { createAgentMessages, createWebSignIn } from './access/index.ts';
 import type { Config } from './config.ts';
 import {
@@ -21,7 +20,7 @@ import {
 import { initDataFolder, readCliSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovals } from './approvals/index.ts';
-import { combineActions, createDelivery, type DeliveryDeps } from './delivery.ts';
+import { combineActions, createDelivery, type DeliveryDeps } from './delivery/index.ts';
 import { createGateway, describeGroupModel, loadSecrets } from './gateway/index.ts';
 import { startHttpServer } from './http.ts';
 import { createLifecycle } from './lifecycle.ts';
@@ -202,7 +201,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     log,
     wake: pool.wake,
     autoWire: config.autoWire,
-    say: createSay(channels, log),
+    say: delivery.say,
     bindingCodeTtlMs: config.access.bindingCodeTtlMs,
     approvals,
     intercept: (message) => approvals.intercept(message),

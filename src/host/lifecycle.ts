@@ -10,7 +10,7 @@ import type { Config } from './config.ts';
 import { createSessionPool, type ContainerRuntime } from './containers/index.ts';
 import { writeRotatedLog } from './containers/session-log.ts';
 import { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './containers/session-spec.ts';
-import type { Delivery } from './delivery.ts';
+import type { Delivery } from './delivery/index.ts';
 import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
 import {

@@ -34,8 +34,8 @@ import {
   type ControlResult,
 } from './access/index.ts';
 import type { InboundMessage } from './channels/channel.ts';
-import type { Say } from './channels/say.ts';
 import { DEFAULT_GROUP_FOLDER } from './data-folder.ts';
+import type { Say } from './delivery/index.ts';
 import type { Logger } from './logger.ts';
 import { insertMessagesIn } from './sessions/inbound.ts';
 import { resolveSession, sessionKeyFor } from './sessions/resolve.ts';
@@ -67,7 +67,7 @@ export interface RouterDeps {
    * agent: true = consumed. Asked after the dedup claim, so a redelivered click is a duplicate.
    */
   intercept?: (message: InboundMessage) => Promise<boolean>;
-  /** Sends the host's own answer to a control command (`/link`) straight to a chat. */
+  /** Sends the host's own answer to a control command (`/link`) to a chat, recorded as a host notice. */
   say?: Say;
   /** How long a `/link` code is valid (at most 15 minutes). */
   bindingCodeTtlMs?: number;

@@ -7,13 +7,14 @@ import type { Logger } from './logger.ts';
 import {
   foldAcks,
   heartbeatAt,
+  isStuck,
+  nextTriggerDue,
+  oldestClaimAt,
   sessionPaths,
   SessionBusyError,
   SessionUnsafeError,
-  withSessionFile,
   type SessionPaths,
 } from './sessions/index.ts';
-import { isStuck, nextTriggerDue } from './sessions/recovery.ts';
 
 export interface SweepDeps {
   db: Db;
@@ -110,7 +111,7 @@ export function createSweep(deps: SweepDeps) {
   }
 
   function runnerIsStuck(paths: SessionPaths, now: number): boolean {
-    const oldestClaim = oldestClaimOf(paths);
+    const oldestClaim = oldestClaimAt(paths);
     if (oldestClaim === null) return false;
     return isStuck(Date.parse(oldestClaim), heartbeatAt(paths), now, stuckAfterMs);
   }
@@ -183,12 +184,6 @@ export function createSweep(deps: SweepDeps) {
     const session = getSession(db, sessionId);
     return session && sessionPaths(deps.dataDir, session.agentGroupId, session.id);
   }
-}
-
-function oldestClaimOf(paths: SessionPaths): string | null {
-  return withSessionFile(paths, 'outbound', 'read', (db) =>
-    db.prepare("SELECT min(status_changed) FROM processing_ack WHERE status = 'processing'").pluck().get(),
-  ) as string | null;
 }
 
 export type Sweep = ReturnType<typeof createSweep>;

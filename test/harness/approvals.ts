@@ -24,7 +24,7 @@ import {
   type OutboundMessage,
 } from '../../src/host/channels/channel.ts';
 import { createChannelRegistry, type ChannelRegistry } from '../../src/host/channels/registry.ts';
-import { combineActions, createDelivery, type Delivery } from '../../src/host/delivery.ts';
+import { combineActions, createDelivery, type Delivery } from '../../src/host/delivery/index.ts';
 import { insertMessagesIn } from '../../src/host/sessions/index.ts';
 import { resolveSession } from '../../src/host/sessions/resolve.ts';
 import type { SessionPaths } from '../../src/host/sessions/index.ts';

@@ -24,7 +24,7 @@ import {
 } from '../../src/db/sessions.ts';
 import type { Channel, OutboundMessage } from '../../src/host/channels/channel.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';
-import { createDelivery, type Delivery } from '../../src/host/delivery.ts';
+import { createDelivery, type Delivery } from '../../src/host/delivery/index.ts';
 import { createScheduler, type Scheduler, type SchedulingSettings } from '../../src/host/scheduling/index.ts';
 import {
   createSessionFiles,

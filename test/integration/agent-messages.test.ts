@@ -19,7 +19,7 @@ import type { MessageInRow } from '../../src/shared/session-contract.ts';
 import { createSession, findActiveSession, type Session } from '../../src/db/sessions.ts';
 import { capFor, createAgentMessages, hopsAfter } from '../../src/host/access/index.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';
-import { createDelivery, type Delivery } from '../../src/host/delivery.ts';
+import { createDelivery, type Delivery } from '../../src/host/delivery/index.ts';
 import {
   createSessionFiles,
   insertMessagesIn,

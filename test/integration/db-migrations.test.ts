@@ -77,3 +77,32 @@ test('the central database opens in WAL mode with foreign keys enforced', () => 
   expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
   db.close();
 });
+
+test('migration 007 keeps every delivery attempt and lets host notices outside a session be recorded', () => {
+  const db = new Database(dbFile());
+  migrate(db, MIGRATIONS.slice(0, 6));
+  const now = '2026-12-01T10:00:00.000Z';
+  db.prepare(
+    "INSERT INTO agent_groups (id, name, folder, created_at, updated_at) VALUES ('ag_a', 'A', 'a', ?, ?)",
+  ).run(now, now);
+  db.prepare(
+    "INSERT INTO sessions (id, agent_group_id, thread_id, created_at) VALUES ('ses_1', 'ag_a', 't', ?)",
+  ).run(now);
+  const attempt = (sessionId: string | null, messageOutId: string) =>
+    db
+      .prepare(
+        `INSERT INTO delivery_attempts (session_id, message_out_id, attempt, idempotency_key, channel_type,
+           status, started_at) VALUES (?, ?, 1, 'k', 'webchat', 'delivered', ?)`,
+      )
+      .run(sessionId, messageOutId, now);
+  attempt('ses_1', 'msg_1');
+  const before = db.prepare('SELECT * FROM delivery_attempts').all();
+  expect(() => attempt(null, 'notice:control:mg_1:p1')).toThrow(/NOT NULL/);
+
+  expect(migrate(db)).toEqual([7]);
+  expect(db.prepare('SELECT * FROM delivery_attempts').all()).toEqual(before);
+  attempt(null, 'notice:control:mg_1:p1');
+  expect(() => attempt(null, 'notice:control:mg_1:p1')).toThrow(/UNIQUE/);
+  expect(() => attempt(null, 'msg_2')).toThrow(/CHECK/);
+  db.close();
+});

@@ -16,7 +16,7 @@ import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
 import type { OutboundOperation } from '../../src/shared/session-content.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';
-import { createDelivery } from '../../src/host/delivery.ts';
+import { createDelivery } from '../../src/host/delivery/index.ts';
 import {
   createSessionFiles,
   sessionPaths,

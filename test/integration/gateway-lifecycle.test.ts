@@ -11,7 +11,7 @@ import { createSession, getSession } from '../../src/db/sessions.ts';
 import { loadConfig } from '../../src/host/config.ts';
 import type { ContainerRef, ContainerRuntime, ContainerSpec } from '../../src/host/containers/index.ts';
 import { initDataFolder } from '../../src/host/data-folder.ts';
-import type { Delivery } from '../../src/host/delivery.ts';
+import type { Delivery } from '../../src/host/delivery/index.ts';
 import { createGateway, loadSecrets } from '../../src/host/gateway/index.ts';
 import { createLifecycle } from '../../src/host/lifecycle.ts';
 import { createSessionFiles, sessionPaths } from '../../src/host/sessions/index.ts';

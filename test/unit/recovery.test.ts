@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { retryDelayMs } from '../../src/host/delivery.ts';
+import { retryDelayMs } from '../../src/host/delivery/index.ts';
 import { crashRetryDelayMs, isStuck } from '../../src/host/sessions/recovery.ts';
 
 test('a runner is stuck only when both its oldest claim and its heartbeat are older than the limit', () => {

@@ -5,6 +5,7 @@ import approvals from './003-approvals.ts';
 import access from './004-access.ts';
 import unsafeSessions from './005-unsafe-sessions.ts';
 import webSignIn from './006-web-sign-in.ts';
+import hostNotices from './007-host-notices.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   access,
   unsafeSessions,
   webSignIn,
+  hostNotices,
 ];

@@ -18,9 +18,10 @@ import { getSession, type Session } from '../../db/sessions.ts';
 import type { Logger } from '../logger.ts';
 import {
   insertMessagesIn,
+  writeSystemMessage,
   recordDelivered,
   sessionPaths,
-  type OutboundMessage,
+  type OutboundRow,
   type SessionPaths,
 } from '../sessions/index.ts';
 import { causeOf, latestTriggerOf } from '../sessions/lookup.ts';
@@ -78,7 +79,7 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
   return { deliver };
 
   /** Delivers or refuses one outbound row of kind 'agent'; either way the row is settled. */
-  function deliver(source: Session, sourcePaths: SessionPaths, row: OutboundMessage): AgentDeliveryOutcome {
+  function deliver(source: Session, sourcePaths: SessionPaths, row: OutboundRow): AgentDeliveryOutcome {
     const now = clock();
     const attempt = startAttempt(
       db,
@@ -127,28 +128,25 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
       { from: source.agentGroupId, to, sessionId: source.id, messageOutId: row.id, reason: outcome.reason },
       `agent message refused: ${outcome.detail}`,
     );
-    insertMessagesIn(sourcePaths, [
-      {
-        kind: 'system',
-        timestamp: at,
-        trigger: false,
-        content: {
-          event: 'agent_message_refused',
-          messageOutId: row.id,
-          seq: row.seq,
-          to,
-          reason: outcome.reason,
-          error: outcome.detail,
-        },
+    writeSystemMessage(sourcePaths, {
+      timestamp: at,
+      trigger: false,
+      content: {
+        event: 'agent_message_refused',
+        messageOutId: row.id,
+        seq: row.seq,
+        to,
+        reason: outcome.reason,
+        error: outcome.detail,
       },
-    ]);
+    });
     return outcome;
   }
 
   function tryDeliver(
     source: Session,
     sourcePaths: SessionPaths,
-    row: OutboundMessage,
+    row: OutboundRow,
     now: Date,
   ): AgentDeliveryOutcome {
     const to = row.platform_id;

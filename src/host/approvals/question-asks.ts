@@ -10,7 +10,7 @@ import {
   recordDelivered,
   senderUserIdOf,
   sessionPaths,
-  type OutboundMessage,
+  type OutboundRow,
   type SessionPaths,
 } from '../sessions/index.ts';
 import type { CardSpec } from './cards.ts';
@@ -19,14 +19,10 @@ import { notifyAgent } from './notify-agent.ts';
 import { closeUnanswered, type QuestionsDeps } from './question-expiry.ts';
 import { questionOptionValue } from './replies.ts';
 
-type AskOp = Extract<OutboundMessage['op'], { op: 'ask' }>;
+type AskOp = Extract<OutboundRow['op'], { op: 'ask' }>;
 
 /** Delivery hands over each `op: 'ask'` row; it is recorded in `delivered` here, once. */
-export async function askQuestion(
-  deps: QuestionsDeps,
-  sessionId: string,
-  row: OutboundMessage,
-): Promise<void> {
+export async function askQuestion(deps: QuestionsDeps, sessionId: string, row: OutboundRow): Promise<void> {
   const { db, clock } = deps;
   const session = getSession(db, sessionId);
   if (!session || row.op?.op !== 'ask') return;
@@ -80,7 +76,7 @@ function limitBroken(op: AskOp, now: Date): string | undefined {
 function storeQuestion(
   deps: QuestionsDeps,
   paths: SessionPaths,
-  { sessionId, row, op }: { sessionId: string; row: OutboundMessage; op: AskOp },
+  { sessionId, row, op }: { sessionId: string; row: OutboundRow; op: AskOp },
   now: Date,
 ): Question {
   const asker = row.in_reply_to ? senderUserIdOf(paths, row.in_reply_to) : undefined;
@@ -117,7 +113,7 @@ function refuse(
   deps: QuestionsDeps,
   paths: SessionPaths,
   sessionId: string,
-  row: OutboundMessage,
+  row: OutboundRow,
   error: string,
 ): void {
   deps.log.warn({ sessionId, messageOutId: row.id, error }, 'question refused; the agent is told');
@@ -136,7 +132,7 @@ function refuse(
 }
 
 /** The row's address, else the session's default one. */
-function addressOf(paths: SessionPaths, row: OutboundMessage): ChatAddress | undefined {
+function addressOf(paths: SessionPaths, row: OutboundRow): ChatAddress | undefined {
   if (row.channel_type && row.platform_id) {
     return { channelType: row.channel_type, platformId: row.platform_id, threadId: row.thread_id };
   }

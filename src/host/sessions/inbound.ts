@@ -182,6 +182,18 @@ export interface SessionRouting {
   threadId: string | null;
 }
 
+/** The session's default reply address; every field null when none was set. */
+export function readRouting(paths: SessionPaths): SessionRouting {
+  const row = withSessionFile(paths, 'inbound', 'read', (db) =>
+    db.prepare('SELECT channel_type, platform_id, thread_id FROM session_routing WHERE id = 1').get(),
+  ) as { channel_type: string | null; platform_id: string | null; thread_id: string | null } | undefined;
+  return {
+    channelType: row?.channel_type ?? null,
+    platformId: row?.platform_id ?? null,
+    threadId: row?.thread_id ?? null,
+  };
+}
+
 /** Sets the session's default reply address (the single session_routing row). */
 export function writeRouting(paths: SessionPaths, routing: SessionRouting): void {
   withSessionFile(paths, 'inbound', 'write', (db) => {

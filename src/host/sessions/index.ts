@@ -2,6 +2,7 @@ export { sessionPaths, createSessionFiles, withSessionFile, type SessionPaths } 
 export {
   insertMessagesIn,
   foldAcks,
+  readRouting,
   recordDelivered,
   writeDestinations,
   writeRouting,
@@ -14,14 +15,17 @@ export {
   type DestinationProjection,
   type SessionRouting,
 } from './inbound.ts';
-export { outboundSeqOf, readRouting, senderUserIdOf } from './lookup.ts';
+export { outboundSeqOf, senderUserIdOf } from './lookup.ts';
 export {
   readOutboundPage,
   readUndelivered,
   readAcks,
-  type OutboundMessage,
+  oldestClaimAt,
+  type OutboundRow,
   type OutboundPage,
 } from './outbound.ts';
+export { countDeliveryFailureNotices, platformIdOfSeq, platformIdsOfInbound } from './lookup.ts';
+export { isStuck, nextTriggerDue } from './recovery.ts';
 export {
   heartbeatAt,
   lastSignOfLife,

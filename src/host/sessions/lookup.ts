@@ -2,7 +2,6 @@
 // which row caused another, where a session answers by default.
 import type { MessageInRow } from '../../shared/session-contract.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
-import type { SessionRouting } from './inbound.ts';
 
 /** Platform message ids of inbound rows (the message each reply answers), by row id. */
 export function platformIdsOfInbound(paths: SessionPaths, ids: readonly string[]): Map<string, string> {
@@ -97,10 +96,15 @@ export function senderUserIdOf(paths: SessionPaths, messageInId: string): string
   return userId ?? undefined;
 }
 
-/** The session's default reply address (the single session_routing row), if it was ever set. */
-export function readRouting(paths: SessionPaths): SessionRouting | undefined {
-  const row = withSessionFile(paths, 'inbound', 'read', (db) =>
-    db.prepare('SELECT channel_type, platform_id, thread_id FROM session_routing WHERE id = 1').get(),
-  ) as { channel_type: string | null; platform_id: string | null; thread_id: string | null } | undefined;
-  return row && { channelType: row.channel_type, platformId: row.platform_id, threadId: row.thread_id };
+/** How many delivery_failed system messages the host wrote into the session since `since`. */
+export function countDeliveryFailureNotices(paths: SessionPaths, since: string): number {
+  return withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare(
+        `SELECT count(*) FROM messages_in
+         WHERE kind = 'system' AND json_extract(content, '$.event') = 'delivery_failed' AND timestamp >= ?`,
+      )
+      .pluck()
+      .get(since),
+  ) as number;
 }

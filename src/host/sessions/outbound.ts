@@ -7,12 +7,13 @@ import { outboundOperation, parseContent, type OutboundOperation } from '../../s
 import { withSessionFile, type SessionPaths } from './files.ts';
 import { OUTPUT_ID_PATTERN, OUTPUT_LIMITS, SessionUnsafeError, withOutbound } from './output.ts';
 
-export type OutboundMessage = MessageOutRow &
+/** A messages_out row as the host read it: its operation parsed, or the reason it cannot be used. */
+export type OutboundRow = MessageOutRow &
   ({ op: OutboundOperation; error?: undefined } | { op?: undefined; error: string });
 
 export interface OutboundPage {
   /** Rows not yet delivered, oldest first; a row that cannot be used carries `error`. */
-  rows: OutboundMessage[];
+  rows: OutboundRow[];
   /** The highest seq read (delivered or not): the next page starts after it. */
   lastSeq: number;
   /** More rows may follow this page. */
@@ -60,7 +61,7 @@ export function readOutboundPage(paths: SessionPaths, afterSeq = 0): OutboundPag
 }
 
 /** The first page's undelivered rows (for inspection; delivery reads page by page). */
-export function readUndelivered(paths: SessionPaths, afterSeq = 0): OutboundMessage[] {
+export function readUndelivered(paths: SessionPaths, afterSeq = 0): OutboundRow[] {
   return readOutboundPage(paths, afterSeq).rows;
 }
 
@@ -72,6 +73,13 @@ export function maxOutboundSeq(paths: SessionPaths): number {
   if (max > 2 ** 52)
     throw new SessionUnsafeError(paths.sessionId, `messages_out holds seq ${max}, past 2^52`);
   return Math.max(0, max);
+}
+
+/** When the oldest claim still in 'processing' was taken; null when the runner holds none. */
+export function oldestClaimAt(paths: SessionPaths): string | null {
+  return withSessionFile(paths, 'outbound', 'read', (db) =>
+    db.prepare("SELECT min(status_changed) FROM processing_ack WHERE status = 'processing'").pluck().get(),
+  ) as string | null;
 }
 
 export function readAcks(paths: SessionPaths): AckRow[] {
@@ -131,10 +139,10 @@ const storedColumns = z.object({
 });
 
 /** Pure: a stored row as the host may use it, or with the reason it cannot be used. */
-export function checkRow(stored: StoredRow): OutboundMessage {
+export function checkRow(stored: StoredRow): OutboundRow {
   const fallbackId =
     typeof stored.id === 'string' && OUTPUT_ID_PATTERN.test(stored.id) ? stored.id : `seq_${stored.seq}`;
-  const failed = (error: string): OutboundMessage => ({
+  const failed = (error: string): OutboundRow => ({
     ...EMPTY_ROW,
     seq: stored.seq,
     id: fallbackId,

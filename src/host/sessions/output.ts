@@ -30,7 +30,7 @@ export const OUTPUT_LIMITS = {
    * How long a read waits for the runner's lock: a commit takes a few ms, more on a busy disk, and a
    * runner committing in a tight loop can hold readers off for longer. The host's event loop waits
    * with it, so delivery's reads wait less, back off from a session that keeps its file locked, and
-   * take it out of service after BUSY_LIMIT_MS (delivery.ts).
+   * take it out of service after BUSY_LIMIT_MS (delivery/backoff.ts).
    */
   readLockWaitMs: 5000,
   deliveryLockWaitMs: 250,

@@ -1,0 +1,46 @@
+// While a container runs, delivery reacts to its writes at once (a watcher on the session's out/), with
+// a poll behind it for the events a watcher misses.
+import { watch, type FSWatcher } from 'node:fs';
+import { getSession } from '../../db/sessions.ts';
+import { sessionPaths } from '../sessions/index.ts';
+import type { DeliveryDeps } from './deps.ts';
+
+type WatchDeps = Pick<DeliveryDeps, 'db' | 'dataDir' | 'log' | 'watchFiles' | 'pollMs'>;
+
+export function createOutWatch(deps: WatchDeps, deliver: (sessionId: string) => void) {
+  const watched = new Map<string, FSWatcher | undefined>();
+  const poll = setInterval(() => watched.forEach((_watcher, id) => deliver(id)), deps.pollMs ?? 1000);
+  poll.unref();
+  return { watchSession, unwatchSession, stop };
+
+  function watchSession(sessionId: string): void {
+    const session = getSession(deps.db, sessionId);
+    if (!session || watched.has(sessionId)) return;
+    watched.set(sessionId, undefined);
+    if (deps.watchFiles === false) return;
+    const { outDir } = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
+    try {
+      // The heartbeat file changes every few seconds while a turn runs; only other changes matter.
+      // A commit rewrites outbound.db; the heartbeat, the journal and outbox files come and go
+      // around it and would only cause empty passes (the fallback poll covers a missed event).
+      const watcher = watch(outDir, (_event, file) => {
+        if (file === 'outbound.db') deliver(sessionId);
+      });
+      watcher.on('error', () => watcher.close());
+      watched.set(sessionId, watcher);
+    } catch (err) {
+      deps.log.warn({ sessionId, err }, 'cannot watch out/; falling back to polling');
+    }
+  }
+
+  function unwatchSession(sessionId: string): void {
+    watched.get(sessionId)?.close();
+    watched.delete(sessionId);
+  }
+
+  function stop(): void {
+    clearInterval(poll);
+    for (const watcher of watched.values()) watcher?.close();
+    watched.clear();
+  }
+}
