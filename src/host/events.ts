@@ -17,12 +17,14 @@ export interface HostEvents {
   wake: Topic<[sessionId: string]>;
   /** A session's files broke the contract: it is closed (sessions' quarantine). */
   unsafe: Topic<[sessionId: string, err: SessionUnsafeError]>;
+  /** A session went over its disk quota: its container stops (the pool). */
+  overQuota: Topic<[sessionId: string]>;
   /** A held message was admitted by an approval: it is routed again (the router). */
   admitted: Topic<[message: InboundMessage]>;
 }
 
 export function createHostEvents(): HostEvents {
-  return { wake: createTopic(), unsafe: createTopic(), admitted: createTopic() };
+  return { wake: createTopic(), unsafe: createTopic(), overQuota: createTopic(), admitted: createTopic() };
 }
 
 function createTopic<A extends unknown[]>(): Topic<A> {

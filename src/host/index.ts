@@ -6,7 +6,6 @@ import { listAgentGroups } from '../db/agent-groups.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
 import { createCliChannel } from './channels/adapters/cli.ts';
 import { createWebchatChannel } from './channels/adapters/webchat.ts';
-import type { InboundMessage } from './channels/channel.ts';
 import { createChannelRegistry } from './channels/registry.ts';
 import { createAgentMessages, createWebSignIn } from './access/index.ts';
 import type { Config } from './config.ts';
@@ -20,7 +19,8 @@ import {
 import { initDataFolder, readCliSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovals } from './approvals/index.ts';
-import { combineActions, createDelivery, type DeliveryDeps } from './delivery/index.ts';
+import { combineActions, createDelivery, createNotices, type DeliveryDeps } from './delivery/index.ts';
+import { createHostEvents } from './events.ts';
 import { createGateway, describeGroupModel, loadSecrets } from './gateway/index.ts';
 import { startHttpServer } from './http.ts';
 import { createLifecycle } from './lifecycle.ts';
@@ -95,18 +95,22 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   channels.register(webchat);
   channels.register(cli);
 
-  let wake = (_sessionId: string): void => {};
+  // Parts are built in dependency order; where two talk both ways, an event carries it (events.ts).
+  const events = createHostEvents();
+  const wake = events.wake.emit;
+  const onUnsafe = events.unsafe.emit;
+  const notices = createNotices({ db, dataDir: config.dataDir, channels, clock, log });
+  const notifyUser = (sessionId: string, key: string, text: string) =>
+    notices.notifyUser(sessionId, key, text, null);
   const scheduler = createScheduler({
     db,
     dataDir: config.dataDir,
     clock,
     log,
     settings: config.scheduling,
-    notifyUser: (sessionId, key, text) => delivery.notifyUser(sessionId, key, text, null),
-    wake: (id) => wake(id),
+    notifyUser,
+    wake,
   });
-  // The router is made later (it asks the approvals engine); held messages replay through it.
-  let replay = async (_message: InboundMessage): Promise<unknown> => undefined;
   const approvals = createApprovals({
     db,
     dataDir: config.dataDir,
@@ -114,8 +118,8 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     channels,
     clock,
     log,
-    wake: (id) => wake(id),
-    replay: (message) => replay(message),
+    wake,
+    replay: events.admitted.emit,
     images: {
       baseTag: image.tag,
       build: (packages) => ensurePackageImage(docker, image.tag, packages, { log }),
@@ -128,7 +132,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     clock,
     log,
     caps: config.agentMessages,
-    wake: (id) => wake(id),
+    wake,
   });
   const delivery = createDelivery({
     db,
@@ -136,13 +140,13 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     channels,
     clock,
     log,
-    wake: (id) => wake(id),
+    wake,
     watchFiles: !config.pollOnly,
     onDelivered: options.onDelivered,
     actions: combineActions(scheduler, approvals.actions),
     questions: approvals.questions,
     agentMessages,
-    onUnsafe: (id, err) => quarantine(id, err),
+    onUnsafe,
   });
   const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
   const diskQuota = createDiskQuota({
@@ -151,9 +155,9 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     maxEntries: config.containers.diskMaxEntries,
     checkEveryMs: config.containers.diskCheckIntervalMs,
     agentGroupOf: (id) => getSession(db, id)?.agentGroupId,
-    stop: (id) => pool.stop(id, 5000),
-    wake: (id) => wake(id),
-    notify: (id, key, text) => delivery.notifyUser(id, key, text, null),
+    stop: events.overQuota.emit,
+    wake,
+    notify: notifyUser,
     now: () => clock().getTime(),
     log,
   });
@@ -164,21 +168,24 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     image: image.tag,
     repoRoot: REPO_ROOT,
     delivery,
+    notifyUser: notices.notifyUser,
     gateway,
     scheduler,
     diskQuota,
     clock,
     log,
-    onUnsafe: (id, err) => quarantine(id, err),
+    onUnsafe,
   });
-  wake = pool.wake;
+  events.wake.on(pool.wake);
+  events.overQuota.on((id) => pool.stop(id, 5000));
   const quarantine = createQuarantine({
     db,
     clock,
     log,
     stopContainer: (id) => pool.stop(id, 0),
-    notifyChat: (id, text) => delivery.notifyUser(id, `unsafe:${id}`, text, null),
+    notifyChat: (id, text) => notifyUser(id, `unsafe:${id}`, text),
   });
+  events.unsafe.on(quarantine);
   const sweep = createSweep({
     db,
     dataDir: config.dataDir,
@@ -190,7 +197,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     approvals,
     diskQuota,
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
-    onUnsafe: quarantine,
+    onUnsafe,
   });
   sweep.start(config.sweepIntervalMs);
 
@@ -199,14 +206,14 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     dataDir: config.dataDir,
     clock,
     log,
-    wake: pool.wake,
+    wake,
     autoWire: config.autoWire,
-    say: delivery.say,
+    say: notices.say,
     bindingCodeTtlMs: config.access.bindingCodeTtlMs,
     approvals,
     intercept: (message) => approvals.intercept(message),
   });
-  replay = (message) => router.replay(message);
+  events.admitted.on(router.replay);
   await channels.connectAll(async (message) => {
     await router.route(message);
   });

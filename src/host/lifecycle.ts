@@ -10,7 +10,7 @@ import type { Config } from './config.ts';
 import { createSessionPool, type ContainerRuntime } from './containers/index.ts';
 import { writeRotatedLog } from './containers/session-log.ts';
 import { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './containers/session-spec.ts';
-import type { Delivery } from './delivery/index.ts';
+import type { Delivery, NotifyUser } from './delivery/index.ts';
 import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
 import {
@@ -37,7 +37,9 @@ export interface LifecycleDeps {
   runtime: ContainerRuntime;
   image: string;
   repoRoot: string;
-  delivery: Delivery;
+  delivery: Pick<Delivery, 'watchSession' | 'unwatchSession' | 'deliverSession'>;
+  /** Tells a chat that its message failed for good (delivery's notices). */
+  notifyUser: NotifyUser;
   /** The session's model socket: listening before its container starts, closed after it exits. */
   gateway: Pick<Gateway, 'open' | 'close'>;
   /** Moves the session's tasks forward once its runner has finished (scheduling/). */
@@ -189,7 +191,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       log.warn({ sessionId, exitCode, retried, failed: failed.length }, 'runner left unfinished work');
     }
     for (const row of failed) {
-      await delivery.notifyUser(
+      await deps.notifyUser(
         sessionId,
         row.id,
         `Sorry, your message could not be processed (tried ${row.tries} times). Please try again later.`,

@@ -65,7 +65,6 @@ test('a session’s socket answers before its container starts and is removed af
     watchSession() {},
     unwatchSession() {},
     deliverSession: async () => {},
-    notifyUser: async () => {},
     stop: async () => {},
   } as unknown as Delivery;
   const pool = createLifecycle({
@@ -75,6 +74,7 @@ test('a session’s socket answers before its container starts and is removed af
     image: 'img',
     repoRoot: root,
     delivery,
+    notifyUser: async () => true,
     gateway,
     clock: () => new Date(),
     log,

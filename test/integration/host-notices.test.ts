@@ -12,7 +12,7 @@ import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { ChannelSendError } from '../../src/host/channels/channel.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';
-import { createDelivery } from '../../src/host/delivery/index.ts';
+import { createNotices } from '../../src/host/delivery/index.ts';
 import {
   createSessionFiles,
   sessionPaths,
@@ -30,24 +30,21 @@ function world() {
   const channel = recordingChannel('webchat', 1);
   const channels = createChannelRegistry();
   channels.register(channel);
-  const delivery = createDelivery({
+  const notices = createNotices({
     db,
     dataDir: root,
     channels,
     clock: () => new Date(now),
     log: pino({ level: 'silent' }),
-    wake: () => {},
-    watchFiles: false,
   });
-  return { db, channel, delivery };
+  return { db, channel, notices };
 }
 
 test('a notice to a chat outside any session is sent and recorded with no session', async () => {
-  const { db, channel, delivery } = world();
+  const { db, channel, notices } = world();
   const to = { channelType: 'webchat', chatId: 'c1', threadId: null };
-  expect(await delivery.say(to, 'Your code is 123456.', 'control:mg_1:p1')).toBe(true);
-  expect(await delivery.say(to, 'Your code is 123456.', 'control:mg_1:p1')).toBe(true);
-  await delivery.stop();
+  expect(await notices.say(to, 'Your code is 123456.', 'control:mg_1:p1')).toBe(true);
+  expect(await notices.say(to, 'Your code is 123456.', 'control:mg_1:p1')).toBe(true);
 
   expect(channel.sent).toMatchObject([
     { kind: 'send', chatId: 'c1', text: 'Your code is 123456.', idempotencyKey: 'control:mg_1:p1' },
@@ -67,14 +64,13 @@ test('a notice to a chat outside any session is sent and recorded with no sessio
 });
 
 test('a notice the channel refuses is recorded as failed with its code', async () => {
-  const { db, channel, delivery } = world();
+  const { db, channel, notices } = world();
   channel.send = async () => {
     throw new ChannelSendError('forbidden', 'the bot was removed from the chat');
   };
   const to = { channelType: 'webchat', chatId: 'c1', threadId: null };
-  expect(await delivery.say(to, 'hello', 'k1')).toBe(false);
-  expect(await delivery.say({ ...to, channelType: 'nowhere' }, 'hello', 'k2')).toBe(false);
-  await delivery.stop();
+  expect(await notices.say(to, 'hello', 'k1')).toBe(false);
+  expect(await notices.say({ ...to, channelType: 'nowhere' }, 'hello', 'k2')).toBe(false);
 
   expect(listAttempts(db, null, 'notice:k1')).toMatchObject([
     { status: 'failed', errorCode: 'forbidden', error: 'the bot was removed from the chat' },
@@ -86,7 +82,7 @@ test('a notice the channel refuses is recorded as failed with its code', async (
 });
 
 test("a notice to a session's chat is recorded under the session and never written to its files", async () => {
-  const { db, channel, delivery } = world();
+  const { db, channel, notices } = world();
   const group = createAgentGroup(db, { name: 'Main', folder: 'main' }, now);
   const chat = findOrCreateMessagingGroup(db, { channelType: 'webchat', platformId: 'c1' }, now);
   const session = createSession(
@@ -98,8 +94,7 @@ test("a notice to a session's chat is recorded under the session and never writt
   createSessionFiles(paths);
   writeRouting(paths, { channelType: 'webchat', platformId: 'c1', threadId: 't1' });
 
-  expect(await delivery.notifyUser(session.id, 'task-paused:1', 'Your task is paused.', 'p-7')).toBe(true);
-  await delivery.stop();
+  expect(await notices.notifyUser(session.id, 'task-paused:1', 'Your task is paused.', 'p-7')).toBe(true);
 
   expect(channel.sent).toMatchObject([
     { kind: 'send', chatId: 'c1', threadId: 't1', text: 'Your task is paused.', inReplyTo: 'p-7' },

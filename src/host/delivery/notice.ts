@@ -35,7 +35,14 @@ interface Notice {
 
 type NoticeDeps = Pick<DeliveryDeps, 'db' | 'dataDir' | 'channels' | 'clock' | 'log'>;
 
-export function createNotices(deps: NoticeDeps): { notifyUser: NotifyUser; say: Say } {
+export interface Notices {
+  /** A host notice to the session's chat, recorded in delivery_attempts. */
+  notifyUser: NotifyUser;
+  /** A host notice to a chat outside any session (answers to `/link`), recorded the same way. */
+  say: Say;
+}
+
+export function createNotices(deps: NoticeDeps): Notices {
   return {
     async notifyUser(sessionId, key, text, inReplyTo) {
       const session = getSession(deps.db, sessionId);
