@@ -9,7 +9,6 @@ import { afterAll, describe, test } from 'vitest';
 import {
   createSessionFiles,
   insertMessagesIn,
-  readAcks,
   readUndelivered,
   sessionPaths,
   writeDestinations,
@@ -17,6 +16,7 @@ import {
   type NewMessageIn,
   type SessionPaths,
 } from '../../src/host/sessions/index.ts';
+import { readAcks } from '../harness/session-acks.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const RUNNER = 'container/agent-runner/src/main.ts';

@@ -12,13 +12,7 @@ export {
   type DestinationProjection,
   type SessionRouting,
 } from './inbound.ts';
-export {
-  readOutboundPage,
-  readUndelivered,
-  readAcks,
-  type OutboundMessage,
-  type OutboundPage,
-} from './outbound.ts';
+export { readOutboundPage, readUndelivered, type OutboundMessage, type OutboundPage } from './outbound.ts';
 export {
   heartbeatAt,
   lastSignOfLife,

@@ -2,7 +2,7 @@
 // written by the container and read as hostile input (DESIGN §10): bounded in rows and bytes, each
 // column checked, content parsed only when small and shallow enough; a bad row fails alone.
 import { z } from 'zod';
-import { MESSAGE_OUT_KINDS, type AckRow, type MessageOutRow } from '../../shared/session-contract.ts';
+import { MESSAGE_OUT_KINDS, type MessageOutRow } from '../../shared/session-contract.ts';
 import { outboundOperation, parseContent, type OutboundOperation } from '../../shared/session-content.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 import { OUTPUT_ID_PATTERN, OUTPUT_LIMITS, SessionUnsafeError, withOutbound } from './output.ts';
@@ -72,18 +72,6 @@ export function maxOutboundSeq(paths: SessionPaths): number {
   if (max > 2 ** 52)
     throw new SessionUnsafeError(paths.sessionId, `messages_out holds seq ${max}, past 2^52`);
   return Math.max(0, max);
-}
-
-export function readAcks(paths: SessionPaths): AckRow[] {
-  return withSessionFile(
-    paths,
-    'outbound',
-    'read',
-    (db) =>
-      db
-        .prepare('SELECT * FROM processing_ack ORDER BY status_changed LIMIT ?')
-        .all(OUTPUT_LIMITS.rowsPerPage * 10) as AckRow[],
-  );
 }
 
 // Every column is returned only when it is small; `oversized` names the columns that were not.
