@@ -47,6 +47,8 @@ import { sessionPaths, type SessionPaths } from '../../src/host/sessions/index.t
 import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 import type { Step } from '../../container/agent-runner/src/providers/script.ts';
 
+export { waitUntil } from './wait-until.ts';
+
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The scripted provider's script.json (container/agent-runner/README.md). */
@@ -391,22 +393,6 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
     },
   };
   return warren;
-}
-
-/** Polls `check` until it returns a value other than undefined/false; throws `describe()` on timeout. */
-export async function waitUntil<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  describe: () => string,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await sleep(intervalMs);
-  }
 }
 
 function createWire(db: Db, groupsDir: string): Wire {
