@@ -1,7 +1,7 @@
 // The container runtime against the real engine: what a session container can and cannot do.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import {
   type ContainerSpec,
 } from '../../src/host/containers/index.ts';
 import { agentImageTag, agentImageTagFor, type AgentImageInputs } from '../../src/host/containers/image.ts';
+import { waitUntil } from '../harness/wait-until.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const docker = new Docker({ socketPath: inject('dockerSocket') });
@@ -80,6 +81,7 @@ describe('a session container run as nobody with a read-only and a read-write mo
   let dataDir: string;
   let hostServer: Server;
   let hostConnections = 0;
+  let port: number;
 
   beforeAll(async () => {
     const bundleDir = await tempDir(0o755);
@@ -96,7 +98,7 @@ describe('a session container run as nobody with a read-only and a read-write mo
       socket.destroy();
     });
     await new Promise<void>((resolve) => hostServer.listen(0, '127.0.0.1', resolve));
-    const port = (hostServer.address() as { port: number }).port;
+    port = (hostServer.address() as { port: number }).port;
 
     const ref = await runtime.start(
       spec({
@@ -146,9 +148,18 @@ describe('a session container run as nobody with a read-only and a read-write mo
     expect(report.procNetDev).toEqual(['lo']);
   });
 
-  test("it cannot reach a server on the host's 127.0.0.1", () => {
+  test("it cannot reach a server on the host's 127.0.0.1", async () => {
     expect(report.hostLoopback).toMatchObject({ connected: false });
     expect(hostConnections).toBe(0);
+    // The server was there to be reached: a connection from the host side is counted.
+    await new Promise<void>((resolve, reject) =>
+      connect(port, '127.0.0.1').on('connect', resolve).on('error', reject),
+    );
+    await waitUntil(
+      () => hostConnections === 1,
+      5000,
+      () => 'the host server counted no connection',
+    );
   });
 
   test('it runs with no capabilities and no-new-privileges', () => {

@@ -2,7 +2,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readAcks, type SessionPaths } from '../../src/host/sessions/index.ts';
+import type { SessionPaths } from '../../src/host/sessions/index.ts';
+import { readAcks } from '../harness/session-acks.ts';
 import { PostError, startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
 
 describe('a host killed with kill -9', () => {

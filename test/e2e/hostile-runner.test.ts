@@ -196,7 +196,8 @@ describe('rows and files a compromised container writes', () => {
 
   test('the session keeps working after all of it', async () => {
     await s.chat.send({ id: 'hostile-rows-after', text: 'still there?' });
-    await s.chat.waitForReply((r) => r.inReplyTo === 'hostile-rows-after', 10_000);
+    const reply = await s.chat.waitForReply((r) => r.inReplyTo === 'hostile-rows-after', 10_000);
+    expect(reply.text).toBe('echo: still there?');
   });
 });
 

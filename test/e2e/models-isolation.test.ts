@@ -1,6 +1,8 @@
 // A session container running a real model agent has no way out but the gateway and never holds the
 // key: looked at from the inside while the claude binary is mid-call (the fake holds its answer).
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -14,8 +16,10 @@ const MODEL = 'claude-isolation-1';
 
 let warren: Warren;
 let anthropic: FakeAnthropic;
+let hostListener: Awaited<ReturnType<typeof listenOnHostAddress>>;
 
 beforeAll(async () => {
+  hostListener = await listenOnHostAddress();
   anthropic = await startFakeAnthropic({ apiKey: KEY });
   warren = await startWarren({ env: { ANTHROPIC_API_KEY: KEY } });
   warren.wire.model(warren.wire.main(), {
@@ -27,6 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await warren?.stop();
   await anthropic?.close();
+  await hostListener?.close();
 });
 
 test('the container reaches the model only through the gateway and holds no key anywhere', async () => {
@@ -56,7 +61,7 @@ test('the container reaches the model only through the gateway and holds no key 
     '-e',
     PROBE,
     anthropic.url,
-    hostAddress(anthropic.url),
+    hostListener.url,
     Buffer.from(KEY).toString('base64'),
   ]);
   expect(probe.stderr).toBe('');
@@ -64,7 +69,9 @@ test('the container reaches the model only through the gateway and holds no key 
   console.log('inside the container:', JSON.stringify({ ...report, processes: report.processes.length }));
   expect(report.interfaces).toEqual(['lo']);
   expect(report.direct).toMatch(/ECONNREFUSED/); // the fake's loopback address is the container's own
-  expect(report.viaHostAddress).toMatch(/ENETUNREACH|EHOSTUNREACH|ECONNREFUSED|timeout/);
+  // Something answers there for the host; nothing gets through for the container.
+  expect(await fetch(hostListener.url).then((r) => r.status)).toBe(204);
+  expect(report.viaHostAddress).toMatch(/ENETUNREACH|EHOSTUNREACH|timeout/);
   expect(report.viaGateway).toEqual({ status: 200, text: 'ok' }); // the fake's fallback answer
   expect(report.processes.some((cmd) => cmd.includes('/app/claude/claude'))).toBe(true);
   expect(report.processes.some((cmd) => cmd.includes('runner.mjs'))).toBe(true);
@@ -73,13 +80,15 @@ test('the container reaches the model only through the gateway and holds no key 
   // The scan does read what a key would be in: the binary's environment holds the placeholder.
   expect(report.placeholderSeen).toHaveLength(1);
 
-  // Nothing the container can read from the host holds the key either.
-  for (const mount of container.Mounts) {
-    expect({ mount: mount.Destination, files: await filesContaining(mount.Source!, KEY) }).toEqual({
-      mount: mount.Destination,
-      files: [],
-    });
-  }
+  // Nothing the container can read from the host holds the key either; every file was read, and the
+  // mounts that must hold files did.
+  const scans = await Promise.all(
+    container.Mounts.map(async (m) => ({ mount: m.Destination, ...(await scan(m.Source!, KEY)) })),
+  );
+  for (const { mount, containing } of scans) expect({ mount, containing }).toEqual({ mount, containing: [] });
+  expect(scans.filter((s) => s.read > 0).map((s) => s.mount)).toEqual(
+    expect.arrayContaining(['/session/in', '/session/out', '/app/runner', '/app/claude']),
+  );
 
   release();
   expect((await chat.waitForReply((r) => r.inReplyTo === 'isolation-1', 60_000)).text).toBe(
@@ -100,7 +109,7 @@ interface ProbeReport {
   placeholderSeen: string[];
 }
 
-/** Runs inside the container: argv = fake URL, the same port on a host address, the key (base64). */
+/** Runs inside the container: argv = fake URL, a listener on a host address, the key (base64). */
 const PROBE = `
 const fs = require('node:fs');
 const http = require('node:http');
@@ -142,24 +151,35 @@ const viaGateway = () => new Promise((resolve) => {
 })();
 `;
 
-/** The fake's port on one of the host's non-loopback addresses (what a bridge network would route to). */
-function hostAddress(url: string): string {
-  const port = new URL(url).port;
+/**
+ * An HTTP listener on one of the host's non-loopback addresses (what a bridge network would route to).
+ * A host without one cannot show the container is cut off from it: the test fails rather than pass.
+ */
+async function listenOnHostAddress(): Promise<{ url: string; close: () => Promise<void> }> {
   const address = Object.values(networkInterfaces())
     .flat()
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
-  return `http://${address ?? '10.255.255.1'}:${port}`;
+  if (!address) throw new Error('the host has no non-loopback IPv4 address to probe from the container');
+  const server = createServer((_req, res) => res.writeHead(204).end());
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
-/** Files under `root` whose bytes contain `needle` (sockets and other special files skipped). */
-async function filesContaining(root: string, needle: string): Promise<string[]> {
-  const found: string[] = [];
-  const entries = await readdir(root, { withFileTypes: true, recursive: true }).catch(() => []);
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const file = join(entry.parentPath, entry.name);
-    const bytes = await readFile(file).catch(() => Buffer.alloc(0));
-    if (bytes.includes(needle)) found.push(file);
-  }
-  return found;
+/**
+ * Reads every file under `root` (or `root` itself when it is a file); sockets and other special files
+ * are not files. A file or folder that cannot be read throws: a scan that skipped it proves nothing.
+ */
+async function scan(root: string, needle: string): Promise<{ read: number; containing: string[] }> {
+  const files = (await stat(root)).isFile()
+    ? [root]
+    : (await readdir(root, { withFileTypes: true, recursive: true }))
+        .filter((entry) => entry.isFile())
+        .map((entry) => join(entry.parentPath, entry.name));
+  const containing: string[] = [];
+  for (const file of files) if ((await readFile(file)).includes(needle)) containing.push(file);
+  return { read: files.length, containing };
 }

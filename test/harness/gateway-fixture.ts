@@ -14,6 +14,7 @@ import { createGateway, loadSecrets, type Gateway, type GatewayCall } from '../.
 import { createSessionFiles, sessionPaths, type SessionPaths } from '../../src/host/sessions/index.ts';
 import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.ts';
+import type { Cleanups } from './cleanups.ts';
 
 export interface GatewayFixtureOptions {
   provider: Provider;
@@ -116,11 +117,9 @@ export interface ProviderGateway<Fake> {
   gw: GatewayFixture;
 }
 
-/** Cleanups the test runs after it (last first); the fake's close and the gateway's are pushed here. */
-export type Cleanups = (() => Promise<unknown>)[];
-
 /**
- * A fake Anthropic API with a claude gateway fixture in front of it.
+ * A fake Anthropic API with a claude gateway fixture in front of it; the fake's close and the
+ * gateway's are pushed onto `cleanups` (see cleanups.ts).
  *
  *   const { fake, gw } = await startClaudeGateway(cleanups, { modelConfig: { timeoutMs: 1000 } });
  */

@@ -1,6 +1,7 @@
-// Runs once before the suite: a reachable container engine, the agent image and the runner bundle
-// (what the host mounts at /app/runner), handed to tests through vitest's provide/inject (see
-// provided.d.ts). Fast when they already exist; the bundle is rebuilt every run so it matches the code.
+// Runs once before the e2e tests (the e2e project in vitest.config.ts): a reachable container engine,
+// the agent image and the runner bundle (what the host mounts at /app/runner), handed to tests through
+// vitest's provide/inject (see provided.d.ts). Fast when they already exist; the bundle is rebuilt
+// every run so it matches the code.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';

@@ -47,6 +47,8 @@ import { sessionPaths, type SessionPaths } from '../../src/host/sessions/index.t
 import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 import type { Step } from '../../container/agent-runner/src/providers/script.ts';
 
+export { waitUntil } from './wait-until.ts';
+
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The scripted provider's script.json (container/agent-runner/README.md). */
@@ -128,6 +130,13 @@ export interface ChatClient {
   waitForReplies(n: number, timeoutMs?: number): Promise<Reply[]>;
   /** Resolves with the first reply matching the predicate (already seen or arriving). */
   waitForReply(match: (reply: Reply) => boolean, timeoutMs?: number): Promise<Reply>;
+  /**
+   * "Nothing else arrives", proved by a positive sentinel: sends one more message (text 'sentinel'
+   * unless given; the chat must answer it) and waits for its reply. A session answers and delivers in
+   * order, so a reply still owed to an earlier message, a duplicate included, arrives before it.
+   * Resolves with the replies that came before the sentinel's.
+   */
+  sentinel(input?: Partial<SendInput>, timeoutMs?: number): Promise<Reply[]>;
   /** Event ids delivered more than once on the stream (replays after a reconnect, resends). */
   readonly repeatedEvents: number;
   /** Resolves once the event stream is open (again, after the host restarted). */
@@ -393,22 +402,6 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
   return warren;
 }
 
-/** Polls `check` until it returns a value other than undefined/false; throws `describe()` on timeout. */
-export async function waitUntil<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  describe: () => string,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await sleep(intervalMs);
-  }
-}
-
 function createWire(db: Db, groupsDir: string): Wire {
   const now = () => new Date().toISOString();
   const wire: Wire = {
@@ -465,6 +458,7 @@ async function openChat(baseUrl: () => string, name: string, as?: SignedIn): Pro
   const waiters = new Set<() => void>();
   const abort = new AbortController();
   let repeated = 0;
+  let sentinels = 0;
   let isConnected = false;
   let onConnected: (() => void)[] = [];
 
@@ -539,6 +533,12 @@ async function openChat(baseUrl: () => string, name: string, as?: SignedIn): Pro
         timeoutMs,
         () => `chat ${name}: no matching reply among ${JSON.stringify(order)}`,
       );
+    },
+    async sentinel(input = {}, timeoutMs = 30_000) {
+      const id = input.id ?? `sentinel-${++sentinels}`;
+      await client.send({ text: 'sentinel', ...input, id });
+      const answer = await client.waitForReply((r) => r.inReplyTo === id, timeoutMs);
+      return order.slice(0, order.indexOf(answer));
     },
     get repeatedEvents() {
       return repeated;

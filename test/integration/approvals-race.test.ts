@@ -3,6 +3,7 @@
 // its effect is applied once, for every kind. One process approves, the other rejects, so an effect
 // applied by the loser would show.
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,6 +13,7 @@ import { listAuditEvents } from '../../src/db/audit.ts';
 import { createMessagingGroup } from '../../src/db/messaging-groups.ts';
 import { addIdentity, createUser } from '../../src/db/users.ts';
 import { createWorld } from '../harness/approvals.ts';
+import { startRace } from '../harness/race-start.ts';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,7 +27,7 @@ type Outcome = { id: string; ok: boolean; code?: string };
 async function decider(
   userId: string,
   decision: 'approve' | 'reject',
-  startAt: number,
+  raceDir: string,
   approvals: Approval[],
 ) {
   const list = approvals.map((a) => `${a.id},${a.payloadHash}`).join(';');
@@ -38,7 +40,7 @@ async function decider(
       join(w.dataDir, 'warren.db'),
       userId,
       decision,
-      String(startAt),
+      raceDir,
       list,
     ],
     { cwd: repoRoot },
@@ -106,10 +108,11 @@ async function askAll(round: number): Promise<Approval[]> {
 test('two processes decide the same approvals at once: one decision each, effects applied once', async () => {
   const approvals: Approval[] = [];
   for (let round = 0; round < 8; round++) approvals.push(...(await askAll(round)));
-  const startAt = Date.now() + 2500;
+  const raceDir = mkdtempSync(join(w.dataDir, 'race-'));
   const [approving, rejecting] = await Promise.all([
-    decider(w.owner.user.id, 'approve', startAt, approvals),
-    decider(w.globalAdmin.user.id, 'reject', startAt, approvals),
+    decider(w.owner.user.id, 'approve', raceDir, approvals),
+    decider(w.globalAdmin.user.id, 'reject', raceDir, approvals),
+    startRace(raceDir, 2),
   ]);
 
   let approvedCount = 0;

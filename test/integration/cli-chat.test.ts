@@ -3,20 +3,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, expect, test, vi } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { createCliChannel } from '../../src/host/channels/adapters/cli.ts';
 import type { InboundMessage } from '../../src/host/channels/channel.ts';
 import { runChat } from '../../src/host/cli/chat.ts';
-import { startHttpServer } from '../../src/host/http.ts';
 import { createLogger } from '../../src/host/logger.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
+import { serveChannel } from '../harness/channel-server.ts';
 
 const log = createLogger('silent');
 /** The install secret (`<data-dir>/cli-secret`) the host was given and `warren chat` sends. */
 const SECRET = 'the-install-secret-0123456789abcdef';
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupsAfterEach();
 
 /** A host whose only behaviour is echoing each message back, with a card when asked for one. */
 async function startEchoHost() {
@@ -51,13 +49,7 @@ async function startEchoHost() {
       card,
     });
   });
-  const server = await startHttpServer({
-    port: 0,
-    host: '127.0.0.1',
-    mounts: [{ path: channel.mountPath, app: channel.app }],
-    log,
-  });
-  cleanups.push(() => server.close());
+  const server = await serveChannel(channel, log, cleanups);
   return { server, received };
 }
 

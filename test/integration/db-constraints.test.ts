@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { openCentralDb, type Db } from '../../src/db/connection.ts';
+import { centralSchemaTables } from '../harness/central-schema.ts';
 
 const now = '2026-11-23T10:00:00.000Z';
 const later = (minutes: number) => new Date(Date.parse(now) + minutes * 60_000).toISOString();
@@ -143,22 +144,27 @@ const VALID_ROWS: Record<string, Row> = {
 };
 
 function enumColumns(): [table: string, column: string][] {
-  const db = seeded();
-  const tables = db
-    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL")
-    .all() as {
-    name: string;
-    sql: string;
-  }[];
-  db.close();
-  return tables.flatMap(({ name, sql }) =>
+  return centralSchemaTables().flatMap(({ name, sql }) =>
     [...sql.matchAll(/(\w+)\s+IN\s*\(\s*'/g)].map((m): [string, string] => [name, m[1]!]),
   );
 }
 
+/** The rows of `table` whose columns hold the values of `row` (its other columns not compared). */
+function rowsLike(db: Db, table: string, row: Row): Row[] {
+  const columns = Object.keys(row);
+  return db
+    .prepare(
+      `SELECT ${columns.join(', ')} FROM ${table} WHERE ${columns.map((c) => `${c} IS @${c}`).join(' AND ')}`,
+    )
+    .all(row) as Row[];
+}
+
 test('every fixture row used below is valid as it stands', () => {
   const db = seeded();
-  for (const [table, row] of Object.entries(VALID_ROWS)) insert(db, table, row);
+  for (const [table, row] of Object.entries(VALID_ROWS)) {
+    insert(db, table, row);
+    expect(rowsLike(db, table, row), table).toEqual([row]);
+  }
   db.close();
 });
 
@@ -201,6 +207,14 @@ test('the same platform id on another channel type is a different chat', () => {
     platform_id: 'chat-1',
     created_at: now,
   });
+  expect(
+    db
+      .prepare("SELECT id, channel_type FROM messaging_groups WHERE platform_id = 'chat-1' ORDER BY id")
+      .all(),
+  ).toEqual([
+    { id: 'mg_1', channel_type: 'webchat' },
+    { id: 'mg_2', channel_type: 'telegram' },
+  ]);
   db.close();
 });
 
@@ -298,5 +312,11 @@ test('a closed session does not block a new active one for the same chat', () =>
   const session = { agent_group_id: 'ag_b', messaging_group_id: 'mg_1', created_at: now };
   insert(db, 'sessions', { ...session, id: 'ses_old', status: 'closed', closed_at: now });
   insert(db, 'sessions', { ...session, id: 'ses_new' });
+  expect(
+    db.prepare("SELECT id, status FROM sessions WHERE agent_group_id = 'ag_b' ORDER BY id").all(),
+  ).toEqual([
+    { id: 'ses_new', status: 'active' },
+    { id: 'ses_old', status: 'closed' },
+  ]);
   db.close();
 });

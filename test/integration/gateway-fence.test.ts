@@ -1,14 +1,12 @@
 // The gateway's fence, over the session's real unix socket with a fake provider API behind it: only
 // the (method, path) pairs and headers each provider's client needs leave the host; everything else
 // is answered by the gateway in the provider's error format and never reaches the upstream.
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { listModelUsage } from '../../src/db/model-usage.ts';
 import { callSocket, startClaudeGateway, startOpenAIGateway } from '../harness/gateway-fixture.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 const claudeBody = {
   model: 'claude-sonnet-4-5',

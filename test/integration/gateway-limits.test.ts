@@ -1,6 +1,6 @@
 // What the gateway refuses before anything leaves the host: models outside the group's list, calls
 // beyond its rate, and calls once its daily token budget is spent. Real sockets, a fake upstream.
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { updateAgentGroup } from '../../src/db/agent-groups.ts';
 import { recordModelUsage } from '../../src/db/model-usage.ts';
 import {
@@ -9,11 +9,9 @@ import {
   startGatewayFixture,
   startOpenAIGateway,
 } from '../harness/gateway-fixture.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** A clock the test moves. */
 function testClock(start: string) {

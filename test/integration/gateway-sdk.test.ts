@@ -6,14 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { query } from '@anthropic-ai/claude-agent-sdk';
 import OpenAI from 'openai';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { listModelUsage } from '../../src/db/model-usage.ts';
 import { startClaudeGateway, startOpenAIGateway } from '../harness/gateway-fixture.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 /** http://127.0.0.1:PORT → the unix socket, bytes both ways. */
 async function relayTo(socket: string): Promise<string> {

@@ -1,7 +1,7 @@
 // One usage row per upstream answer, with the tokens the provider reported (streamed or not), put on
 // the account of the user whose message the session was answering.
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { listModelUsage, usageTotals } from '../../src/db/model-usage.ts';
 import { addIdentity, createUser } from '../../src/db/users.ts';
 import { insertMessagesIn } from '../../src/host/sessions/index.ts';
@@ -11,11 +11,9 @@ import {
   startOpenAIGateway,
   type GatewayFixture,
 } from '../harness/gateway-fixture.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 const rows = (gw: GatewayFixture) => listModelUsage(gw.db, { agentGroupId: gw.group.id }).reverse();
 

@@ -1,7 +1,7 @@
 // The model gateway as a container reaches it: real HTTP over the session's real unix socket, passed
 // on to a fake provider API on loopback. Keys, streaming, timeouts and hang-ups.
 import { createServer, type AddressInfo } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { listModelUsage } from '../../src/db/model-usage.ts';
 import {
   callSocket,
@@ -10,11 +10,9 @@ import {
   startGatewayFixture,
   startOpenAIGateway,
 } from '../harness/gateway-fixture.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 const message = (extra = {}) => ({
   model: 'claude-sonnet-4-5',

@@ -23,6 +23,7 @@ import {
   createSessionFiles,
   readUndelivered,
   sessionPaths,
+  type SessionPaths,
   writeRouting,
 } from '../../src/host/sessions/index.ts';
 import { callAgentTool } from '../harness/agent-tool.ts';
@@ -165,18 +166,23 @@ describe('send_file paths', () => {
   });
 });
 
+/** A turn in the web chat lobby whose agent works in `work` with its group folder `group`. */
+function sendFileTurn(paths: SessionPaths, group: string, work: string) {
+  return {
+    sessionId: 'ses_1',
+    paths,
+    clock: () => new Date('2026-03-01T10:00:00Z'),
+    workspace: group,
+    workDir: work,
+    address: { channelType: 'webchat', platformId: 'lobby', threadId: null },
+  };
+}
+
 describe('the send_file tool', () => {
   test('a file the agent wrote in its work folder is staged in the outbox and listed in one send row', async () => {
     const { paths, group, work } = await layout();
     writeFileSync(join(work, 'summary.md'), '# Summary\n');
-    const turn = {
-      sessionId: 'ses_1',
-      paths,
-      clock: () => new Date('2026-03-01T10:00:00Z'),
-      workspace: group,
-      workDir: work,
-      address: { channelType: 'webchat', platformId: 'lobby', threadId: null },
-    };
+    const turn = sendFileTurn(paths, group, work);
 
     const result = await callAgentTool(turn, 'send_file', { path: 'summary.md', text: 'here it is' });
 
@@ -189,14 +195,7 @@ describe('the send_file tool', () => {
   test('a refused path writes no row and stages nothing', async () => {
     const { paths, group, work } = await layout();
     symlinkSync(paths.inbound, join(work, 'notes.db'));
-    const turn = {
-      sessionId: 'ses_1',
-      paths,
-      clock: () => new Date('2026-03-01T10:00:00Z'),
-      workspace: group,
-      workDir: work,
-      address: { channelType: 'webchat', platformId: 'lobby', threadId: null },
-    };
+    const turn = sendFileTurn(paths, group, work);
 
     const result = await callAgentTool(turn, 'send_file', { path: 'notes.db' });
 

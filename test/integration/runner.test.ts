@@ -9,7 +9,6 @@ import { afterAll, describe, test } from 'vitest';
 import {
   createSessionFiles,
   insertMessagesIn,
-  readAcks,
   readUndelivered,
   sessionPaths,
   writeDestinations,
@@ -17,6 +16,7 @@ import {
   type NewMessageIn,
   type SessionPaths,
 } from '../../src/host/sessions/index.ts';
+import { readAcks } from '../harness/session-acks.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const RUNNER = 'container/agent-runner/src/main.ts';
@@ -139,13 +139,16 @@ describe.concurrent('agent runner', () => {
     }) => {
       const s = await newSession();
       s.script({ default: [{ reply: '{{prompt}}' }] });
-      const runner = s.start({ WARREN_IDLE_EXIT_MS: '5000' });
-      await runner.ready;
       const [context] = insertMessagesIn(s.paths, [chat('side remark', { trigger: false })]);
-      await new Promise((r) => setTimeout(r, 400));
+      // A runner that finds only the context row goes idle and exits without a turn.
+      const idle = s.start();
+      expect(await idle.exited).toBe(0);
+      expect(idle.stderr()).toContain('idle for 300 ms; exiting');
       expect(s.sent()).toHaveLength(0);
       expect(s.ackOf(context!.id)).toBeUndefined();
 
+      const runner = s.start({ WARREN_IDLE_EXIT_MS: '5000' });
+      await runner.ready;
       const [question] = insertMessagesIn(s.paths, [chat('so what now?')]);
       const [reply] = await waitFor(() => s.sent().length > 0 && s.sent());
       expect(reply!.text).toContain('side remark');
@@ -164,14 +167,18 @@ describe.concurrent('agent runner', () => {
     }) => {
       const s = await newSession();
       const runner = s.start({ WARREN_POLL_MS: '5000', WARREN_IDLE_EXIT_MS: '10000' });
+      // Each message goes in once the previous turn is acked: the runner is past its start-up check
+      // and back to waiting, so only a file event (or the 5 s poll) can wake it.
       await runner.ready;
-      await new Promise((r) => setTimeout(r, 100));
+      const [warmUp] = insertMessagesIn(s.paths, [chat('warm-up')]);
+      await waitFor(() => s.ackOf(warmUp!.id)?.status === 'completed');
       const latencies: number[] = [];
       for (const text of ['one', 'two', 'three']) {
         const started = performance.now();
-        insertMessagesIn(s.paths, [chat(text)]);
+        const [message] = insertMessagesIn(s.paths, [chat(text)]);
         await waitFor(() => s.sent().some((r) => r.text === `echo: ${text}`));
         latencies.push(performance.now() - started);
+        await waitFor(() => s.ackOf(message!.id)?.status === 'completed');
       }
       console.log(`runner wake by event: ${latencies.map((ms) => ms.toFixed(1)).join(', ')} ms`);
       expect(Math.max(...latencies)).toBeLessThan(500);

@@ -2,21 +2,28 @@
 // forward once and every session is woken once (BEGIN IMMEDIATE on inbound.db, the unique slot
 // index, and taking wakes in one central transaction).
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, expect, test } from 'vitest';
 import { startClockedHost } from '../harness/clocked-host.ts';
+import { startRace } from '../harness/race-start.ts';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const host = startClockedHost({ start: '2026-06-01T08:30:00.000Z' });
 afterAll(() => host.close());
 
-async function sweepProcess(clockIso: string, startAt: number): Promise<{ woken: string[]; ms: number }> {
+async function sweepProcess(
+  clockIso: string,
+  raceDir: string,
+  racer: string,
+): Promise<{ woken: string[]; ms: number }> {
   const { stdout } = await run(
     process.execPath,
-    ['--import', 'tsx', 'test/fixtures/sweep-tick.ts', host.dataDir, clockIso, String(startAt)],
+    ['--import', 'tsx', 'test/fixtures/sweep-tick.ts', host.dataDir, clockIso, raceDir, racer],
     { cwd: repoRoot },
   );
   return JSON.parse(stdout) as { woken: string[]; ms: number };
@@ -32,9 +39,13 @@ test('two processes sweeping together: each due task gets one next slot, each se
   }
   const timings: number[][] = [];
   for (const hour of ['09', '10', '11']) {
-    const startAt = Date.now() + 3000;
     const clockIso = `2026-06-01T${hour}:00:01.000Z`;
-    const [a, b] = await Promise.all([sweepProcess(clockIso, startAt), sweepProcess(clockIso, startAt)]);
+    const raceDir = mkdtempSync(join(host.dataDir, `race-${hour}-`));
+    const [a, b] = await Promise.all([
+      sweepProcess(clockIso, raceDir, 'a'),
+      sweepProcess(clockIso, raceDir, 'b'),
+      startRace(raceDir, 2),
+    ]);
     timings.push([a.ms, b.ms]);
     const all = [...a.woken, ...b.woken].sort();
     expect(all).toEqual(sessions.map((s) => s.session.id).sort());

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
 import { createSessionFiles, sessionPaths } from '../../src/host/sessions/index.ts';
+import { startRace } from '../harness/race-start.ts';
 
 const run = promisify(execFile);
 const COUNT = 1000;
@@ -27,8 +28,7 @@ test('two processes writing both files at once never share a seq and each stays 
 
   const host = writer('host', dataDir);
   const runner = writer('runner', dataDir);
-  await new Promise((r) => setTimeout(r, 300)); // both processes loaded and waiting
-  writeFileSync(join(paths.root, 'go'), '');
+  await startRace(paths.root, 2);
   const [hostSeqs, runnerSeqs] = await Promise.all([host, runner]);
 
   expect(hostSeqs).toHaveLength(COUNT);

@@ -113,22 +113,14 @@ describe('the runner and the host see each other', () => {
       { kind: 'chat', timestamp: now, operation: { op: 'react', targetSeq: 2, emoji: 'thumbs_up' } },
     ]);
     expect(readUndelivered(paths).map((m) => m.op?.op)).toEqual(['send', 'react']);
-    expect(
-      recordDelivered(paths, {
-        messageOutId: first!.id,
-        platformMessageId: 'p1',
-        status: 'delivered',
-        deliveredAt: now,
-      }),
-    ).toBe(true);
-    expect(
-      recordDelivered(paths, {
-        messageOutId: first!.id,
-        platformMessageId: 'p1',
-        status: 'delivered',
-        deliveredAt: now,
-      }),
-    ).toBe(false);
+    const delivered = {
+      messageOutId: first!.id,
+      platformMessageId: 'p1',
+      status: 'delivered' as const,
+      deliveredAt: now,
+    };
+    expect(recordDelivered(paths, delivered)).toBe(true);
+    expect(recordDelivered(paths, delivered)).toBe(false);
     expect(readUndelivered(paths).map((m) => m.id)).toEqual([second!.id]);
     closeRunnerSession(runner);
   });

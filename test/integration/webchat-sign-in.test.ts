@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { listAuditEvents } from '../../src/db/audit.ts';
 import { openCentralDb, type Db } from '../../src/db/connection.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
@@ -14,14 +14,12 @@ import { createWebSignIn, makeLoginLink } from '../../src/host/access/index.ts';
 import { createWebchatChannel } from '../../src/host/channels/adapters/webchat.ts';
 import type { WebchatLimits } from '../../src/host/channels/adapters/webchat-limits.ts';
 import type { InboundMessage } from '../../src/host/channels/channel.ts';
-import { startHttpServer } from '../../src/host/http.ts';
 import { createLogger } from '../../src/host/logger.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
+import { serveChannel } from '../harness/channel-server.ts';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupsAfterEach();
 
 async function startSignIn(limits: Partial<WebchatLimits> = {}) {
   const root = mkdtempSync(join(tmpdir(), 'warren-signin-'));
@@ -38,13 +36,7 @@ async function startSignIn(limits: Partial<WebchatLimits> = {}) {
     limits,
   });
   await channel.connect(async (message) => void received.push(message));
-  const server = await startHttpServer({
-    port: 0,
-    host: '127.0.0.1',
-    mounts: [{ path: channel.mountPath, app: channel.app }],
-    log,
-  });
-  cleanups.push(() => server.close());
+  const server = await serveChannel(channel, log, cleanups);
   const olga = createUser(db, { displayName: 'Olga' }, now.toISOString());
   return {
     db,

@@ -3,18 +3,16 @@ import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, test, vi } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { createWebchatChannel } from '../../src/host/channels/adapters/webchat.ts';
 import { ChannelSendError } from '../../src/host/channels/channel.ts';
 import type { InboundMessage, InboundSink, OutboundMessage } from '../../src/host/channels/channel.ts';
-import { startHttpServer } from '../../src/host/http.ts';
 import { createLogger } from '../../src/host/logger.ts';
+import { cleanupsAfterEach } from '../harness/cleanups.ts';
+import { serveChannel } from '../harness/channel-server.ts';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
-});
+const cleanups = cleanupsAfterEach();
 
 async function startWebchat(options: { sink?: InboundSink; maxBufferedPerChat?: number } = {}) {
   let now = new Date('2026-03-01T10:00:00.000Z');
@@ -26,13 +24,7 @@ async function startWebchat(options: { sink?: InboundSink; maxBufferedPerChat?: 
     maxBufferedPerChat: options.maxBufferedPerChat,
   });
   await channel.connect(options.sink ?? (async (message) => void received.push(message)));
-  const server = await startHttpServer({
-    port: 0,
-    host: '127.0.0.1',
-    mounts: [{ path: channel.mountPath, app: channel.app }],
-    log,
-  });
-  cleanups.push(() => server.close());
+  const server = await serveChannel(channel, log, cleanups);
   const api = `${server.url}/webchat/api`;
   return {
     channel,

@@ -33,52 +33,25 @@ const ACTIONS: Record<string, AccessAction> = {
   'grant member of G': { kind: 'grant', role: 'member', agentGroupId: G },
 };
 
+// What a user with no standing in G may do: nothing.
+const NO_STANDING_IN_G: Record<string, string> = {
+  'message G': '-not_member',
+  'decide an approval of G': '-not_admin',
+  'decide an approval of no group': '-not_admin',
+  'administer G': '-not_admin',
+  'administer the install': '-not_admin',
+  'grant owner': '-not_owner',
+  'grant global admin': '-not_owner',
+  'grant admin of G': '-not_admin',
+  'grant member of G': '-not_admin',
+};
+
 // What an active user may do, by standing: the reason when allowed, the refusal otherwise.
 const EXPECTED: Record<string, Record<string, string>> = {
-  nobody: {
-    'message G': '-not_member',
-    'decide an approval of G': '-not_admin',
-    'decide an approval of no group': '-not_admin',
-    'administer G': '-not_admin',
-    'administer the install': '-not_admin',
-    'grant owner': '-not_owner',
-    'grant global admin': '-not_owner',
-    'grant admin of G': '-not_admin',
-    'grant member of G': '-not_admin',
-  },
-  'member of another group': {
-    'message G': '-not_member',
-    'decide an approval of G': '-not_admin',
-    'decide an approval of no group': '-not_admin',
-    'administer G': '-not_admin',
-    'administer the install': '-not_admin',
-    'grant owner': '-not_owner',
-    'grant global admin': '-not_owner',
-    'grant admin of G': '-not_admin',
-    'grant member of G': '-not_admin',
-  },
-  'admin of another group': {
-    'message G': '-not_member',
-    'decide an approval of G': '-not_admin',
-    'decide an approval of no group': '-not_admin',
-    'administer G': '-not_admin',
-    'administer the install': '-not_admin',
-    'grant owner': '-not_owner',
-    'grant global admin': '-not_owner',
-    'grant admin of G': '-not_admin',
-    'grant member of G': '-not_admin',
-  },
-  member: {
-    'message G': '+member',
-    'decide an approval of G': '-not_admin',
-    'decide an approval of no group': '-not_admin',
-    'administer G': '-not_admin',
-    'administer the install': '-not_admin',
-    'grant owner': '-not_owner',
-    'grant global admin': '-not_owner',
-    'grant admin of G': '-not_admin',
-    'grant member of G': '-not_admin',
-  },
+  nobody: NO_STANDING_IN_G,
+  'member of another group': NO_STANDING_IN_G,
+  'admin of another group': NO_STANDING_IN_G,
+  member: { ...NO_STANDING_IN_G, 'message G': '+member' },
   'group admin': {
     'message G': '+group_admin',
     'decide an approval of G': '+group_admin',

@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { openCentralDb } from '../../src/db/connection.ts';
 import * as enums from '../../src/db/enums.ts';
+import { centralSchemaTables } from '../harness/central-schema.ts';
 
 // Every `column IN ('…')` CHECK in the central schema, keyed `table.column`, and the TypeScript
 // array that must list the same values in the same order.
@@ -33,14 +30,7 @@ const ENUM_COLUMNS: Record<string, readonly string[]> = {
 };
 
 function schemaEnums(): Map<string, string[]> {
-  const db = openCentralDb(join(mkdtempSync(join(tmpdir(), 'warren-')), 'warren.db'));
-  const tables = db
-    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL")
-    .all() as {
-    name: string;
-    sql: string;
-  }[];
-  db.close();
+  const tables = centralSchemaTables();
   const found = new Map<string, string[]>();
   for (const { name, sql } of tables) {
     // Only lists of quoted strings: `is_group IN (0, 1)` is a boolean, not an enum.

@@ -159,7 +159,11 @@ describe('the scripted provider', () => {
     return client;
   }
 
-  async function play(script: unknown, signal = new AbortController().signal) {
+  async function play(
+    script: unknown,
+    signal = new AbortController().signal,
+    onEvent: (event: ProviderEvent) => void = () => {},
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'warren-scripted-'));
     writeFileSync(join(dir, 'script.json'), typeof script === 'string' ? script : JSON.stringify(script));
     const exits: number[] = [];
@@ -178,7 +182,10 @@ describe('the scripted provider', () => {
       signal,
     };
     const events: ProviderEvent[] = [];
-    for await (const event of provider.query(turn)) events.push(event);
+    for await (const event of provider.query(turn)) {
+      events.push(event);
+      onEvent(event);
+    }
     return { events, exits };
   }
 
@@ -259,12 +266,17 @@ describe('the scripted provider', () => {
     expect(events).toEqual([]);
   });
 
-  test('a delay ends quietly when the runner stops', async () => {
+  test('a delay ends quietly when the runner stops during it', async () => {
     const stop = new AbortController();
-    setTimeout(() => stop.abort(), 20);
     const started = performance.now();
-    const { events } = await play({ default: [{ delay: 10_000 }, { reply: 'never' }] }, stop.signal);
-    expect(events).toEqual([]);
+    const { events } = await play(
+      { default: [{ reply: 'waiting' }, { delay: 10_000 }, { reply: 'never' }] },
+      stop.signal,
+      // Taking this event lets the provider go on into the delay; once the microtasks have run it
+      // waits there on its timer alone, and is stopped then.
+      () => setImmediate(() => stop.abort()),
+    );
+    expect(events).toEqual([{ type: 'text', text: 'waiting', replyTo: 'msg_1' }]);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 

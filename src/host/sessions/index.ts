@@ -19,7 +19,6 @@ export { outboundSeqOf, senderUserIdOf } from './lookup.ts';
 export {
   readOutboundPage,
   readUndelivered,
-  readAcks,
   oldestClaimAt,
   type OutboundRow,
   type OutboundPage,

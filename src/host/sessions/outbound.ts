@@ -2,7 +2,7 @@
 // written by the container and read as hostile input (DESIGN §10): bounded in rows and bytes, each
 // column checked, content parsed only when small and shallow enough; a bad row fails alone.
 import { z } from 'zod';
-import { MESSAGE_OUT_KINDS, type AckRow, type MessageOutRow } from '../../shared/session-contract.ts';
+import { MESSAGE_OUT_KINDS, type MessageOutRow } from '../../shared/session-contract.ts';
 import { outboundOperation, parseContent, type OutboundOperation } from '../../shared/session-content.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 import { OUTPUT_ID_PATTERN, OUTPUT_LIMITS, SessionUnsafeError, withOutbound } from './output.ts';
@@ -82,17 +82,6 @@ export function oldestClaimAt(paths: SessionPaths): string | null {
   ) as string | null;
 }
 
-export function readAcks(paths: SessionPaths): AckRow[] {
-  return withSessionFile(
-    paths,
-    'outbound',
-    'read',
-    (db) =>
-      db
-        .prepare('SELECT * FROM processing_ack ORDER BY status_changed LIMIT ?')
-        .all(OUTPUT_LIMITS.rowsPerPage * 10) as AckRow[],
-  );
-}
 
 // Every column is returned only when it is small; `oversized` names the columns that were not.
 const FIELDS = [
