@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import { getAgentGroupByFolder, listAgentGroups } from '../db/agent-groups.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
 import { createCliChannel } from './channels/adapters/cli.ts';
-import { createWebchatChannel } from './channels/adapters/webchat.ts';
+import { createWebchatChannel } from './channels/adapters/webchat/index.ts';
 import type { InboundMessage } from './channels/channel.ts';
 import { createChannelRegistry } from './channels/registry.ts';
 import { createSay } from './channels/say.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test, vi } from 'vitest';
-import { createWebchatChannel } from '../../src/host/channels/adapters/webchat.ts';
+import { createWebchatChannel } from '../../src/host/channels/adapters/webchat/index.ts';
 import { ChannelSendError } from '../../src/host/channels/channel.ts';
 import type { InboundMessage, InboundSink, OutboundMessage } from '../../src/host/channels/channel.ts';
 import { startHttpServer } from '../../src/host/http.ts';
