@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { createCliChannel } from '../../src/host/channels/adapters/cli.ts';
-import { createWebchatChannel } from '../../src/host/channels/adapters/webchat.ts';
+import { createWebchatChannel } from '../../src/host/channels/adapters/webchat/index.ts';
 import type { Channel } from '../../src/host/channels/channel.ts';
 import { Capability, hasCapability } from '../../src/host/channels/channel.ts';
 import {

@@ -28,7 +28,7 @@ import { createLoginLink, signInBrowser } from '../../src/db/web-sign-in.ts';
 import { setUserDm } from '../../src/db/user-dms.ts';
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
 import { userForAccount, type UserExport } from '../../src/host/access/index.ts';
-import { eventsDirOf, eventsFileOf } from '../../src/host/channels/adapters/webchat-events.ts';
+import { eventsDirOf, eventsFileOf } from '../../src/host/channels/adapters/webchat/index.ts';
 import {
   createSessionFiles,
   insertMessagesIn,

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createWebchatChannel } from '../../src/host/channels/adapters/webchat.ts';
+import { createWebchatChannel } from '../../src/host/channels/adapters/webchat/index.ts';
 import type { InboundMessage } from '../../src/host/channels/channel.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
 import { createLogger } from '../../src/host/logger.ts';

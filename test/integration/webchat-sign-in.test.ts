@@ -11,9 +11,10 @@ import { createApiToken } from '../../src/db/tokens.ts';
 import { createUser, setUserStatus, type User } from '../../src/db/users.ts';
 import { createLoginLink } from '../../src/db/web-sign-in.ts';
 import { createWebSignIn, makeLoginLink } from '../../src/host/access/index.ts';
-import { createWebchatChannel } from '../../src/host/channels/adapters/webchat.ts';
-import type { WebchatLimits } from '../../src/host/channels/adapters/webchat-limits.ts';
+import { createWebchatChannel } from '../../src/host/channels/adapters/webchat/index.ts';
+import type { WebchatLimits } from '../../src/host/channels/adapters/webchat/index.ts';
 import type { InboundMessage } from '../../src/host/channels/channel.ts';
+import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 import { createLogger } from '../../src/host/logger.ts';
 import { cleanupsAfterEach } from '../harness/cleanups.ts';
 import { serveChannel } from '../harness/channel-server.ts';
@@ -93,6 +94,8 @@ test('a login link opened (GET) shows a confirmation page and is not used up by 
     expect(page.status).toBe(200);
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // The link in the address bar never leaves in a Referer to another site.
+    expect(page.headers.get('referrer-policy')).toBe('same-origin');
     expect(await page.text()).toContain('Sign in as Olga');
   }
   expect((await w.confirm(link.url)).status).toBe(303);
@@ -297,13 +300,14 @@ test('an anonymous event stream gets approval cards without their option values;
   const w = await startSignIn();
   const cookie = cookieOf(await w.confirm(w.link().url))!;
   const readCard = async (headers: Record<string, string>) => {
-    const res = await fetch(`${w.url}/webchat/api/events?chat=olga-dm`, { headers });
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    while (!text.includes('"card"')) text += (await reader.read()).value ?? '';
-    await reader.cancel();
-    const data = /^data: (.*)$/m.exec(text.slice(text.indexOf('event: message')))![1]!;
-    return (JSON.parse(data) as { card: { options: { label: string; value?: string }[] } }).card.options;
+    const abort = new AbortController();
+    const res = await fetch(`${w.url}/webchat/api/events?chat=olga-dm`, { headers, signal: abort.signal });
+    for await (const { event, data } of readServerSentEvents(res.body!)) {
+      if (event !== 'message') continue;
+      abort.abort();
+      return (JSON.parse(data) as { card: { options: { label: string; value?: string }[] } }).card.options;
+    }
+    throw new Error('the stream ended without the card');
   };
   const approve = `apr:apr_1:approve:${'0'.repeat(64)}`;
   await w.channel.send({

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, vi } from 'vitest';
-import { createWebchatChannel } from '../../src/host/channels/adapters/webchat.ts';
+import { createWebchatChannel } from '../../src/host/channels/adapters/webchat/index.ts';
+import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 import { ChannelSendError } from '../../src/host/channels/channel.ts';
 import type { InboundMessage, InboundSink, OutboundMessage } from '../../src/host/channels/channel.ts';
 import { createLogger } from '../../src/host/logger.ts';
@@ -57,18 +58,8 @@ async function openEventStream(url: string, headers: Record<string, string>) {
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   const events: StreamEvent[] = [];
   const ended = (async () => {
-    let pending = '';
-    for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
-      pending += chunk;
-      const frames = pending.split('\n\n');
-      pending = frames.pop() ?? '';
-      for (const frame of frames) {
-        const fields = Object.fromEntries(
-          frame.split('\n').map((line) => [line.split(': ')[0], line.slice(line.indexOf(': ') + 2)]),
-        );
-        if (fields.event)
-          events.push({ event: fields.event, id: fields.id!, data: JSON.parse(fields.data!) });
-      }
+    for await (const { event, id, data } of readServerSentEvents(response.body!)) {
+      events.push({ event, id, data: JSON.parse(data) as Record<string, unknown> });
     }
   })().catch((err: unknown) => {
     if (!abort.signal.aborted) throw err;
@@ -395,6 +386,9 @@ test('the chat page is served with and without a trailing slash, with a strict c
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(await page.text()).toContain('api/events?chat=');
   }
 });

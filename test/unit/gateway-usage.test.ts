@@ -174,3 +174,8 @@ test('garbage, errors and bodies without usage report none, and never throw', ()
 test('count_tokens answers are not usage', () => {
   expect(tapIn('claude', 'application/json', '{"input_tokens":1234}', 100)).toBeUndefined();
 });
+
+test('an event too long to be usage is skipped, and the usage after it still counts', () => {
+  const huge = `data: {"type":"content_block_delta","text":"${'x'.repeat(2 << 20)}"}\n\n`;
+  expect(tapIn('claude', SSE, huge + claudeStream, 64 * 1024)).toEqual(claudeCounts);
+});

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
+import { parseServerSentEvents, readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 
 /** A stream that delivers the text in the given pieces, as a network would. */
 const streamOf = (...pieces: string[]) =>
@@ -25,4 +25,10 @@ test('events split across chunks come out whole, with their id, and comments are
     { event: 'message', id: 'a1', data: '{"text":"hi"}' },
     { event: 'message', id: '', data: 'line 1\nline 2' },
   ]);
+});
+
+test('a text gives the events it holds whole; one still missing its closing blank line is left out', () => {
+  expect(
+    parseServerSentEvents(': ping\n\nevent: edit\nid: e1\ndata: {"text":"x"}\n\nid: e2\ndata: cut'),
+  ).toEqual([{ event: 'edit', id: 'e1', data: '{"text":"x"}' }]);
 });

@@ -1,5 +1,5 @@
 // A person's events in the web chat transport's replay buffers (`<data>/files/<channel>/events/`, one
-// file per chat, webchat-events.ts), for export and deletion (data-rights.ts). A buffer holds only what
+// file per chat, channels/adapters/webchat/saved-events.ts), for export and deletion (data-rights.ts). A buffer holds only what
 // was sent to a chat, never who wrote in it; so what is theirs is decided from the session files:
 // the replies to the chat messages they sent, what was sent to them by id (approval cards), and the
 // edits and reactions of either. A chat nobody else is known in goes whole (see ownsChat).
@@ -13,7 +13,7 @@ import {
   parseSavedEvents,
   writeSavedEvents,
   type SavedEvent,
-} from '../channels/adapters/webchat-events.ts';
+} from '../channels/adapters/webchat/index.ts';
 
 /** The channels on the web chat transport, each with its own buffer folder. */
 export const BUFFERED_CHANNELS = ['webchat', 'cli'] as const;

@@ -2,7 +2,7 @@
 // as a message; replies arrive on the chat's event stream and are printed as they come.
 import { createInterface } from 'node:readline';
 import type { CardOption } from '../channels/channel.ts';
-import { CLI_SECRET_HEADER } from '../channels/adapters/webchat-auth.ts';
+import { CLI_SECRET_HEADER } from '../channels/adapters/webchat/index.ts';
 import { readServerSentEvents } from '../channels/sse-reader.ts';
 import { errorText } from '../../shared/error-text.ts';
 

@@ -4,6 +4,7 @@
 //   claude SSE:  message_start.message.usage, then message_delta.usage (cumulative counts)
 //   openai JSON: { usage: { prompt_tokens, completion_tokens, prompt_tokens_details.cached_tokens } }
 //   openai SSE:  the chunk that carries `usage` (sent when stream_options.include_usage is set)
+import { createParser } from 'eventsource-parser';
 import { z } from 'zod';
 import type { ModelProvider } from '../../db/enums.ts';
 import type { TokenCounts } from '../../db/model-usage.ts';
@@ -16,8 +17,8 @@ export interface UsageTap {
 
 /** A JSON body bigger than this is not kept to read its usage (a model answer is far smaller). */
 const MAX_JSON_BYTES = 8 << 20;
-/** One server-sent-event line longer than this is skipped (usage lines are tiny). */
-const MAX_LINE_CHARS = 1 << 20;
+/** One server-sent event longer than this is skipped (usage events are tiny). */
+const MAX_EVENT_CHARS = 1 << 20;
 
 const n = z.number().int().nonnegative().catch(0).optional();
 const claudeUsage = z.looseObject({
@@ -79,56 +80,49 @@ function jsonTap(provider: ModelProvider): UsageTap {
 
 function sseTap(provider: ModelProvider): UsageTap {
   const decoder = new TextDecoder('utf-8');
-  let line = '';
-  let skipping = false;
-  let data: string[] = [];
   let counts: TokenCounts | undefined;
-
-  const dispatch = () => {
-    const payload = data.join('\n');
-    data = [];
-    if (!payload || payload === '[DONE]') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(payload);
-    } catch {
-      return;
-    }
-    counts = provider === 'claude' ? claudeStep(counts, json) : openaiStep(counts, json);
-  };
-  const onLine = (text: string) => {
-    if (text === '') dispatch();
-    else if (text.startsWith('data:')) data.push(text.slice(text.startsWith('data: ') ? 6 : 5));
+  // Past an event too long to be usage, the rest of its line is dropped and reading goes on after it.
+  let skipping = false;
+  const parser = createParser({
+    maxBufferSize: MAX_EVENT_CHARS,
     // event:, id:, retry: and comments carry no usage; the data says what it is.
+    onEvent: ({ data }) => {
+      counts = usageStep(provider, counts, data);
+    },
+    onError: (err) => {
+      if (err.type !== 'max-buffer-size-exceeded') return;
+      parser.reset();
+      skipping = true;
+    },
+  });
+  const feed = (text: string) => {
+    if (skipping) {
+      const end = text.search(/[\r\n]/);
+      if (end === -1) return;
+      skipping = false;
+      text = text.slice(end + 1);
+    }
+    parser.feed(text);
   };
   return {
-    push(chunk) {
-      let text = decoder.decode(chunk, { stream: true });
-      while (text.length > 0) {
-        const end = text.indexOf('\n');
-        if (end === -1) {
-          if (!skipping) line += text;
-          if (line.length > MAX_LINE_CHARS) {
-            skipping = true;
-            line = '';
-          }
-          return;
-        }
-        const piece = text.slice(0, end);
-        text = text.slice(end + 1);
-        if (!skipping) onLine((line + piece).replace(/\r$/, ''));
-        line = '';
-        skipping = false;
-      }
-    },
+    push: (chunk) => feed(decoder.decode(chunk, { stream: true })),
     result() {
       // A stream cut off after its last event but before the blank line still counts.
-      if (line) onLine(line.replace(/\r$/, ''));
-      line = '';
-      dispatch();
+      feed('\n\n');
       return counts;
     },
   };
+}
+
+function usageStep(provider: ModelProvider, counts: TokenCounts | undefined, data: string) {
+  if (!data || data === '[DONE]') return counts;
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return counts;
+  }
+  return provider === 'claude' ? claudeStep(counts, json) : openaiStep(counts, json);
 }
 
 function claudeStep(counts: TokenCounts | undefined, json: unknown): TokenCounts | undefined {

@@ -181,7 +181,7 @@ export function outboxOf(paths: SessionPaths, messageOutId: string): Walk {
   return walkRegular(join(paths.outbox, messageOutId), paths.outDir);
 }
 
-/** The folder the web chat transport copied a sent message's files into (webchat.ts storeFiles). */
+/** The folder the web chat transport copied a sent message's files into (channels/adapters/webchat/file-store.ts). */
 export function servedFilesOf(dataDir: string, channel: string, chatId: string, eventId: string): Walk {
   const folder = createHash('sha256').update(`${chatId}\0${eventId}`).digest('base64url').slice(0, 22);
   const channelDir = join(dataDir, 'files', channel);

@@ -1,6 +1,6 @@
 // Limits on what one peer of the web chat transport can make the host spend (DESIGN §10): posts per
 // sender and per chat (token buckets), open event streams per chat and in total, and bytes queued for
-// one slow stream. Pure bookkeeping on an injected clock; the adapter (webchat.ts) applies them.
+// one slow stream. Pure bookkeeping on an injected clock; api.ts and event-stream.ts apply them.
 
 export interface WebchatLimits {
   /** Open event streams on one chat; one more is refused with 429. */

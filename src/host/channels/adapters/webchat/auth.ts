@@ -73,6 +73,19 @@ export function posterOf(
   return { kind: 'anonymous' };
 }
 
+/** The poster, or 401 for a request that must prove who it is and did not. */
+export function identify(
+  c: Context,
+  options: { auth?: WebchatAuth; operatorSecret?: string; type: string },
+): Poster | Response {
+  try {
+    return posterOf(c, options);
+  } catch (err) {
+    if (!(err instanceof Unauthorized)) throw err;
+    return c.json({ error: err.message }, 401, { 'www-authenticate': 'Bearer' });
+  }
+}
+
 /** The browser's cookie value when it has a well-formed one. */
 export function browserCookieOf(c: Context): string | undefined {
   for (const part of (c.req.header('cookie') ?? '').split(';')) {
@@ -91,44 +104,4 @@ function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);
-}
-
-/** The page a login link opens: it consumes nothing, so a link preview or scanner cannot sign in. */
-export function signInPage(mountPath: string, secret: string, userName: string, expiresAt: string): string {
-  return page(
-    'Sign in to Warren',
-    `<p>This link signs this browser in to Warren's web chat as <b>${escapeHtml(userName)}</b>.
-It works once, until ${escapeHtml(expiresAt)}.</p>
-<form method="post" action="${mountPath}/sign-in">
-<input type="hidden" name="code" value="${escapeHtml(secret)}">
-<button type="submit">Sign in as ${escapeHtml(userName)}</button>
-</form>
-<p>If you did not ask for this link, close this page.</p>`,
-  );
-}
-
-export function signInErrorPage(error: string): string {
-  return page(
-    'Cannot sign in',
-    `<p>${escapeHtml(error)}</p><p>Ask for a new link: <code>warren login-link USER</code>.</p>`,
-  );
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
-}
-
-/**
- * No script, no foreign resources, and the link never leaks through a Referer to another site
- * (`same-origin`, not `no-referrer`: with that, browsers send `Origin: null` on the form post).
- */
-export const SIGN_IN_PAGE_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'same-origin',
-  'cache-control': 'no-store',
-};
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

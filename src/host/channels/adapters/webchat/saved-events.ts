@@ -1,9 +1,11 @@
-// The web chat transport's saved events (webchat.ts): one file per chat under `<filesDir>/events/`,
-// one JSON line `{ id, text }` per event sent to the chat, `text` being its server-sent-event frame.
-// The channel appends and compacts them; `warren users delete` removes a person's (access/chat-buffers.ts).
+// The web chat transport's saved events: one file per chat under `<filesDir>/events/`, one JSON line
+// `{ id, text }` per event sent to the chat, `text` being its server-sent-event frame. The channel
+// appends and compacts them (chat-events.ts); `warren users delete` removes a person's
+// (access/chat-buffers.ts).
 import { createHash } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseServerSentEvents } from '../../sse-reader.ts';
 
 export interface SavedEvent {
   id: string;
@@ -45,15 +47,22 @@ export function writeSavedEvents(file: string, events: readonly SavedEvent[]): v
   renameSync(`${file}.tmp`, file);
 }
 
-/** The frame's `event:` and `data:` lines; undefined for a frame this transport did not write. */
+/**
+ * The saved form of an event: the frame the transport streamed for it. The data is JSON, so one
+ * `data:` line holds it (JSON text has no line breaks).
+ */
+export function savedFrame(event: string, id: string, data: string): string {
+  return `event: ${event}\nid: ${id}\ndata: ${data}\n\n`;
+}
+
+/** The frame's event type and data; undefined for a frame this transport did not write. */
 export function parseFrame(text: string): EventFrame | undefined {
-  const event = /^event: (.*)$/m.exec(text)?.[1];
-  const data = /^data: (.*)$/m.exec(text)?.[1];
-  if (event === undefined || data === undefined) return undefined;
+  const [frame] = parseServerSentEvents(text);
+  if (!frame) return undefined;
   try {
-    const parsed = JSON.parse(data) as unknown;
+    const parsed = JSON.parse(frame.data) as unknown;
     return typeof parsed === 'object' && parsed !== null
-      ? { event, data: parsed as Record<string, unknown> }
+      ? { event: frame.event, data: parsed as Record<string, unknown> }
       : undefined;
   } catch {
     return undefined;
