@@ -6,6 +6,12 @@ import { CLI_SECRET_HEADER } from '../channels/adapters/webchat-auth.ts';
 import { readServerSentEvents } from '../channels/sse-reader.ts';
 import { errorText } from '../../shared/error-text.ts';
 
+export const CHAT_HELP = `warren chat [--chat NAME] [--as NAME]
+talk to the main agent from this terminal; the host must be running (warren start).
+  --chat NAME   conversation name (default: terminal)
+  --as NAME     your name (default: your login name)
+`;
+
 export interface ChatOptions {
   /** The host's base URL, e.g. http://127.0.0.1:7420. */
   url: string;

@@ -42,7 +42,7 @@ export interface CommandIo {
   fail: (text: string) => void;
 }
 
-const USAGE = `warren users list [--all] [--json]
+export const USERS_HELP = `warren users list [--all] [--json]
 warren users show USER [--json]
 warren users add NAME                      an invited user (becomes active with a linked account's first message)
 warren users suspend USER | activate USER
@@ -57,14 +57,14 @@ USER is a user id (u_…) or one of their accounts as KIND:EXTERNAL_ID (e.g. web
 
 export function runUsersCommand(io: CommandIo): Promise<number> {
   const [sub, ...rest] = io.args;
-  return withCentralDb({ name: 'users', sub, usage: USAGE }, io, (db) => dispatch(db, sub, rest, io));
+  return withCentralDb({ name: 'users', sub, usage: USERS_HELP }, io, (db) => dispatch(db, sub, rest, io));
 }
 
 async function dispatch(db: Db, sub: string | undefined, rest: string[], io: CommandIo): Promise<number> {
   const now = io.now.toISOString();
   const need = (n: number): boolean => {
     if (rest.length >= n) return true;
-    io.fail(`warren users ${sub}: missing arguments\n\n${USAGE}`);
+    io.fail(`warren users ${sub}: missing arguments\n\n${USERS_HELP}`);
     return false;
   };
   switch (sub) {
@@ -219,7 +219,7 @@ async function dispatch(db: Db, sub: string | undefined, rest: string[], io: Com
       return 0;
     }
     default:
-      io.fail(`warren users: unknown subcommand "${sub}"\n\n${USAGE}`);
+      io.fail(`warren users: unknown subcommand "${sub}"\n\n${USERS_HELP}`);
       return 2;
   }
 }
