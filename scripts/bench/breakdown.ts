@@ -158,8 +158,9 @@ function readRunnerLog(file: string): RunnerLog {
     const json = line.slice(line.indexOf('{'));
     if (!json.includes('"turn completed"') && !json.includes('"runner ready"')) continue;
     try {
-      const entry = JSON.parse(json) as { msg: string; time: string; ms: number; ackIds: string[] };
-      const at = Date.parse(entry.time);
+      // pino lines: time is epoch milliseconds.
+      const entry = JSON.parse(json) as { msg: string; time: number; ms: number; ackIds: string[] };
+      const at = entry.time;
       if (entry.msg === 'runner ready') log.ready.push(at);
       else for (const id of entry.ackIds) log.turns.set(id, { loggedAt: at, ms: entry.ms });
     } catch {

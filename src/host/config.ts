@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_WEBCHAT_LIMITS, type WebchatLimits } from './channels/adapters/webchat/index.ts';
+import { DEFAULT_WEBCHAT_LIMITS, type WebchatLimits } from './channels/index.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -2,7 +2,7 @@
 // emits it; the part that acts on it subscribes when it is built. So index.ts can build every part
 // in dependency order, even where two parts talk both ways (the pool starts containers that deliver,
 // delivery wakes the pool; the router holds messages for approvals, approvals replay them).
-import type { InboundMessage } from './channels/channel.ts';
+import type { InboundMessage } from './channels/index.ts';
 import type { SessionUnsafeError } from './sessions/index.ts';
 
 /** One kind of event. Handlers are called in the order they subscribed. */

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { Logger } from './logger.ts';
 
 export interface HttpMount {
@@ -90,6 +91,8 @@ function createRootApp(mounts: HttpMount[], log: Logger): Hono {
   for (const mount of mounts) root.route(mount.path, mount.app);
   root.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   root.onError((err, c) => {
+    // Middleware such as bearer auth answers by throwing its finished response.
+    if (err instanceof HTTPException) return err.getResponse();
     log.error({ err, method: c.req.method, path: c.req.path }, 'http request failed');
     return c.json({ error: `internal error while handling ${c.req.method} ${c.req.path}` }, 500);
   });

@@ -4,9 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { listAgentGroups } from '../db/agent-groups.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
-import { createCliChannel } from './channels/adapters/cli.ts';
-import { createWebchatChannel } from './channels/adapters/webchat/index.ts';
-import { createChannelRegistry } from './channels/registry.ts';
+import { createCliChannel, createWebchatChannel, createChannelRegistry } from './channels/index.ts';
 import { createAgentMessages, createWebSignIn } from './access/index.ts';
 import type { Config } from './config.ts';
 import {

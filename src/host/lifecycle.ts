@@ -7,9 +7,14 @@ import { getAgentGroup } from '../db/agent-groups.ts';
 import { getSession, scheduleWake, setContainerStatus } from '../db/sessions.ts';
 import { approvedMcpServers } from './approvals/index.ts';
 import type { Config } from './config.ts';
-import { createSessionPool, type ContainerRuntime } from './containers/index.ts';
-import { writeRotatedLog } from './containers/session-log.ts';
-import { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './containers/session-spec.ts';
+import {
+  createSessionPool,
+  type ContainerRuntime,
+  writeRotatedLog,
+  sessionContainerSpec,
+  sessionSpecDirs,
+  type SessionSpecInput,
+} from './containers/index.ts';
 import type { Delivery, NotifyUser } from './delivery/index.ts';
 import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
@@ -22,14 +27,12 @@ import {
   settleOutbound,
   SessionUnsafeError,
   type DiskQuota,
-} from './sessions/index.ts';
-import {
   crashRetryDelayMs,
   nextTriggerDue,
   pruneSessionFiles,
   recoverAbandonedRows,
-} from './sessions/recovery.ts';
-import { projectDestinations } from './sessions/resolve.ts';
+  projectDestinations,
+} from './sessions/index.ts';
 
 export interface LifecycleDeps {
   db: Db;

@@ -1,14 +1,8 @@
 import pino from 'pino';
+import { logOptions } from '../shared/log-format.ts';
 
 export type Logger = pino.Logger;
 
-/** Field names whose values never reach a log line, wherever they appear. */
-const SECRET_PATHS = ['token', 'apiKey', 'api_key', 'authorization', 'password', 'secret'].flatMap((k) => [
-  k,
-  `*.${k}`,
-  `*.*.${k}`,
-]);
-
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: SECRET_PATHS, censor: '[redacted]' }, base: undefined }, destination);
+  return pino(logOptions(level), destination);
 }

@@ -33,12 +33,11 @@ import {
   type ControlCommand,
   type ControlResult,
 } from './access/index.ts';
-import type { InboundMessage } from './channels/channel.ts';
+import type { InboundMessage } from './channels/index.ts';
 import { DEFAULT_GROUP_FOLDER } from './data-folder.ts';
 import type { Say } from './delivery/index.ts';
 import type { Logger } from './logger.ts';
-import { insertMessagesIn } from './sessions/inbound.ts';
-import { resolveSession, sessionKeyFor } from './sessions/resolve.ts';
+import { insertMessagesIn, resolveSession, sessionKeyFor } from './sessions/index.ts';
 
 /**
  * Web chat and terminal chats are the operator's own doors (loopback, signed in or local): with

@@ -83,6 +83,18 @@ describe('authentication', () => {
     expect((await call('/approvals', { token: tokens.revoked })).status).toBe(401);
   });
 
+  test('a missing or malformed header is told where tokens come from; a refused token is told why', async () => {
+    const missing = await fetch(`${http.url}/api/approvals`);
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(((await missing.json()) as { error: string }).error).toMatch(/warren tokens create/);
+    const malformed = await fetch(`${http.url}/api/approvals`, { headers: { authorization: 'Basic abc' } });
+    expect(malformed.status).toBe(401);
+    expect(((await malformed.json()) as { error: string }).error).toMatch(/warren tokens create/);
+    const refused = await call('/approvals', { token: 'wrn_not-a-real-token' });
+    expect(refused.body.error).toMatch(/unknown, revoked/);
+  });
+
   test("a suspended user's token stops working", async () => {
     const iso = w.now().toISOString();
     const { token } = createApiToken(w.db, w.outsider.user.id, 'susp', iso);

@@ -59,3 +59,17 @@ test('an unknown command prints the usage and fails', async () => {
   expect(failure).toMatchObject({ code: 2 });
   expect((failure as { stderr: string }).stderr).toContain('usage: warren <command>');
 });
+
+test('every command in the usage answers help (or --help) with its own usage, without a data folder', async () => {
+  const usage = (await warren(['help'])).stdout;
+  const names = [...usage.matchAll(/^ {2}([a-z][a-z-]*) /gm)].map((m) => m[1]!);
+  expect(names).toEqual(
+    expect.arrayContaining(['init', 'start', 'chat', 'tasks', 'cron', 'users', 'dropped']),
+  );
+  const env = { WARREN_DATA_DIR: join(mkdtempSync(join(tmpdir(), 'warren-help-')), 'absent') };
+  // One process per command, both spellings taken in turn: each start of the CLI costs a second or two.
+  const answers = await Promise.all(
+    names.map((name, i) => warren([name, i % 2 === 0 ? 'help' : '--help'], env)),
+  );
+  answers.forEach((answer, i) => expect(answer.stdout).toMatch(new RegExp(`^warren ${names[i]}\\b`)));
+}, 120_000);

@@ -1,4 +1,8 @@
-// Structured log lines on stderr; the host collects them with the container's logs.
+// The runner's log: pino JSON lines on stderr in the host's format (src/shared/log-format.ts), each
+// bound to the session; the host collects them with the container's output.
+import pino from 'pino';
+import { logOptions } from '../../../src/shared/log-format.ts';
+
 export type LogFields = Record<string, unknown>;
 
 export interface Log {
@@ -12,11 +16,13 @@ export function createLog(opts: {
   clock: () => Date;
   write: (line: string) => void;
 }): Log {
-  const line =
-    (level: string) =>
-    (msg: string, fields: LogFields = {}) =>
-      opts.write(
-        `${JSON.stringify({ level, time: opts.clock().toISOString(), session: opts.sessionId, msg, ...fields })}\n`,
-      );
-  return { info: line('info'), warn: line('warn'), error: line('error') };
+  const logger = pino(
+    { ...logOptions('info'), timestamp: () => `,"time":${opts.clock().getTime()}` },
+    { write: opts.write },
+  ).child({ session: opts.sessionId });
+  return {
+    info: (msg, fields = {}) => logger.info(fields, msg),
+    warn: (msg, fields = {}) => logger.warn(fields, msg),
+    error: (msg, fields = {}) => logger.error(fields, msg),
+  };
 }

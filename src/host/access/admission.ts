@@ -5,7 +5,7 @@ import { findLatestApprovalByKey } from '../../db/approvals.ts';
 import type { Db } from '../../db/connection.ts';
 import type { MessagingGroup } from '../../db/messaging-groups.ts';
 import type { User } from '../../db/users.ts';
-import type { InboundMessage } from '../channels/channel.ts';
+import type { InboundMessage } from '../channels/index.ts';
 
 /** The subset of the approvals engine the router uses (src/host/approvals/index.ts). */
 export interface ApprovalRequester {

@@ -23,9 +23,10 @@ import {
   sessionPaths,
   type OutboundRow,
   type SessionPaths,
+  causeOf,
+  latestTriggerOf,
+  resolveSession,
 } from '../sessions/index.ts';
-import { causeOf, latestTriggerOf } from '../sessions/lookup.ts';
-import { resolveSession } from '../sessions/resolve.ts';
 
 export interface AgentMessageCaps {
   perPairPerMinute: number;

@@ -13,7 +13,7 @@ import {
   parseSavedEvents,
   writeSavedEvents,
   type SavedEvent,
-} from '../channels/adapters/webchat/index.ts';
+} from '../channels/index.ts';
 
 /** The channels on the web chat transport, each with its own buffer folder. */
 export const BUFFERED_CHANNELS = ['webchat', 'cli'] as const;

@@ -18,7 +18,10 @@ import {
   lockSession,
   sessionPaths,
   SessionLockedError,
-  withSessionFile,
+  deleteSentRows,
+  readChannelChatRows,
+  readSentRows,
+  type SenderKeys,
   type SessionPaths,
 } from '../sessions/index.ts';
 import {
@@ -293,7 +296,7 @@ export function exportUser(
   const unreadableSessions: UserExport['unreadableSessions'] = [];
   for (const session of allSessions(db, dataDir)) {
     try {
-      const data = readSessionData(session.paths, person);
+      const data = readSentRows(session.paths, senderKeysOf(person));
       if (data.messagesIn.length + data.messagesOut.length > 0)
         sessions.push({ sessionId: session.id, agentGroupId: session.agentGroupId, ...data });
     } catch (err) {
@@ -356,7 +359,7 @@ export async function deleteUser(
   const person = personOf(db, userId);
   const sessions = allSessions(db, dataDir).filter((s) => existsSync(s.paths.inbound));
   const holding = sessions.filter((s) => {
-    const data = readSessionData(s.paths, person);
+    const data = readSentRows(s.paths, senderKeysOf(person));
     return data.messagesIn.length + data.messagesOut.length > 0;
   });
   const releases: (() => void)[] = [];
@@ -429,7 +432,7 @@ async function deleteLocked(
   const removed: Removal[] = [];
   const stores = storesOf(db, dataDir, holding, facts, options.groupsDir, removed);
   for (const session of holding) {
-    const deleted = deleteSessionData(session.paths, person);
+    const deleted = deleteSentRows(session.paths, senderKeysOf(person));
     for (const [key, n] of Object.entries(deleted.counts)) add(`session_files.${key}`, n);
     for (const id of deleted.inboundIds)
       await rm(join(session.paths.inbox, id), { recursive: true, force: true });
@@ -547,110 +550,22 @@ function storesOf(
   return { entries, truncated };
 }
 
-function readSessionData(
-  paths: SessionPaths,
-  person: Person,
-): Omit<SessionData, 'sessionId' | 'agentGroupId'> {
-  const messagesIn = withSessionFile(paths, 'inbound', 'read', (db) =>
-    db.prepare(`SELECT * FROM messages_in WHERE ${SENT_BY} ORDER BY seq`).all(sessionParams(person)),
-  ) as Record<string, unknown>[];
-  if (messagesIn.length === 0) return { messagesIn, messagesOut: [] };
-  const ids = JSON.stringify(messagesIn.map((r) => r.id));
-  const messagesOut = withSessionFile(paths, 'outbound', 'read', (db) =>
-    db
-      .prepare(
-        'SELECT * FROM messages_out WHERE in_reply_to IN (SELECT value FROM json_each(?)) ORDER BY seq',
-      )
-      .all(ids),
-  ) as Record<string, unknown>[];
-  return { messagesIn, messagesOut };
-}
-
-function deleteSessionData(
-  paths: SessionPaths,
-  person: Person,
-): { counts: Record<string, number>; inboundIds: string[]; outboundIds: string[] } {
-  const inboundIds = withSessionFile(paths, 'inbound', 'read', (db) =>
-    db.prepare(`SELECT id FROM messages_in WHERE ${SENT_BY}`).pluck().all(sessionParams(person)),
-  ) as string[];
-  const ids = JSON.stringify(inboundIds);
-  const outbound = withSessionFile(paths, 'outbound', 'write', (db) =>
-    db
-      .transaction(() => {
-        const outboundIds = db
-          .prepare(
-            'DELETE FROM messages_out WHERE in_reply_to IN (SELECT value FROM json_each(?)) RETURNING id',
-          )
-          .pluck()
-          .all(ids) as string[];
-        const acks = db
-          .prepare('DELETE FROM processing_ack WHERE message_id IN (SELECT value FROM json_each(?))')
-          .run(ids).changes;
-        return { outboundIds, acks };
-      })
-      .immediate(),
-  );
-  const inbound = withSessionFile(paths, 'inbound', 'write', (db) =>
-    db
-      .transaction(() => ({
-        messagesIn: db
-          .prepare('DELETE FROM messages_in WHERE id IN (SELECT value FROM json_each(?))')
-          .run(ids).changes,
-        delivered: db
-          .prepare('DELETE FROM delivered WHERE message_out_id IN (SELECT value FROM json_each(?))')
-          .run(JSON.stringify(outbound.outboundIds)).changes,
-      }))
-      .immediate(),
-  );
-  return {
-    counts: {
-      messages_in: inbound.messagesIn,
-      messages_out: outbound.outboundIds.length,
-      processing_ack: outbound.acks,
-      delivered: inbound.delivered,
-    },
-    inboundIds,
-    outboundIds: outbound.outboundIds,
-  };
-}
-
 /**
  * What the session files and central rows say about chats on the buffered channels: every chat message
  * there (theirs or not, with the event ids of the replies to theirs), cards sent to them, and who has
  * which chat as a direct chat.
  */
 function chatFactsOf(db: Db, sessions: { id: string; paths: SessionPaths }[], person: Person): ChatFacts {
-  const params = { ...sessionParams(person), channels: JSON.stringify(BUFFERED_CHANNELS) };
-  const messages = sessions.flatMap((session) => {
-    const rows = withSessionFile(session.paths, 'inbound', 'read', (sdb) =>
-      sdb
-        .prepare(
-          `SELECT id, channel_type AS channel, platform_id AS chatId,
-             json_extract(content, '$.platformMessageId') AS platformMessageId, coalesce((${SENT_BY}), 0) AS mine
-           FROM messages_in WHERE kind = 'chat' AND platform_id IS NOT NULL
-             AND channel_type IN (SELECT value FROM json_each(@channels))`,
-        )
-        .all(params),
-    ) as { id: string; channel: string; chatId: string; platformMessageId: string | null; mine: number }[];
-    const mine = rows.filter((r) => r.mine === 1).map((r) => r.id);
-    const replies =
-      mine.length === 0
-        ? []
-        : (withSessionFile(session.paths, 'outbound', 'read', (sdb) =>
-            sdb
-              .prepare(
-                'SELECT id, in_reply_to AS inReplyTo FROM messages_out WHERE in_reply_to IN (SELECT value FROM json_each(?))',
-              )
-              .all(JSON.stringify(mine)),
-          ) as { id: string; inReplyTo: string }[]);
-    return rows.map((r) => ({
+  const sender = senderKeysOf(person);
+  const messages = sessions.flatMap((session) =>
+    readChannelChatRows(session.paths, sender, BUFFERED_CHANNELS).map((r) => ({
       chat: { channel: r.channel, chatId: r.chatId },
       platformMessageId: r.platformMessageId,
-      mine: r.mine === 1,
-      replyEventIds: replies.filter((o) => o.inReplyTo === r.id).map((o) => `${session.id}:${o.id}`),
-    }));
-  });
-  const central = { ids: JSON.stringify(person.userIds), channels: params.channels };
+      mine: r.mine,
+      replyEventIds: r.replyIds.map((id) => `${session.id}:${id}`),
+    })),
+  );
+  const central = { ids: JSON.stringify(person.userIds), channels: JSON.stringify(BUFFERED_CHANNELS) };
   const directChats = (mine: boolean) =>
     db
       .prepare(
@@ -669,15 +584,9 @@ function chatFactsOf(db: Db, sessions: { id: string; paths: SessionPaths }[], pe
   return { messages, sentToThem, directChats: directChats(true), othersDirectChats: directChats(false) };
 }
 
-// A chat row they sent: by user id, or by account (rows written before an account was linked to them).
-const SENT_BY = `kind = 'chat' AND (json_extract(content, '$.sender.userId') IN (SELECT value FROM json_each(@ids))
-  OR json_extract(content, '$.sender.id') IN (SELECT value FROM json_each(@accounts)))`;
-
-function sessionParams(person: Person) {
-  return {
-    ids: JSON.stringify(person.userIds),
-    accounts: JSON.stringify(person.accounts.map((a) => `${a.kind}:${a.externalId}`)),
-  };
+/** Their user ids and accounts as the session files name a sender. */
+function senderKeysOf(person: Person): SenderKeys {
+  return { userIds: person.userIds, accounts: person.accounts.map((a) => `${a.kind}:${a.externalId}`) };
 }
 
 function paramsOf(person: Person) {

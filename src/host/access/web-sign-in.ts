@@ -14,7 +14,7 @@ import {
   signInBrowser,
   signOutBrowser,
 } from '../../db/web-sign-in.ts';
-import type { WebchatAuth } from '../channels/adapters/webchat/index.ts';
+import type { WebchatAuth } from '../channels/index.ts';
 
 export const DEFAULT_LOGIN_LINK_TTL_MS = 10 * 60_000;
 

@@ -1,7 +1,8 @@
 // Bearer-token authentication for the admin API: `Authorization: Bearer wrn_…`, checked against the
 // stored hashes (src/db/tokens.ts). Tokens never travel in URLs (lessons: a token in a query string
 // leaks through logs and referrers).
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import type { Db } from '../../db/connection.ts';
 import { verifyApiToken } from '../../db/tokens.ts';
 
@@ -9,27 +10,28 @@ export interface ApiEnv {
   Variables: { userId: string; tokenId: string };
 }
 
-export function bearerAuth(db: Db, clock: () => Date): MiddlewareHandler<ApiEnv> {
-  return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (!token) {
-      return c.json(
-        { error: 'an API token is required: Authorization: Bearer <token> (warren tokens create)' },
-        401,
-        {
-          'www-authenticate': 'Bearer',
-        },
-      );
-    }
-    const record = verifyApiToken(db, token, clock().toISOString());
-    if (!record) {
-      return c.json({ error: 'the API token is unknown, revoked, or its user is suspended' }, 401, {
-        'www-authenticate': 'Bearer error="invalid_token"',
-      });
-    }
-    c.set('userId', record.userId);
-    c.set('tokenId', record.id);
-    await next();
+const TOKEN_REQUIRED = 'an API token is required: Authorization: Bearer <token> (warren tokens create)';
+const TOKEN_REFUSED = 'the API token is unknown, revoked, or its user is suspended';
+
+export function apiTokenAuth(db: Db, clock: () => Date): MiddlewareHandler<ApiEnv> {
+  // A missing and a malformed header get the same answer: 401 with a hint where tokens come from.
+  const tokenRequired = {
+    wwwAuthenticateHeader: 'Bearer',
+    message: (c: Context) => c.json({ error: TOKEN_REQUIRED }, 401),
   };
+  return bearerAuth({
+    noAuthenticationHeader: tokenRequired,
+    invalidAuthenticationHeader: tokenRequired,
+    invalidToken: {
+      wwwAuthenticateHeader: 'Bearer error="invalid_token"',
+      message: (c: Context) => c.json({ error: TOKEN_REFUSED }, 401),
+    },
+    verifyToken: (token, c: Context<ApiEnv>) => {
+      const record = verifyApiToken(db, token, clock().toISOString());
+      if (!record) return false;
+      c.set('userId', record.userId);
+      c.set('tokenId', record.id);
+      return true;
+    },
+  });
 }

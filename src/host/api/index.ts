@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { Db } from '../../db/connection.ts';
 import type { DecisionInput, DecisionOutcome } from '../approvals/index.ts';
 import { approvalsApi } from './approvals.ts';
-import { bearerAuth, type ApiEnv } from './auth.ts';
+import { apiTokenAuth, type ApiEnv } from './auth.ts';
 
 export interface AdminApiDeps {
   db: Db;
@@ -15,7 +15,7 @@ export interface AdminApiDeps {
 
 export function createAdminApi(deps: AdminApiDeps): Hono {
   const api = new Hono<ApiEnv>();
-  api.use(bearerAuth(deps.db, deps.clock));
+  api.use(apiTokenAuth(deps.db, deps.clock));
   api.route(
     '/approvals',
     approvalsApi({ db: deps.db, submitDecision: (input) => deps.approvals.submitDecision(input) }),

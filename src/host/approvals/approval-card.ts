@@ -3,7 +3,7 @@
 // what it says once the approval is settled.
 import type { Approval } from '../../db/approvals.ts';
 import type { Db } from '../../db/connection.ts';
-import type { ChannelRegistry } from '../channels/registry.ts';
+import type { ChannelRegistry } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
 import { actorName } from './actor-name.ts';
 import { dmTargets, listApprovers } from './approvers.ts';

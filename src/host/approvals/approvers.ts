@@ -6,7 +6,7 @@ import { getMessagingGroup } from '../../db/messaging-groups.ts';
 import { listUserDms } from '../../db/user-dms.ts';
 import { listIdentities } from '../../db/users.ts';
 import { can, type AccessDenyReason } from '../access/index.ts';
-import { hasCapability } from '../channels/channel.ts';
+import { hasCapability } from '../channels/index.ts';
 
 export interface DecideRight {
   allowed: boolean;

@@ -10,8 +10,12 @@ import {
   type ApprovalCard,
 } from '../../db/approval-cards.ts';
 import type { Db } from '../../db/connection.ts';
-import { hasCapability, type Channel, type OutboundMessage } from '../channels/channel.ts';
-import type { ChannelRegistry } from '../channels/registry.ts';
+import {
+  hasCapability,
+  type Channel,
+  type OutboundMessage,
+  type ChannelRegistry,
+} from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
 import type { CardTarget } from './approvers.ts';
 

@@ -7,7 +7,7 @@ import { getApproval } from '../../db/approvals.ts';
 import { appendAuditEvent } from '../../db/audit.ts';
 import type { Db } from '../../db/connection.ts';
 import { findUserByIdentity, getUser, type User } from '../../db/users.ts';
-import type { InboundMessage } from '../channels/channel.ts';
+import type { InboundMessage } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Cards } from './cards.ts';
 import type { DecisionInput, DecisionOutcome, DecisionVia } from './index.ts';

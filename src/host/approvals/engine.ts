@@ -5,8 +5,7 @@
 // Questions (questions.ts) share the cards and the sweep.
 import type { Db } from '../../db/connection.ts';
 import { isApprovalAction } from '../../shared/session-content.ts';
-import type { InboundMessage } from '../channels/channel.ts';
-import type { ChannelRegistry } from '../channels/registry.ts';
+import { type InboundMessage, type ChannelRegistry } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
 import { sendApprovalCards } from './approval-card.ts';
 import { applyDecision } from './apply-decision.ts';

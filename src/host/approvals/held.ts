@@ -5,7 +5,7 @@ import type { Db } from '../../db/connection.ts';
 import { recordDroppedMessage } from '../../db/dropped-messages.ts';
 import type { DropReason } from '../../db/enums.ts';
 import { listHeldMessages, releaseHeldMessage } from '../../db/held-messages.ts';
-import type { InboundMessage } from '../channels/channel.ts';
+import type { InboundMessage } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
 
 type StoredAttachment = Omit<InboundMessage['attachments'][number], 'data'> & { data: string };

@@ -40,7 +40,7 @@
 //   applyDecision(db, { approvalId, decision: 'approve', payloadHash, decider: { operator: 'cli:ada' }, via: 'cli' }, now);
 import type { ApprovalKind, ExpiryAction } from '../../db/enums.ts';
 import type { Approval } from '../../db/approvals.ts';
-import type { InboundMessage } from '../channels/channel.ts';
+import type { InboundMessage } from '../channels/index.ts';
 
 export type { Approval } from '../../db/approvals.ts';
 

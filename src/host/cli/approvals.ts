@@ -27,7 +27,7 @@ export interface ApprovalsIo {
   fail: (text: string) => void;
 }
 
-const USAGE = `warren approvals list [--all] [--json]       pending ones (--all: every status)
+export const APPROVALS_HELP = `warren approvals list [--all] [--json]       pending ones (--all: every status)
 warren approvals show ID [--json]             every field, and the payload hash to approve with
 warren approvals approve ID --hash HASH [--note TEXT] [--choice ID] [--edited FILE.json]
 warren approvals reject ID [--note TEXT]
@@ -38,7 +38,7 @@ const MIN_HASH_PREFIX = 12;
 
 export function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
   const [sub, id] = io.args;
-  return withCentralDb({ name: 'approvals', sub, usage: USAGE }, io, (db) => {
+  return withCentralDb({ name: 'approvals', sub, usage: APPROVALS_HELP }, io, (db) => {
     if (sub === undefined || sub === 'list') {
       const rows = listApprovals(db, { status: io.all ? undefined : 'pending', limit: 1000 });
       if (io.json) io.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -48,7 +48,7 @@ export function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
       return 0;
     }
     if (!['show', 'approve', 'reject'].includes(sub)) {
-      io.fail(`warren approvals: unknown subcommand "${sub}"\n\n${USAGE}`);
+      io.fail(`warren approvals: unknown subcommand "${sub}"\n\n${APPROVALS_HELP}`);
       return 2;
     }
     const approval = id ? getApproval(db, id) : undefined;

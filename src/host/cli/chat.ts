@@ -1,10 +1,14 @@
 // `warren chat`: a conversation from the terminal through the cli channel. Each typed line is posted
 // as a message; replies arrive on the chat's event stream and are printed as they come.
 import { createInterface } from 'node:readline';
-import type { CardOption } from '../channels/channel.ts';
-import { CLI_SECRET_HEADER } from '../channels/adapters/webchat/index.ts';
-import { readServerSentEvents } from '../channels/sse-reader.ts';
+import { type CardOption, CLI_SECRET_HEADER, readServerSentEvents } from '../channels/index.ts';
 import { errorText } from '../../shared/error-text.ts';
+
+export const CHAT_HELP = `warren chat [--chat NAME] [--as NAME]
+talk to the main agent from this terminal; the host must be running (warren start).
+  --chat NAME   conversation name (default: terminal)
+  --as NAME     your name (default: your login name)
+`;
 
 export interface ChatOptions {
   /** The host's base URL, e.g. http://127.0.0.1:7420. */

@@ -12,6 +12,11 @@ export interface CronNextInput {
   fail: (text: string) => void;
 }
 
+export const CRON_HELP = `warren cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]
+the next run times of a cron expression, one ISO-8601 UTC time per line (default: 5 from now, in
+this machine's time zone); N is 1 to 1000.
+`;
+
 /** Exit code 2 for anything the operator typed wrong, with what to fix. */
 export function cronNext(input: CronNextInput): number {
   if (!input.expression) {

@@ -7,6 +7,11 @@ import { withCentralDb } from './central-db.ts';
 import type { CommandIo } from './users.ts';
 import { renderTable } from './table.ts';
 
+export const DROPPED_HELP = `warren dropped [--json]
+messages that were not routed, newest first, counted per chat, sender and reason (unknown senders,
+suspended users, unwired chats, caps on agent messages); then the sessions closed as unsafe.
+`;
+
 export function runDroppedCommand(
   io: Pick<CommandIo, 'config' | 'json' | 'write' | 'fail'>,
 ): Promise<number> {

@@ -46,7 +46,7 @@ export interface GroupsInput {
   fail: (text: string) => void;
 }
 
-const USAGE = `warren groups list [--json]             every agent group: provider, model, base URL, key status, limits
+export const GROUPS_HELP = `warren groups list [--json]             every agent group: provider, model, base URL, key status, limits
 warren groups show NAME [--json]        one group in full, with today's token count
 warren groups model NAME [options]      change its provider, model or limits (docs/models.md)
 NAME is an agent group's folder (e.g. main) or name.
@@ -65,9 +65,9 @@ options (model; they merge into the current settings; an empty value clears one)
 
 export function runGroupsCommand(input: GroupsInput): Promise<number> {
   const { subcommand, name } = input;
-  return withCentralDb({ name: 'groups', sub: subcommand, usage: USAGE }, input, (db) => {
+  return withCentralDb({ name: 'groups', sub: subcommand, usage: GROUPS_HELP }, input, (db) => {
     if (subcommand !== undefined && !['list', 'show', 'model'].includes(subcommand)) {
-      input.fail(`warren groups: unknown subcommand "${subcommand}"\n\n${USAGE}`);
+      input.fail(`warren groups: unknown subcommand "${subcommand}"\n\n${GROUPS_HELP}`);
       return 2;
     }
     const keys = keyLookup(input);

@@ -16,14 +16,14 @@ export interface LoginLinkIo {
   fail: (text: string) => void;
 }
 
-const USAGE = `warren login-link USER [--minutes N]   a one-time web chat sign-in link for USER (a user id or
+export const LOGIN_LINK_HELP = `warren login-link USER [--minutes N]   a one-time web chat sign-in link for USER (a user id or
                                        KIND:EXTERNAL_ID); it works once, for N minutes (1-15, default 10)
 `;
 
 export function runLoginLinkCommand(io: LoginLinkIo): Promise<number> {
   const [ref] = io.args;
   if (!ref || ref === 'help') {
-    (ref ? io.write : io.fail)(USAGE);
+    (ref ? io.write : io.fail)(LOGIN_LINK_HELP);
     return Promise.resolve(ref ? 0 : 2);
   }
   const minutes = io.minutes === undefined ? 10 : Number(io.minutes);
@@ -31,7 +31,7 @@ export function runLoginLinkCommand(io: LoginLinkIo): Promise<number> {
     io.fail(`warren login-link: --minutes must be a whole number from 1 to 15, got "${io.minutes}"\n`);
     return Promise.resolve(2);
   }
-  return withCentralDb({ name: 'login-link', sub: undefined, usage: USAGE }, io, (db) => {
+  return withCentralDb({ name: 'login-link', sub: undefined, usage: LOGIN_LINK_HELP }, io, (db) => {
     const user = resolveUser(db, ref);
     const link = makeLoginLink(db, {
       user,

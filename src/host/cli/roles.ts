@@ -15,7 +15,7 @@ export interface RolesIo extends CommandIo {
   group?: string;
 }
 
-const USAGE = `warren roles list [USER] [--json]
+export const ROLES_HELP = `warren roles list [USER] [--json]
 warren roles grant USER owner|admin|member [--group GROUP]
 warren roles revoke USER owner|admin|member [--group GROUP]
 admin without --group is admin of every agent group; member always needs --group.
@@ -24,15 +24,15 @@ GROUP is an agent group folder (e.g. main) or id.
 
 export function runRolesCommand(io: RolesIo): Promise<number> {
   const [sub, ...rest] = io.args;
-  return withCentralDb({ name: 'roles', sub, usage: USAGE }, io, (db) => {
+  return withCentralDb({ name: 'roles', sub, usage: ROLES_HELP }, io, (db) => {
     if (sub === undefined || sub === 'list') return list(db, rest[0], io);
     if (sub !== 'grant' && sub !== 'revoke') {
-      io.fail(`warren roles: unknown subcommand "${sub}"\n\n${USAGE}`);
+      io.fail(`warren roles: unknown subcommand "${sub}"\n\n${ROLES_HELP}`);
       return 2;
     }
     const [userRef, role] = rest;
     if (!userRef || (role !== 'owner' && role !== 'admin' && role !== 'member')) {
-      io.fail(`warren roles ${sub}: give a user and one of owner, admin, member\n\n${USAGE}`);
+      io.fail(`warren roles ${sub}: give a user and one of owner, admin, member\n\n${ROLES_HELP}`);
       return 2;
     }
     const user = resolveUser(db, userRef);

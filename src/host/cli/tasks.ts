@@ -26,11 +26,18 @@ export interface TasksInput {
   hostRunning: () => Promise<boolean>;
 }
 
+export const TASKS_HELP = `warren tasks list [--all] [--json]    active and paused tasks (--all: finished and cancelled too)
+warren tasks show ID [--json]         every run with its status, then the next slots
+warren tasks run-now ID               one extra run, due now; the schedule does not change
+warren tasks pause ID | resume ID     resume continues at the next slot after now
+warren tasks cancel ID
+`;
+
 const COMMANDS: readonly OperatorCommand[] = ['run-now', 'pause', 'resume', 'cancel'];
 
 export function runTasksCommand(input: TasksInput): Promise<number> {
   const { config, subcommand, taskId } = input;
-  return withCentralDb({ name: 'tasks', sub: subcommand }, input, async (db) => {
+  return withCentralDb({ name: 'tasks', sub: subcommand, usage: TASKS_HELP }, input, async (db) => {
     if (subcommand === 'list' || subcommand === undefined) {
       const result = listTasks(db, config.dataDir, { all: input.all });
       for (const u of result.unreadable) input.fail(`warning: session ${u.sessionId} skipped: ${u.error}\n`);

@@ -21,14 +21,14 @@ export interface TokensIo {
   fail: (text: string) => void;
 }
 
-const USAGE = `warren tokens create NAME [--user USER]   prints the token once (default user: the owner)
+export const TOKENS_HELP = `warren tokens create NAME [--user USER]   prints the token once (default user: the owner)
 warren tokens list [--json]
 warren tokens revoke ID
 `;
 
 export function runTokensCommand(io: TokensIo): Promise<number> {
   const [sub, arg] = io.args;
-  return withCentralDb({ name: 'tokens', sub, usage: USAGE }, io, (db) => {
+  return withCentralDb({ name: 'tokens', sub, usage: TOKENS_HELP }, io, (db) => {
     switch (sub) {
       case 'create':
         return create(db, io, arg);
@@ -49,7 +49,7 @@ export function runTokensCommand(io: TokensIo): Promise<number> {
         return 0;
       }
       default:
-        io.fail(`warren tokens: unknown subcommand "${sub}"\n\n${USAGE}`);
+        io.fail(`warren tokens: unknown subcommand "${sub}"\n\n${TOKENS_HELP}`);
         return 2;
     }
   });
@@ -57,7 +57,7 @@ export function runTokensCommand(io: TokensIo): Promise<number> {
 
 function create(db: Db, io: TokensIo, label: string | undefined): number {
   if (!label) {
-    io.fail(`warren tokens create: give the token a name\n\n${USAGE}`);
+    io.fail(`warren tokens create: give the token a name\n\n${TOKENS_HELP}`);
     return 2;
   }
   let userId: string;

@@ -20,7 +20,7 @@ export interface UsageInput {
   fail: (text: string) => void;
 }
 
-const USAGE = `warren usage [--group NAME] [--user ID] [--since ISO] [--json]
+export const USAGE_HELP = `warren usage [--group NAME] [--user ID] [--since ISO] [--json]
 tokens the model gateway recorded, per agent group and user: calls, calls answered with an error,
 input, output, cache read and cache write tokens, their total, and the last call.
   --group NAME   one agent group (its folder, e.g. main, or its name)
@@ -30,9 +30,9 @@ input, output, cache read and cache write tokens, their total, and the last call
 
 export function runUsageCommand(input: UsageInput): Promise<number> {
   const { subcommand } = input;
-  return withCentralDb({ name: 'usage', sub: subcommand, usage: USAGE }, input, (db) => {
+  return withCentralDb({ name: 'usage', sub: subcommand, usage: USAGE_HELP }, input, (db) => {
     if (subcommand !== undefined) {
-      input.fail(`warren usage: unexpected "${subcommand}" (filters are flags)\n\n${USAGE}`);
+      input.fail(`warren usage: unexpected "${subcommand}" (filters are flags)\n\n${USAGE_HELP}`);
       return 2;
     }
     const filter: UsageFilter = {};

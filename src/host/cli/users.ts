@@ -42,7 +42,7 @@ export interface CommandIo {
   fail: (text: string) => void;
 }
 
-const USAGE = `warren users list [--all] [--json]
+export const USERS_HELP = `warren users list [--all] [--json]
 warren users show USER [--json]
 warren users add NAME                      an invited user (becomes active with a linked account's first message)
 warren users suspend USER | activate USER
@@ -57,171 +57,193 @@ USER is a user id (u_…) or one of their accounts as KIND:EXTERNAL_ID (e.g. web
 
 export function runUsersCommand(io: CommandIo): Promise<number> {
   const [sub, ...rest] = io.args;
-  return withCentralDb({ name: 'users', sub, usage: USAGE }, io, (db) => dispatch(db, sub, rest, io));
+  return withCentralDb({ name: 'users', sub, usage: USERS_HELP }, io, (db) => dispatch(db, sub, rest, io));
 }
 
-async function dispatch(db: Db, sub: string | undefined, rest: string[], io: CommandIo): Promise<number> {
-  const now = io.now.toISOString();
-  const need = (n: number): boolean => {
-    if (rest.length >= n) return true;
-    io.fail(`warren users ${sub}: missing arguments\n\n${USAGE}`);
-    return false;
-  };
-  switch (sub) {
-    case undefined:
-    case 'list': {
-      const users = listUsers(db, { includeMerged: io.all });
-      if (io.json) return out(io, users);
-      const rows = users.map((u) => [
-        u.id,
-        u.mergedInto ? `merged into ${u.mergedInto}` : u.status,
-        u.displayName ?? '',
-        listIdentities(db, u.id)
-          .map((i) => `${i.kind}:${i.externalId}`)
-          .join(' '),
-        listRoles(db, u.id)
-          .map((r) => (r.agentGroupId ? `${r.role}@${r.agentGroupId}` : r.role))
-          .join(' '),
-      ]);
-      io.write(
-        rows.length ? renderTable(['USER', 'STATUS', 'NAME', 'ACCOUNTS', 'ROLES'], rows) : 'no users\n',
-      );
-      return 0;
-    }
-    case 'show': {
-      if (!need(1)) return 2;
-      const user = resolveUser(db, rest[0]!);
-      const detail = {
-        user,
-        accounts: listIdentities(db, user.id),
-        roles: listRoles(db, user.id),
-        memberships: db
-          .prepare('SELECT agent_group_id FROM agent_group_members WHERE user_id = ? ORDER BY created_at')
-          .pluck()
-          .all(user.id) as string[],
-        directChats: listUserDms(db, user.id),
-        events: listIdentityEvents(db, user.id),
-      };
-      return io.json ? out(io, detail) : (io.write(describe(detail)), 0);
-    }
-    case 'add': {
-      if (!need(1)) return 2;
-      const user = createUser(db, { displayName: rest.join(' '), status: 'invited' }, now, io.actor);
-      audit(db, io, 'user.added', user.id, {});
-      io.write(`${user.id}  invited  ${user.displayName}\n`);
-      return 0;
-    }
-    case 'suspend':
-    case 'activate': {
-      if (!need(1)) return 2;
-      const user = resolveUser(db, rest[0]!);
-      const status = sub === 'suspend' ? 'suspended' : 'active';
-      if (user.mergedInto) throw new Error(`${user.id} was merged into ${user.mergedInto}; change that user`);
-      if (!setUserStatus(db, user.id, status, io.actor, now)) {
-        io.write(`${user.id} is already ${status}\n`);
-        return 0;
-      }
-      audit(db, io, sub === 'suspend' ? 'user.suspended' : 'user.activated', user.id, { status });
-      io.write(
-        sub === 'suspend'
-          ? `${user.id} suspended: no agent answers them; their cards and API tokens stop working\n`
-          : `${user.id} active\n`,
-      );
-      return 0;
-    }
-    case 'link': {
-      if (!need(3)) return 2;
-      const user = resolveUser(db, rest[0]!);
-      const account = { kind: rest[1]!, externalId: rest[2]! };
-      const outcome = linkAccount(db, user.id, account, { actor: io.actor, now });
-      if (outcome.status === 'already_linked') {
-        io.write(`${account.kind}:${account.externalId} already belongs to ${user.id}\n`);
-        return 0;
-      }
-      audit(db, io, 'identity.linked', user.id, account);
-      io.write(`${account.kind}:${account.externalId} linked to ${user.id}\n`);
-      return 0;
-    }
-    case 'unlink': {
-      if (!need(3)) return 2;
-      const user = resolveUser(db, rest[0]!);
-      const [kind, externalId] = [rest[1]!, rest[2]!];
-      if (getIdentity(db, kind, externalId)?.userId !== user.id)
-        throw new Error(`${kind}:${externalId} is not one of ${user.id}'s accounts`);
-      removeIdentity(db, kind, externalId, io.actor, now);
-      audit(db, io, 'identity.unlinked', user.id, { kind, externalId });
-      io.write(`${kind}:${externalId} unlinked from ${user.id}; its next message is a first contact\n`);
-      return 0;
-    }
-    case 'merge': {
-      if (!need(2)) return 2;
-      const from = resolveUser(db, rest[0]!);
-      const into = resolveUser(db, rest[1]!);
-      const report = mergeUsers(db, from.id, into.id, io.actor, now);
-      if (io.json) return out(io, report);
-      io.write(
-        `${from.id} merged into ${into.id}: ${report.identities.length} account(s), ` +
-          `${report.rolesAdded.length} role(s), ${report.membershipsAdded.length} membership(s), ` +
-          `${report.dmsMoved.length} direct chat(s) moved; ${into.id} is ${report.status}\n`,
-      );
-      return 0;
-    }
-    case 'bind-code': {
-      if (!need(1)) return 2;
-      const user = resolveUser(db, rest[0]!);
-      if (user.mergedInto || user.status === 'suspended')
-        throw new Error(`${user.id} is ${user.mergedInto ? 'merged' : 'suspended'}; no code issued`);
-      const { code, expiresAt } = createBindingCode(db, user.id, now, io.config.access.bindingCodeTtlMs);
-      audit(db, io, 'binding_code.issued', user.id, { expiresAt });
-      io.write(
-        `${code}\nvalid once until ${expiresAt}: the person sends "/link ${code}" to the bot from the account to link\n`,
-      );
-      return 0;
-    }
-    case 'export': {
-      if (!need(1)) return 2;
-      const user = resolveUser(db, rest[0]!);
-      const doc = exportUser(db, io.config.dataDir, user.id, io.actor, now, {
-        groupsDir: io.config.groupsDir,
-      });
-      const text = `${JSON.stringify(doc, null, 2)}\n`;
-      if (io.out) {
-        await writeFile(io.out, text, { mode: 0o600 });
-        io.write(`wrote ${io.out}\n`);
-      } else io.write(text);
-      for (const s of doc.unreadableSessions)
-        io.fail(`warning: session ${s.sessionId} could not be read: ${s.error}\n`);
-      return doc.unreadableSessions.length > 0 ? 1 : 0;
-    }
-    case 'delete': {
-      if (!need(1)) return 2;
-      const user = resolveUser(db, rest[0]!);
-      if (!io.yes) {
-        io.fail(
-          `warren users delete: this removes everything held about ${user.id} for good; ` +
-            'export it first if needed, then run again with --yes\n',
-        );
-        return 2;
-      }
-      const result = await deleteUser(db, io.config.dataDir, user.id, io.actor, now, io.hostRunning, {
-        groupsDir: io.config.groupsDir,
-      });
-      if (io.json) return out(io, result);
-      const rows = Object.entries(result.counts).map(([table, n]) => [table, String(n)]);
-      io.write(`deleted ${user.id}\n${renderTable(['TABLE', 'ROWS'], rows)}`);
-      if (result.reported.length > 0) {
-        io.write(
-          `\nleft as they are; they may still hold this user's words (check or remove by hand):\n` +
-            result.reported.map((e) => `  ${e.store.padEnd(14)} ${e.path}\n`).join('') +
-            (result.truncated ? '  … (listing stopped at its bound; there may be more)\n' : ''),
-        );
-      }
-      return 0;
-    }
-    default:
-      io.fail(`warren users: unknown subcommand "${sub}"\n\n${USAGE}`);
-      return 2;
+type Subcommand = (db: Db, rest: string[], io: CommandIo) => number | Promise<number>;
+
+/** Each subcommand: how many words it needs after its name, and what it does. */
+const SUBCOMMANDS: Record<string, { needs: number; run: Subcommand }> = {
+  list: { needs: 0, run: listCommand },
+  show: { needs: 1, run: showCommand },
+  add: { needs: 1, run: addCommand },
+  suspend: { needs: 1, run: (db, rest, io) => statusCommand(db, rest[0]!, io, 'suspended') },
+  activate: { needs: 1, run: (db, rest, io) => statusCommand(db, rest[0]!, io, 'active') },
+  link: { needs: 3, run: linkCommand },
+  unlink: { needs: 3, run: unlinkCommand },
+  merge: { needs: 2, run: mergeCommand },
+  'bind-code': { needs: 1, run: bindCodeCommand },
+  export: { needs: 1, run: exportCommand },
+  delete: { needs: 1, run: deleteCommand },
+};
+
+function dispatch(db: Db, sub: string | undefined, rest: string[], io: CommandIo): number | Promise<number> {
+  const name = sub ?? 'list';
+  const subcommand = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+  if (!subcommand) {
+    io.fail(`warren users: unknown subcommand "${sub}"\n\n${USERS_HELP}`);
+    return 2;
   }
+  if (rest.length < subcommand.needs) {
+    io.fail(`warren users ${sub}: missing arguments\n\n${USERS_HELP}`);
+    return 2;
+  }
+  return subcommand.run(db, rest, io);
+}
+
+function listCommand(db: Db, _rest: string[], io: CommandIo): number {
+  const users = listUsers(db, { includeMerged: io.all });
+  if (io.json) return out(io, users);
+  const rows = users.map((u) => [
+    u.id,
+    u.mergedInto ? `merged into ${u.mergedInto}` : u.status,
+    u.displayName ?? '',
+    listIdentities(db, u.id)
+      .map((i) => `${i.kind}:${i.externalId}`)
+      .join(' '),
+    listRoles(db, u.id)
+      .map((r) => (r.agentGroupId ? `${r.role}@${r.agentGroupId}` : r.role))
+      .join(' '),
+  ]);
+  io.write(rows.length ? renderTable(['USER', 'STATUS', 'NAME', 'ACCOUNTS', 'ROLES'], rows) : 'no users\n');
+  return 0;
+}
+
+function showCommand(db: Db, [ref]: string[], io: CommandIo): number {
+  const user = resolveUser(db, ref!);
+  const detail = {
+    user,
+    accounts: listIdentities(db, user.id),
+    roles: listRoles(db, user.id),
+    memberships: db
+      .prepare('SELECT agent_group_id FROM agent_group_members WHERE user_id = ? ORDER BY created_at')
+      .pluck()
+      .all(user.id) as string[],
+    directChats: listUserDms(db, user.id),
+    events: listIdentityEvents(db, user.id),
+  };
+  return io.json ? out(io, detail) : (io.write(describe(detail)), 0);
+}
+
+function addCommand(db: Db, words: string[], io: CommandIo): number {
+  const now = io.now.toISOString();
+  const user = createUser(db, { displayName: words.join(' '), status: 'invited' }, now, io.actor);
+  audit(db, io, 'user.added', user.id, {});
+  io.write(`${user.id}  invited  ${user.displayName}\n`);
+  return 0;
+}
+
+function statusCommand(db: Db, ref: string, io: CommandIo, status: 'suspended' | 'active'): number {
+  const user = resolveUser(db, ref);
+  if (user.mergedInto) throw new Error(`${user.id} was merged into ${user.mergedInto}; change that user`);
+  if (!setUserStatus(db, user.id, status, io.actor, io.now.toISOString())) {
+    io.write(`${user.id} is already ${status}\n`);
+    return 0;
+  }
+  audit(db, io, status === 'suspended' ? 'user.suspended' : 'user.activated', user.id, { status });
+  io.write(
+    status === 'suspended'
+      ? `${user.id} suspended: no agent answers them; their cards and API tokens stop working\n`
+      : `${user.id} active\n`,
+  );
+  return 0;
+}
+
+function linkCommand(db: Db, [ref, kind, externalId]: string[], io: CommandIo): number {
+  const user = resolveUser(db, ref!);
+  const account = { kind: kind!, externalId: externalId! };
+  const outcome = linkAccount(db, user.id, account, { actor: io.actor, now: io.now.toISOString() });
+  if (outcome.status === 'already_linked') {
+    io.write(`${account.kind}:${account.externalId} already belongs to ${user.id}\n`);
+    return 0;
+  }
+  audit(db, io, 'identity.linked', user.id, account);
+  io.write(`${account.kind}:${account.externalId} linked to ${user.id}\n`);
+  return 0;
+}
+
+function unlinkCommand(db: Db, [ref, kind, externalId]: string[], io: CommandIo): number {
+  const user = resolveUser(db, ref!);
+  if (getIdentity(db, kind!, externalId!)?.userId !== user.id)
+    throw new Error(`${kind}:${externalId} is not one of ${user.id}'s accounts`);
+  removeIdentity(db, kind!, externalId!, io.actor, io.now.toISOString());
+  audit(db, io, 'identity.unlinked', user.id, { kind: kind!, externalId: externalId! });
+  io.write(`${kind}:${externalId} unlinked from ${user.id}; its next message is a first contact\n`);
+  return 0;
+}
+
+function mergeCommand(db: Db, [fromRef, intoRef]: string[], io: CommandIo): number {
+  const from = resolveUser(db, fromRef!);
+  const into = resolveUser(db, intoRef!);
+  const report = mergeUsers(db, from.id, into.id, io.actor, io.now.toISOString());
+  if (io.json) return out(io, report);
+  io.write(
+    `${from.id} merged into ${into.id}: ${report.identities.length} account(s), ` +
+      `${report.rolesAdded.length} role(s), ${report.membershipsAdded.length} membership(s), ` +
+      `${report.dmsMoved.length} direct chat(s) moved; ${into.id} is ${report.status}\n`,
+  );
+  return 0;
+}
+
+function bindCodeCommand(db: Db, [ref]: string[], io: CommandIo): number {
+  const user = resolveUser(db, ref!);
+  if (user.mergedInto || user.status === 'suspended')
+    throw new Error(`${user.id} is ${user.mergedInto ? 'merged' : 'suspended'}; no code issued`);
+  const ttl = io.config.access.bindingCodeTtlMs;
+  const { code, expiresAt } = createBindingCode(db, user.id, io.now.toISOString(), ttl);
+  audit(db, io, 'binding_code.issued', user.id, { expiresAt });
+  io.write(
+    `${code}\nvalid once until ${expiresAt}: the person sends "/link ${code}" to the bot from the account to link\n`,
+  );
+  return 0;
+}
+
+async function exportCommand(db: Db, [ref]: string[], io: CommandIo): Promise<number> {
+  const user = resolveUser(db, ref!);
+  const doc = exportUser(db, io.config.dataDir, user.id, io.actor, io.now.toISOString(), {
+    groupsDir: io.config.groupsDir,
+  });
+  const text = `${JSON.stringify(doc, null, 2)}\n`;
+  if (io.out) {
+    await writeFile(io.out, text, { mode: 0o600 });
+    io.write(`wrote ${io.out}\n`);
+  } else io.write(text);
+  for (const s of doc.unreadableSessions)
+    io.fail(`warning: session ${s.sessionId} could not be read: ${s.error}\n`);
+  return doc.unreadableSessions.length > 0 ? 1 : 0;
+}
+
+async function deleteCommand(db: Db, [ref]: string[], io: CommandIo): Promise<number> {
+  const user = resolveUser(db, ref!);
+  if (!io.yes) {
+    io.fail(
+      `warren users delete: this removes everything held about ${user.id} for good; ` +
+        'export it first if needed, then run again with --yes\n',
+    );
+    return 2;
+  }
+  const result = await deleteUser(
+    db,
+    io.config.dataDir,
+    user.id,
+    io.actor,
+    io.now.toISOString(),
+    io.hostRunning,
+    {
+      groupsDir: io.config.groupsDir,
+    },
+  );
+  if (io.json) return out(io, result);
+  const rows = Object.entries(result.counts).map(([table, n]) => [table, String(n)]);
+  io.write(`deleted ${user.id}\n${renderTable(['TABLE', 'ROWS'], rows)}`);
+  if (result.reported.length > 0) {
+    io.write(
+      `\nleft as they are; they may still hold this user's words (check or remove by hand):\n` +
+        result.reported.map((e) => `  ${e.store.padEnd(14)} ${e.path}\n`).join('') +
+        (result.truncated ? '  … (listing stopped at its bound; there may be more)\n' : ''),
+    );
+  }
+  return 0;
 }
 
 /** A user id, or an account `KIND:EXTERNAL_ID`. */

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import Docker from 'dockerode';
 
 /** Where a Docker-compatible API is looked for, in order, when DOCKER_HOST is not set. */
 export const DEFAULT_ENGINE_SOCKETS = ['/var/run/docker.sock', '/run/warren/podman.sock'] as const;
@@ -27,14 +27,12 @@ export async function findEngineSocket(dockerHost: string | undefined): Promise<
   );
 }
 
-function ping(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
+/** Whether an engine answers /_ping on the socket within two seconds. */
+async function ping(socketPath: string): Promise<boolean> {
+  try {
+    await new Docker({ socketPath, timeout: 2000 }).ping();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -29,3 +29,5 @@ export {
   MAX_LOG_LINE_BYTES,
   type LineSplitter,
 } from './log-lines.ts';
+export { writeRotatedLog } from './session-log.ts';
+export { sessionContainerSpec, sessionSpecDirs, type SessionSpecInput } from './session-spec.ts';

@@ -4,8 +4,12 @@ import type { Db } from '../../db/connection.ts';
 import { finishAttempt, startAttempt, type AttemptStart, type DeliveryAttempt } from '../../db/deliveries.ts';
 import type { DeliveryErrorCode } from '../../db/enums.ts';
 import { errorText } from '../../shared/error-text.ts';
-import { ChannelSendError, type Channel, type OutboundMessage } from '../channels/channel.ts';
-import type { ChannelRegistry } from '../channels/registry.ts';
+import {
+  ChannelSendError,
+  type Channel,
+  type OutboundMessage,
+  type ChannelRegistry,
+} from '../channels/index.ts';
 
 export type SendOutcome = { ok: true; platformMessageId: string | null } | SendRefusal;
 

@@ -1,6 +1,6 @@
 // What the channel is asked to send for an outbound operation, degraded to what the channel can show
 // (DESIGN §5: degradation is the host's job): a card becomes numbered text, an edit a new message.
-import { hasCapability, type Card, type OutboundMessage } from '../channels/channel.ts';
+import { hasCapability, type Card, type OutboundMessage } from '../channels/index.ts';
 import type { OutboundOperation } from '../../shared/session-content.ts';
 import { platformIdOfSeq, type SessionPaths } from '../sessions/index.ts';
 import type { StagedFile } from './outbox.ts';

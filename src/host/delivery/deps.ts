@@ -3,7 +3,7 @@
 import type { Db } from '../../db/connection.ts';
 import type { DeliveryErrorCode } from '../../db/enums.ts';
 import type { Session } from '../../db/sessions.ts';
-import type { ChannelRegistry } from '../channels/registry.ts';
+import type { ChannelRegistry } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboundRow, SessionPaths, SessionUnsafeError } from '../sessions/index.ts';
 

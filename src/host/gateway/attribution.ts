@@ -5,29 +5,10 @@
 import type { Db } from '../../db/connection.ts';
 import { chatContent, parseContent } from '../../shared/session-content.ts';
 import { findUserByIdentity, getUser } from '../../db/users.ts';
-import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
+import { readClaimedChats, type SessionPaths } from '../sessions/index.ts';
 
 export function currentUserOf(db: Db, paths: SessionPaths): string | null {
-  const claimed = withSessionFile(paths, 'outbound', 'read', (out) =>
-    out
-      .prepare(
-        "SELECT message_id FROM processing_ack WHERE status = 'processing' ORDER BY status_changed DESC, rowid DESC LIMIT 20",
-      )
-      .pluck()
-      .all(),
-  ) as string[];
-  if (claimed.length === 0) return null;
-  const rows = withSessionFile(paths, 'inbound', 'read', (inbound) =>
-    inbound
-      .prepare(
-        `SELECT id, content FROM messages_in WHERE kind = 'chat' AND id IN (SELECT value FROM json_each(?))`,
-      )
-      .all(JSON.stringify(claimed)),
-  ) as { id: string; content: string }[];
-  // The newest claim first: a runner that took a batch answers its latest message last.
-  for (const id of claimed) {
-    const row = rows.find((r) => r.id === id);
-    if (!row) continue;
+  for (const row of readClaimedChats(paths)) {
     const parsed = parseContent(chatContent, row.content);
     if (!parsed.ok) continue;
     const user = userOfSender(db, parsed.value.sender);

@@ -8,7 +8,7 @@ import {
   type TaskAction,
   type TaskActionPayload,
 } from '../../shared/session-content.ts';
-import type { SessionPaths } from '../sessions/index.ts';
+import { inTaskTransaction, type SessionPaths, type TaskTx } from '../sessions/index.ts';
 import {
   cancelTask,
   pauseTask,
@@ -17,7 +17,6 @@ import {
   updateTask,
   type CommandOutcome,
 } from './commands.ts';
-import { inTaskTransaction, type TaskTx } from './task-rows.ts';
 
 export interface ActionRow {
   /** The messages_out row id: what `delivered` records. */

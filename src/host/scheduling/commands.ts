@@ -4,7 +4,7 @@ import type { CatchUpPolicy } from '../../shared/session-content.ts';
 import { compileSchedule, type Schedule } from '../../shared/cron.ts';
 import { checkTimezone } from '../../shared/time-zone.ts';
 import { seriesStatus, type TaskRun, type TaskSeries } from '../../shared/task-series.ts';
-import type { TaskTx } from './task-rows.ts';
+import type { TaskTx } from '../sessions/index.ts';
 
 export type CommandOutcome =
   { ok: true; message: string; taskId: string; wakeAt: string[] } | { ok: false; error: string };

@@ -4,7 +4,7 @@
 import { appendAuditEvent } from '../../db/audit.ts';
 import type { Db } from '../../db/connection.ts';
 import { listActiveSessions, scheduleWake, type Session } from '../../db/sessions.ts';
-import { sessionPaths, type SessionPaths } from '../sessions/index.ts';
+import { inTaskTransaction, readSeries, sessionPaths, type SessionPaths } from '../sessions/index.ts';
 import { cancelTask, compiled, pauseTask, resumeTask, runTaskNow, type CommandOutcome } from './commands.ts';
 import { upcomingRuns } from '../../shared/cron.ts';
 import {
@@ -14,7 +14,6 @@ import {
   type TaskSeries,
   type TaskSummary,
 } from '../../shared/task-series.ts';
-import { inTaskTransaction, readSeries } from './task-rows.ts';
 
 export interface TaskListing extends TaskSummary {
   sessionId: string;

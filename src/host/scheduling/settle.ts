@@ -6,8 +6,7 @@
 import { planCatchUp, DEFAULT_CATCH_UP } from './catch-up.ts';
 import { carried, compiled } from './commands.ts';
 import { failureStreak, seriesStatus, type TaskSeries } from '../../shared/task-series.ts';
-import { inTaskTransaction, type TaskTx } from './task-rows.ts';
-import type { SessionPaths } from '../sessions/index.ts';
+import { inTaskTransaction, type SessionPaths, type TaskTx } from '../sessions/index.ts';
 
 export interface SettleContext {
   now: string;

@@ -63,3 +63,17 @@ export {
   type DiskUsage,
 } from './disk-usage.ts';
 export { LOCK_FILE, lockSession, sessionLock, SessionLockedError, type SessionLockInfo } from './lock.ts';
+export {
+  deleteSentRows,
+  readChannelChatRows,
+  readSentRows,
+  type ChannelChatRow,
+  type DeletedSentRows,
+  type SenderKeys,
+  type SentRows,
+} from './sent-rows.ts';
+export { readClaimedChats } from './claims.ts';
+export { inTaskTransaction, readSeries, type NewTaskRun, type TaskTx } from './tasks.ts';
+export { projectDestinations, resolveSession, sessionKeyFor } from './resolve.ts';
+export { crashRetryDelayMs, pruneSessionFiles, recoverAbandonedRows } from './recovery.ts';
+export { causeOf, latestTriggerOf } from './lookup.ts';

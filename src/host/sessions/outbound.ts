@@ -82,7 +82,6 @@ export function oldestClaimAt(paths: SessionPaths): string | null {
   ) as string | null;
 }
 
-
 // Every column is returned only when it is small; `oversized` names the columns that were not.
 const FIELDS = [
   'id',

@@ -43,8 +43,21 @@ const scheduleArgs = {
   max_catch_up: z.number().int().min(1).max(100).optional().describe('with catch_up all: at most this many'),
 };
 
+/** What every task tool works with: the runner's deps (with a time zone) and the turn. */
+interface TaskToolContext {
+  deps: ToolDeps & { timezone: string };
+  scope: TurnScope;
+}
+
 export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: TurnScope): void {
-  const deps = { ...toolDeps, timezone: toolDeps.timezone ?? 'UTC' };
+  const ctx: TaskToolContext = { deps: { ...toolDeps, timezone: toolDeps.timezone ?? 'UTC' }, scope };
+  registerScheduleTask(server, ctx);
+  registerListTasks(server, ctx);
+  registerUpdateTask(server, ctx);
+  registerSeriesVerbs(server, ctx);
+}
+
+function registerScheduleTask(server: McpServer, ctx: TaskToolContext): void {
   server.registerTool(
     'schedule_task',
     {
@@ -60,9 +73,9 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
       if ((args.at === undefined) === (args.cron === undefined)) {
         return failure('give either at (one run) or cron (recurring), not both; nothing was scheduled.');
       }
-      const timing = await checkTiming(args, args.timezone ?? deps.timezone, deps.clock());
+      const timing = await checkTiming(args, args.timezone ?? ctx.deps.timezone, ctx.deps.clock());
       if (!timing.ok) return failure(`${timing.error}; nothing was scheduled.`);
-      const taskId = `task_${scope.ids({ tool: 'schedule_task', args }).slice(4, 20)}`;
+      const taskId = `task_${ctx.scope.ids({ tool: 'schedule_task', args }).slice(4, 20)}`;
       const payload: TaskActionPayload<'schedule_task'> = {
         taskId,
         prompt: args.prompt,
@@ -71,7 +84,7 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
         ...(args.catch_up ? { catchUp: args.catch_up } : {}),
         ...(args.max_catch_up ? { maxCatchUp: args.max_catch_up } : {}),
       };
-      const seq = writeAction('schedule_task', payload);
+      const seq = writeAction(ctx, 'schedule_task', payload);
       return result({
         taskId,
         seq,
@@ -81,7 +94,9 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
       });
     },
   );
+}
 
+function registerListTasks(server: McpServer, ctx: TaskToolContext): void {
   server.registerTool(
     'list_tasks',
     {
@@ -90,14 +105,14 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
         'Changes you made a moment ago show under pendingChanges until the host has applied them.',
     },
     () => {
-      const tasks = readTaskSeries(deps.session).map((s) => {
+      const tasks = readTaskSeries(ctx.deps.session).map((s) => {
         const summary = summarize(s);
         return {
           ...summary,
-          nextRunLocal: summary.nextRun && localTime(summary.nextRun, summary.timezone ?? deps.timezone),
+          nextRunLocal: summary.nextRun && localTime(summary.nextRun, summary.timezone ?? ctx.deps.timezone),
         };
       });
-      const pendingChanges = readPendingTaskActions(deps.session).map((a) => ({
+      const pendingChanges = readPendingTaskActions(ctx.deps.session).map((a) => ({
         action: a.action,
         taskId: a.payload.taskId,
         seq: a.seq,
@@ -105,7 +120,9 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
       return result({ tasks, pendingChanges });
     },
   );
+}
 
+function registerUpdateTask(server: McpServer, ctx: TaskToolContext): void {
   server.registerTool(
     'update_task',
     {
@@ -115,7 +132,7 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
       inputSchema: { task_id: taskIdArg, prompt: z.string().min(1).max(8000).optional(), ...scheduleArgs },
     },
     async (args) => {
-      const found = findTask(args.task_id, 'change');
+      const found = findTask(ctx, args.task_id, 'change');
       if (!found.ok) return failure(found.error);
       if (args.at !== undefined && args.cron !== undefined) {
         return failure('give either at or cron, not both; nothing was changed.');
@@ -127,12 +144,12 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
       } as Omit<TaskActionPayload<'update_task'>, 'taskId'>;
       if (args.at !== undefined || args.cron !== undefined || args.timezone !== undefined) {
         const head = found.series?.head;
-        const timezone = args.timezone ?? head?.timezone ?? deps.timezone;
+        const timezone = args.timezone ?? head?.timezone ?? ctx.deps.timezone;
         const cron = args.cron ?? (args.at === undefined ? (head?.recurrence ?? undefined) : undefined);
         const timing = await checkTiming(
           { cron, at: cron === undefined ? (args.at ?? head?.content.scheduledFor) : undefined },
           timezone,
-          deps.clock(),
+          ctx.deps.clock(),
         );
         if (!timing.ok) return failure(`${timing.error}; nothing was changed.`);
         Object.assign(changes, {
@@ -142,61 +159,65 @@ export function registerTaskTools(server: McpServer, toolDeps: ToolDeps, scope: 
         });
       }
       if (Object.keys(changes).length === 0) return failure('nothing to change; give at least one field.');
-      const seq = writeAction('update_task', { taskId: args.task_id, ...changes });
+      const seq = writeAction(ctx, 'update_task', { taskId: args.task_id, ...changes });
       return result({ taskId: args.task_id, seq });
     },
   );
+}
 
+/** pause_task, resume_task and cancel_task: one verb on a whole series. */
+function registerSeriesVerbs(server: McpServer, ctx: TaskToolContext): void {
   for (const [name, verb, description] of [
     ['pause_task', 'pause', 'Pause a task: no runs until resume_task.'],
     ['resume_task', 'resume', 'Resume a paused task at its next scheduled time (missed runs do not run).'],
     ['cancel_task', 'cancel', 'Cancel a task for good.'],
   ] as const) {
     server.registerTool(name, { description, inputSchema: { task_id: taskIdArg } }, ({ task_id }) => {
-      const found = findTask(task_id, verb);
+      const found = findTask(ctx, task_id, verb);
       if (!found.ok) return failure(found.error);
-      return result({ taskId: task_id, seq: writeAction(name, { taskId: task_id }) });
+      return result({ taskId: task_id, seq: writeAction(ctx, name, { taskId: task_id }) });
     });
   }
+}
 
-  /** A task the host knows, or one this agent scheduled a moment ago (not applied yet). */
-  function findTask(
-    taskId: string,
-    verb: string,
-  ): { ok: true; series: TaskSeries | undefined } | { ok: false; error: string } {
-    const all = readTaskSeries(deps.session);
-    const series = all.find((s) => s.taskId === taskId);
-    if (series) {
-      const status = seriesStatus(series);
-      if (status === 'cancelled')
-        return { ok: false, error: `task ${taskId} was cancelled; nothing to ${verb}.` };
-      if (status === 'finished')
-        return { ok: false, error: `task ${taskId} has already run; nothing to ${verb}.` };
-      return { ok: true, series };
-    }
-    const pending = readPendingTaskActions(deps.session).some(
-      (a) => a.action === 'schedule_task' && a.payload.taskId === taskId,
-    );
-    if (pending) return { ok: true, series: undefined };
-    const known = all.filter((s) => ['active', 'paused'].includes(seriesStatus(s))).map((s) => s.taskId);
-    return {
-      ok: false,
-      error: `there is no task ${taskId} in this conversation${known.length ? `; your tasks: ${known.join(', ')}` : ''}. Nothing was changed.`,
-    };
+/** A task the host knows, or one this agent scheduled a moment ago (not applied yet). */
+function findTask(
+  ctx: TaskToolContext,
+  taskId: string,
+  verb: string,
+): { ok: true; series: TaskSeries | undefined } | { ok: false; error: string } {
+  const all = readTaskSeries(ctx.deps.session);
+  const series = all.find((s) => s.taskId === taskId);
+  if (series) {
+    const status = seriesStatus(series);
+    if (status === 'cancelled')
+      return { ok: false, error: `task ${taskId} was cancelled; nothing to ${verb}.` };
+    if (status === 'finished')
+      return { ok: false, error: `task ${taskId} has already run; nothing to ${verb}.` };
+    return { ok: true, series };
   }
+  const pending = readPendingTaskActions(ctx.deps.session).some(
+    (a) => a.action === 'schedule_task' && a.payload.taskId === taskId,
+  );
+  if (pending) return { ok: true, series: undefined };
+  const known = all.filter((s) => ['active', 'paused'].includes(seriesStatus(s))).map((s) => s.taskId);
+  return {
+    ok: false,
+    error: `there is no task ${taskId} in this conversation${known.length ? `; your tasks: ${known.join(', ')}` : ''}. Nothing was changed.`,
+  };
+}
 
-  function writeAction(action: TaskAction, payload: Record<string, unknown>): number {
-    const operation: OutboundOperation = { op: 'action', action, payload };
-    const [written] = writeMessagesOut(deps.session, [
-      {
-        id: scope.ids({ target: 'host', operation }),
-        kind: 'system',
-        operation,
-        timestamp: deps.clock().toISOString(),
-      },
-    ]);
-    return written!.seq;
-  }
+function writeAction(ctx: TaskToolContext, action: TaskAction, payload: Record<string, unknown>): number {
+  const operation: OutboundOperation = { op: 'action', action, payload };
+  const [written] = writeMessagesOut(ctx.deps.session, [
+    {
+      id: ctx.scope.ids({ target: 'host', operation }),
+      kind: 'system',
+      operation,
+      timestamp: ctx.deps.clock().toISOString(),
+    },
+  ]);
+  return written!.seq;
 }
 
 type Timing = { ok: true; firstRun: string; timezone: string } | { ok: false; error: string };

@@ -1,5 +1,6 @@
 // The host's writes of task rows into inbound.db (it is that file's only writer). Everything that
-// changes a series happens inside one BEGIN IMMEDIATE transaction opened by `inTaskTransaction`.
+// changes a series happens inside one BEGIN IMMEDIATE transaction opened by `inTaskTransaction`;
+// what the transaction does is the scheduler's (scheduling/).
 import { newId } from '../../db/ids.ts';
 import {
   nextSeq,
@@ -8,7 +9,7 @@ import {
   type SessionDb,
 } from '../../shared/session-contract.ts';
 import { taskContent, type TaskContent } from '../../shared/session-content.ts';
-import { withSessionFile, type SessionPaths } from '../sessions/index.ts';
+import { withSessionFile, type SessionPaths } from './files.ts';
 import { groupSeries, parseTaskRows, type TaskRun, type TaskSeries } from '../../shared/task-series.ts';
 
 /** One open inbound.db inside a write transaction, with the session's seq allocator. */
@@ -74,27 +75,14 @@ function openTx(db: SessionDb, now: string, maxOut: number, started: (id: string
   const maxIn = db.prepare('SELECT coalesce(max(seq), 0) FROM messages_in').pluck().get() as number;
   let seq = Math.max(maxIn, maxOut);
   let cache: TaskSeries[] | undefined;
-  const insert = db.prepare(`INSERT INTO messages_in
-      (id, seq, kind, timestamp, status, process_after, recurrence, timezone, series_id, trigger, content)
-      VALUES (@id, @seq, @kind, @timestamp, @status, @process_after, @recurrence, @timezone, @series_id,
-        @trigger, @content)
-      ON CONFLICT DO NOTHING`);
+  const sql = prepareTaskStatements(db);
   const insertRow = (row: Record<string, unknown>): boolean => {
     const next = nextSeq(seq, 'even');
-    if (insert.run({ ...row, seq: next }).changes === 0) return false;
+    if (sql.insert.run({ ...row, seq: next }).changes === 0) return false;
     seq = next;
     cache = undefined;
     return true;
   };
-  const setStatus = db.prepare('UPDATE messages_in SET status = ? WHERE id = ?');
-  const setContent = db.prepare('UPDATE messages_in SET content = ? WHERE id = ?');
-  const move = db.prepare(
-    'UPDATE messages_in SET process_after = ?, recurrence = ?, timezone = ?, content = ? WHERE id = ?',
-  );
-
-  const setSeriesStatus = db.prepare(
-    "UPDATE messages_in SET status = ? WHERE kind = 'task' AND series_id = ? AND status = ?",
-  );
 
   const tx: TaskTx = {
     db,
@@ -102,64 +90,91 @@ function openTx(db: SessionDb, now: string, maxOut: number, started: (id: string
     started,
     series: () => (cache ??= groupSeries(readRuns(db))),
     find: (taskId) => tx.series().find((s) => s.taskId === taskId),
-    insertRun(run) {
-      const content: TaskContent = taskContent.parse({
-        ...run.extra,
-        prompt: run.prompt,
-        taskId: run.taskId,
-        scheduledFor: run.slot,
-      });
-      return insertRow({
-        id: newId('run'),
-        kind: 'task',
-        timestamp: now,
-        status: run.status ?? 'pending',
-        process_after: run.slot,
-        recurrence: run.recurrence,
-        timezone: run.timezone,
-        series_id: run.taskId,
-        trigger: 1,
-        content: JSON.stringify(content),
-      });
-    },
+    insertRun: (run) => insertRow(runRow(run, now)),
     setStatus(runs, status) {
-      for (const run of runs) setStatus.run(status, run.id);
+      for (const run of runs) sql.setStatus.run(status, run.id);
       cache = undefined;
     },
     setSeriesStatus(taskId, from, to) {
       cache = undefined;
-      return setSeriesStatus.run(to, taskId, from).changes;
+      return sql.setSeriesStatus.run(to, taskId, from).changes;
     },
     moveRun(run, to) {
       const content = { ...run.content, scheduledFor: to.slot };
-      move.run(to.slot, to.recurrence, to.timezone, JSON.stringify(content), run.id);
+      sql.move.run(to.slot, to.recurrence, to.timezone, JSON.stringify(content), run.id);
       cache = undefined;
     },
     patchContent(runs, patch) {
       for (const run of runs)
-        setContent.run(JSON.stringify(taskContent.parse({ ...run.content, ...patch })), run.id);
+        sql.setContent.run(JSON.stringify(taskContent.parse({ ...run.content, ...patch })), run.id);
       cache = undefined;
     },
-    insertSystem(content, trigger) {
-      insertRow({
-        id: newId('msg'),
-        kind: 'system',
-        timestamp: now,
-        status: 'pending',
-        process_after: null,
-        recurrence: null,
-        timezone: null,
-        series_id: null,
-        trigger: trigger ? 1 : 0,
-        content: JSON.stringify(content),
-      });
-    },
-    recordDelivered(messageOutId, status) {
-      db.prepare(
-        `INSERT INTO delivered (message_out_id, platform_message_id, status, delivered_at) VALUES (?, NULL, ?, ?)
-         ON CONFLICT (message_out_id) DO NOTHING`,
-      ).run(messageOutId, status, now);
-    },
+    insertSystem: (content, trigger) => void insertRow(systemRow(content, trigger, now)),
+    recordDelivered: (messageOutId, status) => void sql.delivered.run(messageOutId, status, now),
   };
   return tx;
+}
+
+/** The statements of one task transaction, prepared once. */
+function prepareTaskStatements(db: SessionDb) {
+  return {
+    insert: db.prepare(`INSERT INTO messages_in
+      (id, seq, kind, timestamp, status, process_after, recurrence, timezone, series_id, trigger, content)
+      VALUES (@id, @seq, @kind, @timestamp, @status, @process_after, @recurrence, @timezone, @series_id,
+        @trigger, @content)
+      ON CONFLICT DO NOTHING`),
+    setStatus: db.prepare('UPDATE messages_in SET status = ? WHERE id = ?'),
+    setContent: db.prepare('UPDATE messages_in SET content = ? WHERE id = ?'),
+    move: db.prepare(
+      'UPDATE messages_in SET process_after = ?, recurrence = ?, timezone = ?, content = ? WHERE id = ?',
+    ),
+    setSeriesStatus: db.prepare(
+      "UPDATE messages_in SET status = ? WHERE kind = 'task' AND series_id = ? AND status = ?",
+    ),
+    delivered: db.prepare(
+      `INSERT INTO delivered (message_out_id, platform_message_id, status, delivered_at) VALUES (?, NULL, ?, ?)
+       ON CONFLICT (message_out_id) DO NOTHING`,
+    ),
+  };
+}
+
+/** The messages_in row of one run of a series (its seq is given when it is inserted). */
+function runRow(run: NewTaskRun, now: string): Record<string, unknown> {
+  const content: TaskContent = taskContent.parse({
+    ...run.extra,
+    prompt: run.prompt,
+    taskId: run.taskId,
+    scheduledFor: run.slot,
+  });
+  return {
+    id: newId('run'),
+    kind: 'task',
+    timestamp: now,
+    status: run.status ?? 'pending',
+    process_after: run.slot,
+    recurrence: run.recurrence,
+    timezone: run.timezone,
+    series_id: run.taskId,
+    trigger: 1,
+    content: JSON.stringify(content),
+  };
+}
+
+function systemRow(
+  content: { event: string } & Record<string, unknown>,
+  trigger: boolean,
+  now: string,
+): Record<string, unknown> {
+  return {
+    id: newId('msg'),
+    kind: 'system',
+    timestamp: now,
+    status: 'pending',
+    process_after: null,
+    recurrence: null,
+    timezone: null,
+    series_id: null,
+    trigger: trigger ? 1 : 0,
+    content: JSON.stringify(content),
+  };
 }
