@@ -4,7 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { listAgentGroups } from '../db/agent-groups.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
-import { createCliChannel, createWebchatChannel, createChannelRegistry } from './channels/index.ts';
+import type { Db } from '../db/connection.ts';
+import {
+  createCliChannel,
+  createWebchatChannel,
+  createChannelRegistry,
+  type ChannelRegistry,
+} from './channels/index.ts';
 import { createAgentMessages, createWebSignIn } from './access/index.ts';
 import type { Config } from './config.ts';
 import {
@@ -13,14 +19,15 @@ import {
   ensurePackageImage,
   findEngineSocket,
   removeOrphans,
+  type ContainerRuntime,
 } from './containers/index.ts';
 import { initDataFolder, readCliSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovals } from './approvals/index.ts';
 import { combineActions, createDelivery, createNotices, type DeliveryDeps } from './delivery/index.ts';
-import { createHostEvents } from './events.ts';
-import { createGateway, describeGroupModel, loadSecrets } from './gateway/index.ts';
-import { startHttpServer } from './http.ts';
+import { createHostEvents, type HostEvents } from './events.ts';
+import { createGateway, describeGroupModel, loadSecrets, type Secrets } from './gateway/index.ts';
+import { startHttpServer, type RunningHttpServer } from './http.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { REPO_ROOT } from './repo.ts';
@@ -51,9 +58,51 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const clock = options.clock ?? (() => new Date());
   // Before any file is made: the data folder's files are the host's alone (docs/security.md).
   const restoreFileModes = restrictNewFileModes();
+  const { db, secrets } = await openDataFolder(config, clock, log, options.env ?? process.env);
+  const engine = await prepareEngine(config, log);
+  // Work their runners had claimed is picked up again (a due task runs once, not at its next slot).
+  wakeInterruptedSessions(db, clock().toISOString());
+  resetContainerStatuses(db);
 
+  const { channels, webchat, cli } = createChannels(config, db, clock, log);
+  const base: Base = { config, db, clock, log, channels };
+  const parts = buildParts(base, { ...engine, secrets, onDelivered: options.onDelivered });
+  const { approvals, router } = parts;
+  parts.sweep.start(config.sweepIntervalMs);
+  await channels.connectAll(async (message) => {
+    await router.route(message);
+  });
+  approvals.rebuildStaleImages();
+
+  const http = await startHttpServer({
+    port: config.port,
+    host: config.host,
+    mounts: [
+      { path: '/webchat', app: webchat.app },
+      { path: '/cli', app: cli.app },
+      { path: '/api', app: createAdminApi({ db, clock, approvals }) },
+    ],
+    log,
+  });
+  log.info(
+    { url: `${http.url}/webchat/`, dataDir: config.dataDir, engine: engine.socketPath },
+    'Warren is running',
+  );
+  return stoppable(base, { ...parts, http, runtime: engine.runtime, restoreFileModes });
+}
+
+interface Base {
+  config: Config;
+  db: Db;
+  clock: () => Date;
+  log: Logger;
+  channels: ChannelRegistry;
+}
+
+/** The data folder made or checked, and what the host must warn about before it starts. */
+async function openDataFolder(config: Config, clock: () => Date, log: Logger, env: NodeJS.ProcessEnv) {
   // Before anything changes: a secrets file others can read stops the start.
-  const secrets = loadSecrets({ file: config.secretsFile, env: options.env ?? process.env });
+  const secrets = loadSecrets({ file: config.secretsFile, env });
   const { db, changes } = await initDataFolder(config, clock, { secrets });
   for (const change of changes) log.info(change);
   for (const group of listAgentGroups(db)) {
@@ -62,7 +111,11 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   }
   const released = releaseAbandonedClaims(db);
   if (released > 0) log.warn({ released }, 'released inbound claims of a host that stopped mid-route');
+  return { db, secrets };
+}
 
+/** The container engine, the agent image, and no containers left over from a previous run. */
+async function prepareEngine(config: Config, log: Logger) {
   const socketPath = await findEngineSocket(config.dockerHost);
   const docker = new Docker({ socketPath });
   const image = await ensureAgentImage(docker, REPO_ROOT, log);
@@ -70,10 +123,10 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const runtime = createDockerRuntime({ docker, installId: config.installId, log });
   const orphans = await removeOrphans(runtime, config.installId);
   if (orphans > 0) log.warn({ removed: orphans }, 'removed containers left over from a previous run');
-  // Work their runners had claimed is picked up again (a due task runs once, not at its next slot).
-  wakeInterruptedSessions(db, clock().toISOString());
-  resetContainerStatuses(db);
+  return { socketPath, docker, image, runtime };
+}
 
+function createChannels(config: Config, db: Db, clock: () => Date, log: Logger) {
   const channels = createChannelRegistry();
   const filesDir = join(config.dataDir, 'files');
   const webchat = createWebchatChannel({
@@ -92,11 +145,34 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   });
   channels.register(webchat);
   channels.register(cli);
+  return { channels, webchat, cli };
+}
 
-  // Parts are built in dependency order; where two talk both ways, an event carries it (events.ts).
+/** What the parts are built with besides the base: the agent image, model keys, observers. */
+interface Supplies {
+  docker: Docker;
+  image: { tag: string };
+  runtime: ContainerRuntime;
+  secrets: Secrets;
+  onDelivered: DeliveryDeps['onDelivered'];
+}
+
+/**
+ * The host's parts in dependency order. Where two talk both ways an event carries it (events.ts):
+ * the pool wakes for everyone, quarantine closes unsafe sessions, the router replays admitted messages.
+ */
+function buildParts(base: Base, supplies: Supplies) {
   const events = createHostEvents();
+  const messaging = buildMessaging(base, supplies, events);
+  const sessions = buildSessions(base, supplies, events, messaging);
+  return { ...messaging, ...sessions };
+}
+
+/** What turns agents' rows into effects: notices, tasks, approvals, agent messages, delivery, models. */
+function buildMessaging(base: Base, supplies: Supplies, events: HostEvents) {
+  const { config, db, clock, log, channels } = base;
+  const { docker, image, secrets } = supplies;
   const wake = events.wake.emit;
-  const onUnsafe = events.unsafe.emit;
   const notices = createNotices({ db, dataDir: config.dataDir, channels, clock, log });
   const notifyUser = (sessionId: string, key: string, text: string) =>
     notices.notifyUser(sessionId, key, text, null);
@@ -140,11 +216,11 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     log,
     wake,
     watchFiles: !config.pollOnly,
-    onDelivered: options.onDelivered,
+    onDelivered: supplies.onDelivered,
     actions: combineActions(scheduler, approvals.actions),
     questions: approvals.questions,
     agentMessages,
-    onUnsafe,
+    onUnsafe: events.unsafe.emit,
   });
   const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
   const diskQuota = createDiskQuota({
@@ -159,11 +235,25 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     now: () => clock().getTime(),
     log,
   });
+  return { notices, notifyUser, scheduler, approvals, delivery, gateway, diskQuota };
+}
+
+/** Containers and what watches over them, and the router that starts their work. */
+function buildSessions(
+  base: Base,
+  supplies: Supplies,
+  events: HostEvents,
+  messaging: ReturnType<typeof buildMessaging>,
+) {
+  const { config, db, clock, log } = base;
+  const { notices, notifyUser, scheduler, approvals, delivery, gateway, diskQuota } = messaging;
+  const wake = events.wake.emit;
+  const onUnsafe = events.unsafe.emit;
   const pool = createLifecycle({
     db,
     config,
-    runtime,
-    image: image.tag,
+    runtime: supplies.runtime,
+    image: supplies.image.tag,
     repoRoot: REPO_ROOT,
     delivery,
     notifyUser: notices.notifyUser,
@@ -197,7 +287,6 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
     onUnsafe,
   });
-  sweep.start(config.sweepIntervalMs);
 
   const router = createRouter({
     db,
@@ -212,23 +301,20 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     intercept: (message) => approvals.intercept(message),
   });
   events.admitted.on(router.replay);
-  await channels.connectAll(async (message) => {
-    await router.route(message);
-  });
-  approvals.rebuildStaleImages();
+  return { pool, sweep, router };
+}
 
-  const http = await startHttpServer({
-    port: config.port,
-    host: config.host,
-    mounts: [
-      { path: '/webchat', app: webchat.app },
-      { path: '/cli', app: cli.app },
-      { path: '/api', app: createAdminApi({ db, clock, approvals }) },
-    ],
-    log,
-  });
-  log.info({ url: `${http.url}/webchat/`, dataDir: config.dataDir, engine: socketPath }, 'Warren is running');
-
+/** stop() and the signals: each part stops in order, the database is always closed. */
+function stoppable(
+  base: Base,
+  parts: ReturnType<typeof buildParts> & {
+    http: RunningHttpServer;
+    runtime: ContainerRuntime;
+    restoreFileModes: () => void;
+  },
+): RunningHost {
+  const { config, db, log, channels } = base;
+  const { sweep, pool, approvals, gateway, delivery, http, runtime, restoreFileModes } = parts;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let stopping: Promise<void> | undefined;
