@@ -190,6 +190,7 @@ function buildMessaging(base: Base, supplies: Supplies, events: HostEvents) {
     dataDir: config.dataDir,
     groupsDir: config.groupsDir,
     channels,
+    send: notices.send,
     clock,
     log,
     wake,

@@ -24,7 +24,12 @@ import {
   type OutboundMessage,
 } from '../../src/host/channels/channel.ts';
 import { createChannelRegistry, type ChannelRegistry } from '../../src/host/channels/registry.ts';
-import { combineActions, createDelivery, type Delivery } from '../../src/host/delivery/index.ts';
+import {
+  combineActions,
+  createDelivery,
+  createNotices,
+  type Delivery,
+} from '../../src/host/delivery/index.ts';
 import { insertMessagesIn } from '../../src/host/sessions/index.ts';
 import { resolveSession } from '../../src/host/sessions/resolve.ts';
 import type { SessionPaths } from '../../src/host/sessions/index.ts';
@@ -147,11 +152,13 @@ export function createWorld(options: WorldOptions = {}): World {
   const replayed: InboundMessage[] = [];
   const woken: string[] = [];
   const builds: PackageSet[] = [];
+  const notices = createNotices({ db, dataDir, channels, clock: () => now, log: pino({ level: 'silent' }) });
   const engine = createApprovals({
     db,
     dataDir,
     groupsDir,
     channels,
+    send: notices.send,
     clock: () => now,
     log: pino({ level: 'silent' }),
     wake: (id) => woken.push(id),

@@ -16,6 +16,7 @@ import {
   type OutboundMessage,
   type ChannelRegistry,
 } from '../channels/index.ts';
+import type { SendHostMessage } from '../delivery/index.ts';
 import type { Logger } from '../logger.ts';
 import type { CardTarget } from './approvers.ts';
 
@@ -32,7 +33,10 @@ export interface CardSpec {
 
 export interface CardsDeps {
   db: Db;
+  /** To know what a chat's channel can show (buttons, edits). */
   channels: ChannelRegistry;
+  /** Every card and notice goes out through delivery's notices, recorded in delivery_attempts. */
+  send: SendHostMessage;
   clock: () => Date;
   log: Logger;
 }
@@ -58,17 +62,15 @@ export function createCards(deps: CardsDeps) {
       options: spec.options.map((o) => o.value),
       sentAt: clock().toISOString(),
     });
-    const message = cardMessage(card.id, target, spec, numbered);
-    try {
-      const result = await channel.send(message);
-      setCardMessageId(db, card.id, result.platformMessageId);
-      return { ...card, platformMessageId: result.platformMessageId };
-    } catch (err) {
+    const sent = await deps.send(target.channelType, cardMessage(card.id, target, spec, numbered));
+    if (!sent.ok) {
       // Not shown: a reply in that chat must not be taken for an answer to it.
       closeCard(db, card.id, clock().toISOString());
-      log.warn({ err, channel: target.channelType, chat: target.chatId, card: card.id }, 'card not sent');
+      log.warn({ channel: target.channelType, chat: target.chatId, card: card.id }, 'card not sent');
       return undefined;
     }
+    setCardMessageId(db, card.id, sent.platformMessageId);
+    return { ...card, platformMessageId: sent.platformMessageId };
   }
 
   /** Marks every open card of the subject settled: edited where the channel can, else a follow-up. */
@@ -81,9 +83,9 @@ export function createCards(deps: CardsDeps) {
       const channel = channelOf(deps, card.channelType);
       if (!channel) continue;
       const message = closedCardMessage(card, text, hasCapability(channel.capabilities, 'Edit'));
-      await channel.send(message).catch((err: unknown) => {
-        log.warn({ err, channel: card.channelType, chat: card.chatId, card: card.id }, 'card not updated');
-      });
+      const sent = await deps.send(card.channelType, message);
+      if (!sent.ok)
+        log.warn({ channel: card.channelType, chat: card.chatId, card: card.id }, 'card not updated');
     }
   }
 
@@ -94,23 +96,16 @@ export function createCards(deps: CardsDeps) {
     key: string,
     inReplyTo: string | null = null,
   ): Promise<boolean> {
-    const channel = channelOf(deps, target.channelType);
-    if (!channel) return false;
-    try {
-      await channel.send({
-        kind: 'send',
-        idempotencyKey: `notice:${key}`,
-        chatId: target.chatId,
-        threadId: target.threadId,
-        text,
-        inReplyTo,
-        files: [],
-      });
-      return true;
-    } catch (err) {
-      log.warn({ err, channel: target.channelType, chat: target.chatId }, 'message from the host not sent');
-      return false;
-    }
+    const message = {
+      kind: 'send' as const,
+      idempotencyKey: `notice:${key}`,
+      chatId: target.chatId,
+      threadId: target.threadId,
+      text,
+      inReplyTo,
+      files: [],
+    };
+    return (await deps.send(target.channelType, message)).ok;
   }
 }
 

@@ -6,6 +6,7 @@
 import type { Db } from '../../db/connection.ts';
 import { isApprovalAction } from '../../shared/session-content.ts';
 import { type InboundMessage, type ChannelRegistry } from '../channels/index.ts';
+import type { SendHostMessage } from '../delivery/index.ts';
 import type { Logger } from '../logger.ts';
 import { sendApprovalCards } from './approval-card.ts';
 import { applyDecision } from './apply-decision.ts';
@@ -29,6 +30,8 @@ export interface ApprovalsDeps {
   dataDir: string;
   groupsDir: string;
   channels: ChannelRegistry;
+  /** How cards and the host's messages reach chats: delivery's notices, recorded in delivery_attempts. */
+  send: SendHostMessage;
   clock: () => Date;
   log: Logger;
   /** Starts a turn in a session (the agent must read an outcome). */

@@ -8,7 +8,15 @@ import { createOutWatch } from './watch.ts';
 
 export { combineActions, type ActionHandler, type ActionRequest, type DeliveryDeps } from './deps.ts';
 export { retryDelayMs } from './backoff.ts';
-export { createNotices, type Notices, type NoticeTarget, type NotifyUser, type Say } from './notice.ts';
+export {
+  createNotices,
+  type Notices,
+  type NoticeTarget,
+  type NotifyUser,
+  type Say,
+  type SendHostMessage,
+} from './notice.ts';
+export type { SendOutcome } from './attempt.ts';
 
 export function createDelivery(deps: DeliveryDeps) {
   const passes = createSessionPasses(deps);

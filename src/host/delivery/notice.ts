@@ -3,7 +3,8 @@
 // written into a session's files, so nothing of it ever reaches an agent.
 import { getSession } from '../../db/sessions.ts';
 import { readRouting, sessionPaths } from '../sessions/index.ts';
-import { channelOf, recordAttempt, sendThrough } from './attempt.ts';
+import type { OutboundMessage } from '../channels/index.ts';
+import { channelOf, recordAttempt, sendThrough, type SendOutcome } from './attempt.ts';
 import type { DeliveryDeps } from './deps.ts';
 
 export interface NoticeTarget {
@@ -40,7 +41,12 @@ export interface Notices {
   notifyUser: NotifyUser;
   /** A host notice to a chat outside any session (answers to `/link`), recorded the same way. */
   say: Say;
+  /** Any other message from the host to a chat outside a session (approval cards), recorded the same way. */
+  send: SendHostMessage;
 }
+
+/** Sends `message` through the channel of `channelType`; its idempotency key names the attempt. */
+export type SendHostMessage = (channelType: string, message: OutboundMessage) => Promise<SendOutcome>;
 
 export function createNotices(deps: NoticeDeps): Notices {
   return {
@@ -55,41 +61,47 @@ export function createNotices(deps: NoticeDeps): Notices {
     },
     say: (to, text, key) =>
       sendNotice(deps, { sessionId: null, key, idempotencyKey: key, to, text, inReplyTo: null }),
+    send: (channelType, message) => sendRecorded(deps, null, message.idempotencyKey, channelType, message),
   };
 }
 
 async function sendNotice(deps: NoticeDeps, notice: Notice): Promise<boolean> {
   const { to } = notice;
-  const { outcome } = await recordAttempt(
-    deps,
-    {
-      sessionId: notice.sessionId,
-      messageOutId: `notice:${notice.key}`,
-      idempotencyKey: notice.idempotencyKey,
-      channelType: to.channelType,
-    },
-    async () => {
-      const channel = channelOf(deps.channels, to.channelType);
-      if ('ok' in channel) return channel;
-      return sendThrough(channel, {
-        kind: 'send',
-        idempotencyKey: notice.idempotencyKey,
-        chatId: to.chatId,
-        threadId: to.threadId,
-        text: notice.text,
-        inReplyTo: notice.inReplyTo,
-        files: [],
-      });
-    },
-  );
+  const message: OutboundMessage = {
+    kind: 'send',
+    idempotencyKey: notice.idempotencyKey,
+    chatId: to.chatId,
+    threadId: to.threadId,
+    text: notice.text,
+    inReplyTo: notice.inReplyTo,
+    files: [],
+  };
+  const outcome = await sendRecorded(deps, notice.sessionId, notice.key, to.channelType, message);
+  return outcome.ok;
+}
+
+/** One send of the host's own, recorded in delivery_attempts as `notice:<key>`. */
+async function sendRecorded(
+  deps: NoticeDeps,
+  sessionId: string | null,
+  key: string,
+  channelType: string,
+  message: OutboundMessage,
+): Promise<SendOutcome> {
+  const attempt = {
+    sessionId,
+    messageOutId: `notice:${key}`,
+    idempotencyKey: message.idempotencyKey,
+    channelType,
+  };
+  const { outcome } = await recordAttempt(deps, attempt, async () => {
+    const channel = channelOf(deps.channels, channelType);
+    if ('ok' in channel) return channel;
+    return sendThrough(channel, message);
+  });
   if (!outcome.ok) {
-    const logged = {
-      sessionId: notice.sessionId,
-      channel: to.channelType,
-      chat: to.chatId,
-      code: outcome.code,
-    };
+    const logged = { sessionId, channel: channelType, chat: message.chatId, code: outcome.code };
     deps.log.warn({ ...logged, error: outcome.error }, 'the host could not say something');
   }
-  return outcome.ok;
+  return outcome;
 }
