@@ -29,7 +29,8 @@ export interface TasksInput {
 export const TASKS_HELP = `warren tasks list [--all] [--json]    active and paused tasks (--all: finished and cancelled too)
 warren tasks show ID [--json]         every run with its status, then the next slots
 warren tasks run-now ID               one extra run, due now; the schedule does not change
-warren tasks pause ID | resume ID     resume continues at the next slot after now
+warren tasks pause ID                 no more runs until it is resumed
+warren tasks resume ID                continues at the next slot after now
 warren tasks cancel ID
 `;
 
