@@ -3,13 +3,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../db/connection.ts';
-import { getAgentGroup } from '../db/agent-groups.ts';
+import { getAgentGroup, type AgentGroup } from '../db/agent-groups.ts';
 import { getSession, scheduleWake, setContainerStatus } from '../db/sessions.ts';
 import { approvedMcpServers } from './approvals/index.ts';
 import type { Config } from './config.ts';
 import {
   createSessionPool,
   type ContainerRuntime,
+  type Launch,
   writeRotatedLog,
   sessionContainerSpec,
   sessionSpecDirs,
@@ -27,6 +28,7 @@ import {
   settleOutbound,
   SessionUnsafeError,
   type DiskQuota,
+  type SessionPaths,
   crashRetryDelayMs,
   nextTriggerDue,
   pruneSessionFiles,
@@ -60,7 +62,7 @@ const LOCKED_RETRY_MS = 2_000;
 const DAY_MS = 86_400_000;
 
 export function createLifecycle(deps: LifecycleDeps) {
-  const { db, config, log, clock, delivery } = deps;
+  const { db, config, log, delivery } = deps;
   const user = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
 
   return createSessionPool({
@@ -69,66 +71,9 @@ export function createLifecycle(deps: LifecycleDeps) {
     maxPerAgentGroup: config.containers.maxPerAgentGroup,
     log,
     limits: { maxLifetimeMs: config.containers.maxLifetimeMs, idleStopMs: config.containers.idleStopMs },
-    lastActivity,
-    launch(sessionId) {
-      const session = getSession(db, sessionId);
-      const group = session && getAgentGroup(db, session.agentGroupId);
-      if (!session || !group || session.status !== 'active') return undefined;
-      const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
-      // Held by an operator's command (warren users delete): no container until it lets go; the
-      // sweep tries again shortly. Marked stopped: nothing runs for it, and the command waits on that.
-      const held = sessionLock(paths.root, clock());
-      if (held) {
-        setContainerStatus(db, sessionId, 'stopped');
-        scheduleWake(db, sessionId, new Date(clock().getTime() + LOCKED_RETRY_MS).toISOString());
-        log.info({ sessionId, lock: held }, 'session is held by an operator command; its container waits');
-        return undefined;
-      }
-      if (isHeldForDiskQuota(paths)) {
-        deps.diskQuota?.held(sessionId); // its messages stay pending until it is under its quota again
-        return undefined;
-      }
-      projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
-      const groupDir = join(config.groupsDir, group.folder);
-      mkdirSync(groupDir, { recursive: true });
-      // Where beforeStart's gateway.open(sessionId) listens; mounted at /session/gateway.
-      const gatewayDir = join(paths.root, GATEWAY_DIR);
-      mkdirSync(gatewayDir, { recursive: true, mode: 0o700 }); // the mount needs it even if open fails
-      const mcp = approvedMcpServers(group);
-      for (const { name, problem } of mcp.invalid) {
-        log.warn(
-          { sessionId, agentGroupId: group.id, server: name, problem },
-          'an approved MCP server in container_config cannot be used; the agent starts without it',
-        );
-      }
-      const input: SessionSpecInput = {
-        image: groupImage(group.containerConfig, deps.image),
-        repoRoot: deps.repoRoot,
-        sessionId,
-        agentGroupId: group.id,
-        provider: group.provider,
-        timezone: group.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
-        sessionRoot: paths.root,
-        groupDir,
-        gatewayDir,
-        // The model and the tools the runner allows; the key stays with the gateway.
-        model: group.model,
-        allowedTools: group.modelConfig.allowedTools,
-        modelTimeoutMs: group.modelConfig.timeoutMs,
-        mcpServers: mcp.servers,
-        idleExitMs: config.containers.idleExitMs,
-        pollOnly: config.pollOnly,
-        limits: {
-          memoryMb: config.containers.memoryMb,
-          cpus: config.containers.cpus,
-          pids: config.containers.pids,
-        },
-        user,
-      };
-      for (const dir of sessionSpecDirs(input)) mkdirSync(dir, { recursive: true }); // memory/, home/
-      return { agentGroupId: group.id, spec: sessionContainerSpec(input) };
-    },
-    beforeStart: (sessionId) => openGateway(sessionId),
+    lastActivity: (sessionId) => lastActivity(deps, sessionId),
+    launch: (sessionId) => launchFor(deps, sessionId, user),
+    beforeStart: (sessionId) => openGateway(deps, sessionId),
     // 'starting' from the moment a container is wanted: start-up wakes such sessions (wakeInterruptedSessions).
     onQueued: (sessionId) => setContainerStatus(db, sessionId, 'starting'),
     onStarted(sessionId) {
@@ -138,81 +83,174 @@ export function createLifecycle(deps: LifecycleDeps) {
     captureLogs: (sessionId, lines) =>
       writeRotatedLog(lines, join(config.dataDir, 'logs', 'sessions', `${sessionId}.log`), LOG_MAX_BYTES),
     onExited: (sessionId, exitCode) =>
-      afterExit(sessionId, exitCode).catch((err: unknown) => {
+      settleAfterExit(deps, sessionId, exitCode).catch((err: unknown) => {
         if (err instanceof SessionUnsafeError && deps.onUnsafe) deps.onUnsafe(sessionId, err);
         else log.error({ sessionId, err }, 'could not settle the session after its container ended');
         setContainerStatus(db, sessionId, 'stopped');
         return false;
       }),
   });
+}
 
-  /**
-   * The session's last sign of life: the runner's heartbeat and outbound.db writes, the host's
-   * inbound.db writes (new work). mtimes only: nothing under out/ is opened (DESIGN §10).
-   */
-  function lastActivity(sessionId: string): number | null {
-    const session = getSession(db, sessionId);
-    return session ? lastSignOfLife(sessionPaths(config.dataDir, session.agentGroupId, session.id)) : null;
-  }
+/** What to start for a session, or undefined when it is closed, gone, or held back for now. */
+function launchFor(deps: LifecycleDeps, sessionId: string, user: string): Launch | undefined {
+  const { db, config } = deps;
+  const session = getSession(db, sessionId);
+  const group = session && getAgentGroup(db, session.agentGroupId);
+  if (!session || !group || session.status !== 'active') return undefined;
+  const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+  if (isHeldBack(deps, sessionId, paths)) return undefined;
+  projectDestinations(db, paths, group.id); // the agent sees its current destinations on every wake
+  const input = specInputFor(deps, sessionId, group, paths, user);
+  for (const dir of sessionSpecDirs(input)) mkdirSync(dir, { recursive: true }); // memory/, home/
+  return { agentGroupId: group.id, spec: sessionContainerSpec(input) };
+}
 
-  /**
-   * A socket that cannot be opened must not stop the session (scripted agents make no model calls,
-   * and a failed start would be retried at once, forever): the runner's model calls fail instead.
-   */
-  async function openGateway(sessionId: string): Promise<void> {
-    try {
-      await deps.gateway.open(sessionId);
-    } catch (err) {
-      log.error(
-        { sessionId, err },
-        'model gateway socket could not be opened; this session’s model calls fail',
-      );
-    }
-  }
-
-  async function afterExit(sessionId: string, exitCode: number): Promise<boolean> {
-    delivery.unwatchSession(sessionId);
-    await deps.gateway
-      .close(sessionId)
-      .catch((err: unknown) => log.warn({ sessionId, err }, 'model gateway socket could not be closed'));
-    const session = getSession(db, sessionId);
-    if (!session) return false;
-    if (session.closedReason) {
-      setContainerStatus(db, sessionId, 'stopped'); // out of service: its files are not read again
-      return false;
-    }
-    const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
-    // No runner is alive: a journal its crash left behind is rolled back before anything is read.
-    settleOutbound(paths);
-    await delivery.deliverSession(sessionId); // what it wrote last
-    foldAcks(paths);
-    const now = clock();
-    const { retried, failed } = recoverAbandonedRows(paths, config.maxTries, (tries) =>
-      new Date(now.getTime() + crashRetryDelayMs(tries)).toISOString(),
-    );
-    if (retried + failed.length > 0) {
-      log.warn({ sessionId, exitCode, retried, failed: failed.length }, 'runner left unfinished work');
-    }
-    for (const row of failed) {
-      await deps.notifyUser(
-        sessionId,
-        row.id,
-        `Sorry, your message could not be processed (tried ${row.tries} times). Please try again later.`,
-        row.platformMessageId,
-      );
-    }
-    try {
-      deps.scheduler?.settleSession(sessionId);
-    } catch (err) {
-      log.warn({ sessionId, err }, 'could not move the session’s tasks forward; the next wake tries again');
-    }
-    const cutoff = new Date(now.getTime() - config.retention.finishedRowsDays * DAY_MS).toISOString();
-    pruneSessionFiles(paths, cutoff);
-    const { due, nextAt } = nextTriggerDue(paths, now.toISOString());
-    if (nextAt) scheduleWake(db, sessionId, nextAt);
-    // Only now: a host that dies before this point still sees the session as interrupted at start-up.
+/** A session held by an operator's command or for its disk use starts no container yet. */
+function isHeldBack(deps: LifecycleDeps, sessionId: string, paths: SessionPaths): boolean {
+  const { db, clock, log } = deps;
+  // Held by an operator's command (warren users delete): no container until it lets go; the
+  // sweep tries again shortly. Marked stopped: nothing runs for it, and the command waits on that.
+  const held = sessionLock(paths.root, clock());
+  if (held) {
     setContainerStatus(db, sessionId, 'stopped');
-    return due;
+    scheduleWake(db, sessionId, new Date(clock().getTime() + LOCKED_RETRY_MS).toISOString());
+    log.info({ sessionId, lock: held }, 'session is held by an operator command; its container waits');
+    return true;
+  }
+  if (isHeldForDiskQuota(paths)) {
+    deps.diskQuota?.held(sessionId); // its messages stay pending until it is under its quota again
+    return true;
+  }
+  return false;
+}
+
+/** The container's inputs from the group's settings and the host's config; creates the folders it mounts. */
+function specInputFor(
+  deps: LifecycleDeps,
+  sessionId: string,
+  group: AgentGroup,
+  paths: SessionPaths,
+  user: string,
+): SessionSpecInput {
+  const { config, log } = deps;
+  const groupDir = join(config.groupsDir, group.folder);
+  mkdirSync(groupDir, { recursive: true });
+  // Where beforeStart's gateway.open(sessionId) listens; mounted at /session/gateway.
+  const gatewayDir = join(paths.root, GATEWAY_DIR);
+  mkdirSync(gatewayDir, { recursive: true, mode: 0o700 }); // the mount needs it even if open fails
+  const mcp = approvedMcpServers(group);
+  for (const { name, problem } of mcp.invalid) {
+    log.warn(
+      { sessionId, agentGroupId: group.id, server: name, problem },
+      'an approved MCP server in container_config cannot be used; the agent starts without it',
+    );
+  }
+  return {
+    image: groupImage(group.containerConfig, deps.image),
+    repoRoot: deps.repoRoot,
+    sessionId,
+    agentGroupId: group.id,
+    provider: group.provider,
+    timezone: group.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone,
+    sessionRoot: paths.root,
+    groupDir,
+    gatewayDir,
+    // The model and the tools the runner allows; the key stays with the gateway.
+    model: group.model,
+    allowedTools: group.modelConfig.allowedTools,
+    modelTimeoutMs: group.modelConfig.timeoutMs,
+    mcpServers: mcp.servers,
+    idleExitMs: config.containers.idleExitMs,
+    pollOnly: config.pollOnly,
+    limits: {
+      memoryMb: config.containers.memoryMb,
+      cpus: config.containers.cpus,
+      pids: config.containers.pids,
+    },
+    user,
+  };
+}
+
+/**
+ * The session's last sign of life: the runner's heartbeat and outbound.db writes, the host's
+ * inbound.db writes (new work). mtimes only: nothing under out/ is opened (DESIGN §10).
+ */
+function lastActivity(deps: LifecycleDeps, sessionId: string): number | null {
+  const session = getSession(deps.db, sessionId);
+  return session ? lastSignOfLife(sessionPaths(deps.config.dataDir, session.agentGroupId, session.id)) : null;
+}
+
+/**
+ * A socket that cannot be opened must not stop the session (scripted agents make no model calls,
+ * and a failed start would be retried at once, forever): the runner's model calls fail instead.
+ */
+async function openGateway(deps: LifecycleDeps, sessionId: string): Promise<void> {
+  try {
+    await deps.gateway.open(sessionId);
+  } catch (err) {
+    deps.log.error(
+      { sessionId, err },
+      'model gateway socket could not be opened; this session’s model calls fail',
+    );
+  }
+}
+
+/** After the container has ended; true when work is due at once (the pool starts it again). */
+async function settleAfterExit(deps: LifecycleDeps, sessionId: string, exitCode: number): Promise<boolean> {
+  const { db, config, log, delivery } = deps;
+  delivery.unwatchSession(sessionId);
+  await deps.gateway
+    .close(sessionId)
+    .catch((err: unknown) => log.warn({ sessionId, err }, 'model gateway socket could not be closed'));
+  const session = getSession(db, sessionId);
+  if (!session) return false;
+  if (session.closedReason) {
+    setContainerStatus(db, sessionId, 'stopped'); // out of service: its files are not read again
+    return false;
+  }
+  const paths = sessionPaths(config.dataDir, session.agentGroupId, session.id);
+  // No runner is alive: a journal its crash left behind is rolled back before anything is read.
+  settleOutbound(paths);
+  await delivery.deliverSession(sessionId); // what it wrote last
+  foldAcks(paths);
+  const now = deps.clock();
+  await retryOrFailAbandoned(deps, sessionId, exitCode, paths, now);
+  try {
+    deps.scheduler?.settleSession(sessionId);
+  } catch (err) {
+    log.warn({ sessionId, err }, 'could not move the session’s tasks forward; the next wake tries again');
+  }
+  const cutoff = new Date(now.getTime() - config.retention.finishedRowsDays * DAY_MS).toISOString();
+  pruneSessionFiles(paths, cutoff);
+  const { due, nextAt } = nextTriggerDue(paths, now.toISOString());
+  if (nextAt) scheduleWake(db, sessionId, nextAt);
+  // Only now: a host that dies before this point still sees the session as interrupted at start-up.
+  setContainerStatus(db, sessionId, 'stopped');
+  return due;
+}
+
+/** Work the dead runner had claimed is tried again later, or failed for good and the chat told. */
+async function retryOrFailAbandoned(
+  deps: LifecycleDeps,
+  sessionId: string,
+  exitCode: number,
+  paths: SessionPaths,
+  now: Date,
+): Promise<void> {
+  const { retried, failed } = recoverAbandonedRows(paths, deps.config.maxTries, (tries) =>
+    new Date(now.getTime() + crashRetryDelayMs(tries)).toISOString(),
+  );
+  if (retried + failed.length > 0) {
+    deps.log.warn({ sessionId, exitCode, retried, failed: failed.length }, 'runner left unfinished work');
+  }
+  for (const row of failed) {
+    await deps.notifyUser(
+      sessionId,
+      row.id,
+      `Sorry, your message could not be processed (tried ${row.tries} times). Please try again later.`,
+      row.platformMessageId,
+    );
   }
 }
 

@@ -88,7 +88,7 @@ interface Pass {
 }
 
 export function createRouter(deps: RouterDeps) {
-  const { db, clock, log } = deps;
+  const { db, clock } = deps;
   return { route, replay };
 
   async function route(message: InboundMessage): Promise<RouteOutcome> {
@@ -106,9 +106,9 @@ export function createRouter(deps: RouterDeps) {
     try {
       const outcome: RouteOutcome = (await deps.intercept?.(message))
         ? { status: 'intercepted' }
-        : await routeClaimed(message, now, { replay: false });
+        : await routeClaimed(deps, message, now, { replay: false });
       markInboundProcessed(db, key, token, clock().toISOString());
-      finish(message, outcome, now);
+      finish(deps, message, outcome, now);
       return outcome;
     } catch (err) {
       // Give the claim back: the sender's retry must be routed, not taken for a duplicate.
@@ -124,239 +124,262 @@ export function createRouter(deps: RouterDeps) {
    */
   async function replay(message: InboundMessage): Promise<RouteOutcome> {
     const now = clock().toISOString();
-    const outcome = await routeClaimed(message, now, { replay: true });
-    finish(message, outcome, now);
+    const outcome = await routeClaimed(deps, message, now, { replay: true });
+    finish(deps, message, outcome, now);
     return outcome;
-  }
-
-  function finish(message: InboundMessage, outcome: RouteOutcome, now: string): void {
-    if (outcome.status === 'dropped') drop(message, outcome.reason, now);
-    else if (outcome.status === 'routed')
-      for (const s of outcome.sessions) if (s.trigger) deps.wake(s.sessionId);
-  }
-
-  async function routeClaimed(message: InboundMessage, now: string, pass: Pass): Promise<RouteOutcome> {
-    const chat = findOrCreateChat(message, now);
-    if (chat.deniedAt) return { status: 'dropped', reason: 'chat_denied' };
-    const control = parseControl(message.text);
-    if (control) return runControl(control, message, chat, now);
-    const wirings = listWiringsForMessagingGroup(db, chat.id);
-    if (wirings.length === 0) return unwired(message, chat, now, pass);
-    const sender = senderOf(message, chat, now);
-    if (sender.status === 'suspended' || sender.mergedInto)
-      return { status: 'dropped', reason: 'user_suspended' };
-
-    const routed: Routed = [];
-    const unknownTo: string[] = [];
-    let firstRefusal: DropReason | undefined;
-    const facts = accessFactsOf(message, sender); // read once, decided per wiring
-    for (const wiring of wirings) {
-      const known = decideAccess(facts, { kind: 'message', agentGroupId: wiring.agentGroupId }).allowed;
-      const verdict = decide(wiring, chat, message, known, hasStickySession(wiring, chat, message));
-      if (verdict.action === 'hold') {
-        unknownTo.push(wiring.agentGroupId);
-        firstRefusal ??= 'unknown_sender';
-      } else if (verdict.action === 'drop') firstRefusal ??= verdict.reason;
-      else routed.push(write(message, chat, wiring, sender, verdict.action === 'trigger', now));
-    }
-    if (unknownTo.length > 0 && !pass.replay) {
-      if (wasRejected(db, chat.id, sender.id)) firstRefusal = 'sender_rejected';
-      else {
-        const held = await hold(newSenderRequest(message, chat, sender, unknownTo[0]!));
-        if (held && routed.length === 0) return held;
-      }
-    }
-    if (routed.length === 0) return { status: 'dropped', reason: firstRefusal ?? 'not_engaged' };
-    return { status: 'routed', sessions: routed };
-  }
-
-  /** No agent answers here. A mention asks the admins to connect the chat (one card per chat). */
-  async function unwired(
-    message: InboundMessage,
-    chat: MessagingGroup,
-    now: string,
-    pass: Pass,
-  ): Promise<RouteOutcome> {
-    if (!message.mentioned || pass.replay || !deps.approvals || !hasDecider(db, null))
-      return { status: 'dropped', reason: 'no_wiring' };
-    const sender = senderOf(message, chat, now);
-    if (sender.status === 'suspended' || sender.mergedInto)
-      return { status: 'dropped', reason: 'user_suspended' };
-    return (
-      (await hold(newChannelRequest(message, chat, sender))) ?? {
-        status: 'dropped',
-        reason: 'no_wiring',
-      }
-    );
-  }
-
-  /**
-   * Asks the engine to hold the message for a decision; undefined when nobody could decide (the
-   * caller drops it) or the engine refused. The engine keeps one pending card per dedupe key.
-   */
-  async function hold(
-    request: Parameters<ApprovalRequester['request']>[0],
-  ): Promise<RouteOutcome | undefined> {
-    if (!deps.approvals || !hasDecider(db, request.agentGroupId ?? null)) return undefined;
-    const result = await deps.approvals.request(request);
-    if (!result.ok) {
-      log.warn({ kind: request.kind, error: result.error }, 'approval request refused; message dropped');
-      return undefined;
-    }
-    if (result.created)
-      log.info({ kind: request.kind, approvalId: result.approval.id }, 'approval requested');
-    return { status: 'held', approvalId: result.approval.id };
-  }
-
-  /** `/link` and friends: answered by the host itself, never routed to an agent. */
-  async function runControl(
-    command: ControlCommand,
-    message: InboundMessage,
-    chat: MessagingGroup,
-    now: string,
-  ): Promise<RouteOutcome> {
-    const sender = senderOf(message, chat, now);
-    if (message.sender.anonymous || message.sender.userId) {
-      // An anonymous handle is anyone's to claim; and a web chat's event stream can be opened by
-      // anyone who knows the chat's name, so a code shown there would be theirs too.
-      const key = `control:${chat.id}:${message.platformMessageId}`;
-      await deps.say?.(
-        { channelType: chat.channelType, chatId: chat.platformId, threadId: message.threadId },
-        message.sender.anonymous
-          ? 'Sign in first (ask the operator for `warren login-link`); /link is not available to anonymous visitors.'
-          : '/link is not available in web chat: ask the operator to run `warren users bind-code USER`.',
-        key,
-      );
-      return { status: 'control', outcome: 'refused_web_chat' };
-    }
-    const result = applyControl(command, {
-      db,
-      now: new Date(now),
-      codeTtlMs: deps.bindingCodeTtlMs ?? 10 * 60_000,
-      chat,
-      account: accountOf(message),
-      threadId: message.threadId,
-      sender,
-    });
-    log.info(
-      { channel: message.channelType, outcome: result.outcome, userId: result.userId },
-      'control command',
-    );
-    const key = `control:${chat.id}:${message.platformMessageId}`;
-    const sent = await deps.say?.(result.reply.to, result.reply.text, key);
-    if (!sent) log.warn({ channel: message.channelType, chat: chat.id }, 'control command answer not sent');
-    return { status: 'control', outcome: result.outcome };
-  }
-
-  /**
-   * An anonymous visitor's handle is anyone's to claim: it never holds an owner or admin role,
-   * whatever was granted to its account. It may be a member (an admin let that handle in, in that
-   * chat, through a new_sender card), so request_approval chats work for visitors too.
-   */
-  function accessFactsOf(message: InboundMessage, sender: User) {
-    const facts = loadAccessFacts(db, sender.id);
-    return message.sender.anonymous && facts ? { ...facts, roles: [] } : facts;
-  }
-
-  function senderOf(message: InboundMessage, chat: MessagingGroup, now: string): User {
-    // A channel that authenticated the sender (web chat sign-in, a token) names the user itself.
-    const authenticated = message.sender.userId ? getUser(db, message.sender.userId) : undefined;
-    const user = authenticated ?? userForAccount(db, accountOf(message), now);
-    rememberDirectChat(db, user.id, chat, now);
-    return user;
-  }
-
-  function write(
-    message: InboundMessage,
-    chat: MessagingGroup,
-    wiring: Wiring,
-    sender: User,
-    trigger: boolean,
-    now: string,
-  ) {
-    const key = sessionKeyFor(wiring.sessionMode, wiring.agentGroupId, chat.id, message.threadId);
-    const routing = {
-      channelType: chat.channelType,
-      platformId: chat.platformId,
-      threadId: message.threadId,
-    };
-    const { session, paths } = resolveSession(db, deps.dataDir, key, routing, now);
-    const [written] = insertMessagesIn(paths, [
-      {
-        id: messageIdFor(message, session.id),
-        kind: 'chat',
-        timestamp: message.timestamp,
-        trigger,
-        platformId: chat.platformId,
-        channelType: chat.channelType,
-        threadId: message.threadId,
-        content: {
-          text: message.text,
-          sender: {
-            id: `${message.channelType}:${message.sender.id}`,
-            name: message.sender.name,
-            userId: sender.id,
-          },
-          attachments: [],
-          replyTo: message.replyTo && { text: message.replyTo.text, sender: message.replyTo.sender },
-          platformMessageId: message.platformMessageId,
-          mentioned: message.mentioned,
-        },
-      },
-    ]);
-    log.debug({ sessionId: session.id, seq: written!.seq, trigger }, 'routed');
-    return { sessionId: session.id, messageId: written!.id, seq: written!.seq, trigger };
-  }
-
-  function findOrCreateChat(message: InboundMessage, now: string): MessagingGroup {
-    const autoWired = deps.autoWire === true && OPERATOR_CHANNELS.has(message.channelType);
-    return db
-      .transaction(() => {
-        const main = autoWired ? getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER) : undefined;
-        const { messagingGroup, created } = findOrCreateMessagingGroup(
-          db,
-          {
-            channelType: message.channelType,
-            platformId: message.chat.id,
-            name: message.chat.name ?? null,
-            isGroup: message.chat.isGroup,
-            // An auto-wired channel is the operator's own door (web chat on loopback): open to its users.
-            unknownSenderPolicy: main ? 'public' : 'strict',
-          },
-          now,
-        );
-        if (created && main)
-          createWiring(db, { messagingGroupId: messagingGroup.id, agentGroupId: main.id }, now);
-        return messagingGroup;
-      })
-      .immediate();
-  }
-
-  function hasStickySession(wiring: Wiring, chat: MessagingGroup, message: InboundMessage): boolean {
-    if (wiring.engageMode !== 'mention-sticky') return false;
-    return !!findActiveSession(
-      db,
-      sessionKeyFor(wiring.sessionMode, wiring.agentGroupId, chat.id, message.threadId),
-    );
-  }
-
-  function drop(message: InboundMessage, reason: DropReason, now: string): void {
-    recordDroppedMessage(
-      db,
-      {
-        channelType: message.channelType,
-        chatId: message.chat.id,
-        senderId: message.sender.id,
-        reason,
-        messageId: message.platformMessageId,
-      },
-      now,
-    );
-    log.info({ channel: message.channelType, chat: message.chat.id, reason }, 'message not routed');
   }
 }
 
 export type Router = ReturnType<typeof createRouter>;
+
+/** A dropped message is recorded; a session that received a triggering one is woken. */
+function finish(deps: RouterDeps, message: InboundMessage, outcome: RouteOutcome, now: string): void {
+  if (outcome.status === 'dropped') recordDrop(deps, message, outcome.reason, now);
+  else if (outcome.status === 'routed')
+    for (const s of outcome.sessions) if (s.trigger) deps.wake(s.sessionId);
+}
+
+/** Past the dedup claim: the chat, a control command, then one verdict per wiring of the chat. */
+async function routeClaimed(
+  deps: RouterDeps,
+  message: InboundMessage,
+  now: string,
+  pass: Pass,
+): Promise<RouteOutcome> {
+  const { db } = deps;
+  const chat = findOrCreateChat(deps, message, now);
+  if (chat.deniedAt) return { status: 'dropped', reason: 'chat_denied' };
+  const control = parseControl(message.text);
+  if (control) return runControl(deps, control, message, chat, now);
+  const wirings = listWiringsForMessagingGroup(db, chat.id);
+  if (wirings.length === 0) return unwired(deps, message, chat, now, pass);
+  const sender = senderOf(db, message, chat, now);
+  if (sender.status === 'suspended' || sender.mergedInto)
+    return { status: 'dropped', reason: 'user_suspended' };
+
+  const routed: Routed = [];
+  const unknownTo: string[] = [];
+  let firstRefusal: DropReason | undefined;
+  const facts = accessFactsOf(db, message, sender); // read once, decided per wiring
+  for (const wiring of wirings) {
+    const known = decideAccess(facts, { kind: 'message', agentGroupId: wiring.agentGroupId }).allowed;
+    const verdict = decide(wiring, chat, message, known, hasStickySession(db, wiring, chat, message));
+    if (verdict.action === 'hold') {
+      unknownTo.push(wiring.agentGroupId);
+      firstRefusal ??= 'unknown_sender';
+    } else if (verdict.action === 'drop') firstRefusal ??= verdict.reason;
+    else routed.push(writeToSession(deps, message, chat, wiring, sender, verdict.action === 'trigger', now));
+  }
+  if (unknownTo.length > 0 && !pass.replay) {
+    if (wasRejected(db, chat.id, sender.id)) firstRefusal = 'sender_rejected';
+    else {
+      const held = await hold(deps, newSenderRequest(message, chat, sender, unknownTo[0]!));
+      if (held && routed.length === 0) return held;
+    }
+  }
+  if (routed.length === 0) return { status: 'dropped', reason: firstRefusal ?? 'not_engaged' };
+  return { status: 'routed', sessions: routed };
+}
+
+/** No agent answers here. A mention asks the admins to connect the chat (one card per chat). */
+async function unwired(
+  deps: RouterDeps,
+  message: InboundMessage,
+  chat: MessagingGroup,
+  now: string,
+  pass: Pass,
+): Promise<RouteOutcome> {
+  if (!message.mentioned || pass.replay || !deps.approvals || !hasDecider(deps.db, null))
+    return { status: 'dropped', reason: 'no_wiring' };
+  const sender = senderOf(deps.db, message, chat, now);
+  if (sender.status === 'suspended' || sender.mergedInto)
+    return { status: 'dropped', reason: 'user_suspended' };
+  return (
+    (await hold(deps, newChannelRequest(message, chat, sender))) ?? {
+      status: 'dropped',
+      reason: 'no_wiring',
+    }
+  );
+}
+
+/**
+ * Asks the engine to hold the message for a decision; undefined when nobody could decide (the
+ * caller drops it) or the engine refused. The engine keeps one pending card per dedupe key.
+ */
+async function hold(
+  deps: RouterDeps,
+  request: Parameters<ApprovalRequester['request']>[0],
+): Promise<RouteOutcome | undefined> {
+  if (!deps.approvals || !hasDecider(deps.db, request.agentGroupId ?? null)) return undefined;
+  const result = await deps.approvals.request(request);
+  if (!result.ok) {
+    deps.log.warn({ kind: request.kind, error: result.error }, 'approval request refused; message dropped');
+    return undefined;
+  }
+  if (result.created)
+    deps.log.info({ kind: request.kind, approvalId: result.approval.id }, 'approval requested');
+  return { status: 'held', approvalId: result.approval.id };
+}
+
+/** `/link` and friends: answered by the host itself, never routed to an agent. */
+async function runControl(
+  deps: RouterDeps,
+  command: ControlCommand,
+  message: InboundMessage,
+  chat: MessagingGroup,
+  now: string,
+): Promise<RouteOutcome> {
+  const { db, log } = deps;
+  const sender = senderOf(db, message, chat, now);
+  if (message.sender.anonymous || message.sender.userId) return refuseControlInWebChat(deps, message, chat);
+  const result = applyControl(command, {
+    db,
+    now: new Date(now),
+    codeTtlMs: deps.bindingCodeTtlMs ?? 10 * 60_000,
+    chat,
+    account: accountOf(message),
+    threadId: message.threadId,
+    sender,
+  });
+  log.info(
+    { channel: message.channelType, outcome: result.outcome, userId: result.userId },
+    'control command',
+  );
+  const key = `control:${chat.id}:${message.platformMessageId}`;
+  const sent = await deps.say?.(result.reply.to, result.reply.text, key);
+  if (!sent) log.warn({ channel: message.channelType, chat: chat.id }, 'control command answer not sent');
+  return { status: 'control', outcome: result.outcome };
+}
+
+/**
+ * An anonymous handle is anyone's to claim; and a web chat's event stream can be opened by anyone
+ * who knows the chat's name, so a code shown there would be theirs too.
+ */
+async function refuseControlInWebChat(
+  deps: RouterDeps,
+  message: InboundMessage,
+  chat: MessagingGroup,
+): Promise<RouteOutcome> {
+  const key = `control:${chat.id}:${message.platformMessageId}`;
+  await deps.say?.(
+    { channelType: chat.channelType, chatId: chat.platformId, threadId: message.threadId },
+    message.sender.anonymous
+      ? 'Sign in first (ask the operator for `warren login-link`); /link is not available to anonymous visitors.'
+      : '/link is not available in web chat: ask the operator to run `warren users bind-code USER`.',
+    key,
+  );
+  return { status: 'control', outcome: 'refused_web_chat' };
+}
+
+/**
+ * An anonymous visitor's handle is anyone's to claim: it never holds an owner or admin role,
+ * whatever was granted to its account. It may be a member (an admin let that handle in, in that
+ * chat, through a new_sender card), so request_approval chats work for visitors too.
+ */
+function accessFactsOf(db: Db, message: InboundMessage, sender: User) {
+  const facts = loadAccessFacts(db, sender.id);
+  return message.sender.anonymous && facts ? { ...facts, roles: [] } : facts;
+}
+
+function senderOf(db: Db, message: InboundMessage, chat: MessagingGroup, now: string): User {
+  // A channel that authenticated the sender (web chat sign-in, a token) names the user itself.
+  const authenticated = message.sender.userId ? getUser(db, message.sender.userId) : undefined;
+  const user = authenticated ?? userForAccount(db, accountOf(message), now);
+  rememberDirectChat(db, user.id, chat, now);
+  return user;
+}
+
+/** Writes the message into the wiring's session (resolved or created); idempotent per message and session. */
+function writeToSession(
+  deps: RouterDeps,
+  message: InboundMessage,
+  chat: MessagingGroup,
+  wiring: Wiring,
+  sender: User,
+  trigger: boolean,
+  now: string,
+): Routed[number] {
+  const key = sessionKeyFor(wiring.sessionMode, wiring.agentGroupId, chat.id, message.threadId);
+  const routing = {
+    channelType: chat.channelType,
+    platformId: chat.platformId,
+    threadId: message.threadId,
+  };
+  const { session, paths } = resolveSession(deps.db, deps.dataDir, key, routing, now);
+  const [written] = insertMessagesIn(paths, [
+    {
+      id: messageIdFor(message, session.id),
+      kind: 'chat',
+      timestamp: message.timestamp,
+      trigger,
+      platformId: chat.platformId,
+      channelType: chat.channelType,
+      threadId: message.threadId,
+      content: {
+        text: message.text,
+        sender: {
+          id: `${message.channelType}:${message.sender.id}`,
+          name: message.sender.name,
+          userId: sender.id,
+        },
+        attachments: [],
+        replyTo: message.replyTo && { text: message.replyTo.text, sender: message.replyTo.sender },
+        platformMessageId: message.platformMessageId,
+        mentioned: message.mentioned,
+      },
+    },
+  ]);
+  deps.log.debug({ sessionId: session.id, seq: written!.seq, trigger }, 'routed');
+  return { sessionId: session.id, messageId: written!.id, seq: written!.seq, trigger };
+}
+
+function findOrCreateChat(deps: RouterDeps, message: InboundMessage, now: string): MessagingGroup {
+  const { db } = deps;
+  const autoWired = deps.autoWire === true && OPERATOR_CHANNELS.has(message.channelType);
+  return db
+    .transaction(() => {
+      const main = autoWired ? getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER) : undefined;
+      const { messagingGroup, created } = findOrCreateMessagingGroup(
+        db,
+        {
+          channelType: message.channelType,
+          platformId: message.chat.id,
+          name: message.chat.name ?? null,
+          isGroup: message.chat.isGroup,
+          // An auto-wired channel is the operator's own door (web chat on loopback): open to its users.
+          unknownSenderPolicy: main ? 'public' : 'strict',
+        },
+        now,
+      );
+      if (created && main)
+        createWiring(db, { messagingGroupId: messagingGroup.id, agentGroupId: main.id }, now);
+      return messagingGroup;
+    })
+    .immediate();
+}
+
+function hasStickySession(db: Db, wiring: Wiring, chat: MessagingGroup, message: InboundMessage): boolean {
+  if (wiring.engageMode !== 'mention-sticky') return false;
+  return !!findActiveSession(
+    db,
+    sessionKeyFor(wiring.sessionMode, wiring.agentGroupId, chat.id, message.threadId),
+  );
+}
+
+function recordDrop(deps: RouterDeps, message: InboundMessage, reason: DropReason, now: string): void {
+  recordDroppedMessage(
+    deps.db,
+    {
+      channelType: message.channelType,
+      chatId: message.chat.id,
+      senderId: message.sender.id,
+      reason,
+      messageId: message.platformMessageId,
+    },
+    now,
+  );
+  deps.log.info({ channel: message.channelType, chat: message.chat.id, reason }, 'message not routed');
+}
 
 function accountOf(message: InboundMessage): Account {
   return {

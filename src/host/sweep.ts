@@ -53,8 +53,7 @@ export interface SweepReport {
 const WAKE_BATCH = 10;
 
 export function createSweep(deps: SweepDeps) {
-  const { db, clock, log } = deps;
-  const stuckAfterMs = deps.stuckAfterMs ?? 120_000;
+  const { log } = deps;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<SweepReport> | undefined;
 
@@ -74,116 +73,134 @@ export function createSweep(deps: SweepDeps) {
 
   /** One pass; overlapping calls share the pass in flight. */
   function tick(): Promise<SweepReport> {
-    ticking ??= run().finally(() => (ticking = undefined));
+    ticking ??= sweepOnce(deps).finally(() => (ticking = undefined));
     return ticking;
   }
+}
 
-  async function run(): Promise<SweepReport> {
-    const started = performance.now();
-    const now = clock();
-    let folded = 0;
-    const stuck: string[] = [];
-    for (const sessionId of deps.pool.running()) {
-      const paths = pathsOf(sessionId);
-      if (!paths) continue;
-      try {
-        folded += foldAcks(paths);
-        if (runnerIsStuck(paths, now.getTime())) stuck.push(sessionId);
-      } catch (err) {
-        readFailed(sessionId, err, 'sweep could not read the session; skipped this tick');
+/** One pass: running sessions, then due wakes, approvals and closed sessions. */
+async function sweepOnce(deps: SweepDeps): Promise<SweepReport> {
+  const { log } = deps;
+  const started = performance.now();
+  const now = deps.clock();
+  const { folded, stuck } = foldRunning(deps, now.getTime());
+  deps.diskQuota?.check(deps.pool.running());
+  for (const sessionId of stuck) {
+    log.warn({ sessionId }, 'runner stuck (old claim, no heartbeat); stopping it so its work is retried');
+    deps.pool
+      .stop(sessionId, 5000)
+      .catch((err: unknown) =>
+        log.warn({ sessionId, err }, 'stuck runner did not stop; tried again next tick'),
+      );
+  }
+  const woken = await wakeDue(deps, now.toISOString());
+  await deps.approvals
+    ?.tick()
+    .catch((err: unknown) => log.warn({ err }, 'approvals sweep failed; tried again next tick'));
+  const prunedSessions = await pruneClosed(deps, now);
+  return { folded, stuck, woken, prunedSessions, ms: performance.now() - started };
+}
+
+/** Folds the running sessions' acks and finds the runners that are stuck. */
+function foldRunning(deps: SweepDeps, now: number): { folded: number; stuck: string[] } {
+  let folded = 0;
+  const stuck: string[] = [];
+  for (const sessionId of deps.pool.running()) {
+    const paths = pathsOf(deps, sessionId);
+    if (!paths) continue;
+    try {
+      folded += foldAcks(paths);
+      if (runnerIsStuck(paths, now, deps.stuckAfterMs ?? 120_000)) stuck.push(sessionId);
+    } catch (err) {
+      readFailed(deps, sessionId, err, 'sweep could not read the session; skipped this tick');
+    }
+  }
+  return { folded, stuck };
+}
+
+function runnerIsStuck(paths: SessionPaths, now: number, stuckAfterMs: number): boolean {
+  const oldestClaim = oldestClaimAt(paths);
+  if (oldestClaim === null) return false;
+  return isStuck(Date.parse(oldestClaim), heartbeatAt(paths), now, stuckAfterMs);
+}
+
+/** A locked outbound.db is read next tick; an unsafe one takes the session out of service. */
+function readFailed(deps: SweepDeps, sessionId: string, err: unknown, message: string): void {
+  if (err instanceof SessionBusyError) return;
+  if (err instanceof SessionUnsafeError && deps.onUnsafe) return deps.onUnsafe(sessionId, err);
+  deps.log.warn({ sessionId, err }, message);
+}
+
+/**
+ * Sessions whose wake time has come, in small batches: their due tasks move forward first, then one
+ * transaction takes the batch's wakes and arms each session's next one (a host that dies before it
+ * finds them due again), then what is due is delivered and a turn started where work is due.
+ */
+async function wakeDue(deps: SweepDeps, now: string): Promise<string[]> {
+  const woken: string[] = [];
+  const dueSessions = listDueWakes(deps.db, now);
+  for (let i = 0; i < dueSessions.length; i += WAKE_BATCH) {
+    const { next, due } = await readDueWork(deps, dueSessions.slice(i, i + WAKE_BATCH), now);
+    for (const sessionId of takeWakes(deps.db, now, next)) {
+      deps.delivery
+        .deliverSession(sessionId)
+        .catch((err: unknown) => deps.log.warn({ sessionId, err }, 'delivery of a woken session failed'));
+      if (due.has(sessionId)) {
+        deps.pool.wake(sessionId);
+        woken.push(sessionId);
       }
     }
-    deps.diskQuota?.check(deps.pool.running());
-    for (const sessionId of stuck) {
-      log.warn({ sessionId }, 'runner stuck (old claim, no heartbeat); stopping it so its work is retried');
-      deps.pool
-        .stop(sessionId, 5000)
-        .catch((err: unknown) =>
-          log.warn({ sessionId, err }, 'stuck runner did not stop; tried again next tick'),
-        );
+  }
+  return woken;
+}
+
+/** For one batch: each session's next wake time (null = none) and the sessions with work due now. */
+async function readDueWork(
+  deps: SweepDeps,
+  batch: string[],
+  now: string,
+): Promise<{ next: Map<string, string | null>; due: Set<string> }> {
+  const next = new Map<string, string | null>();
+  const due = new Set<string>();
+  for (const sessionId of batch) {
+    const session = getSession(deps.db, sessionId);
+    if (!session) continue;
+    if (session.status !== 'active') {
+      next.set(sessionId, null); // delivered once more below; a closed chat starts no turns
+      continue;
     }
-    const woken = await wakeDue(now.toISOString());
-    await deps.approvals
-      ?.tick()
-      .catch((err: unknown) => log.warn({ err }, 'approvals sweep failed; tried again next tick'));
-    const prunedSessions = await pruneClosed(now);
-    return { folded, stuck, woken, prunedSessions, ms: performance.now() - started };
-  }
-
-  function runnerIsStuck(paths: SessionPaths, now: number): boolean {
-    const oldestClaim = oldestClaimAt(paths);
-    if (oldestClaim === null) return false;
-    return isStuck(Date.parse(oldestClaim), heartbeatAt(paths), now, stuckAfterMs);
-  }
-
-  /** A locked outbound.db is read next tick; an unsafe one takes the session out of service. */
-  function readFailed(sessionId: string, err: unknown, message: string): void {
-    if (err instanceof SessionBusyError) return;
-    if (err instanceof SessionUnsafeError && deps.onUnsafe) return deps.onUnsafe(sessionId, err);
-    log.warn({ sessionId, err }, message);
-  }
-
-  /**
-   * Sessions whose wake time has come, in small batches: their due tasks move forward first, then one
-   * transaction takes the batch's wakes and arms each session's next one (a host that dies before it
-   * finds them due again), then what is due is delivered and a turn started where work is due.
-   */
-  async function wakeDue(now: string): Promise<string[]> {
-    const woken: string[] = [];
-    const dueSessions = listDueWakes(db, now);
-    for (let i = 0; i < dueSessions.length; i += WAKE_BATCH) {
-      const next = new Map<string, string | null>();
-      const due = new Set<string>();
-      for (const sessionId of dueSessions.slice(i, i + WAKE_BATCH)) {
-        const session = getSession(db, sessionId);
-        if (!session) continue;
-        if (session.status !== 'active') {
-          next.set(sessionId, null); // delivered once more below; a closed chat starts no turns
-          continue;
-        }
-        const paths = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
-        try {
-          deps.scheduler?.settleSession(sessionId);
-          const work = nextTriggerDue(paths, now);
-          next.set(sessionId, work.nextAt);
-          if (work.due) due.add(sessionId);
-        } catch (err) {
-          readFailed(sessionId, err, 'cannot read due work; the session is tried again in a minute');
-          next.set(sessionId, new Date(Date.parse(now) + 60_000).toISOString());
-        }
-        // A burst of due sessions (everyone's 09:00) must not hold up routing and delivery.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      for (const sessionId of takeWakes(db, now, next)) {
-        deps.delivery
-          .deliverSession(sessionId)
-          .catch((err: unknown) => log.warn({ sessionId, err }, 'delivery of a woken session failed'));
-        if (due.has(sessionId)) {
-          deps.pool.wake(sessionId);
-          woken.push(sessionId);
-        }
-      }
+    const paths = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
+    try {
+      deps.scheduler?.settleSession(sessionId);
+      const work = nextTriggerDue(paths, now);
+      next.set(sessionId, work.nextAt);
+      if (work.due) due.add(sessionId);
+    } catch (err) {
+      readFailed(deps, sessionId, err, 'cannot read due work; the session is tried again in a minute');
+      next.set(sessionId, new Date(Date.parse(now) + 60_000).toISOString());
     }
-    return woken;
+    // A burst of due sessions (everyone's 09:00) must not hold up routing and delivery.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
+  return { next, due };
+}
 
-  async function pruneClosed(now: Date): Promise<number> {
-    const cutoff = new Date(now.getTime() - deps.closedRetentionMs).toISOString();
-    const closed = listClosedBefore(db, cutoff, 20);
-    for (const session of closed) {
-      await rm(sessionPaths(deps.dataDir, session.agentGroupId, session.id).root, {
-        recursive: true,
-        force: true,
-      });
-      deleteSession(db, session.id);
-    }
-    return closed.length;
+async function pruneClosed(deps: SweepDeps, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - deps.closedRetentionMs).toISOString();
+  const closed = listClosedBefore(deps.db, cutoff, 20);
+  for (const session of closed) {
+    await rm(sessionPaths(deps.dataDir, session.agentGroupId, session.id).root, {
+      recursive: true,
+      force: true,
+    });
+    deleteSession(deps.db, session.id);
   }
+  return closed.length;
+}
 
-  function pathsOf(sessionId: string): SessionPaths | undefined {
-    const session = getSession(db, sessionId);
-    return session && sessionPaths(deps.dataDir, session.agentGroupId, session.id);
-  }
+function pathsOf(deps: SweepDeps, sessionId: string): SessionPaths | undefined {
+  const session = getSession(deps.db, sessionId);
+  return session && sessionPaths(deps.dataDir, session.agentGroupId, session.id);
 }
 
 export type Sweep = ReturnType<typeof createSweep>;
