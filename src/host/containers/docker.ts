@@ -38,189 +38,229 @@ export interface DockerRuntimeOptions {
   engineLogMaxSize?: string;
 }
 
-export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRuntime {
-  const { installId } = options;
-  const docker =
-    options.docker ?? new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined);
-  const log = options.log ?? silentLogger;
+/** One engine as this install sees it, shared by every operation of the runtime. */
+interface Engine {
+  docker: Docker;
+  installId: string;
+  log: ContainerLogger;
+  engineLogMaxSize?: string;
   /** Per container id: open log streams, each settling when the engine has sent its last byte. */
-  const followers = new Map<string, Set<Promise<void>>>();
+  followers: Map<string, Set<Promise<void>>>;
+}
 
-  return { start, stop, list, logs, wait, remove };
+export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRuntime {
+  const engine: Engine = {
+    docker: options.docker ?? new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined),
+    installId: options.installId,
+    log: options.log ?? silentLogger,
+    engineLogMaxSize: options.engineLogMaxSize,
+    followers: new Map(),
+  };
+  return {
+    start: (spec) => startContainer(engine, spec),
+    stop: (ref, graceMs) => stopContainer(engine, ref, graceMs),
+    list: (labels) => listContainers(engine, labels),
+    logs: (ref) => followLogLines(engine, ref),
+    wait: (ref) => waitForExit(engine.docker, ref),
+    remove: (ref) => removeAfterLogs(engine, ref),
+  };
+}
 
-  async function start(spec: ContainerSpec): Promise<ContainerRef> {
-    const name = spec.name ?? `warren-${randomBytes(6).toString('hex')}`;
-    const createOptions = containerCreateOptions(spec, installId, name, options.engineLogMaxSize);
-    let container: Docker.Container;
-    try {
-      container = await docker.createContainer(createOptions);
-    } catch (err) {
-      throw new ContainerRuntimeError(
-        `container ${name} (image ${spec.image}) could not be created: ${errorText(err)}; nothing was started`,
-        { cause: err },
-      );
-    }
-    try {
-      await container.start();
-    } catch (err) {
-      await removeQuietly(container);
-      throw new ContainerRuntimeError(
-        `container ${name} (image ${spec.image}) could not be started: ${errorText(err)}; it was removed`,
-        { cause: err },
-      );
-    }
-    log.debug({ container: name, id: container.id, image: spec.image }, 'container started');
-    return { id: container.id, name, labels: createOptions.Labels ?? {}, state: 'running' };
+async function startContainer(
+  { docker, installId, log, engineLogMaxSize }: Engine,
+  spec: ContainerSpec,
+): Promise<ContainerRef> {
+  const name = spec.name ?? `warren-${randomBytes(6).toString('hex')}`;
+  const createOptions = containerCreateOptions(spec, installId, name, engineLogMaxSize);
+  let container: Docker.Container;
+  try {
+    container = await docker.createContainer(createOptions);
+  } catch (err) {
+    throw new ContainerRuntimeError(
+      `container ${name} (image ${spec.image}) could not be created: ${errorText(err)}; nothing was started`,
+      { cause: err },
+    );
   }
+  try {
+    await container.start();
+  } catch (err) {
+    await removeQuietly(log, container);
+    throw new ContainerRuntimeError(
+      `container ${name} (image ${spec.image}) could not be started: ${errorText(err)}; it was removed`,
+      { cause: err },
+    );
+  }
+  log.debug({ container: name, id: container.id, image: spec.image }, 'container started');
+  return { id: container.id, name, labels: createOptions.Labels ?? {}, state: 'running' };
+}
 
-  async function stop(ref: ContainerRef, graceMs: number): Promise<void> {
-    const container = docker.getContainer(ref.id);
-    // Ask for the exit before signalling, so a fast exit is not missed; a gone container just resolves.
+async function stopContainer(engine: Engine, ref: ContainerRef, graceMs: number): Promise<void> {
+  const container = engine.docker.getContainer(ref.id);
+  // Ask for the exit before signalling, so a fast exit is not missed; a gone container just resolves.
+  const exited = container.wait().catch(() => undefined);
+  if ((await signal(container, 'SIGTERM')) && !(await settlesWithin(exited, graceMs))) {
+    engine.log.warn(
+      { container: ref.name, graceMs },
+      'container did not exit on SIGTERM in time; killing it',
+    );
+    if (await signal(container, 'SIGKILL')) await settlesWithin(exited, KILL_WAIT_MS);
+  }
+  await removeContainer(engine, container, ref);
+}
+
+async function listContainers(
+  { docker, installId }: Engine,
+  labels: Record<string, string>,
+): Promise<ContainerRef[]> {
+  const other = labels[INSTALL_LABEL];
+  if (other !== undefined && other !== installId) return [];
+  const wanted = { ...labels, [INSTALL_LABEL]: installId };
+  const query = {
+    all: true,
+    filters: { label: Object.entries(wanted).map(([key, value]) => `${key}=${value}`) },
+  };
+  // Podman fails a listing (500 "… does not exist in database") when any container on the engine,
+  // ours or not, is removed while it lists (containers/podman#10120); a second look succeeds.
+  let infos: Docker.ContainerInfo[];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      infos = await docker.listContainers(query);
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !isRemovedMidCall(err)) throw err;
+    }
+  }
+  // Checked here too: label filters are ANDed by Docker, and this must not depend on the engine.
+  return infos
+    .filter((info) => Object.entries(wanted).every(([key, value]) => info.Labels?.[key] === value))
+    .map(refFromInfo);
+}
+
+/** The container's output (stdout and stderr) as lines, following it until the container ends. */
+async function* followLogLines(engine: Engine, ref: ContainerRef): AsyncIterable<string> {
+  let raw: NodeJS.ReadableStream & NodeJS.EventEmitter;
+  try {
+    raw = await engine.docker.getContainer(ref.id).logs({ follow: true, stdout: true, stderr: true });
+  } catch (err) {
+    throw new ContainerRuntimeError(`logs of container ${ref.name} cannot be read: ${errorText(err)}`, {
+      cause: err,
+    });
+  }
+  trackFollower(engine.followers, ref.id, raw);
+  const lines = new PassThrough({ objectMode: true });
+  const push = (line: string): void => {
+    if (!lines.write(line)) raw.pause();
+  };
+  lines.on('drain', () => raw.resume());
+  const stdout = createLineSplitter(push);
+  const stderr = createLineSplitter(push);
+  const demux = createFrameDemuxer(stdout.write, stderr.write);
+  raw.on('data', (chunk: Buffer) => demux(chunk));
+  // 'close' without 'end' happens when the engine drops the connection: end the lines either way.
+  const finish = (): void => {
+    if (lines.writableEnded) return;
+    stdout.flush();
+    stderr.flush();
+    lines.end();
+  };
+  raw.on('end', finish);
+  raw.on('close', finish);
+  raw.on('error', (err: Error) => lines.destroy(err));
+  try {
+    for await (const line of lines) yield line as string;
+  } finally {
+    // The consumer may stop early: close the follow request so it does not hold the socket open.
+    (raw as unknown as { destroy?: () => void }).destroy?.();
+  }
+}
+
+/** Counts the log stream as open until the engine has sent its last byte, so removal can wait for it. */
+function trackFollower(
+  followers: Engine['followers'],
+  id: string,
+  raw: NodeJS.ReadableStream & NodeJS.EventEmitter,
+): void {
+  const drained = new Promise<void>((resolve) => {
+    raw.on('end', resolve);
+    raw.on('close', resolve);
+    raw.on('error', () => resolve());
+  });
+  const open = followers.get(id) ?? new Set();
+  followers.set(id, open.add(drained));
+  void drained.then(() => {
+    open.delete(drained);
+    if (open.size === 0 && followers.get(id) === open) followers.delete(id);
+  });
+}
+
+async function waitForExit(docker: Docker, ref: ContainerRef): Promise<number> {
+  try {
+    const result = (await docker.getContainer(ref.id).wait()) as { StatusCode: number };
+    return result.StatusCode;
+  } catch (err) {
+    throw new ContainerRuntimeError(`waiting for container ${ref.name} failed: ${errorText(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+async function removeAfterLogs(engine: Engine, ref: ContainerRef): Promise<void> {
+  const container = engine.docker.getContainer(ref.id);
+  if (engine.followers.has(ref.id)) {
+    // Killed before removal, so open log streams can deliver the last lines first.
     const exited = container.wait().catch(() => undefined);
-    if ((await signal(container, 'SIGTERM')) && !(await settlesWithin(exited, graceMs))) {
-      log.warn({ container: ref.name, graceMs }, 'container did not exit on SIGTERM in time; killing it');
-      if (await signal(container, 'SIGKILL')) await settlesWithin(exited, KILL_WAIT_MS);
-    }
-    await removeContainer(container, ref);
+    if (await signal(container, 'SIGKILL')) await settlesWithin(exited, KILL_WAIT_MS);
   }
+  await removeContainer(engine, container, ref);
+}
 
-  async function list(labels: Record<string, string>): Promise<ContainerRef[]> {
-    const other = labels[INSTALL_LABEL];
-    if (other !== undefined && other !== installId) return [];
-    const wanted = { ...labels, [INSTALL_LABEL]: installId };
-    const query = {
-      all: true,
-      filters: { label: Object.entries(wanted).map(([key, value]) => `${key}=${value}`) },
-    };
-    // Podman fails a listing (500 "… does not exist in database") when any container on the engine,
-    // ours or not, is removed while it lists (containers/podman#10120); a second look succeeds.
-    let infos: Docker.ContainerInfo[];
-    for (let attempt = 1; ; attempt++) {
-      try {
-        infos = await docker.listContainers(query);
-        break;
-      } catch (err) {
-        if (attempt >= 5 || !isRemovedMidCall(err)) throw err;
-      }
-    }
-    // Checked here too: label filters are ANDed by Docker, and this must not depend on the engine.
-    return infos
-      .filter((info) => Object.entries(wanted).every(([key, value]) => info.Labels?.[key] === value))
-      .map(refFromInfo);
-  }
-
-  async function* logs(ref: ContainerRef): AsyncIterable<string> {
-    let raw: NodeJS.ReadableStream & NodeJS.EventEmitter;
-    try {
-      raw = await docker.getContainer(ref.id).logs({ follow: true, stdout: true, stderr: true });
-    } catch (err) {
-      throw new ContainerRuntimeError(`logs of container ${ref.name} cannot be read: ${errorText(err)}`, {
-        cause: err,
-      });
-    }
-    const drained = new Promise<void>((resolve) => {
-      raw.on('end', resolve);
-      raw.on('close', resolve);
-      raw.on('error', () => resolve());
+/** false when there was nothing to signal (gone or not running). */
+async function signal(container: Docker.Container, name: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
+  try {
+    await container.kill({ signal: name });
+    return true;
+  } catch (err) {
+    // Podman answers 500 ("container state improper") where Docker answers 409: ask instead of parsing.
+    if (isGoneOrStopped(err) || !(await isRunning(container))) return false;
+    throw new ContainerRuntimeError(`${name} to container ${container.id} failed: ${errorText(err)}`, {
+      cause: err,
     });
-    const open = followers.get(ref.id) ?? new Set();
-    followers.set(ref.id, open.add(drained));
-    void drained.then(() => {
-      open.delete(drained);
-      if (open.size === 0 && followers.get(ref.id) === open) followers.delete(ref.id);
-    });
-    const lines = new PassThrough({ objectMode: true });
-    const push = (line: string): void => {
-      if (!lines.write(line)) raw.pause();
-    };
-    lines.on('drain', () => raw.resume());
-    const stdout = createLineSplitter(push);
-    const stderr = createLineSplitter(push);
-    const demux = createFrameDemuxer(stdout.write, stderr.write);
-    raw.on('data', (chunk: Buffer) => demux(chunk));
-    // 'close' without 'end' happens when the engine drops the connection: end the lines either way.
-    const finish = (): void => {
-      if (lines.writableEnded) return;
-      stdout.flush();
-      stderr.flush();
-      lines.end();
-    };
-    raw.on('end', finish);
-    raw.on('close', finish);
-    raw.on('error', (err: Error) => lines.destroy(err));
-    try {
-      for await (const line of lines) yield line as string;
-    } finally {
-      // The consumer may stop early: close the follow request so it does not hold the socket open.
-      (raw as unknown as { destroy?: () => void }).destroy?.();
-    }
   }
+}
 
-  async function wait(ref: ContainerRef): Promise<number> {
-    try {
-      const result = (await docker.getContainer(ref.id).wait()) as { StatusCode: number };
-      return result.StatusCode;
-    } catch (err) {
-      throw new ContainerRuntimeError(`waiting for container ${ref.name} failed: ${errorText(err)}`, {
-        cause: err,
-      });
-    }
+async function isRunning(container: Docker.Container): Promise<boolean> {
+  try {
+    return (await container.inspect()).State.Running;
+  } catch (err) {
+    if (isGoneOrStopped(err)) return false;
+    throw err;
   }
+}
 
-  async function remove(ref: ContainerRef): Promise<void> {
-    const container = docker.getContainer(ref.id);
-    if (followers.has(ref.id)) {
-      // Killed before removal, so open log streams can deliver the last lines first.
-      const exited = container.wait().catch(() => undefined);
-      if (await signal(container, 'SIGKILL')) await settlesWithin(exited, KILL_WAIT_MS);
-    }
-    await removeContainer(container, ref);
+async function removeContainer(
+  { followers, log }: Engine,
+  container: Docker.Container,
+  ref: ContainerRef,
+): Promise<void> {
+  const open = followers.get(ref.id);
+  if (open) await settlesWithin(Promise.all(open), LOG_DRAIN_MS);
+  try {
+    await container.remove({ force: true, v: true });
+    log.debug({ container: ref.name }, 'container removed');
+  } catch (err) {
+    if (isGoneOrStopped(err)) return;
+    throw new ContainerRuntimeError(
+      `container ${ref.name} could not be removed: ${errorText(err)}; it is left for the next start-up cleanup`,
+      { cause: err },
+    );
   }
+}
 
-  /** false when there was nothing to signal (gone or not running). */
-  async function signal(container: Docker.Container, name: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
-    try {
-      await container.kill({ signal: name });
-      return true;
-    } catch (err) {
-      // Podman answers 500 ("container state improper") where Docker answers 409: ask instead of parsing.
-      if (isGoneOrStopped(err) || !(await isRunning(container))) return false;
-      throw new ContainerRuntimeError(`${name} to container ${container.id} failed: ${errorText(err)}`, {
-        cause: err,
-      });
-    }
-  }
-
-  async function isRunning(container: Docker.Container): Promise<boolean> {
-    try {
-      return (await container.inspect()).State.Running;
-    } catch (err) {
-      if (isGoneOrStopped(err)) return false;
-      throw err;
-    }
-  }
-
-  async function removeContainer(container: Docker.Container, ref: ContainerRef): Promise<void> {
-    const open = followers.get(ref.id);
-    if (open) await settlesWithin(Promise.all(open), LOG_DRAIN_MS);
-    try {
-      await container.remove({ force: true, v: true });
-      log.debug({ container: ref.name }, 'container removed');
-    } catch (err) {
-      if (isGoneOrStopped(err)) return;
-      throw new ContainerRuntimeError(
-        `container ${ref.name} could not be removed: ${errorText(err)}; it is left for the next start-up cleanup`,
-        { cause: err },
-      );
-    }
-  }
-
-  async function removeQuietly(container: Docker.Container): Promise<void> {
-    try {
-      await container.remove({ force: true, v: true });
-    } catch (err) {
-      log.warn({ id: container.id, err: errorText(err) }, 'container that failed to start was not removed');
-    }
+async function removeQuietly(log: ContainerLogger, container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (err) {
+    log.warn({ id: container.id, err: errorText(err) }, 'container that failed to start was not removed');
   }
 }
 

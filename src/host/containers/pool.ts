@@ -2,8 +2,18 @@
 // group; a wake beyond the caps waits in a queue (never dropped) and starts when a slot frees up.
 // The host, not the runner, bounds each container's life: a runner that never exits (a bug, or a
 // hostile one ignoring its idle timeout) is stopped at maxLifetimeMs, or after idleStopMs without
-// a sign of life; its unfinished work goes to the next container through the normal exit path.
+// a sign of life (pool-limits.ts); its unfinished work goes to the next container through the normal
+// exit path.
+import {
+  createLimitWatchdog,
+  type LimitStop,
+  type LimitWatchdog,
+  type PoolLimits,
+  type WatchedSlot,
+} from './pool-limits.ts';
 import type { ContainerRef, ContainerRuntime, ContainerSpec } from './runtime.ts';
+
+export type { LimitStop, PoolLimits } from './pool-limits.ts';
 
 export interface Launch {
   agentGroupId: string;
@@ -40,45 +50,59 @@ export interface PoolDeps {
   now?: () => number;
 }
 
-export interface PoolLimits {
-  /** A container running this long is stopped, busy or not. */
-  maxLifetimeMs: number;
-  /** A container with no sign of life (lastActivity) for this long is stopped. */
-  idleStopMs: number;
-  /** How often running containers are checked; default: a quarter of the smaller limit, 1 to 10 s. */
-  checkEveryMs?: number;
-  /** SIGTERM to SIGKILL when a limit stops a container. */
-  graceMs?: number;
-}
-
-export type LimitStop = 'max_lifetime' | 'idle';
-
-interface Slot {
+interface Slot extends WatchedSlot {
   agentGroupId: string;
-  ref?: ContainerRef;
   /** A wake arrived while the container was already exiting: start it again afterwards. */
   rewake: boolean;
-  exiting: boolean;
-  /** Epoch ms the container started running. */
-  startedAt?: number;
-  /** Set once a limit has asked the container to stop. */
-  limitStop?: LimitStop;
+}
+
+/** Who waits, who runs, and whether the pool is shutting down. */
+interface PoolState {
+  slots: Map<string, Slot>;
+  /** Sessions waiting for a container, oldest first; `queued` holds the same ids for lookups. */
+  queue: string[];
+  queued: Set<string>;
+  /** One per running container: settles once its exit is handled. */
+  exits: Set<Promise<void>>;
+  closed: boolean;
+}
+
+/** What one container's run needs of its pool. */
+interface RunContext {
+  deps: PoolDeps;
+  state: PoolState;
+  now: () => number;
+  watchdog: LimitWatchdog;
 }
 
 export function createSessionPool(deps: PoolDeps) {
-  const slots = new Map<string, Slot>();
-  const queue: string[] = [];
-  const queued = new Set<string>();
-  const exits = new Set<Promise<void>>();
-  let closed = false;
+  const state: PoolState = {
+    slots: new Map(),
+    queue: [],
+    queued: new Set(),
+    exits: new Set(),
+    closed: false,
+  };
+  const { slots, queue, queued, exits } = state;
   const now = deps.now ?? Date.now;
-  let watchdog: NodeJS.Timeout | undefined;
+  const watchdog = createLimitWatchdog({ ...deps, now, slots, isClosed: () => state.closed });
+  const context: RunContext = { deps, state, now, watchdog };
 
-  return { wake, isRunning, running, queuedSessions, stop, stopAll, containerOf, limitStopOf };
+  return {
+    wake,
+    isRunning: (sessionId: string): boolean => slots.has(sessionId),
+    running: (): string[] => [...slots.keys()],
+    queuedSessions: (): string[] => [...queue],
+    stop: (sessionId: string, graceMs: number) => stopSession(context, sessionId, graceMs),
+    stopAll: (graceMs: number) => stopAllSessions(context, graceMs),
+    containerOf: (sessionId: string): ContainerRef | undefined => slots.get(sessionId)?.ref,
+    /** Why a limit is stopping the session's container, if one is. */
+    limitStopOf: (sessionId: string): LimitStop | undefined => slots.get(sessionId)?.limitStop,
+  };
 
   /** Makes sure a container serves the session soon; cheap and idempotent. */
   function wake(sessionId: string): void {
-    if (closed) {
+    if (state.closed) {
       deps.onQueued?.(sessionId); // shutting down: recorded, so the next start picks it up
       return;
     }
@@ -95,6 +119,7 @@ export function createSessionPool(deps: PoolDeps) {
     drain();
   }
 
+  /** Starts queued sessions while the caps allow, in queue order. */
   function drain(): void {
     for (let i = 0; i < queue.length && slots.size < deps.maxContainers;) {
       const sessionId = queue[i]!;
@@ -104,7 +129,7 @@ export function createSessionPool(deps: PoolDeps) {
         queued.delete(sessionId);
         continue;
       }
-      if (countFor(launch.agentGroupId) >= deps.maxPerAgentGroup) {
+      if (countInGroup(slots, launch.agentGroupId) >= deps.maxPerAgentGroup) {
         i++; // this group is full; a later session of another group may still start
         continue;
       }
@@ -122,145 +147,84 @@ export function createSessionPool(deps: PoolDeps) {
   }
 
   async function run(sessionId: string, slot: Slot, spec: ContainerSpec): Promise<void> {
-    let exitCode = -1;
-    try {
-      await deps.beforeStart?.(sessionId);
-      slot.ref = await deps.runtime.start(spec);
-      slot.startedAt = now();
-      armWatchdog();
-      if (closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
-      deps.onStarted?.(sessionId, slot.ref);
-      // Caught at once: a container removed early (shutdown) must not leave a rejection unhandled.
-      const logs = deps.captureLogs?.(sessionId, deps.runtime.logs(slot.ref)).catch((err: unknown) => {
-        if (!closed) deps.log.warn({ sessionId, err }, 'container log capture failed');
-      });
-      exitCode = await deps.runtime.wait(slot.ref);
-      slot.exiting = true;
-      await logs;
-      await deps.runtime.remove(slot.ref);
-    } catch (err) {
-      slot.exiting = true;
-      if (!closed) deps.log.warn({ sessionId, err }, 'session container failed; its work is retried');
-      if (slot.ref) await deps.runtime.remove(slot.ref).catch(() => {});
-    }
-    let again = slot.rewake;
-    try {
-      again = (await deps.onExited(sessionId, exitCode)) || again;
-    } catch (err) {
-      deps.log.warn({ sessionId, err }, 'handling a container exit failed');
-    }
+    const exitCode = await runContainer(context, sessionId, slot, spec);
+    const again = await handleExit(deps, sessionId, exitCode, slot.rewake);
     slots.delete(sessionId);
-    if (slots.size === 0) disarmWatchdog();
-    if (again && !closed) wake(sessionId);
+    if (slots.size === 0) watchdog.disarm();
+    if (again && !state.closed) wake(sessionId);
     drain();
   }
+}
 
-  /** One timer for all running containers, none while nothing runs (idle sessions cost nothing). */
-  function armWatchdog(): void {
-    const limits = deps.limits;
-    if (!limits || watchdog) return;
-    const every =
-      limits.checkEveryMs ??
-      Math.min(10_000, Math.max(1000, Math.min(limits.maxLifetimeMs, limits.idleStopMs) / 4));
-    watchdog = setInterval(() => checkLimits(limits), every);
-    watchdog.unref();
+/** Starts the container, follows it to its exit and removes it; the exit code, -1 when it failed. */
+async function runContainer(
+  { deps, state, now, watchdog }: RunContext,
+  sessionId: string,
+  slot: Slot,
+  spec: ContainerSpec,
+): Promise<number> {
+  let exitCode = -1;
+  try {
+    await deps.beforeStart?.(sessionId);
+    slot.ref = await deps.runtime.start(spec);
+    slot.startedAt = now();
+    watchdog.arm();
+    if (state.closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
+    deps.onStarted?.(sessionId, slot.ref);
+    // Caught at once: a container removed early (shutdown) must not leave a rejection unhandled.
+    const logs = deps.captureLogs?.(sessionId, deps.runtime.logs(slot.ref)).catch((err: unknown) => {
+      if (!state.closed) deps.log.warn({ sessionId, err }, 'container log capture failed');
+    });
+    exitCode = await deps.runtime.wait(slot.ref);
+    slot.exiting = true;
+    await logs;
+    await deps.runtime.remove(slot.ref);
+  } catch (err) {
+    slot.exiting = true;
+    if (!state.closed) deps.log.warn({ sessionId, err }, 'session container failed; its work is retried');
+    if (slot.ref) await deps.runtime.remove(slot.ref).catch(() => {});
   }
+  return exitCode;
+}
 
-  function disarmWatchdog(): void {
-    clearInterval(watchdog);
-    watchdog = undefined;
+/** Runs the exit path (fold the work, retry what is left); true = the session wants a container again. */
+async function handleExit(
+  deps: PoolDeps,
+  sessionId: string,
+  exitCode: number,
+  rewake: boolean,
+): Promise<boolean> {
+  try {
+    return (await deps.onExited(sessionId, exitCode)) || rewake;
+  } catch (err) {
+    deps.log.warn({ sessionId, err }, 'handling a container exit failed');
+    return rewake;
   }
+}
 
-  /** Stops every container past a limit; the exit path then retries what it left unfinished. */
-  function checkLimits(limits: PoolLimits): void {
-    const at = now();
-    for (const [sessionId, slot] of slots) {
-      if (!slot.ref || slot.startedAt === undefined || slot.exiting || slot.limitStop || closed) continue;
-      const livedMs = at - slot.startedAt;
-      let reason: LimitStop | undefined;
-      let idleMs = 0;
-      if (livedMs >= limits.maxLifetimeMs) reason = 'max_lifetime';
-      else {
-        let last: number | null = null;
-        try {
-          last = deps.lastActivity?.(sessionId) ?? null;
-        } catch (err) {
-          // Not counted as idle: a passing read error must not stop a busy container (the lifetime still applies).
-          deps.log.warn(
-            { sessionId, err },
-            'cannot tell when the session was last active; checked again next tick',
-          );
-          continue;
-        }
-        idleMs = at - Math.max(slot.startedAt, last ?? 0);
-        if (idleMs >= limits.idleStopMs) reason = 'idle';
-      }
-      if (!reason) continue;
-      slot.limitStop = reason;
-      const ref = slot.ref;
-      deps.log.warn(
-        reason === 'max_lifetime'
-          ? { sessionId, container: ref.name, reason, livedMs, maxLifetimeMs: limits.maxLifetimeMs }
-          : { sessionId, container: ref.name, reason, idleMs, idleStopMs: limits.idleStopMs },
-        reason === 'max_lifetime'
-          ? 'container reached its maximum lifetime; the host stops it (unfinished work goes to the next container)'
-          : 'container idle past the host’s limit without exiting; the host stops it',
-      );
-      deps.runtime.stop(ref, limits.graceMs ?? 5000).catch((err: unknown) => {
-        slot.limitStop = undefined; // tried again on the next tick
-        deps.log.warn(
-          { sessionId, container: ref.name, reason, err },
-          'a container past its limit did not stop',
-        );
-      });
-    }
-  }
+function countInGroup(slots: ReadonlyMap<string, Slot>, agentGroupId: string): number {
+  let n = 0;
+  for (const slot of slots.values()) if (slot.agentGroupId === agentGroupId) n++;
+  return n;
+}
 
-  function countFor(agentGroupId: string): number {
-    let n = 0;
-    for (const slot of slots.values()) if (slot.agentGroupId === agentGroupId) n++;
-    return n;
-  }
+/** Stops one session's container (stuck runner); the exit path then retries its work. */
+async function stopSession({ deps, state }: RunContext, sessionId: string, graceMs: number): Promise<void> {
+  const ref = state.slots.get(sessionId)?.ref;
+  if (ref) await deps.runtime.stop(ref, graceMs);
+}
 
-  function isRunning(sessionId: string): boolean {
-    return slots.has(sessionId);
+/** Shutdown: no new starts, every container stopped, every exit handled. */
+async function stopAllSessions({ deps, state, watchdog }: RunContext, graceMs: number): Promise<void> {
+  state.closed = true;
+  watchdog.disarm();
+  state.queue.length = 0;
+  state.queued.clear();
+  const stops = [...state.slots.values()].map((s) => (s.ref ? deps.runtime.stop(s.ref, graceMs) : undefined));
+  for (const result of await Promise.allSettled(stops)) {
+    if (result.status === 'rejected') deps.log.warn({ err: result.reason }, 'a container did not stop');
   }
-
-  function running(): string[] {
-    return [...slots.keys()];
-  }
-
-  function queuedSessions(): string[] {
-    return [...queue];
-  }
-
-  /** Why a limit is stopping the session's container, if one is. */
-  function limitStopOf(sessionId: string): LimitStop | undefined {
-    return slots.get(sessionId)?.limitStop;
-  }
-
-  function containerOf(sessionId: string): ContainerRef | undefined {
-    return slots.get(sessionId)?.ref;
-  }
-
-  /** Stops one session's container (stuck runner); the exit path then retries its work. */
-  async function stop(sessionId: string, graceMs: number): Promise<void> {
-    const ref = slots.get(sessionId)?.ref;
-    if (ref) await deps.runtime.stop(ref, graceMs);
-  }
-
-  /** Shutdown: no new starts, every container stopped, every exit handled. */
-  async function stopAll(graceMs: number): Promise<void> {
-    closed = true;
-    disarmWatchdog();
-    queue.length = 0;
-    queued.clear();
-    const stops = [...slots.values()].map((s) => (s.ref ? deps.runtime.stop(s.ref, graceMs) : undefined));
-    for (const result of await Promise.allSettled(stops)) {
-      if (result.status === 'rejected') deps.log.warn({ err: result.reason }, 'a container did not stop');
-    }
-    await Promise.allSettled([...exits]);
-  }
+  await Promise.allSettled([...state.exits]);
 }
 
 export type SessionPool = ReturnType<typeof createSessionPool>;

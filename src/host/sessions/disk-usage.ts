@@ -201,34 +201,51 @@ export function createDiskQuota(deps: DiskQuotaDeps) {
       { mode: 0o600 },
     );
     heldSessions.add(sessionId);
-    deps.log.error(
-      {
-        sessionId,
-        bytes: usage.bytes,
-        entries: usage.entries,
-        quotaBytes: deps.quotaBytes,
-        unreadable: usage.unreadable,
-        folders: writableSessionDirs(paths),
-      },
-      `session over its disk quota (${why}): its container is stopped and the session held; ` +
-        'free space in the folders listed or raise containers.diskQuotaMb, and it resumes within a check interval',
-    );
-    await deps
-      .stop(sessionId)
-      .catch((err: unknown) =>
-        deps.log.warn({ sessionId, err }, 'the container of a session over its disk quota did not stop'),
-      );
-    await deps
-      .notify?.(
-        sessionId,
-        `disk-quota:${at}`,
-        'This conversation has used all the disk space it may use, so it is paused. An operator has been told; ' +
-          'your messages are kept and answered once space is freed.',
-      )
-      .catch((err: unknown) =>
-        deps.log.warn({ sessionId, err }, 'could not tell the chat about the disk quota'),
-      );
+    await stopAndTellOfHold(deps, { sessionId, paths, usage, why, at });
   }
+}
+
+/** A session just put on hold: what was measured, why it is over, and when (ISO time). */
+interface Hold {
+  sessionId: string;
+  paths: SessionPaths;
+  usage: DiskUsage;
+  why: string;
+  at: string;
+}
+
+/** Tells the operator (an error line naming the folders to free), stops the container, then tells the chat. */
+async function stopAndTellOfHold(
+  deps: DiskQuotaDeps,
+  { sessionId, paths, usage, why, at }: Hold,
+): Promise<void> {
+  deps.log.error(
+    {
+      sessionId,
+      bytes: usage.bytes,
+      entries: usage.entries,
+      quotaBytes: deps.quotaBytes,
+      unreadable: usage.unreadable,
+      folders: writableSessionDirs(paths),
+    },
+    `session over its disk quota (${why}): its container is stopped and the session held; ` +
+      'free space in the folders listed or raise containers.diskQuotaMb, and it resumes within a check interval',
+  );
+  await deps
+    .stop(sessionId)
+    .catch((err: unknown) =>
+      deps.log.warn({ sessionId, err }, 'the container of a session over its disk quota did not stop'),
+    );
+  await deps
+    .notify?.(
+      sessionId,
+      `disk-quota:${at}`,
+      'This conversation has used all the disk space it may use, so it is paused. An operator has been told; ' +
+        'your messages are kept and answered once space is freed.',
+    )
+    .catch((err: unknown) =>
+      deps.log.warn({ sessionId, err }, 'could not tell the chat about the disk quota'),
+    );
 }
 
 export type DiskQuota = ReturnType<typeof createDiskQuota>;
