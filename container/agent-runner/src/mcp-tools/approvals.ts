@@ -21,6 +21,15 @@ const OUTCOME =
   'Nothing happens before that.';
 
 export function registerApprovalTools(server: McpServer, deps: ToolDeps, scope: TurnScope): void {
+  registerActionRequests(server, deps, scope);
+  registerAskUserQuestion(server, deps, scope);
+}
+
+/** The four tools whose request an admin decides: each writes one `{ op: 'action' }` row. */
+function registerActionRequests(server: McpServer, deps: ToolDeps, scope: TurnScope): void {
+  const action = (name: ApprovalAction, args: Record<string, unknown>) =>
+    requestAction(deps, scope, name, args);
+
   server.registerTool(
     'request_approval',
     {
@@ -81,7 +90,33 @@ export function registerApprovalTools(server: McpServer, deps: ToolDeps, scope: 
     },
     (args) => action('create_agent', args),
   );
+}
 
+/** Checks the request with the host's schema and writes it for the host, which asks an admin. */
+function requestAction(
+  deps: ToolDeps,
+  scope: TurnScope,
+  name: ApprovalAction,
+  args: Record<string, unknown>,
+): CallToolResult {
+  const checked = approvalActionPayloads[name].safeParse(args);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    return failure(`${issue?.path.join('.') || name}: ${issue?.message}; nothing was requested.`);
+  }
+  const operation: OutboundOperation = { op: 'action', action: name, payload: checked.data };
+  const [written] = writeMessagesOut(deps.session, [
+    {
+      id: scope.ids({ target: 'host', operation }),
+      kind: 'system',
+      operation,
+      timestamp: deps.clock().toISOString(),
+    },
+  ]);
+  return result({ seq: written!.seq, status: 'requested' });
+}
+
+function registerAskUserQuestion(server: McpServer, deps: ToolDeps, scope: TurnScope): void {
   server.registerTool(
     'ask_user_question',
     {
@@ -110,51 +145,47 @@ export function registerApprovalTools(server: McpServer, deps: ToolDeps, scope: 
           .describe('seconds to wait for an answer (default 3600)'),
       },
     },
-    ({ question, options, timeout }) => {
-      const expiresAt = new Date(deps.clock().getTime() + (timeout ?? 3600) * 1000).toISOString();
-      const normalized = options.map((o) => (typeof o === 'string' ? { label: o, value: o } : o));
-      const target = scope.conversation;
-      const id = scope.ids({ tool: 'ask_user_question', question, options: normalized });
-      const operation: OutboundOperation = {
-        op: 'ask',
-        questionId: `q_${id.slice(4)}`,
-        question,
-        options: normalized,
-        expiresAt,
-      };
-      const [written] = writeMessagesOut(deps.session, [
-        {
-          id,
-          kind: target.kind,
-          operation,
-          timestamp: deps.clock().toISOString(),
-          inReplyTo: target.inReplyTo,
-          channelType: target.address.channelType,
-          platformId: target.address.platformId,
-          threadId: target.address.threadId,
-        },
-      ]);
-      return result({ questionId: operation.questionId, seq: written!.seq, expiresAt });
-    },
+    (args) => askQuestion(deps, scope, args),
   );
+}
 
-  function action(name: ApprovalAction, args: Record<string, unknown>): CallToolResult {
-    const checked = approvalActionPayloads[name].safeParse(args);
-    if (!checked.success) {
-      const issue = checked.error.issues[0];
-      return failure(`${issue?.path.join('.') || name}: ${issue?.message}; nothing was requested.`);
-    }
-    const operation: OutboundOperation = { op: 'action', action: name, payload: checked.data };
-    const [written] = writeMessagesOut(deps.session, [
-      {
-        id: scope.ids({ target: 'host', operation }),
-        kind: 'system',
-        operation,
-        timestamp: deps.clock().toISOString(),
-      },
-    ]);
-    return result({ seq: written!.seq, status: 'requested' });
-  }
+interface Question {
+  question: string;
+  options: (string | { label: string; value: string })[];
+  /** Seconds to wait for an answer. */
+  timeout?: number;
+}
+
+/** Writes the question card to the current conversation; the answer comes back as a system message. */
+function askQuestion(
+  deps: ToolDeps,
+  scope: TurnScope,
+  { question, options, timeout }: Question,
+): CallToolResult {
+  const expiresAt = new Date(deps.clock().getTime() + (timeout ?? 3600) * 1000).toISOString();
+  const normalized = options.map((o) => (typeof o === 'string' ? { label: o, value: o } : o));
+  const target = scope.conversation;
+  const id = scope.ids({ tool: 'ask_user_question', question, options: normalized });
+  const operation: OutboundOperation = {
+    op: 'ask',
+    questionId: `q_${id.slice(4)}`,
+    question,
+    options: normalized,
+    expiresAt,
+  };
+  const [written] = writeMessagesOut(deps.session, [
+    {
+      id,
+      kind: target.kind,
+      operation,
+      timestamp: deps.clock().toISOString(),
+      inReplyTo: target.inReplyTo,
+      channelType: target.address.channelType,
+      platformId: target.address.platformId,
+      threadId: target.address.threadId,
+    },
+  ]);
+  return result({ questionId: operation.questionId, seq: written!.seq, expiresAt });
 }
 
 function result(value: unknown): CallToolResult {

@@ -73,20 +73,10 @@ export function createMcpServers(deps: McpServersDeps): McpServers {
   async function list(signal?: AbortSignal): Promise<ServerTools[]> {
     await Promise.all(deps.servers.map((spec) => started(spec)));
     const listed = await Promise.all(
-      deps.servers.map(async (spec): Promise<ServerTools | null> => {
+      deps.servers.map((spec) => {
         const state = states.get(spec.name);
         if (state?.kind !== 'running') return null;
-        try {
-          const { tools } = await state.client.listTools(undefined, { signal, timeout: startTimeoutMs });
-          return { server: spec.name, tools };
-        } catch (err) {
-          if (signal?.aborted) return null;
-          deps.log.warn('MCP server did not list its tools; they are left out of this turn', {
-            server: spec.name,
-            error: errorText(err),
-          });
-          return null;
-        }
+        return toolsOf(spec.name, state.client, { signal, timeoutMs: startTimeoutMs, log: deps.log });
       }),
     );
     return listed.filter((entry): entry is ServerTools => entry !== null);
@@ -141,16 +131,7 @@ export function createMcpServers(deps: McpServersDeps): McpServers {
 
   async function start(spec: McpServerSpec): Promise<void> {
     const began = performance.now();
-    let logged = 0;
-    let lastLine: string | null = null;
-    // Never the command's arguments or environment in the log: they may hold the server's keys.
-    const output = (line: string) => {
-      lastLine = line.slice(0, MAX_LINE_CHARS);
-      if (++logged <= MAX_LOGGED_LINES)
-        deps.log.info('MCP server output', { server: spec.name, line: lastLine });
-      else if (logged === MAX_LOGGED_LINES + 1)
-        deps.log.info('MCP server output: further lines are not logged', { server: spec.name });
-    };
+    const { output, lastLine } = outputLog(spec.name, deps.log);
     try {
       const client = await connect(spec, output, startTimeoutMs);
       client.onclose = () => {
@@ -158,7 +139,7 @@ export function createMcpServers(deps: McpServersDeps): McpServers {
         states.set(spec.name, { kind: 'down', reason: 'it exited' });
         deps.log.warn('MCP server exited; its tools are unavailable until the next container', {
           server: spec.name,
-          lastOutput: lastLine,
+          lastOutput: lastLine(),
         });
       };
       states.set(spec.name, { kind: 'running', client });
@@ -170,10 +151,46 @@ export function createMcpServers(deps: McpServersDeps): McpServers {
         server: spec.name,
         command: spec.command,
         error: errorText(err),
-        lastOutput: lastLine,
+        lastOutput: lastLine(),
       });
     }
   }
+}
+
+/** One running server's tools; none (with a warning unless the turn was aborted) when it does not list them. */
+async function toolsOf(
+  server: string,
+  client: Client,
+  { signal, timeoutMs, log }: { signal?: AbortSignal; timeoutMs: number; log: Log },
+): Promise<ServerTools | null> {
+  try {
+    const { tools } = await client.listTools(undefined, { signal, timeout: timeoutMs });
+    return { server, tools };
+  } catch (err) {
+    if (signal?.aborted) return null;
+    log.warn('MCP server did not list its tools; they are left out of this turn', {
+      server,
+      error: errorText(err),
+    });
+    return null;
+  }
+}
+
+/** A server's stderr into the log, its first lines only; the last line is kept to tell why it stopped. */
+function outputLog(
+  server: string,
+  log: Log,
+): { output: (line: string) => void; lastLine: () => string | null } {
+  let logged = 0;
+  let lastLine: string | null = null;
+  // Never the command's arguments or environment in the log: they may hold the server's keys.
+  const output = (line: string) => {
+    lastLine = line.slice(0, MAX_LINE_CHARS);
+    if (++logged <= MAX_LOGGED_LINES) log.info('MCP server output', { server, line: lastLine });
+    else if (logged === MAX_LOGGED_LINES + 1)
+      log.info('MCP server output: further lines are not logged', { server });
+  };
+  return { output, lastLine: () => lastLine };
 }
 
 /** The real thing: the command as a child process, spoken to over its stdin and stdout. */
