@@ -120,10 +120,10 @@ export function createWorld(options: WorldOptions = {}): World {
   const db = openCentralDb(join(dataDir, 'warren.db'));
   let now = new Date('2026-06-01T10:00:00.000Z');
   const iso = () => now.toISOString();
-  const text = recordingChannel('text', Capability.Text);
+  const text = recordingChannel('text', 0);
   const rich = recordingChannel(
     'rich',
-    Capability.Text | Capability.RichCard | Capability.Buttons | Capability.Edit,
+    Capability.RichCard | Capability.Buttons | Capability.Edit,
   );
   const channels = createChannelRegistry();
   channels.register(text);

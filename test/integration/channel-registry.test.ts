@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { createCliChannel } from '../../src/host/channels/adapters/cli.ts';
 import { createWebchatChannel } from '../../src/host/channels/adapters/webchat/index.ts';
 import type { Channel } from '../../src/host/channels/channel.ts';
-import { Capability, hasCapability } from '../../src/host/channels/channel.ts';
+import { hasCapability } from '../../src/host/channels/channel.ts';
 import {
   ChannelConnectionError,
   createChannelRegistry,
@@ -23,7 +23,7 @@ const sink = async () => {};
 /** A channel whose connect always fails, as a platform with a revoked token would. */
 const brokenChannel = (type: string): Channel => ({
   type,
-  capabilities: Capability.Text,
+  capabilities: 0,
   connect: async () => {
     throw new Error('token revoked');
   },

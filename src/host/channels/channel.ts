@@ -1,16 +1,17 @@
 // The Channel contract (DESIGN §5): what every platform adapter implements and the host relies on.
 import type { DeliveryErrorCode } from '../../db/enums.ts';
 
-/** What a channel can render. The host degrades the rest (a card becomes numbered text, an edit a new message). */
+/**
+ * What a channel can render beyond plain text. The host degrades the rest (a card becomes numbered
+ * text, an edit a new message, a reply in a thread a reply in the chat); files it cannot carry fail.
+ */
 export const Capability = {
-  Text: 1 << 0,
   RichCard: 1 << 1,
   Buttons: 1 << 2,
   Threads: 1 << 3,
   Edit: 1 << 4,
   Reactions: 1 << 5,
   Files: 1 << 6,
-  Typing: 1 << 7,
   DirectMessages: 1 << 8,
 } as const;
 export type CapabilityName = keyof typeof Capability;

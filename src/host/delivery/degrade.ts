@@ -1,5 +1,6 @@
 // What the channel is asked to send for an outbound operation, degraded to what the channel can show
-// (DESIGN §5: degradation is the host's job): a card becomes numbered text, an edit a new message.
+// (DESIGN §5: degradation is the host's job): a card becomes numbered text, an edit a new message, a
+// threaded reply a reply in the chat.
 import { hasCapability, type Card, type OutboundMessage } from '../channels/index.ts';
 import type { OutboundOperation } from '../../shared/session-content.ts';
 import { platformIdOfSeq, type SessionPaths } from '../sessions/index.ts';
@@ -21,9 +22,13 @@ export function toChannelMessage(
   capabilities: number,
   files: StagedFile[],
 ): OutboundMessage | { unsupported: string } {
-  const { inReplyTo, ...base } = target;
+  const { inReplyTo, ...addressed } = target;
+  const base = hasCapability(capabilities, 'Threads') ? addressed : { ...addressed, threadId: null };
   switch (op.op) {
     case 'send': {
+      if (files.length > 0 && !hasCapability(capabilities, 'Files')) {
+        return { unsupported: 'this channel cannot carry files' };
+      }
       if (op.card && !hasCapability(capabilities, 'RichCard')) {
         return { ...base, kind: 'send', text: cardAsText(op.text, op.card), inReplyTo, files };
       }

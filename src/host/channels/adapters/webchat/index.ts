@@ -86,7 +86,6 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   return {
     type,
     capabilities:
-      Capability.Text |
       Capability.RichCard |
       Capability.Buttons |
       Capability.Files |
