@@ -73,7 +73,7 @@ export function capFor(
 }
 
 export function createAgentMessages(deps: AgentMessagesDeps) {
-  const { db, log, clock } = deps;
+  const { db, clock } = deps;
   // Sends per (from, to) pair in the last minute. In memory: a restart forgets at most one minute.
   const recent = new Map<string, number[]>();
 
@@ -105,42 +105,7 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
       deps.wake(outcome.sessionId);
       return outcome;
     }
-    const code: DeliveryErrorCode = ERROR_CODES[outcome.reason];
-    finishAttempt(db, attempt.id, { status: 'failed', errorCode: code, error: outcome.detail }, at);
-    recordDelivered(sourcePaths, {
-      messageOutId: row.id,
-      platformMessageId: null,
-      status: 'failed',
-      deliveredAt: at,
-    });
-    const to = row.platform_id ?? '';
-    recordDroppedMessage(
-      db,
-      {
-        channelType: 'agent',
-        chatId: to || '-',
-        senderId: source.agentGroupId,
-        reason: outcome.reason === 'invalid' ? 'invalid_message' : outcome.reason,
-        messageId: row.id,
-      },
-      at,
-    );
-    log.warn(
-      { from: source.agentGroupId, to, sessionId: source.id, messageOutId: row.id, reason: outcome.reason },
-      `agent message refused: ${outcome.detail}`,
-    );
-    writeSystemMessage(sourcePaths, {
-      timestamp: at,
-      trigger: false,
-      content: {
-        event: 'agent_message_refused',
-        messageOutId: row.id,
-        seq: row.seq,
-        to,
-        reason: outcome.reason,
-        error: outcome.detail,
-      },
-    });
+    settleRefused(deps, { source, sourcePaths, row, attemptId: attempt.id }, outcome, at);
     return outcome;
   }
 
@@ -158,7 +123,7 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
     const cause = causeOf(sourcePaths, row);
     const answering = cause?.kind === 'agent' ? parseContent(agentContent, cause.content) : undefined;
     const repliesTo = answering?.ok ? answering.value : undefined;
-    if (!to || !getAgentGroup(db, to) || !mayMessage(source.agentGroupId, to, repliesTo)) {
+    if (!to || !getAgentGroup(db, to) || !mayMessage(db, source.agentGroupId, to, repliesTo)) {
       return {
         status: 'refused',
         reason: 'agent_not_allowed',
@@ -171,59 +136,136 @@ export function createAgentMessages(deps: AgentMessagesDeps) {
     const pair = `${source.agentGroupId}\u0000${to}`;
     const sent = (recent.get(pair) ?? []).filter((t) => t > now.getTime() - RATE_WINDOW_MS);
     recent.set(pair, sent);
-    const cap = capFor(hops, sent.length, deps.caps);
-    if (cap === 'agent_loop_capped') {
-      return {
-        status: 'refused',
-        reason: cap,
-        detail: `this would be agent message ${hops} in a row between agents (at most ${deps.caps.maxHops}); the conversation between agents stops here`,
-      };
-    }
-    if (cap === 'agent_rate_capped') {
-      return {
-        status: 'refused',
-        reason: cap,
-        detail: `at most ${deps.caps.perPairPerMinute} messages a minute may go to agent group ${to}; try again later`,
-      };
-    }
+    const capped = capRefusal(hops, sent.length, to, deps.caps);
+    if (capped) return capped;
     sent.push(now.getTime());
-
-    const target = targetSession(to, repliesTo);
-    const [written] = insertMessagesIn(target.paths, [
-      {
-        id: agentMessageId(source.id, row.id),
-        kind: 'agent',
-        timestamp: now.toISOString(),
-        sourceSessionId: source.id,
-        content: { text: row.op.text, fromAgentGroup: source.agentGroupId, fromSession: source.id, hops },
-      },
-    ]);
-    log.debug(
-      { from: source.agentGroupId, to, hops, sessionId: target.session.id },
-      'agent message delivered',
-    );
-    return { status: 'delivered', sessionId: target.session.id, messageId: written!.id, hops };
+    const message = { to, text: row.op.text, hops, repliesTo };
+    return writeAgentMessage(deps, source, row.id, message, now);
   }
+}
 
-  /** A destination names the target, or this is an answer to a message that target sent. */
-  function mayMessage(from: string, to: string, repliesTo: { fromAgentGroup: string } | undefined): boolean {
-    if (repliesTo?.fromAgentGroup === to) return true;
-    return listDestinations(db, from).some((d) => d.kind === 'agent' && d.targetAgentGroupId === to);
-  }
+type Refused = Extract<AgentDeliveryOutcome, { status: 'refused' }>;
 
-  /**
-   * An answer goes back into the session that asked (while it is active); anything else into the
-   * target group's agent-shared session, created on first use.
-   */
-  function targetSession(to: string, repliesTo: { fromSession: string } | undefined) {
-    const asked = repliesTo && getSession(db, repliesTo.fromSession);
-    if (asked && asked.agentGroupId === to && asked.status === 'active') {
-      return { session: asked, paths: sessionPaths(deps.dataDir, asked.agentGroupId, asked.id) };
-    }
-    const nowhere = { channelType: null, platformId: null, threadId: null };
-    const key = { agentGroupId: to, messagingGroupId: null, threadId: null };
-    return resolveSession(db, deps.dataDir, key, nowhere, clock().toISOString());
+/** The refusal for a message over one of the caps, saying which and what happens now. */
+function capRefusal(hops: number, sentInWindow: number, to: string, caps: AgentMessageCaps): Refused | null {
+  const cap = capFor(hops, sentInWindow, caps);
+  if (cap === 'agent_loop_capped') {
+    return {
+      status: 'refused',
+      reason: cap,
+      detail: `this would be agent message ${hops} in a row between agents (at most ${caps.maxHops}); the conversation between agents stops here`,
+    };
   }
+  if (cap === 'agent_rate_capped') {
+    return {
+      status: 'refused',
+      reason: cap,
+      detail: `at most ${caps.perPairPerMinute} messages a minute may go to agent group ${to}; try again later`,
+    };
+  }
+  return null;
+}
+
+/** Writes an allowed message into the target group's session as a messages_in row of kind 'agent'. */
+function writeAgentMessage(
+  deps: AgentMessagesDeps,
+  source: Session,
+  messageOutId: string,
+  message: { to: string; text: string; hops: number; repliesTo: { fromSession: string } | undefined },
+  now: Date,
+): AgentDeliveryOutcome {
+  const { to, hops } = message;
+  const target = targetSession(deps, to, message.repliesTo);
+  const [written] = insertMessagesIn(target.paths, [
+    {
+      id: agentMessageId(source.id, messageOutId),
+      kind: 'agent',
+      timestamp: now.toISOString(),
+      sourceSessionId: source.id,
+      content: { text: message.text, fromAgentGroup: source.agentGroupId, fromSession: source.id, hops },
+    },
+  ]);
+  deps.log.debug(
+    { from: source.agentGroupId, to, hops, sessionId: target.session.id },
+    'agent message delivered',
+  );
+  return { status: 'delivered', sessionId: target.session.id, messageId: written!.id, hops };
+}
+
+/**
+ * Settles a refused row: the attempt fails, the drop is recorded and logged, and the sending agent
+ * is told with a system row that does not start a turn.
+ */
+function settleRefused(
+  deps: AgentMessagesDeps,
+  sending: { source: Session; sourcePaths: SessionPaths; row: OutboundRow; attemptId: number },
+  outcome: Refused,
+  at: string,
+): void {
+  const { db, log } = deps;
+  const { source, sourcePaths, row } = sending;
+  const code: DeliveryErrorCode = ERROR_CODES[outcome.reason];
+  finishAttempt(db, sending.attemptId, { status: 'failed', errorCode: code, error: outcome.detail }, at);
+  recordDelivered(sourcePaths, {
+    messageOutId: row.id,
+    platformMessageId: null,
+    status: 'failed',
+    deliveredAt: at,
+  });
+  const to = row.platform_id ?? '';
+  recordDroppedMessage(
+    db,
+    {
+      channelType: 'agent',
+      chatId: to || '-',
+      senderId: source.agentGroupId,
+      reason: outcome.reason === 'invalid' ? 'invalid_message' : outcome.reason,
+      messageId: row.id,
+    },
+    at,
+  );
+  log.warn(
+    { from: source.agentGroupId, to, sessionId: source.id, messageOutId: row.id, reason: outcome.reason },
+    `agent message refused: ${outcome.detail}`,
+  );
+  writeSystemMessage(sourcePaths, {
+    timestamp: at,
+    trigger: false,
+    content: {
+      event: 'agent_message_refused',
+      messageOutId: row.id,
+      seq: row.seq,
+      to,
+      reason: outcome.reason,
+      error: outcome.detail,
+    },
+  });
+}
+
+/** A destination names the target, or this is an answer to a message that target sent. */
+function mayMessage(
+  db: Db,
+  from: string,
+  to: string,
+  repliesTo: { fromAgentGroup: string } | undefined,
+): boolean {
+  if (repliesTo?.fromAgentGroup === to) return true;
+  return listDestinations(db, from).some((d) => d.kind === 'agent' && d.targetAgentGroupId === to);
+}
+
+/**
+ * An answer goes back into the session that asked (while it is active); anything else into the
+ * target group's agent-shared session, created on first use.
+ */
+function targetSession(deps: AgentMessagesDeps, to: string, repliesTo: { fromSession: string } | undefined) {
+  const { db } = deps;
+  const asked = repliesTo && getSession(db, repliesTo.fromSession);
+  if (asked && asked.agentGroupId === to && asked.status === 'active') {
+    return { session: asked, paths: sessionPaths(deps.dataDir, asked.agentGroupId, asked.id) };
+  }
+  const nowhere = { channelType: null, platformId: null, threadId: null };
+  const key = { agentGroupId: to, messagingGroupId: null, threadId: null };
+  return resolveSession(db, deps.dataDir, key, nowhere, deps.clock().toISOString());
 }
 
 export type AgentMessages = ReturnType<typeof createAgentMessages>;

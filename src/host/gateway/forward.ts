@@ -56,6 +56,7 @@ export async function forwardCall(
   };
   res.on('close', onClose);
   const target = new URL(call.url).origin;
+  const breakdown = (): Breakdown => ({ target, timeoutMs: call.timeoutMs, timedOut, clientClosed });
   arm();
   try {
     let upstream: Response;
@@ -69,21 +70,7 @@ export async function forwardCall(
         redirect: 'manual',
       });
     } catch (err) {
-      if (clientClosed) return { failure: 'client_closed' };
-      if (timedOut) {
-        send(res, refusal(ctx.provider, 'upstream_timeout', timeoutMessage(ctx, target, call.timeoutMs)));
-        return { failure: 'timeout' };
-      }
-      const reason = scrub(describeFetchError(err), ctx.key);
-      send(
-        res,
-        refusal(
-          ctx.provider,
-          'upstream_unreachable',
-          `the model API at ${target} could not be reached for agent group ${ctx.group} (${reason})`,
-        ),
-      );
-      return { failure: 'unreachable' };
+      return failedBeforeResponse(res, ctx, breakdown(), err);
     }
     arm();
     const contentType = upstream.headers.get('content-type');
@@ -105,23 +92,7 @@ export async function forwardCall(
         if (clientClosed) break;
       }
     } catch {
-      if (clientClosed) return { upstreamStatus: upstream.status, failure: 'client_closed' };
-      // Headers are out: the status cannot change. An event stream still gets a readable error.
-      if (contentType?.startsWith('text/event-stream')) {
-        res.write(
-          streamedRefusal(
-            ctx.provider,
-            timedOut ? 'upstream_timeout' : 'upstream_unreachable',
-            timedOut
-              ? timeoutMessage(ctx, target, call.timeoutMs)
-              : `the model API at ${target} broke off its answer for agent group ${ctx.group}`,
-          ),
-        );
-        res.end();
-      } else {
-        res.destroy();
-      }
-      return { upstreamStatus: upstream.status, failure: timedOut ? 'timeout' : 'broken' };
+      return { upstreamStatus: upstream.status, ...failedMidResponse(res, ctx, breakdown(), contentType) };
     }
     if (clientClosed) {
       void reader.cancel().catch(() => {});
@@ -133,6 +104,65 @@ export async function forwardCall(
     clearTimeout(timer);
     res.off('close', onClose);
   }
+}
+
+/** How a call that went wrong stood when it did. */
+interface Breakdown {
+  /** The upstream origin, for messages. */
+  target: string;
+  timeoutMs: number;
+  timedOut: boolean;
+  clientClosed: boolean;
+}
+
+/** No response came: the container is told why, unless it has hung up. */
+function failedBeforeResponse(
+  res: ServerResponse,
+  ctx: ForwardContext,
+  why: Breakdown,
+  err: unknown,
+): ForwardResult {
+  if (why.clientClosed) return { failure: 'client_closed' };
+  if (why.timedOut) {
+    send(res, refusal(ctx.provider, 'upstream_timeout', timeoutMessage(ctx, why.target, why.timeoutMs)));
+    return { failure: 'timeout' };
+  }
+  const reason = scrub(describeFetchError(err), ctx.key);
+  send(
+    res,
+    refusal(
+      ctx.provider,
+      'upstream_unreachable',
+      `the model API at ${why.target} could not be reached for agent group ${ctx.group} (${reason})`,
+    ),
+  );
+  return { failure: 'unreachable' };
+}
+
+/** The response broke off mid-body, after its headers went out. */
+function failedMidResponse(
+  res: ServerResponse,
+  ctx: ForwardContext,
+  why: Breakdown,
+  contentType: string | null,
+): Pick<ForwardResult, 'failure'> {
+  if (why.clientClosed) return { failure: 'client_closed' };
+  // Headers are out: the status cannot change. An event stream still gets a readable error.
+  if (contentType?.startsWith('text/event-stream')) {
+    res.write(
+      streamedRefusal(
+        ctx.provider,
+        why.timedOut ? 'upstream_timeout' : 'upstream_unreachable',
+        why.timedOut
+          ? timeoutMessage(ctx, why.target, why.timeoutMs)
+          : `the model API at ${why.target} broke off its answer for agent group ${ctx.group}`,
+      ),
+    );
+    res.end();
+  } else {
+    res.destroy();
+  }
+  return { failure: why.timedOut ? 'timeout' : 'broken' };
 }
 
 export function send(res: ServerResponse, answer: Refusal): void {
