@@ -121,10 +121,7 @@ export function createWorld(options: WorldOptions = {}): World {
   let now = new Date('2026-06-01T10:00:00.000Z');
   const iso = () => now.toISOString();
   const text = recordingChannel('text', 0);
-  const rich = recordingChannel(
-    'rich',
-    Capability.RichCard | Capability.Buttons | Capability.Edit,
-  );
+  const rich = recordingChannel('rich', Capability.RichCard | Capability.Buttons | Capability.Edit);
   const channels = createChannelRegistry();
   channels.register(text);
   channels.register(rich);
