@@ -21,3 +21,28 @@ export function checkTimezone(name: string): { ok: true; value: string } | { ok:
 export function isTimeZone(name: string): boolean {
   return checkTimezone(name).ok;
 }
+
+/**
+ * The wall-clock time in the zone, as a person reads it: "2026-06-01 09:00 GMT+02:00" (long offsets,
+ * what agents are shown) or "2026-06-01 09:00 GMT+2" (short).
+ */
+export function localTime(iso: string, timezone: string, offset: 'long' | 'short' = 'long'): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZoneName: offset === 'long' ? 'longOffset' : 'shortOffset',
+    })
+      .formatToParts(new Date(iso))
+      .map((p) => [p.type, p.value]),
+  );
+  // ICU names a zero offset plain "GMT".
+  const zone =
+    parts.timeZoneName === 'GMT' ? (offset === 'long' ? 'GMT+00:00' : 'GMT+0') : parts.timeZoneName;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${zone}`;
+}

@@ -10,6 +10,7 @@ import {
   upcomingRuns,
   type Schedule,
 } from '../../src/host/scheduling/index.ts';
+import { localTime } from '../../src/shared/time-zone.ts';
 
 const schedule = (cron: string, tz = 'UTC'): Schedule => {
   const compiled = compileSchedule(cron, tz);
@@ -19,24 +20,7 @@ const schedule = (cron: string, tz = 'UTC'): Schedule => {
 const runs = (cron: string, tz: string, from: string, count: number) =>
   upcomingRuns(schedule(cron, tz), from, count);
 /** Wall-clock time in the zone, e.g. "2026-03-08 03:00 GMT-4", to read assertions as people would. */
-const local = (iso: string, tz: string) => {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      timeZoneName: 'shortOffset',
-    })
-      .formatToParts(new Date(iso))
-      .map((x) => [x.type, x.value]),
-  );
-  const offset = p.timeZoneName === 'GMT' ? 'GMT+0' : p.timeZoneName; // ICU builds differ on zero
-  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${offset}`;
-};
+const local = (iso: string, tz: string) => localTime(iso, tz, 'short');
 const localRuns = (cron: string, tz: string, from: string, count: number) =>
   runs(cron, tz, from, count).map((at) => local(at, tz));
 

@@ -12,7 +12,7 @@ import {
   type TaskActionPayload,
 } from '../../../../src/shared/session-content.ts';
 import { seriesStatus, summarize, type TaskSeries } from '../../../../src/shared/task-series.ts';
-import { checkTimezone } from '../../../../src/shared/time-zone.ts';
+import { checkTimezone, localTime } from '../../../../src/shared/time-zone.ts';
 import { writeMessagesOut } from '../db/session.ts';
 import { readPendingTaskActions, readTaskSeries } from '../db/tasks.ts';
 import type { ToolDeps, TurnScope } from './index.ts';
@@ -251,26 +251,6 @@ async function checkTiming(
     };
   }
   return { ok: true, firstRun: when.toISOString(), timezone: zone.value };
-}
-
-/** "2026-06-01 09:00 GMT+02:00" in the zone: what a person reading the agent's answer expects. */
-function localTime(iso: string, timezone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      timeZoneName: 'longOffset',
-    })
-      .formatToParts(new Date(iso))
-      .map((p) => [p.type, p.value]),
-  );
-  const offset = parts.timeZoneName === 'GMT' ? 'GMT+00:00' : parts.timeZoneName;
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${offset}`;
 }
 
 function result(value: unknown): CallToolResult {
