@@ -1,7 +1,6 @@
 // Who may talk to which agent, end to end: the real web chat HTTP API, the real host, real containers
 // running the scripted provider, the real approvals engine and admin API (docs/access.md).
 import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -13,11 +12,9 @@ import { setUserDm } from '../../src/db/user-dms.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
 import type { UnknownSenderPolicy } from '../../src/db/enums.ts';
 import { userForAccount } from '../../src/host/access/index.ts';
-import { startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
+import { startWarren, waitUntil, type ChatClient, type Reply, type Warren } from '../harness/warren.ts';
 
 const run = promisify(execFile);
-/** Long enough for a wrongly routed message to be answered. */
-const SETTLE_MS = 1500;
 const MAX_HOPS = 4;
 
 let warren: Warren;
@@ -55,6 +52,28 @@ const dropped = (chat: string) =>
     .prepare('SELECT sender_id AS sender, reason, count FROM dropped_messages WHERE chat_id = ? ORDER BY id')
     .all(chat);
 
+/** Waits until the chat's dropped_messages counts add up to n: the record that those messages were refused. */
+function untilDropped(host: Warren, chat: string, n: number): Promise<true> {
+  const count = () =>
+    host
+      .db()
+      .prepare('SELECT coalesce(sum(count), 0) FROM dropped_messages WHERE chat_id = ?')
+      .pluck()
+      .get(chat) as number;
+  return waitUntil(
+    () => count() >= n,
+    10_000,
+    () => `${chat}: ${count()} of ${n} messages recorded as dropped`,
+  );
+}
+
+const heldFor = (approvalId: string) =>
+  warren
+    .db()
+    .prepare('SELECT platform_message_id FROM approval_held_messages WHERE approval_id = ? ORDER BY id')
+    .pluck()
+    .all(approvalId) as string[];
+
 const approvalsFor = (chat: string) =>
   warren
     .db()
@@ -70,7 +89,8 @@ const approvalsFor = (chat: string) =>
   }[];
 
 /** What agents answered (the host's own notices, e.g. "an admin let you in", answer no message). */
-const answers = (chat: ChatClient) => chat.replies().filter((r) => r.inReplyTo !== null);
+const answersIn = (replies: Reply[]) => replies.filter((r) => r.inReplyTo !== null);
+const answers = (chat: ChatClient) => answersIn(chat.replies());
 
 async function decide(approvalId: string, decision: 'approve' | 'reject'): Promise<void> {
   const approval = getApproval(warren.db(), approvalId)!;
@@ -92,11 +112,13 @@ describe('unknown senders', () => {
     addMember(warren.wire.db, member.id, warren.wire.main().id, 'e2e', now());
     // Naming the member's account in the body is not being the member: only their browser is.
     await chat.send({ id: 'st-0', text: 'hi, I am the member', sender: { id: 'member' } });
-    await chat.send({ id: 'st-3', text: 'hi from a member', as: await warren.signIn(member) });
-
-    await chat.waitForReply((r) => r.inReplyTo === 'st-3');
-    await sleep(SETTLE_MS);
-    expect(chat.replies().map((r) => r.inReplyTo)).toEqual(['st-3']);
+    // The member's message is the sentinel: an answer to any message before it would come first.
+    const before = await chat.sentinel({
+      id: 'st-3',
+      text: 'hi from a member',
+      as: await warren.signIn(member),
+    });
+    expect(before).toEqual([]);
     expect(dropped('strict-room')).toEqual([
       { sender: 'anon/strict-room/stranger', reason: 'unknown_sender', count: 2 },
       { sender: 'anon/strict-room/member', reason: 'unknown_sender', count: 1 },
@@ -127,18 +149,27 @@ describe('unknown senders', () => {
     );
 
     await ownerDm.waitForReply((r) => r.card !== undefined);
-    await sleep(SETTLE_MS);
-    expect(chat.replies()).toEqual([]);
     const [approval, ...more] = approvalsFor('ask-room');
     expect(more).toEqual([]);
     expect(approval).toMatchObject({ status: 'pending' });
-    expect(ownerDm.replies().filter((r) => r.card !== undefined)).toHaveLength(1);
-    const held = warren
+    // Cards are recorded before they are sent: one row, one card.
+    const cards = warren
       .db()
-      .prepare('SELECT platform_message_id FROM approval_held_messages WHERE approval_id = ? ORDER BY id')
+      .prepare('SELECT count(*) FROM approval_cards WHERE approval_id = ?')
       .pluck()
-      .all(approval!.id) as string[];
+      .get(approval!.id);
+    expect(cards).toBe(1);
+    expect(ownerDm.replies().filter((r) => r.card !== undefined)).toHaveLength(1);
+    // Every message is held, none routed: no session exists, so nothing in the room can answer.
+    await waitUntil(
+      () => heldFor(approval!.id).length >= ids.length,
+      10_000,
+      () => `${heldFor(approval!.id).length} of ${ids.length} messages held`,
+    );
+    const held = heldFor(approval!.id);
     expect([...held].sort()).toEqual([...ids].sort());
+    expect(warren.sessionOf('ask-room')).toBeUndefined();
+    expect(chat.replies()).toEqual([]);
 
     await decide(approval!.id, 'approve');
 
@@ -147,17 +178,16 @@ describe('unknown senders', () => {
       60_000,
       () => `${answers(chat).length} answers`,
     );
-    await sleep(SETTLE_MS);
-    const replies = answers(chat);
-    expect(replies).toHaveLength(50);
-    expect(replies.map((r) => r.inReplyTo).sort()).toEqual([...ids].sort());
     // Replayed in the order they were held: the session's rows follow the held order.
     const session = warren.sessionOf('ask-room')!;
     const rows = sessionRows(session.paths.inbound);
     expect(rows).toEqual(held);
-    // The newcomer is a member now: the next message goes straight through.
-    await chat.send({ id: 'ask-after', text: 'thanks', sender: { id: 'newcomer' } });
-    await chat.waitForReply((r) => r.inReplyTo === 'ask-after');
+    // The newcomer is a member now: the next message goes straight through. It is the sentinel: a
+    // second answer to a held message would come before its reply.
+    const before = await chat.sentinel({ id: 'ask-after', text: 'thanks', sender: { id: 'newcomer' } });
+    const replies = answersIn(before);
+    expect(replies).toHaveLength(50);
+    expect(replies.map((r) => r.inReplyTo).sort()).toEqual([...ids].sort());
     expect(approvalsFor('ask-room')).toHaveLength(1);
   });
 
@@ -172,13 +202,15 @@ describe('unknown senders', () => {
     );
     await decide(approval!.id, 'reject');
     await chat.send({ id: 'no-3', text: 'again', sender: { id: 'unwanted' } });
-    await sleep(SETTLE_MS * 2);
-    expect(answers(chat)).toEqual([]);
-    expect(approvalsFor('no-room')).toMatchObject([{ status: 'rejected' }]);
+    // All three are recorded as refused (the rejection settles the held two) and no session exists:
+    // no agent saw any of them, so nothing can answer.
+    await untilDropped(warren, 'no-room', 3);
     expect(dropped('no-room')).toEqual([
       { sender: 'anon/no-room/unwanted', reason: 'sender_rejected', count: 3 },
     ]);
     expect(warren.sessionOf('no-room')).toBeUndefined();
+    expect(answers(chat)).toEqual([]);
+    expect(approvalsFor('no-room')).toMatchObject([{ status: 'rejected' }]);
   });
 });
 
@@ -192,9 +224,12 @@ test('a suspended user gets no answer from any agent, and it is recorded', async
   const suspend = await warren_(['users', 'suspend', 'webchat:sam']);
   expect(suspend.stdout).toMatch(/suspended/);
   await chat.send({ id: 'sam-2', text: 'after' });
-  await sleep(SETTLE_MS);
-  expect(chat.replies().map((r) => r.inReplyTo)).toEqual(['sam-1']);
+  await untilDropped(warren, 'sam-dm', 1);
   expect(dropped('sam-dm')).toEqual([{ sender: `user/${sam.id}`, reason: 'user_suspended', count: 1 }]);
+  // Someone else's message in the chat is the sentinel: an answer to sam-2 would come before its reply.
+  const friend = userForAccount(warren.wire.db, { kind: 'webchat', externalId: 'sam-friend' }, now());
+  const before = await chat.sentinel({ as: await warren.signIn(friend) });
+  expect(before.map((r) => r.inReplyTo)).toEqual(['sam-1']);
 });
 
 test('"/link" in web chat is refused by the host, makes no code and never reaches the agent', async () => {
@@ -228,8 +263,7 @@ describe("a local process that knows the owner's account id", () => {
     const chat = await room('owners-only', 'strict');
     const dmBefore = ownersDm();
     await chat.send({ id: 'fo-1', text: 'it is me, the owner', sender: { id: 'owner', name: 'Olga' } });
-    await sleep(SETTLE_MS);
-    expect(chat.replies()).toEqual([]);
+    await untilDropped(warren, 'owners-only', 1);
     expect(dropped('owners-only')).toEqual([
       { sender: 'anon/owners-only/owner', reason: 'unknown_sender', count: 1 },
     ]);
@@ -241,7 +275,9 @@ describe("a local process that knows the owner's account id", () => {
       body: JSON.stringify({ chat: 'owners-only', sender: { id: 'whatever' }, text: 'hi', id: 'fo-2' }),
     });
     expect(res.status).toBe(202);
-    await chat.waitForReply((r) => r.inReplyTo === 'fo-2');
+    // Its answer is the sentinel: an answer to fo-1 would have come before it.
+    const answer = await chat.waitForReply((r) => r.inReplyTo === 'fo-2');
+    expect(chat.replies().slice(0, chat.replies().indexOf(answer))).toEqual([]);
   });
 
   test("its clicks on the owner's card are refused and the approval stays pending; a wrong token is a 401", async () => {
@@ -274,8 +310,11 @@ describe("a local process that knows the owner's account id", () => {
       body: JSON.stringify({ chat: 'owner-dm', sender: { id: 'owner' }, value: 'x' }),
     });
     expect(forged.status).toBe(401);
-    await sleep(SETTLE_MS);
+    // The replayed click was handled (its "Sorry" came back) and decided nothing; ao-1 is still held
+    // and no session exists, so no agent saw it.
     expect(approvalsFor('asks-owner')).toMatchObject([{ status: 'pending' }]);
+    expect(heldFor(pending!.id)).toEqual(['ao-1']);
+    expect(warren.sessionOf('asks-owner')).toBeUndefined();
     expect(answers(chat)).toEqual([]);
   });
 });
@@ -306,7 +345,10 @@ test('two agents answering each other stop at the loop cap, and the operator can
     reason: 'agent_loop_capped',
     count: 1,
   });
-  await sleep(SETTLE_MS * 2);
+  // main answers a message sent after the cap only once its session has dealt with everything before
+  // it (the refusal included): the loop is over, and nothing reached the chat before that answer.
+  const before = await chat.sentinel({ sender: { id: 'looper' } });
+  expect(before).toEqual([]);
   const agentMessages = warren
     .db()
     .prepare(
@@ -323,7 +365,6 @@ test('two agents answering each other stop at the loop cap, and the operator can
   expect(await warren.logs()).toMatch(/agent message refused: this would be agent message 5 in a row/);
   const listing = await warren_(['dropped']);
   expect(listing.stdout).toMatch(new RegExp(`agent_loop_capped\\s+1\\s+agent\\s+${pong.id}\\s+${main.id}`));
-  expect(chat.replies()).toEqual([]);
 });
 
 function warren_(args: string[]) {
@@ -404,9 +445,11 @@ describe('a mention in a chat nobody wired (autoWire off)', () => {
       30_000,
       () => JSON.stringify(chat.replies()),
     );
-    await sleep(SETTLE_MS);
+    // The visitor is a member now; their next message is the sentinel: an answer to nr-3, or a second
+    // one to nr-1 or nr-2, would come before its reply.
+    const before = await chat.sentinel({ sender: { id: 'visitor' } });
     expect(
-      answers(chat)
+      answersIn(before)
         .map((r) => r.inReplyTo)
         .sort(),
     ).toEqual(['nr-1', 'nr-2']);
@@ -424,7 +467,9 @@ describe('a mention in a chat nobody wired (autoWire off)', () => {
     await decideChannel('spam-room', { decision: 'reject' });
     await chat.send({ id: 'sp-2', text: 'hey bot!!', sender: { id: 'spammer' } });
     await chat.send({ id: 'sp-3', text: 'hey bot!!!', sender: { id: 'spammer' } });
-    await sleep(SETTLE_MS);
+    // All three are recorded as refused and no session exists: no agent saw any of them.
+    await untilDropped(unwired, 'spam-room', 3);
+    expect(unwired.sessionOf('spam-room')).toBeUndefined();
     expect(answers(chat)).toEqual([]);
     expect(registrations('spam-room')).toMatchObject([{ status: 'rejected' }]);
     const denied = unwired

@@ -22,7 +22,7 @@ test('with maxTotal 2, five chats never run more than 2 containers at once and a
     while (sampling) {
       const running = (await warren.containers()).filter((c) => c.state === 'running');
       samples.push(running.length);
-      await sleep(100);
+      await sleep(100); // the sampling interval, not a wait for anything
     }
   })();
 

@@ -4,7 +4,14 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SessionPaths } from '../../src/host/sessions/index.ts';
 import { readAcks } from '../harness/session-acks.ts';
-import { PostError, startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
+import {
+  PostError,
+  startWarren,
+  waitUntil,
+  type ChatClient,
+  type SendInput,
+  type Warren,
+} from '../harness/warren.ts';
 
 describe('a host killed with kill -9', () => {
   let warren: Warren;
@@ -31,16 +38,7 @@ describe('a host killed with kill -9', () => {
     const conversations = chats.map(async (chat, c) => {
       for (let i = 0; i < PER_CHAT; i++) {
         const id = `crash-${c}-${i}`;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await chat.send({ id, text: `message ${i}` });
-            break;
-          } catch (err) {
-            if (!(err instanceof PostError) || attempt > 300) throw err;
-            rePosted.add(id);
-            await sleep(100);
-          }
-        }
+        await postUntilAccepted(chat, { id, text: `message ${i}` }, rePosted, 60_000);
         awaiting[c] = id;
         await chat.waitForReply((r) => r.inReplyTo === id, 60_000);
         awaiting[c] = undefined;
@@ -55,22 +53,22 @@ describe('a host killed with kill -9', () => {
       await warren.kill9();
       acceptedAtKill = awaiting.filter(Boolean).length;
       repliesAtKill = total();
-      await sleep(500); // clients hit a dead port for a while
+      // The outage itself, not a wait for anything: clients posting now hit a dead port.
+      await sleep(500);
       await warren.restart();
     })();
 
     await Promise.all([crash, ...conversations]);
-    await sleep(1500); // room for a reply sent twice to show up
-    await Promise.all(chats.map((chat) => chat.connected()));
+    // A reply sent twice would arrive before the chat's answer to one more message.
+    const answered = await Promise.all(chats.map((chat) => chat.sentinel()));
 
-    for (const [c, chat] of chats.entries()) {
-      const replies = chat.replies();
+    for (const [c, replies] of answered.entries()) {
       const perId = countBy(replies.map((r) => r.inReplyTo ?? '(none)'));
       const expected = Array.from({ length: PER_CHAT }, (_, i) => [`crash-${c}-${i}`, 1]);
       expect(Object.entries(perId).sort()).toEqual(expected.sort());
       expect(replies.every((r) => r.text === `echo: message ${r.inReplyTo!.split('-')[2]}`)).toBe(true);
     }
-    expect(total()).toBe(CHATS * PER_CHAT);
+    expect(answered.flat()).toHaveLength(CHATS * PER_CHAT);
     // Not a check on Warren but on the test: the kill landed while messages were in flight.
     console.log(
       `kill -9 after ${repliesAtKill} replies: ${acceptedAtKill} accepted messages awaited their reply, ` +
@@ -100,17 +98,7 @@ describe('a host killed with kill -9 in the middle of a burst', () => {
     const ids = chats.flatMap((_, c) => Array.from({ length: PER_CHAT }, (_, i) => `burst-${c}-${i}`));
     const rePosted = new Set<string>();
     // Like a real client: a POST that fails (the host is down) is sent again, same id, until accepted.
-    const post = async (c: number, id: string) => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await chats[c]!.send({ id, text: id });
-        } catch (err) {
-          if (!(err instanceof PostError) || attempt > 600) throw err;
-          rePosted.add(id);
-          await sleep(100);
-        }
-      }
-    };
+    const post = (c: number, id: string) => postUntilAccepted(chats[c]!, { id, text: id }, rePosted, 90_000);
     const posting = Promise.all(ids.map((id) => post(Number(id.split('-')[1]), id)));
     const total = () => chats.reduce((n, chat) => n + chat.replies().length, 0);
     await waitUntil(
@@ -120,13 +108,14 @@ describe('a host killed with kill -9 in the middle of a burst', () => {
     );
     const answeredAtKill = total();
     await warren.kill9();
-    await sleep(300);
+    await sleep(300); // the outage itself, not a wait for anything
     await warren.restart();
     await posting;
 
     await Promise.all(chats.map((chat) => chat.waitForReplies(PER_CHAT, 90_000)));
-    await sleep(1500); // room for a reply sent twice to show up
-    const perId = countBy(chats.flatMap((chat) => chat.replies().map((r) => r.inReplyTo ?? '(none)')));
+    // A reply sent twice would arrive before the chat's answer to one more message.
+    const answered = await Promise.all(chats.map((chat) => chat.sentinel({}, 60_000)));
+    const perId = countBy(answered.flat().map((r) => r.inReplyTo ?? '(none)'));
     expect(Object.keys(perId).sort()).toEqual([...ids].sort());
     expect(Object.values(perId).every((n) => n === 1)).toBe(true);
     console.log(`burst: kill -9 after ${answeredAtKill} of 200 replies; ${rePosted.size} posts retried`);
@@ -169,8 +158,9 @@ describe('a host killed with kill -9 while a wake waits behind the container cap
     const [echo] = await waiting.waitForReplies(1, 45_000);
     expect(done).toMatchObject({ inReplyTo: 'busy-1', text: 'done: slow one' });
     expect(echo).toMatchObject({ inReplyTo: 'waiting-1', text: 'echo: hello' });
-    await sleep(1000);
-    expect([busy.replies().length, waiting.replies().length]).toEqual([1, 1]);
+    // A second answer to either would arrive before the chat's answer to one more message.
+    const before = await Promise.all([busy.sentinel({}, 45_000), waiting.sentinel({}, 45_000)]);
+    expect(before.map((replies) => replies.length)).toEqual([1, 1]);
   }, 100_000);
 });
 
@@ -211,8 +201,8 @@ describe('a session container that dies', () => {
 
     const reply = await chat.waitForReply((r) => r.inReplyTo === 'killed-1', 30_000);
     expect(reply.text).toBe('done: slow please');
-    await sleep(1000);
-    expect(chat.replies()).toHaveLength(1);
+    // A second answer (the lost try's, or a retry's) would arrive before the answer to one more message.
+    expect(await chat.sentinel()).toEqual([reply]);
     // One try was lost with the container; the second one answered (acks are folded by the sweep).
     await waitUntil(
       () => inboundRow(session.paths, 'killed-1')?.status === 'completed',
@@ -229,12 +219,45 @@ describe('a session container that dies', () => {
     const notice = await chat.waitForReply((r) => r.inReplyTo === 'doomed-1', 30_000);
     expect(notice.text).toContain('could not be processed');
     expect(notice.text).toContain('tried 2 times');
-    // Long enough for another retry (the second waits 4 s) had the row not been failed for good.
-    await sleep(5000);
-    expect(chat.replies()).toHaveLength(1);
-    expect(inboundRow(warren.sessionOf('doomed')!.paths, 'doomed-1')).toEqual({ status: 'failed', tries: 2 });
+    // Failed for good: only pending rows are tried again. (A retry waits out a backoff, so a sentinel
+    // could be answered before it; the row's status is the proof that none comes.)
+    const paths = warren.sessionOf('doomed')!.paths;
+    await waitUntil(
+      () => inboundRow(paths, 'doomed-1')?.status !== 'pending',
+      10_000,
+      () => `row is ${JSON.stringify(inboundRow(paths, 'doomed-1'))}`,
+    );
+    expect(inboundRow(paths, 'doomed-1')).toEqual({ status: 'failed', tries: 2 });
+    // No second notice: it would arrive before the answer to one more message.
+    expect(await chat.sentinel()).toEqual([notice]);
   }, 60_000);
 });
+
+/**
+ * Posts as a real client does while the host may be down: a POST that fails is sent again, same id,
+ * until it is accepted (202); each failed one is added to `rePosted`.
+ */
+function postUntilAccepted(
+  chat: ChatClient,
+  input: SendInput & { id: string },
+  rePosted: Set<string>,
+  timeoutMs: number,
+): Promise<string> {
+  return waitUntil(
+    async () => {
+      try {
+        return await chat.send(input);
+      } catch (err) {
+        if (!(err instanceof PostError)) throw err;
+        rePosted.add(input.id);
+        return undefined;
+      }
+    },
+    timeoutMs,
+    () => `message ${input.id} was not accepted`,
+    100,
+  );
+}
 
 /** The status and tries of the session's row for a platform message, read from inbound.db. */
 function inboundRow(

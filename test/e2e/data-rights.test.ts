@@ -189,7 +189,12 @@ test('while a session is held by a delete, the host starts no container for it; 
     const release = lockSession(session.id, session.paths.root, 'test', new Date());
     try {
       await chat.send({ id: 'held-2', text: 'second' });
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // The host logs each start it holds back; the second is its retry, also held back.
+      await waitUntil(
+        async () => (await heldBack(host, session.id)) >= 2,
+        20_000,
+        () => 'the host did not hold the session back twice',
+      );
       expect(await host.containers()).toEqual([]);
       expect(chat.repliesTo('held-2')).toEqual([]);
       expect(
@@ -203,3 +208,11 @@ test('while a session is held by a delete, the host starts no container for it; 
     await host.stop();
   }
 }, 120_000);
+
+/** How often the host logged that it held the session's container back for an operator's command. */
+async function heldBack(host: Warren, sessionId: string): Promise<number> {
+  return (await host.logs())
+    .split('\n')
+    .filter((line) => line.includes('"msg":"session is held by an operator command; its container waits"'))
+    .filter((line) => (JSON.parse(line) as { sessionId?: string }).sessionId === sessionId).length;
+}

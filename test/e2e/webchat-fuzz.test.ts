@@ -199,10 +199,13 @@ function send(r: FuzzRequest): Promise<{ status: number; error?: string; id?: st
   // Header values must be printable ASCII: a client cannot send others, so they are left out.
   const safe = Object.fromEntries(Object.entries(r.headers).filter(([, v]) => /^[\x20-\x7e]*$/.test(v)));
   return new Promise((resolve, reject) => {
+    let answered = false;
+    let failure: Error | undefined;
     const req = httpRequest(
       `${warren.url}${r.path}`,
       { method: r.method, headers: safe, agent: false },
       (res) => {
+        answered = true;
         if (res.headers['content-type']?.startsWith('text/event-stream')) {
           res.destroy();
           return resolve({ status: res.statusCode! });
@@ -212,10 +215,17 @@ function send(r: FuzzRequest): Promise<{ status: number; error?: string; id?: st
         res.on('data', (chunk: string) => (raw += chunk));
         res.on('error', () => {});
         res.on('end', () => resolve({ status: res.statusCode!, ...answerOf(raw) }));
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`the answer (${res.statusCode}) was cut short: ${raw}`));
+        });
       },
     );
     // A write cut short by an early answer is not an answer; only a request that got none fails.
-    req.on('error', (err) => setTimeout(() => reject(err), 1000));
+    // 'close' is the request's last event: any answer the connection carried has been seen by then.
+    req.on('error', (err) => (failure = err));
+    req.on('close', () => {
+      if (failure && !answered) reject(failure);
+    });
     if (r.method === 'POST' && r.body !== undefined) req.end(r.body);
     else req.end();
   });
