@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { getApproval } from '../../src/db/approvals.ts';
 import type { User } from '../../src/db/users.ts';
 import { makeLoginLink } from '../../src/host/access/index.ts';
-import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
+import { deployApprovalRule, startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 
 let warren: Warren;
 let browser: Browser;
@@ -13,19 +13,7 @@ let olga: User;
 
 beforeAll(async () => {
   warren = await startWarren({
-    script: {
-      rules: [
-        {
-          match: '^please deploy',
-          steps: [
-            {
-              tool: 'request_approval',
-              args: { action: 'deploy', summary: 'Deploy', payload: { version: 'v3' } },
-            },
-          ],
-        },
-      ],
-    },
+    script: { rules: [deployApprovalRule('Deploy', 'v3')] },
   });
   olga = warren.wire.owner({ account: 'olga', name: 'Olga', dm: 'olga-dm' });
   browser = await chromium.launch({

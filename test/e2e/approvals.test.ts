@@ -7,6 +7,7 @@ import { getAgentGroup } from '../../src/db/agent-groups.ts';
 import { getApproval } from '../../src/db/approvals.ts';
 import { packageImageTag } from '../../src/host/containers/index.ts';
 import {
+  deployApprovalRule,
   startWarren,
   waitUntil,
   type ChatClient,
@@ -23,16 +24,7 @@ beforeAll(async () => {
   warren = await startWarren({
     script: {
       rules: [
-        {
-          match: '^please deploy',
-          steps: [
-            {
-              tool: 'request_approval',
-              args: { action: 'deploy', summary: 'Deploy the site', payload: { version: 'v2' } },
-            },
-            { reply: 'asked: {{tool_result}}' },
-          ],
-        },
+        deployApprovalRule('Deploy the site', 'v2', { reply: 'asked: {{tool_result}}' }),
         { match: '^approval_decided$', steps: [{ reply: 'decision: {{prompt}}' }] },
         {
           match: '^ask me',

@@ -34,9 +34,10 @@ import {
   type SessionPaths,
 } from '../../src/host/sessions/index.ts';
 import { nextTriggerDue } from '../../src/host/sessions/recovery.ts';
-import { createSweep, type Sweep } from '../../src/host/sweep.ts';
+import type { Sweep } from '../../src/host/sweep.ts';
 import type { ToolResult } from '../../container/agent-runner/src/providers/provider.ts';
 import { callAgentTool } from './agent-tool.ts';
+import { createSweepWithoutContainers } from './sweep-without-containers.ts';
 
 export interface TestSession {
   session: Session;
@@ -139,12 +140,12 @@ export function startClockedHost(
       pollMs: 3_600_000,
       actions: scheduler,
     });
-    const sweep = createSweep({
+    const sweep = createSweepWithoutContainers({
       db,
       dataDir,
       clock,
       log,
-      pool: { running: () => [], wake: (id) => woken.push(id), stop: async () => {} },
+      wake: (id) => woken.push(id),
       delivery,
       scheduler,
       closedRetentionMs: 30 * 86_400_000,

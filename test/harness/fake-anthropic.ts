@@ -18,12 +18,16 @@
 import type { ServerResponse } from 'node:http';
 import {
   answerFault,
+  holdAfterFirstDelta,
   pieces,
   SSE_HEADERS,
-  startFakeServer,
+  startFakeModelApi,
   writeChunk,
+  type FakeModelApi,
+  type FakeModelApiOptions,
   type Fault,
-  type RecordedRequest,
+  type ModelResponseRecord,
+  type StreamPacing,
 } from './fake-model-server.ts';
 
 export type { Fault, RecordedRequest } from './fake-model-server.ts';
@@ -35,7 +39,7 @@ export interface AnthropicUsage {
   cache_read_input_tokens: number;
 }
 
-export interface AnthropicMessageReply {
+export interface AnthropicMessageReply extends StreamPacing {
   /** Text block (first, when there are tool calls too). */
   text?: string;
   toolUse?: { id?: string; name: string; input: Record<string, unknown> }[];
@@ -43,154 +47,116 @@ export interface AnthropicMessageReply {
   usage?: Partial<AnthropicUsage>;
   /** Defaults to tool_use when there are tool calls, else end_turn. */
   stopReason?: string;
-  /** Pause between streamed events (ms). */
-  chunkDelayMs?: number;
-  /** Streamed: after message_start and the first delta, wait for this before sending the rest. */
-  holdUntil?: Promise<unknown>;
 }
 
 export type AnthropicReply = AnthropicMessageReply | Fault;
-
-export interface AnthropicResponseRecord {
-  path: string;
-  stream: boolean;
-  model: string;
-  usage: AnthropicUsage;
-}
-
-export interface FakeAnthropic {
-  url: string;
-  requests: RecordedRequest[];
-  /** Model calls answered (faults excluded), in order, with the usage each reported. */
-  responses: AnthropicResponseRecord[];
-  reply(...replies: AnthropicReply[]): void;
-  /** Calls the client cut off before the answer was complete. */
-  aborted(): number;
-  close(): Promise<void>;
-}
-
-export interface FakeAnthropicOptions {
-  /** Required x-api-key; unset = any or none accepted. */
-  apiKey?: string;
-  fallback?: (request: RecordedRequest) => AnthropicReply;
-}
+export type AnthropicResponseRecord = ModelResponseRecord<AnthropicUsage>;
+export type FakeAnthropic = FakeModelApi<AnthropicReply, AnthropicUsage>;
+/** `apiKey`: the x-api-key every call must carry. */
+export type FakeAnthropicOptions = FakeModelApiOptions<AnthropicReply>;
 
 let counter = 0;
 
-export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
-  const responses: AnthropicResponseRecord[] = [];
-  const fallback = options.fallback ?? (() => ({ text: 'ok' }));
-  const core = await startFakeServer<AnthropicReply>(async (req, res, next) => {
-    const path = req.path.split('?')[0]!;
-    if (options.apiKey !== undefined && req.headers['x-api-key'] !== options.apiKey) {
-      return error(res, 401, 'authentication_error', 'invalid x-api-key');
-    }
-    if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
-      return json(res, 200, { input_tokens: Math.max(1, Math.ceil(req.raw.length / 4)) });
-    }
-    if (req.method !== 'POST' || path !== '/v1/messages') {
-      return error(res, 404, 'not_found_error', `fake Anthropic API: no route for ${req.method} ${path}`);
-    }
-    if (typeof req.body?.model !== 'string')
-      return error(res, 400, 'invalid_request_error', 'model: Field required');
-    const reply = next() ?? fallback(req);
-    const model = req.body.model as string;
-    const id = `msg_fake_${++counter}`;
-    if (answerFault(reply, res, () => event('message_start', messageStart(id, model, usageOf({}, 0)))))
-      return;
-    const r = reply as AnthropicMessageReply;
-    const blocks = contentOf(r);
-    const usage = usageOf(
-      r,
-      blocks.reduce((n, b) => n + (b.type === 'text' ? pieces(b.text).length : 10), 0),
-    );
-    const stopReason = r.stopReason ?? (r.toolUse?.length ? 'tool_use' : 'end_turn');
-    const stream = req.body.stream === true;
-    responses.push({ path, stream, model, usage });
-    if (!stream) {
-      return json(res, 200, {
-        id,
-        type: 'message',
-        role: 'assistant',
-        model,
-        content: blocks,
-        stop_reason: stopReason,
-        stop_sequence: null,
-        usage,
-      });
-    }
-    const delay = r.chunkDelayMs ?? 0;
-    res.writeHead(200, SSE_HEADERS);
-    await writeChunk(
-      res,
-      event('message_start', messageStart(id, model, { ...usage, output_tokens: 1 })),
-      delay,
-    );
-    let first = true;
-    for (const [index, block] of blocks.entries()) {
-      if (block.type === 'text') {
-        await writeChunk(
-          res,
-          event('content_block_start', {
-            type: 'content_block_start',
-            index,
-            content_block: { type: 'text', text: '' },
-          }),
-          delay,
-        );
-        for (const piece of pieces(block.text)) {
-          await writeChunk(
-            res,
-            event('content_block_delta', {
-              type: 'content_block_delta',
-              index,
-              delta: { type: 'text_delta', text: piece },
-            }),
-            delay,
-          );
-          if (first && r.holdUntil) await r.holdUntil;
-          first = false;
-        }
-      } else {
-        const start = { type: 'tool_use', id: block.id, name: block.name, input: {} };
-        await writeChunk(
-          res,
-          event('content_block_start', { type: 'content_block_start', index, content_block: start }),
-          delay,
-        );
-        const input = JSON.stringify(block.input);
-        for (const part of [
-          input.slice(0, Math.ceil(input.length / 2)),
-          input.slice(Math.ceil(input.length / 2)),
-        ]) {
-          await writeChunk(
-            res,
-            event('content_block_delta', {
-              type: 'content_block_delta',
-              index,
-              delta: { type: 'input_json_delta', partial_json: part },
-            }),
-            delay,
-          );
-          if (first && r.holdUntil) await r.holdUntil;
-          first = false;
-        }
+export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
+  return startFakeModelApi<AnthropicReply, AnthropicUsage>(
+    options,
+    async (req, res, takeReply, responses) => {
+      const path = req.path.split('?')[0]!;
+      if (options.apiKey !== undefined && req.headers['x-api-key'] !== options.apiKey) {
+        return error(res, 401, 'authentication_error', 'invalid x-api-key');
       }
-      await writeChunk(res, event('content_block_stop', { type: 'content_block_stop', index }), delay);
-    }
-    await writeChunk(
-      res,
-      event('message_delta', {
-        type: 'message_delta',
-        delta: { stop_reason: stopReason, stop_sequence: null },
-        usage: { output_tokens: usage.output_tokens },
-      }),
-      delay,
-    );
-    await writeChunk(res, event('message_stop', { type: 'message_stop' }), 0);
-    res.end();
-  });
-  return { ...core, responses };
+      if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
+        return json(res, 200, { input_tokens: Math.max(1, Math.ceil(req.raw.length / 4)) });
+      }
+      if (req.method !== 'POST' || path !== '/v1/messages') {
+        return error(res, 404, 'not_found_error', `fake Anthropic API: no route for ${req.method} ${path}`);
+      }
+      if (typeof req.body?.model !== 'string')
+        return error(res, 400, 'invalid_request_error', 'model: Field required');
+      const reply = takeReply();
+      const model = req.body.model as string;
+      const id = `msg_fake_${++counter}`;
+      if (answerFault(reply, res, () => event('message_start', messageStart(id, model, usageOf({}, 0)))))
+        return;
+      const r = reply as AnthropicMessageReply;
+      const blocks = contentOf(r);
+      const usage = usageOf(
+        r,
+        blocks.reduce((n, b) => n + (b.type === 'text' ? pieces(b.text).length : 10), 0),
+      );
+      const stopReason = r.stopReason ?? (r.toolUse?.length ? 'tool_use' : 'end_turn');
+      const stream = req.body.stream === true;
+      responses.push({ path, stream, model, usage });
+      if (!stream) {
+        return json(res, 200, {
+          id,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: blocks,
+          stop_reason: stopReason,
+          stop_sequence: null,
+          usage,
+        });
+      }
+      const delay = r.chunkDelayMs ?? 0;
+      res.writeHead(200, SSE_HEADERS);
+      await writeChunk(
+        res,
+        event('message_start', messageStart(id, model, { ...usage, output_tokens: 1 })),
+        delay,
+      );
+      const held = holdAfterFirstDelta(r.holdUntil);
+      const delta = async (index: number, delta: object) => {
+        await writeChunk(
+          res,
+          event('content_block_delta', { type: 'content_block_delta', index, delta }),
+          delay,
+        );
+        await held();
+      };
+      for (const [index, block] of blocks.entries()) {
+        if (block.type === 'text') {
+          await writeChunk(
+            res,
+            event('content_block_start', {
+              type: 'content_block_start',
+              index,
+              content_block: { type: 'text', text: '' },
+            }),
+            delay,
+          );
+          for (const piece of pieces(block.text)) await delta(index, { type: 'text_delta', text: piece });
+        } else {
+          const start = { type: 'tool_use', id: block.id, name: block.name, input: {} };
+          await writeChunk(
+            res,
+            event('content_block_start', { type: 'content_block_start', index, content_block: start }),
+            delay,
+          );
+          const input = JSON.stringify(block.input);
+          for (const part of [
+            input.slice(0, Math.ceil(input.length / 2)),
+            input.slice(Math.ceil(input.length / 2)),
+          ]) {
+            await delta(index, { type: 'input_json_delta', partial_json: part });
+          }
+        }
+        await writeChunk(res, event('content_block_stop', { type: 'content_block_stop', index }), delay);
+      }
+      await writeChunk(
+        res,
+        event('message_delta', {
+          type: 'message_delta',
+          delta: { stop_reason: stopReason, stop_sequence: null },
+          usage: { output_tokens: usage.output_tokens },
+        }),
+        delay,
+      );
+      await writeChunk(res, event('message_stop', { type: 'message_stop' }), 0);
+      res.end();
+    },
+  );
 }
 
 type Block =

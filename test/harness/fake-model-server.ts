@@ -36,6 +36,54 @@ export interface FakeServerCore<R> {
   close(): Promise<void>;
 }
 
+/** What each fake's reply options share: how a streamed answer is paced. */
+export interface StreamPacing {
+  /** Pause between streamed events (ms). */
+  chunkDelayMs?: number;
+  /** Streamed: after the first delta, wait for this before sending the rest. */
+  holdUntil?: Promise<unknown>;
+}
+
+/** One model call the fake answered (faults excluded), with the usage it reported. */
+export interface ModelResponseRecord<U> {
+  path: string;
+  stream: boolean;
+  model: string;
+  usage: U;
+}
+
+export interface FakeModelApi<R, U> extends FakeServerCore<R> {
+  /** Model calls answered (faults excluded), in order, with the usage each reported. */
+  responses: ModelResponseRecord<U>[];
+}
+
+export interface FakeModelApiOptions<R> {
+  /** Required API key; unset = any or none accepted. */
+  apiKey?: string;
+  /** Answers a model call when the queue is empty; default: the text "ok". */
+  fallback?: (request: RecordedRequest) => R;
+}
+
+/** A model API's handler: `takeReply` gives the next queued reply (or the fallback's). */
+export type ModelHandler<R, U> = (
+  req: RecordedRequest,
+  res: ServerResponse,
+  takeReply: () => R,
+  responses: ModelResponseRecord<U>[],
+) => Promise<void> | void;
+
+export async function startFakeModelApi<R extends { text?: string } | Fault, U>(
+  options: FakeModelApiOptions<R>,
+  handler: ModelHandler<R, U>,
+): Promise<FakeModelApi<R, U>> {
+  const responses: ModelResponseRecord<U>[] = [];
+  const fallback = options.fallback ?? (() => ({ text: 'ok' }) as R);
+  const core = await startFakeServer<R>((req, res, next) =>
+    handler(req, res, () => next() ?? fallback(req), responses),
+  );
+  return { ...core, responses };
+}
+
 export type Handler<R> = (
   req: RecordedRequest,
   res: ServerResponse,
@@ -128,6 +176,15 @@ export async function writeChunk(res: ServerResponse, text: string, delayMs: num
   if (res.destroyed) return;
   res.write(text);
   if (delayMs > 0) await sleep(delayMs);
+}
+
+/** Waits for `holdUntil` after the first delta only; call it after each delta is written. */
+export function holdAfterFirstDelta(holdUntil: Promise<unknown> | undefined): () => Promise<void> {
+  let first = true;
+  return async () => {
+    if (first && holdUntil) await holdUntil;
+    first = false;
+  };
 }
 
 /** Splits text into a few pieces so a stream has several deltas. */

@@ -57,6 +57,16 @@ export interface Script {
   default?: Step[];
 }
 
+export type ScriptRule = NonNullable<Script['rules']>[number];
+
+/** A message starting "please deploy" makes the agent ask for approval to deploy `version`, then take `then`. */
+export function deployApprovalRule(summary: string, version: string, ...then: Step[]): ScriptRule {
+  return {
+    match: '^please deploy',
+    steps: [{ tool: 'request_approval', args: { action: 'deploy', summary, payload: { version } } }, ...then],
+  };
+}
+
 export interface WarrenOptions {
   /** groups/main/script.json; without it the agent echoes (`echo: <text>`). */
   script?: Script;

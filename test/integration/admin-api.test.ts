@@ -154,12 +154,13 @@ describe('reading', () => {
 });
 
 describe('deciding', () => {
+  /** POSTs `body` as the decision on approval `a`, with `token`. */
+  const decide = (a: { id: string }, token: string | undefined, body: unknown, type?: string) =>
+    call(`/approvals/${a.id}/decision`, { token, body, type });
+
   test('the token’s user decides; the decision is audited as them', async () => {
     const a = onMain[1]!;
-    const res = await call(`/approvals/${a.id}/decision`, {
-      token: tokens.gus,
-      body: { decision: 'approve', payloadHash: a.payloadHash, note: 'ok' },
-    });
+    const res = await decide(a, tokens.gus, { decision: 'approve', payloadHash: a.payloadHash, note: 'ok' });
     expect(res).toMatchObject({
       status: 200,
       body: { approval: { status: 'approved', decidedBy: w.globalAdmin.user.id, note: 'ok' } },
@@ -170,59 +171,32 @@ describe('deciding', () => {
       actor: w.globalAdmin.user.id,
       detail: expect.objectContaining({ via: 'api' }),
     });
-    expect(
-      (
-        await call(`/approvals/${a.id}/decision`, {
-          token: tokens.owner,
-          body: { decision: 'reject', payloadHash: a.payloadHash },
-        })
-      ).status,
-    ).toBe(409);
+    expect((await decide(a, tokens.owner, { decision: 'reject', payloadHash: a.payloadHash })).status).toBe(
+      409,
+    );
   });
 
   test('403 for a user who may not decide it; nothing changes', async () => {
     const a = onMain[2]!;
-    const res = await call(`/approvals/${a.id}/decision`, {
-      token: tokens.ada,
-      body: { decision: 'approve', payloadHash: a.payloadHash },
-    });
+    const res = await decide(a, tokens.ada, { decision: 'approve', payloadHash: a.payloadHash });
     expect(res).toMatchObject({ status: 403, body: { code: 'unauthorized' } });
     expect(getApproval(w.db, a.id)!.status).toBe('pending');
   });
 
   test('409 when the hash is not the payload’s', async () => {
     const a = onMain[3]!;
-    const res = await call(`/approvals/${a.id}/decision`, {
-      token: tokens.owner,
-      body: { decision: 'approve', payloadHash: 'a'.repeat(64) },
-    });
+    const res = await decide(a, tokens.owner, { decision: 'approve', payloadHash: 'a'.repeat(64) });
     expect(res).toMatchObject({ status: 409, body: { code: 'payload_changed' } });
     expect(getApproval(w.db, a.id)!.status).toBe('pending');
   });
 
   test('a bad body gets 400, a body that is not JSON 415', async () => {
     const a = onMain[4]!;
-    expect(
-      (
-        await call(`/approvals/${a.id}/decision`, {
-          token: tokens.owner,
-          body: { decision: 'maybe', payloadHash: a.payloadHash },
-        })
-      ).status,
-    ).toBe(400);
-    expect(
-      (await call(`/approvals/${a.id}/decision`, { token: tokens.owner, body: { decision: 'approve' } }))
-        .status,
-    ).toBe(400);
-    expect(
-      (
-        await call(`/approvals/${a.id}/decision`, {
-          token: tokens.owner,
-          body: 'decision=approve',
-          type: 'text/plain',
-        })
-      ).status,
-    ).toBe(415);
+    expect((await decide(a, tokens.owner, { decision: 'maybe', payloadHash: a.payloadHash })).status).toBe(
+      400,
+    );
+    expect((await decide(a, tokens.owner, { decision: 'approve' })).status).toBe(400);
+    expect((await decide(a, tokens.owner, 'decision=approve', 'text/plain')).status).toBe(415);
     expect(getApproval(w.db, a.id)!.status).toBe('pending');
   });
 });

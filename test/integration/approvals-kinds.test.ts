@@ -187,11 +187,29 @@ function told(c: KindCase): string[] {
   ) as string[];
 }
 
+const caseOf = (kind: ApprovalKind): KindCase => cases().find((k) => k.kind === kind)!;
+
+/** Decides `a` through the API as `person`, with the payload hash it was asked with. */
+const decideByApi = (
+  a: Pick<Approval, 'id' | 'payloadHash'>,
+  person: Person,
+  decision: 'approve' | 'reject',
+  editedPayload?: unknown,
+) =>
+  w.engine.submitDecision({
+    approvalId: a.id,
+    decision,
+    decider: { userId: person.user.id },
+    payloadHash: a.payloadHash,
+    ...(editedPayload === undefined ? {} : { editedPayload }),
+    via: 'api',
+  });
+
 const auditOf = (a: Approval) => listAuditEvents(w.db, { target: { kind: 'approval', id: a.id } });
 
 describe.each(cases().map((c) => [c.kind, c] as const))('%s', (_kind, template) => {
   // The cases close over `w`; rebuild them for this test's world.
-  const current = () => cases().find((c) => c.kind === template.kind)!;
+  const current = () => caseOf(template.kind);
 
   test('approved from a card button: applied once, audited with the payload hash, cards updated, requester told', async () => {
     const c = current();
@@ -325,7 +343,7 @@ describe.each(cases().map((c) => [c.kind, c] as const))('%s', (_kind, template) 
 
 describe('what each kind does besides its row', () => {
   test('a new sender, once let in, has their held messages replayed in order; refused ones are recorded', async () => {
-    const c = cases().find((k) => k.kind === 'new_sender')!;
+    const c = caseOf('new_sender');
     const a = await c.ask();
     const payload = a.payload as { userId: string; messagingGroupId: string };
     // A second message while pending: the same approval (no second card), held too.
@@ -345,7 +363,7 @@ describe('what each kind does besides its row', () => {
   });
 
   test('a new chat is wired to the agent group the admin picked, and its requester becomes a member', async () => {
-    const c = cases().find((k) => k.kind === 'new_channel')!;
+    const c = caseOf('new_channel');
     const a = await c.ask();
     const toOther = optionsShown(a, w.globalAdmin).find((v) => v.endsWith(`:${w.other.id}`))!;
     await w.engine.intercept(w.inbound(w.globalAdmin, '', { action: toOther }));
@@ -357,15 +375,9 @@ describe('what each kind does besides its row', () => {
   });
 
   test('a rejected new chat is denied, so it stays quiet', async () => {
-    const c = cases().find((k) => k.kind === 'new_channel')!;
+    const c = caseOf('new_channel');
     const a = await c.ask();
-    await w.engine.submitDecision({
-      approvalId: a.id,
-      decision: 'reject',
-      decider: { userId: w.owner.user.id },
-      payloadHash: a.payloadHash,
-      via: 'api',
-    });
+    await decideByApi(a, w.owner, 'reject');
     await w.engine.settled();
     expect(
       getMessagingGroup(w.db, (a.payload as { messagingGroupId: string }).messagingGroupId)!.deniedAt,
@@ -374,15 +386,9 @@ describe('what each kind does besides its row', () => {
   });
 
   test('approved packages are recorded, the image rebuilt with them, and the group’s image set', async () => {
-    const c = cases().find((k) => k.kind === 'install_packages')!;
+    const c = caseOf('install_packages');
     const a = await c.ask();
-    await w.engine.submitDecision({
-      approvalId: a.id,
-      decision: 'approve',
-      decider: { userId: w.owner.user.id },
-      payloadHash: a.payloadHash,
-      via: 'api',
-    });
+    await decideByApi(a, w.owner, 'approve');
     await w.engine.settled();
     expect(w.builds).toEqual([{ apt: ['jq'], npm: ['left-pad@1.3.0'] }]);
     expect(getAgentGroup(w.db, w.main.id)!.containerConfig).toMatchObject({
@@ -395,7 +401,7 @@ describe('what each kind does besides its row', () => {
   });
 
   test('the MCP server card shows the command, every argument and every environment entry', async () => {
-    const c = cases().find((k) => k.kind === 'add_mcp_server')!;
+    const c = caseOf('add_mcp_server');
     const a = await c.ask();
     for (const shown of [a.renderedEffect, cardBody(w.globalAdmin, a), numbered(w.owner, a)]) {
       expect(shown).toContain('command: "/usr/bin/node"');
@@ -407,16 +413,10 @@ describe('what each kind does besides its row', () => {
   });
 
   test('a created agent gets its folder, AGENT.md and a destination from the requesting agent', async () => {
-    const c = cases().find((k) => k.kind === 'create_agent')!;
+    const c = caseOf('create_agent');
     const a = await c.ask();
     expect(a.renderedEffect).toContain('folder: "research-helper"');
-    await w.engine.submitDecision({
-      approvalId: a.id,
-      decision: 'approve',
-      decider: { userId: w.globalAdmin.user.id },
-      payloadHash: a.payloadHash,
-      via: 'api',
-    });
+    await decideByApi(a, w.globalAdmin, 'approve');
     await w.engine.settled();
     const created = getAgentGroupByFolder(w.db, 'research-helper')!;
     expect(listDestinations(w.db, w.main.id)).toMatchObject([
@@ -427,17 +427,10 @@ describe('what each kind does besides its row', () => {
   });
 
   test('an agent action edited by the reviewer is applied as edited; the edit is recorded and audited', async () => {
-    const c = cases().find((k) => k.kind === 'agent_action')!;
+    const c = caseOf('agent_action');
     const a = await c.ask();
     const edited = { action: 'send_invoice', summary: 'Invoice ACME', payload: { amount: 100, to: 'acme' } };
-    const outcome = await w.engine.submitDecision({
-      approvalId: a.id,
-      decision: 'approve',
-      decider: { userId: w.owner.user.id },
-      payloadHash: a.payloadHash,
-      editedPayload: edited,
-      via: 'api',
-    });
+    const outcome = await decideByApi(a, w.owner, 'approve', edited);
     expect(outcome.ok).toBe(true);
     await w.engine.settled();
     const decided = getApproval(w.db, a.id)!;
@@ -455,15 +448,13 @@ describe('what each kind does besides its row', () => {
   });
 
   test('only agent actions may be edited', async () => {
-    const c = cases().find((k) => k.kind === 'add_mcp_server')!;
+    const c = caseOf('add_mcp_server');
     const a = await c.ask();
-    const outcome = await w.engine.submitDecision({
-      approvalId: a.id,
-      decision: 'approve',
-      decider: { userId: w.owner.user.id },
-      payloadHash: a.payloadHash,
-      editedPayload: { name: 'weather', command: '/bin/sh', args: [], env: {} },
-      via: 'api',
+    const outcome = await decideByApi(a, w.owner, 'approve', {
+      name: 'weather',
+      command: '/bin/sh',
+      args: [],
+      env: {},
     });
     expect(outcome).toMatchObject({ ok: false, code: 'invalid_edit' });
     expect(getApproval(w.db, a.id)!.status).toBe('pending');
@@ -478,22 +469,12 @@ describe('what each kind does besides its row', () => {
       payload: { action: 'x', summary: 'y', payload: {} },
     });
     if (!a.ok) throw new Error(a.error);
-    const onMain = await cases()
-      .find((k) => k.kind === 'agent_action')!
-      .ask();
-    const byOtherAdmin = (id: string, hash: string) =>
-      w.engine.submitDecision({
-        approvalId: id,
-        decision: 'approve',
-        decider: { userId: w.otherAdmin.user.id },
-        payloadHash: hash,
-        via: 'api',
-      });
-    expect(await byOtherAdmin(onMain.id, onMain.payloadHash)).toMatchObject({
+    const onMain = await caseOf('agent_action').ask();
+    expect(await decideByApi(onMain, w.otherAdmin, 'approve')).toMatchObject({
       ok: false,
       code: 'unauthorized',
     });
-    expect(await byOtherAdmin(a.approval.id, a.approval.payloadHash)).toMatchObject({ ok: true });
+    expect(await decideByApi(a.approval, w.otherAdmin, 'approve')).toMatchObject({ ok: true });
     // Ada administers `other` only: she got the card for it, not the one for main.
     expect(listCards(w.db, { approvalId: a.approval.id }).map((x) => x.userId)).toContain(
       w.otherAdmin.user.id,

@@ -1,9 +1,8 @@
 // `warren approvals` and `warren tokens` as an operator runs them: the real command on a real data
 // folder, while the engine (the "host") runs in this process and finishes what follows a decision.
-import { execFile } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { runWarrenCli } from '../harness/warren-cli.ts';
 import { listCards } from '../../src/db/approval-cards.ts';
 import { getApproval, type Approval } from '../../src/db/approvals.ts';
 import { listAuditEvents } from '../../src/db/audit.ts';
@@ -11,20 +10,8 @@ import { verifyApiToken } from '../../src/db/tokens.ts';
 import { withSessionFile } from '../../src/host/sessions/index.ts';
 import { createWorld, type World } from '../harness/approvals.ts';
 
-const run = promisify(execFile);
-type Result = { code: number; stdout: string; stderr: string };
 let w: World;
-const warren = (args: string[]): Promise<Result> =>
-  run(process.execPath, ['bin/warren.js', ...args, '--data-dir', w.dataDir], {
-    env: { ...process.env, WARREN_PORT: '1' },
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => ({
-      code: err.code,
-      stdout: err.stdout,
-      stderr: err.stderr,
-    }),
-  );
+const warren = (args: string[]) => runWarrenCli(args, { dataDir: w.dataDir });
 
 let approval: Approval;
 let session: { id: string };

@@ -67,16 +67,16 @@ function terminal() {
   };
 }
 
+/** Starts `warren chat` in "desk" against `url` on a fresh terminal; its options default to ana with the install secret. */
+function chatIn(url: string, options: { sender?: { id: string; name?: string }; secret?: string } = {}) {
+  const term = terminal();
+  const chat = runChat({ url, chat: 'desk', sender: { id: 'ana' }, secret: SECRET, ...options, ...term });
+  return { term, chat };
+}
+
 test('typed lines are sent and their replies printed; /quit ends the chat', async () => {
   const host = await startEchoHost();
-  const term = terminal();
-  const chat = runChat({
-    url: host.server.url,
-    chat: 'desk',
-    sender: { id: 'ana', name: 'Ana' },
-    secret: SECRET,
-    ...term,
-  });
+  const { term, chat } = chatIn(host.server.url, { sender: { id: 'ana', name: 'Ana' } });
 
   await term.waitFor('chatting in "desk" as Ana');
   term.type('hello');
@@ -94,14 +94,7 @@ test('typed lines are sent and their replies printed; /quit ends the chat', asyn
 
 test('a card is printed with numbered options, and typing a number sends that option', async () => {
   const host = await startEchoHost();
-  const term = terminal();
-  const chat = runChat({
-    url: host.server.url,
-    chat: 'desk',
-    sender: { id: 'ana' },
-    secret: SECRET,
-    ...term,
-  });
+  const { term, chat } = chatIn(host.server.url);
 
   term.type('choose');
   await term.waitFor('[2] Blue');
@@ -114,14 +107,7 @@ test('a card is printed with numbered options, and typing a number sends that op
 
 test('the chat ends with a notice when the host goes away', async () => {
   const host = await startEchoHost();
-  const term = terminal();
-  const chat = runChat({
-    url: host.server.url,
-    chat: 'desk',
-    sender: { id: 'ana' },
-    secret: SECRET,
-    ...term,
-  });
+  const { term, chat } = chatIn(host.server.url);
   await term.waitFor('chatting in');
   await host.server.close();
   await chat;
@@ -129,18 +115,16 @@ test('the chat ends with a notice when the host goes away', async () => {
 });
 
 test('an unreachable host is reported with the address tried', async () => {
-  const term = terminal();
-  await expect(
-    runChat({ url: 'http://127.0.0.1:9', chat: 'desk', sender: { id: 'ana' }, secret: SECRET, ...term }),
-  ).rejects.toThrow(/cannot reach Warren at http:\/\/127\.0\.0\.1:9\/cli\/api\/events/);
+  await expect(chatIn('http://127.0.0.1:9').chat).rejects.toThrow(
+    /cannot reach Warren at http:\/\/127\.0\.0\.1:9\/cli\/api\/events/,
+  );
 });
 
 test('warren chat with a wrong install secret is refused with a clear error, and nothing is sent', async () => {
   const host = await startEchoHost();
-  const term = terminal();
-  await expect(
-    runChat({ url: host.server.url, chat: 'desk', sender: { id: 'ana' }, secret: 'guessed', ...term }),
-  ).rejects.toThrow(/Warren refused the chat stream: 401 .*install's secret/);
+  await expect(chatIn(host.server.url, { secret: 'guessed' }).chat).rejects.toThrow(
+    /Warren refused the chat stream: 401 .*install's secret/,
+  );
   expect(host.received).toEqual([]);
 });
 

@@ -1,27 +1,18 @@
 // `warren login-link USER` and the install secret as an operator meets them: the real command, a
 // real data folder.
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, expect, test } from 'vitest';
+import { runWarrenCli } from '../harness/warren-cli.ts';
 import { listAuditEvents } from '../../src/db/audit.ts';
 import { openCentralDb } from '../../src/db/connection.ts';
 import { userForAccount } from '../../src/host/access/index.ts';
 
-const run = promisify(execFile);
 let dataDir: string;
 let ana: string;
 
-async function warren(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, ['bin/warren.js', ...args, '--data-dir', dataDir], {
-    env: { ...process.env, WARREN_PORT: '7999' },
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => err,
-  );
-}
+const warren = (args: string[]) => runWarrenCli(args, { dataDir, port: '7999' });
 
 beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'warren-cli-login-'));

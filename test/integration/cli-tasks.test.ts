@@ -1,10 +1,9 @@
 // `warren cron next` and `warren tasks …` as an operator runs them: the real command, a real data folder.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { runWarrenCli } from '../harness/warren-cli.ts';
 import { getAgentGroupByFolder } from '../../src/db/agent-groups.ts';
 import { openCentralDb } from '../../src/db/connection.ts';
 import { createMessagingGroup } from '../../src/db/messaging-groups.ts';
@@ -12,17 +11,7 @@ import { createSession } from '../../src/db/sessions.ts';
 import { applyTaskAction } from '../../src/host/scheduling/index.ts';
 import { createSessionFiles, sessionPaths, writeRouting } from '../../src/host/sessions/index.ts';
 
-const run = promisify(execFile);
-type Result = { code: number; stdout: string; stderr: string };
-const warren = (args: string[]): Promise<Result> =>
-  run(process.execPath, ['bin/warren.js', ...args], { env: { ...process.env, WARREN_PORT: '1' } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => ({
-      code: err.code,
-      stdout: err.stdout,
-      stderr: err.stderr,
-    }),
-  );
+const warren = (args: string[]) => runWarrenCli(args);
 
 describe('warren cron next', () => {
   test('prints the next runs as ISO-8601 UTC timestamps, one per line, in the given zone', async () => {

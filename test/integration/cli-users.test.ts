@@ -1,28 +1,19 @@
 // `warren users …` and `warren roles …` as an operator runs them: the real command, a real data folder.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, expect, test } from 'vitest';
+import { runWarrenCli } from '../harness/warren-cli.ts';
 import { listAuditEvents } from '../../src/db/audit.ts';
 import { openCentralDb } from '../../src/db/connection.ts';
 import { getUser, listIdentityEvents } from '../../src/db/users.ts';
 import { userForAccount } from '../../src/host/access/index.ts';
 
-const run = promisify(execFile);
 let dataDir: string;
 let ana: string;
 let bo: string;
 
-async function warren(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, ['bin/warren.js', ...args, '--data-dir', dataDir], {
-    env: { ...process.env, WARREN_PORT: '1' },
-  }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => err,
-  );
-}
+const warren = (args: string[]) => runWarrenCli(args, { dataDir });
 
 beforeAll(async () => {
   const root = mkdtempSync(join(tmpdir(), 'warren-cli-users-'));

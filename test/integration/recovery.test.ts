@@ -35,6 +35,12 @@ beforeEach(() => {
 
 const runner = () =>
   openRunnerSession({ sessionId: 'ses_1', inboundPath: paths.inbound, outboundPath: paths.outbound });
+/** The runner marks the row `status` at `at`, as a runner does before it dies or after it answers. */
+const ackAsRunner = (rowId: string, status: 'processing' | 'completed', at: string) => {
+  const r = runner();
+  ackMessages(r, [rowId], status, at);
+  closeRunnerSession(r);
+};
 const inboundRows = () => {
   const db = new Database(paths.inbound, { readonly: true });
   const rows = db.prepare('SELECT id, status, tries, process_after FROM messages_in ORDER BY seq').all();
@@ -44,18 +50,14 @@ const inboundRows = () => {
 
 test('a row a dead runner had claimed is retried later, then failed at the try limit', () => {
   const [row] = insertMessagesIn(paths, [chat('hello')]);
-  const r = runner();
-  ackMessages(r, [row!.id], 'processing', t(1));
-  closeRunnerSession(r);
+  ackAsRunner(row!.id, 'processing', t(1));
 
   expect(recoverAbandonedRows(paths, 2, () => t(5))).toEqual({ retried: 1, failed: [] });
   expect(inboundRows()).toEqual([{ id: row!.id, status: 'pending', tries: 1, process_after: t(5) }]);
   expect(nextTriggerDue(paths, t(2))).toEqual({ due: false, nextAt: t(5) });
   expect(nextTriggerDue(paths, t(5))).toEqual({ due: true, nextAt: null });
 
-  const again = runner();
-  ackMessages(again, [row!.id], 'processing', t(5));
-  closeRunnerSession(again);
+  ackAsRunner(row!.id, 'processing', t(5));
   const { failed } = recoverAbandonedRows(paths, 2, () => t(9));
   expect(failed).toEqual([{ id: row!.id, tries: 2, platformMessageId: 'p-hello' }]);
   expect(inboundRows()).toMatchObject([{ status: 'failed', tries: 2 }]);
@@ -64,9 +66,7 @@ test('a row a dead runner had claimed is retried later, then failed at the try l
 
 test('rows that were answered are not touched by recovery', () => {
   const [row] = insertMessagesIn(paths, [chat('done')]);
-  const r = runner();
-  ackMessages(r, [row!.id], 'completed', t(1));
-  closeRunnerSession(r);
+  ackAsRunner(row!.id, 'completed', t(1));
   expect(recoverAbandonedRows(paths, 3, () => t(5))).toEqual({ retried: 0, failed: [] });
   expect(foldAcks(paths)).toBe(1);
   expect(inboundRows()).toMatchObject([{ status: 'completed', tries: 0 }]);

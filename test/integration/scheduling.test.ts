@@ -79,6 +79,28 @@ async function schedule(s: TestSession, args: Record<string, unknown>): Promise<
   return (JSON.parse(result.text) as { taskId: string }).taskId;
 }
 
+/** A fresh host whose session has an hourly "report" task, first due at 09:00. */
+async function startWithHourlyReport(): Promise<{ s: TestSession; taskId: string }> {
+  start();
+  const s = host.session();
+  const taskId = await schedule(s, { prompt: 'report', cron: '0 * * * *' });
+  return { s, taskId };
+}
+
+/** Opens the session's files as its runner would, for `use`, then closes them. */
+function asRunner<T>(s: TestSession, use: (runner: ReturnType<typeof openRunnerSession>) => T): T {
+  const runner = openRunnerSession({
+    sessionId: s.session.id,
+    inboundPath: s.paths.inbound,
+    outboundPath: s.paths.outbound,
+  });
+  try {
+    return use(runner);
+  } finally {
+    closeRunnerSession(runner);
+  }
+}
+
 /** The sweep at `time`, then the container it starts runs until idle and exits. */
 async function runAt(s: TestSession, time: string): Promise<number> {
   host.setTime(time);
@@ -175,9 +197,7 @@ describe('a recurring task', () => {
 
 describe('exactly once', () => {
   test('restart while a run is due: it fires once', async () => {
-    start();
-    const s = host.session();
-    await schedule(s, { prompt: 'report', cron: '0 * * * *' });
+    const { s } = await startWithHourlyReport();
     // The host stops before 09:00 and starts again at 09:00:30: the run is due at start-up.
     host.setTime(at('09:00', '30'));
     host.restart();
@@ -192,21 +212,13 @@ describe('exactly once', () => {
   });
 
   test('host killed while the run was claimed by its container: after the restart it fires once', async () => {
-    start();
-    const s = host.session();
-    await schedule(s, { prompt: 'report', cron: '0 * * * *' });
+    const { s } = await startWithHourlyReport();
     host.setTime(at('09:00', '01'));
     await host.tick();
     expect(host.woken).toContain(s.session.id);
     // A container starts and claims the run; then the host is killed (kill -9): nothing else happens.
     setContainerStatus(host.db, s.session.id, 'running');
-    const runner = openRunnerSession({
-      sessionId: s.session.id,
-      inboundPath: s.paths.inbound,
-      outboundPath: s.paths.outbound,
-    });
-    ackMessages(runner, [taskRows(s)[0]!.id], 'processing', at('09:00', '02'));
-    closeRunnerSession(runner);
+    asRunner(s, (runner) => ackMessages(runner, [taskRows(s)[0]!.id], 'processing', at('09:00', '02')));
 
     host.setTime(at('09:02'));
     host.restart();
@@ -217,9 +229,7 @@ describe('exactly once', () => {
   });
 
   test('two sweeps racing on the same due task, step by step: one writes the next slot and wakes', async () => {
-    start();
-    const s = host.session();
-    await schedule(s, { prompt: 'report', cron: '0 * * * *' });
+    const { s } = await startWithHourlyReport();
     host.setTime(at('09:00', '01'));
     const now = at('09:00', '01');
     // A second host process: its own connection, scheduler and start time.
@@ -247,9 +257,7 @@ describe('exactly once', () => {
   });
 
   test('two sweeps ticking together wake the session once', async () => {
-    start();
-    const s = host.session();
-    await schedule(s, { prompt: 'report', cron: '0 * * * *' });
+    const { s } = await startWithHourlyReport();
     const sweep1 = host.sweep;
     host.restart(); // a second set of host parts on the same files (another connection)
     host.setTime(at('09:00', '01'));
@@ -259,9 +267,7 @@ describe('exactly once', () => {
   });
 
   test('a slot of a series can only ever be written once (unique index on series and slot)', async () => {
-    start();
-    const s = host.session();
-    const taskId = await schedule(s, { prompt: 'report', cron: '0 * * * *' });
+    const { s, taskId } = await startWithHourlyReport();
     const row = taskRows(s)[0]!;
     expect(() =>
       withSessionFile(s.paths, 'inbound', 'write', (db) =>
@@ -340,13 +346,7 @@ describe('catch-up after the host was stopped for 3 hours (09:30 to 12:30) with 
     await schedule(s, { prompt: 'r', cron: '0 * * * *', catch_up: 'skip' });
     host.setTime(at('09:00', '01'));
     await host.tick();
-    const runner = openRunnerSession({
-      sessionId: s.session.id,
-      inboundPath: s.paths.inbound,
-      outboundPath: s.paths.outbound,
-    });
-    ackMessages(runner, [taskRows(s)[0]!.id], 'processing', at('09:00', '02'));
-    closeRunnerSession(runner);
+    asRunner(s, (runner) => ackMessages(runner, [taskRows(s)[0]!.id], 'processing', at('09:00', '02')));
     setContainerStatus(host.db, s.session.id, 'running');
     // The host dies with the 09:00 run claimed and comes back at 10:30: 10:00 was missed (skip drops
     // it), but the claimed 09:00 run is finished, not cancelled.
@@ -523,15 +523,11 @@ test('a paused one-shot task whose time passed runs at once when resumed', async
 
 describe('the host checks every action again (the runner is not trusted)', () => {
   function writeAction(s: TestSession, action: string, payload: Record<string, unknown>) {
-    const runner = openRunnerSession({
-      sessionId: s.session.id,
-      inboundPath: s.paths.inbound,
-      outboundPath: s.paths.outbound,
-    });
-    const [row] = writeMessagesOut(runner, [
-      { kind: 'system', operation: { op: 'action', action, payload }, timestamp: host.now().toISOString() },
-    ]);
-    closeRunnerSession(runner);
+    const [row] = asRunner(s, (runner) =>
+      writeMessagesOut(runner, [
+        { kind: 'system', operation: { op: 'action', action, payload }, timestamp: host.now().toISOString() },
+      ]),
+    );
     return row!.id;
   }
   function delivered(s: TestSession, id: string) {

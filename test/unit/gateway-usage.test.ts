@@ -4,6 +4,13 @@ import { createUsageTap } from '../../src/host/gateway/usage.ts';
 import type { ModelProvider } from '../../src/db/enums.ts';
 
 const SSE = 'text/event-stream; charset=utf-8';
+/** The usage the tap reports: input and output tokens, then cache reads and writes (none by default). */
+const tokens = (inputTokens: number, outputTokens: number, cacheReadTokens = 0, cacheWriteTokens = 0) => ({
+  inputTokens,
+  outputTokens,
+  cacheReadTokens,
+  cacheWriteTokens,
+});
 const sse = (events: [string | null, unknown][], eol = '\n') =>
   events
     .map(
@@ -44,7 +51,7 @@ const claudeStream = sse([
   ],
   ['message_stop', { type: 'message_stop' }],
 ]);
-const claudeCounts = { inputTokens: 120, outputTokens: 57, cacheReadTokens: 300, cacheWriteTokens: 40 };
+const claudeCounts = tokens(120, 57, 300, 40);
 
 const openaiStream = sse([
   [null, { id: 'c', choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] }],
@@ -65,7 +72,7 @@ const openaiStream = sse([
   ],
   [null, '[DONE]'],
 ]);
-const openaiCounts = { inputTokens: 50, outputTokens: 9, cacheReadTokens: 150, cacheWriteTokens: 0 };
+const openaiCounts = tokens(50, 9, 150);
 
 /** Feeds `bytes` to a tap in pieces of `size` bytes (splitting lines, events and UTF-8 characters). */
 function tapIn(provider: ModelProvider, contentType: string, text: string, size: number) {
@@ -96,12 +103,7 @@ describe.each([1, 2, 3, 7, 64, 100_000])('chunks of %i byte(s)', (size) => {
         cache_read_input_tokens: 7,
       },
     });
-    expect(tapIn('claude', 'application/json', body, size)).toEqual({
-      inputTokens: 5,
-      outputTokens: 6,
-      cacheReadTokens: 7,
-      cacheWriteTokens: 0,
-    });
+    expect(tapIn('claude', 'application/json', body, size)).toEqual(tokens(5, 6, 7));
   });
   test('openai JSON body', () => {
     const body = JSON.stringify({
@@ -109,12 +111,7 @@ describe.each([1, 2, 3, 7, 64, 100_000])('chunks of %i byte(s)', (size) => {
       choices: [],
       usage: { prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 },
     });
-    expect(tapIn('openai', 'application/json', body, size)).toEqual({
-      inputTokens: 11,
-      outputTokens: 3,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-    });
+    expect(tapIn('openai', 'application/json', body, size)).toEqual(tokens(11, 3));
   });
 });
 
@@ -126,24 +123,14 @@ test('a claude message_delta that reports input and cache counts too replaces th
       { type: 'message_delta', usage: { input_tokens: 12, output_tokens: 30, cache_read_input_tokens: 4 } },
     ],
   ]);
-  expect(tapIn('claude', SSE, stream, 5)).toEqual({
-    inputTokens: 12,
-    outputTokens: 30,
-    cacheReadTokens: 4,
-    cacheWriteTokens: 0,
-  });
+  expect(tapIn('claude', SSE, stream, 5)).toEqual(tokens(12, 30, 4));
 });
 
 test('a stream cut off after message_start still counts its input tokens', () => {
   const stream = sse([
     ['message_start', { type: 'message_start', message: { usage: { input_tokens: 99, output_tokens: 1 } } }],
   ]);
-  expect(tapIn('claude', SSE, stream.slice(0, -2), 4)).toEqual({
-    inputTokens: 99,
-    outputTokens: 1,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-  });
+  expect(tapIn('claude', SSE, stream.slice(0, -2), 4)).toEqual(tokens(99, 1));
 });
 
 test('an openai stream that was not asked for usage reports none', () => {
@@ -163,12 +150,7 @@ test('garbage, errors and bodies without usage report none, and never throw', ()
   expect(tapIn('openai', 'application/json', '', 9)).toBeUndefined();
   expect(
     tapIn('claude', 'application/json', '{"usage":{"input_tokens":"many","output_tokens":-3}}', 9),
-  ).toEqual({
-    inputTokens: 0,
-    outputTokens: 0,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-  });
+  ).toEqual(tokens(0, 0));
 });
 
 test('count_tokens answers are not usage', () => {

@@ -18,20 +18,38 @@ const config: ModelConfig = {
   claudePath: '/app/claude/claude',
 };
 
-const assistant = (content: unknown[], extra = {}) => ({
-  type: 'assistant',
-  session_id: 's1',
-  parent_tool_use_id: null,
-  message: { content },
-  ...extra,
+const sdkMessage =
+  (type: 'assistant' | 'user') =>
+  (content: unknown[], extra = {}) => ({
+    type,
+    session_id: 's1',
+    parent_tool_use_id: null,
+    message: { content },
+    ...extra,
+  });
+const assistant = sdkMessage('assistant');
+const user = sdkMessage('user');
+
+/** The event a finished tool call maps to. */
+const toolCall = (name: string, args: unknown, isError: boolean, text: string) => ({
+  type: 'tool_call',
+  name,
+  args,
+  result: { isError, text },
 });
-const user = (content: unknown[], extra = {}) => ({
-  type: 'user',
-  session_id: 's1',
-  parent_tool_use_id: null,
-  message: { content },
-  ...extra,
-});
+
+/** The options for a minimal turn: no instructions, no resume, no skills, no MCP servers. */
+const optionsWith = (overrides: Partial<Parameters<typeof claudeOptions>[0]> = {}) =>
+  claudeOptions({
+    config,
+    baseUrl: 'x',
+    workDir: 'w',
+    instructions: '',
+    resume: null,
+    skills: null,
+    mcpServers: [],
+    ...overrides,
+  });
 
 describe('the Claude SDK message mapper', () => {
   test('a tool call is reported once its result is in, with its arguments and result text', () => {
@@ -45,14 +63,7 @@ describe('the Claude SDK message mapper', () => {
       mapper.map(
         user([{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: '{"seq":5}' }] }]),
       ),
-    ).toEqual([
-      {
-        type: 'tool_call',
-        name: 'mcp__warren__send_message',
-        args: { text: 'hi' },
-        result: { isError: false, text: '{"seq":5}' },
-      },
-    ]);
+    ).toEqual([toolCall('mcp__warren__send_message', { text: 'hi' }, false, '{"seq":5}')]);
   });
 
   test('a failed tool call keeps its error flag; a subagent’s inner messages are not reported', () => {
@@ -64,14 +75,7 @@ describe('the Claude SDK message mapper', () => {
     expect(mapper.map(user([{ type: 'tool_result', tool_use_id: 'inner', content: 'x' }]))).toEqual([]);
     expect(
       mapper.map(user([{ type: 'tool_result', tool_use_id: 't2', content: 'exit 1', is_error: true }])),
-    ).toEqual([
-      {
-        type: 'tool_call',
-        name: 'Bash',
-        args: { command: 'false' },
-        result: { isError: true, text: 'exit 1' },
-      },
-    ]);
+    ).toEqual([toolCall('Bash', { command: 'false' }, true, 'exit 1')]);
   });
 
   test('a successful result is the final answer, with its usage and the session to resume', () => {
@@ -159,29 +163,11 @@ describe('the options the SDK runs with', () => {
       cwd: '/home/agent/work',
     });
     expect(options.systemPrompt).toMatchObject({ preset: 'claude_code', append: '# How you work here' });
-    expect(
-      claudeOptions({
-        config,
-        baseUrl: 'x',
-        workDir: 'w',
-        instructions: '',
-        resume: null,
-        skills: null,
-        mcpServers: [],
-      }),
-    ).not.toHaveProperty('resume');
+    expect(optionsWith()).not.toHaveProperty('resume');
   });
 
   test('offer the group folder’s skills, and only those, through the Skill tool', () => {
-    const withSkills = claudeOptions({
-      config,
-      baseUrl: 'x',
-      workDir: 'w',
-      instructions: '',
-      resume: null,
-      skills: { folder: '/workspace/group', names: ['greet', 'report'] },
-      mcpServers: [],
-    });
+    const withSkills = optionsWith({ skills: { folder: '/workspace/group', names: ['greet', 'report'] } });
     expect(withSkills).toMatchObject({
       tools: ['Bash', 'Write', 'Skill'],
       plugins: [{ type: 'local', path: '/workspace/group' }],
@@ -192,13 +178,7 @@ describe('the options the SDK runs with', () => {
   });
 
   test('start the approved MCP servers before the first prompt and permit their tools, ours kept apart', () => {
-    const withServers = claudeOptions({
-      config,
-      baseUrl: 'x',
-      workDir: 'w',
-      instructions: '',
-      resume: null,
-      skills: null,
+    const withServers = optionsWith({
       mcpServers: [
         { name: 'calc', command: 'node', args: ['/workspace/group/calc.mjs'], env: { PRECISION: '2' } },
         { name: 'weather', command: 'weather-mcp', args: [], env: {} },

@@ -77,40 +77,39 @@ describe('formatTurn', () => {
     expect(text).toContain('from="A &quot;B&quot;"');
   });
 
-  test('a task shows its task id, prompt and scheduled slot in local time', () => {
-    const task: TurnMessage = {
-      ...base,
-      seq: 4,
-      kind: 'task',
-      content: { prompt: 'Send the daily summary', taskId: 'task_7', scheduledFor: '2026-11-23T08:00:00Z' },
-    };
-    expect(formatTurn([task], opts)).toContain(
+  test.each<[string, TurnMessage, string]>([
+    [
+      'a task shows its task id, prompt and scheduled slot in local time',
+      {
+        ...base,
+        seq: 4,
+        kind: 'task',
+        content: { prompt: 'Send the daily summary', taskId: 'task_7', scheduledFor: '2026-11-23T08:00:00Z' },
+      },
       '<task id="4" task-id="task_7" scheduled-for="Mon 2026-11-23 09:00 GMT+01:00">Send the daily summary</task>',
-    );
-  });
-
-  test('a system message shows its event and every other field', () => {
-    const system: TurnMessage = {
-      ...base,
-      seq: 6,
-      kind: 'system',
-      content: { event: 'delivery_failed', targetSeq: 5, error: 'chat not found' },
-    };
-    expect(formatTurn([system], opts)).toContain(
+    ],
+    [
+      'a system message shows its event and every other field',
+      {
+        ...base,
+        seq: 6,
+        kind: 'system',
+        content: { event: 'delivery_failed', targetSeq: 5, error: 'chat not found' },
+      },
       '<system id="6" event="delivery_failed" time="Mon 2026-11-23 11:00 GMT+01:00">targetSeq: 5\nerror: chat not found</system>',
-    );
-  });
-
-  test('a message from another agent names its agent group and session', () => {
-    const agent: TurnMessage = {
-      ...base,
-      seq: 8,
-      kind: 'agent',
-      content: { text: 'Research done', fromAgentGroup: 'ag_research', fromSession: 'ses_9' },
-    };
-    expect(formatTurn([agent], opts)).toContain(
+    ],
+    [
+      'a message from another agent names its agent group and session',
+      {
+        ...base,
+        seq: 8,
+        kind: 'agent',
+        content: { text: 'Research done', fromAgentGroup: 'ag_research', fromSession: 'ses_9' },
+      },
       '<agent-message id="8" from-agent-group="ag_research" from-session="ses_9" time="Mon 2026-11-23 11:00 GMT+01:00">Research done</agent-message>',
-    );
+    ],
+  ])('%s', (_behaviour, message, shown) => {
+    expect(formatTurn([message], opts)).toContain(shown);
   });
 
   test('messages appear in the order given, inside one <messages> block', () => {

@@ -17,6 +17,13 @@ const refused = (
   retryAfterS: null,
   ...extra,
 });
+/** The failure of a call the gateway refused with `status`, which the runner saw as its status too. */
+const refusedCall = (
+  gatewayReason: string,
+  status: number,
+  extra: Partial<ObservedFailure> = {},
+  detail = 'x',
+) => describeFailure({ status, hint: null, detail, observed: refused(gatewayReason, status, extra) });
 
 describe('describeFailure', () => {
   test('a provider 429 tells the user to try again in a minute', () => {
@@ -28,40 +35,23 @@ describe('describeFailure', () => {
   });
 
   test('the gateway’s own reason wins over the status: a spent budget is not a rate limit', () => {
-    const failure = describeFailure({
-      status: 429,
-      hint: null,
-      detail: 'API Error: 429',
-      observed: refused('budget_exhausted', 429),
-    });
+    const failure = refusedCall('budget_exhausted', 429, {}, 'API Error: 429');
     expect(failure.reason).toBe('budget_exhausted');
     expect(failure.notice).toMatch(/used up its model budget for today .*midnight UTC/);
     expect(failure.error).toBe('model call failed (budget_exhausted, HTTP 429): the gateway says so');
   });
 
   test('a model the group may not use asks for an operator', () => {
-    const failure = describeFailure({
-      status: 403,
-      hint: null,
-      detail: 'x',
-      observed: refused('model_not_allowed', 403),
-    });
+    const failure = refusedCall('model_not_allowed', 403);
     expect(failure.notice).toMatch(/^I can't use my model: .*\(403 model not allowed\)\. An operator/);
   });
 
   test('a missing key on the host says the model access is not set up', () => {
-    expect(
-      describeFailure({ status: 503, hint: null, detail: 'x', observed: refused('no_api_key', 503) }).reason,
-    ).toBe('not_configured');
+    expect(refusedCall('no_api_key', 503).reason).toBe('not_configured');
   });
 
   test('a long Retry-After is given in minutes', () => {
-    const failure = describeFailure({
-      status: 429,
-      hint: null,
-      detail: 'x',
-      observed: refused('rate_limited', 429, { retryAfterS: 150 }),
-    });
+    const failure = refusedCall('rate_limited', 429, { retryAfterS: 150 });
     expect(failure.notice).toMatch(/try again in about 3 minutes\.$/);
   });
 
