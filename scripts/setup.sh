@@ -28,7 +28,8 @@ if [ "${have%% *}" != "$lock" ]; then
   echo "$want" >"$stamp"
 elif [ "$have" != "$want" ]; then
   echo "setup: compiling native packages for Node $(node -v) (about a minute)…" >&2
-  npm rebuild --no-fund --no-audit --loglevel=error >&2
+  # Named: a bare `npm rebuild` (npm 11) reports success without running better-sqlite3's build.
+  npm rebuild better-sqlite3 --no-fund --no-audit --loglevel=error >&2
   echo "$want" >"$stamp"
 fi
 
