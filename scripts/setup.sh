@@ -11,8 +11,10 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 
 # node-gyp compiles better-sqlite3 against the headers of the Node that runs: official builds and
 # Debian's nodejs ship them beside the binary (<prefix>/include/node), so nothing is downloaded.
+# Set even when npm's config names a nodedir (this machine's says /usr): under `npm test` that
+# setting reaches us as npm_config_nodedir and would build for the machine's Node, not this one.
 node_prefix=$(dirname "$(dirname "$(command -v node)")")
-if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node_version.h" ]; then
+if [ -f "$node_prefix/include/node/node_version.h" ]; then
   export npm_config_nodedir=$node_prefix
 fi
 
