@@ -114,9 +114,10 @@ test('a 100 MB line without a newline is cut in bounded memory without blocking 
   expect(log[1]).toMatch(/ …\[line cut: 104841216 more bytes dropped\]$/);
   expect(log[2]).toMatch(/ after the long line$/);
   // The heap holds at most one cut line; the rest of the growth is socket chunks already dropped and
-  // not yet collected (V8 collects external memory in steps of tens of MiB, whatever the line size).
+  // not yet collected (V8 collects external memory in steps of tens of MiB, whatever the line size:
+  // 40-60 MiB seen on Node 20, 75 on Node 24). Keeping the line would take its full 100 MiB.
   expect(heapGrowthMb).toBeLessThan(16);
-  expect(rssGrowthMb).toBeLessThan(64);
+  expect(rssGrowthMb).toBeLessThan(96);
   expect(worstBusyMs).toBeLessThan(200);
   expect(worstGapMs).toBeLessThan(2000); // even on a loaded machine, never seconds
   expect(ms).toBeLessThan(45_000);

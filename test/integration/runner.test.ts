@@ -75,7 +75,8 @@ function startRunner(paths: SessionPaths, groupDir: string, env: Record<string, 
     child.once('exit', () => reject(new Error(`runner exited before it was ready:\n${stderr}`)));
   });
   ready.catch(() => undefined);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the runner's last lines on stderr may still be in the pipe when it exits.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, ready, exited, stderr: () => stderr };
 }
 
