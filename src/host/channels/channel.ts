@@ -12,6 +12,7 @@ export const Capability = {
   Edit: 1 << 4,
   Reactions: 1 << 5,
   Files: 1 << 6,
+  Typing: 1 << 7,
   DirectMessages: 1 << 8,
 } as const;
 export type CapabilityName = keyof typeof Capability;
@@ -127,4 +128,9 @@ export interface Channel {
   disconnect(): Promise<void>;
   send(message: OutboundMessage): Promise<SendResult>;
   health(): ChannelHealth;
+  /**
+   * Shows that an agent is working on a reply in this chat (channels with Typing). It stops by itself:
+   * on the next send to the chat, on a failure, or after a timeout.
+   */
+  startTyping?(chatId: string, threadId: string | null): void;
 }
