@@ -70,3 +70,8 @@ export function setInstallationStatus(db: Db, id: string, status: InstallationSt
 function toInstallation(row: Row): ChannelInstallation {
   return { ...row, config: JSON.parse(row.config) as Record<string, unknown> };
 }
+
+/** True when a row was removed. The installation's chats, wirings and sessions stay. */
+export function removeChannelInstallation(db: Db, id: string): boolean {
+  return db.prepare('DELETE FROM channel_installations WHERE id = ?').run(id).changes === 1;
+}

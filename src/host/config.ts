@@ -67,6 +67,13 @@ const fileSchema = z
       })
       .partial()
       .strict(),
+    channels: z
+      .object({
+        typingTimeoutSeconds: z.number().int().min(5).max(3600),
+        watchdogCheckSeconds: z.number().int().min(1).max(300),
+      })
+      .partial()
+      .strict(),
     webchat: z
       .object({
         maxStreamsPerChat: z.number().int().min(1).max(10_000),
@@ -159,6 +166,13 @@ export interface Config {
     /** Agent-to-agent messages in a row (A→B→A…) before the next one is refused. */
     maxHops: number;
   };
+  /** Chat platforms (docs/channels.md). */
+  channels: {
+    /** Longest "typing…" shown while no reply comes. */
+    typingTimeoutMs: number;
+    /** How often each installation's liveness is checked. */
+    watchdogCheckMs: number;
+  };
   /** Limits of the web chat and terminal chat transport (docs/channels.md). */
   webchat: WebchatLimits;
   /** Benchmark baseline only: no file-change events, plain 1 s polling in host and runner. */
@@ -226,6 +240,10 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
     agentMessages: {
       perPairPerMinute: file.agentMessages?.perPairPerMinute ?? 20,
       maxHops: file.agentMessages?.maxHops ?? 8,
+    },
+    channels: {
+      typingTimeoutMs: (file.channels?.typingTimeoutSeconds ?? 120) * 1000,
+      watchdogCheckMs: (file.channels?.watchdogCheckSeconds ?? 5) * 1000,
     },
     webchat: { ...DEFAULT_WEBCHAT_LIMITS, ...file.webchat },
     pollOnly: false,

@@ -9,6 +9,7 @@ import {
   createCliChannel,
   createWebchatChannel,
   createChannelRegistry,
+  createInstalledChannels,
   type ChannelRegistry,
 } from './channels/index.ts';
 import { createAgentMessages, createWebSignIn } from './access/index.ts';
@@ -64,13 +65,16 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   wakeInterruptedSessions(db, clock().toISOString());
   resetContainerStatuses(db);
 
-  const { channels, webchat, cli } = createChannels(config, db, clock, log);
+  const { channels, webchat, cli, platformRoutes } = createChannels(config, db, clock, log, secrets);
   const base: Base = { config, db, clock, log, channels };
   const parts = buildParts(base, { ...engine, secrets, onDelivered: options.onDelivered });
   const { approvals, router } = parts;
   parts.sweep.start(config.sweepIntervalMs);
   await channels.connectAll(async (message) => {
-    await router.route(message);
+    const outcome = await router.route(message);
+    // Someone is about to be answered: show it where the platform can ("typing…", stops by itself).
+    if (outcome.status === 'routed' && outcome.sessions.some((s) => s.trigger))
+      channels.get(message.channelType).startTyping?.(message.chat.id, message.threadId);
   });
   approvals.rebuildStaleImages();
 
@@ -81,6 +85,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
       { path: '/webchat', app: webchat.app },
       { path: '/cli', app: cli.app },
       { path: '/api', app: createAdminApi({ db, clock, approvals }) },
+      ...platformRoutes,
     ],
     log,
   });
@@ -126,7 +131,7 @@ async function prepareEngine(config: Config, log: Logger) {
   return { socketPath, docker, image, runtime };
 }
 
-function createChannels(config: Config, db: Db, clock: () => Date, log: Logger) {
+function createChannels(config: Config, db: Db, clock: () => Date, log: Logger, secrets: Secrets) {
   const channels = createChannelRegistry();
   const filesDir = join(config.dataDir, 'files');
   const webchat = createWebchatChannel({
@@ -145,7 +150,12 @@ function createChannels(config: Config, db: Db, clock: () => Date, log: Logger) 
   });
   channels.register(webchat);
   channels.register(cli);
-  return { channels, webchat, cli };
+  const platformRoutes = [];
+  for (const channel of createInstalledChannels({ db, clock, log, secrets, settings: config.channels })) {
+    channels.register(channel);
+    if (channel.http) platformRoutes.push({ path: `/channels/${channel.type}`, app: channel.http });
+  }
+  return { channels, webchat, cli, platformRoutes };
 }
 
 /** What the parts are built with besides the base: the agent image, model keys, observers. */

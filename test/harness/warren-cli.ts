@@ -14,11 +14,11 @@ export interface CliResult {
 /** Runs `warren <args>` (with `--data-dir <dataDir>` when given) talking to WARREN_PORT `port`. */
 export function runWarrenCli(
   args: string[],
-  options: { dataDir?: string; port?: string } = {},
+  options: { dataDir?: string; port?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   const dataDirArgs = options.dataDir === undefined ? [] : ['--data-dir', options.dataDir];
   return run(process.execPath, ['bin/warren.js', ...args, ...dataDirArgs], {
-    env: { ...process.env, WARREN_PORT: options.port ?? '1' },
+    env: { ...process.env, WARREN_PORT: options.port ?? '1', ...options.env },
   }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (err: CliResult) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),

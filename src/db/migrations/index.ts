@@ -6,6 +6,7 @@ import access from './004-access.ts';
 import unsafeSessions from './005-unsafe-sessions.ts';
 import webSignIn from './006-web-sign-in.ts';
 import hostNotices from './007-host-notices.ts';
+import channelSends from './008-channel-sends.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   unsafeSessions,
   webSignIn,
   hostNotices,
+  channelSends,
 ];

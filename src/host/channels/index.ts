@@ -24,3 +24,26 @@ export {
   type WebchatLimits,
   type WebchatOptions,
 } from './adapters/webchat/index.ts';
+export {
+  createPlatformChannel,
+  DEFAULT_PLATFORM_CHANNEL_OPTIONS,
+  type PlatformChannel,
+  type PlatformChannelOptions,
+} from './platform-channel.ts';
+export { createInstalledChannels } from './installed-channels.ts';
+export {
+  buildAdapter,
+  channelTypeOf,
+  installationConfig,
+  InstallationConfigError,
+  isPlatform,
+  missingCredentials,
+  modesOf,
+  neededRoles,
+  parseConfig,
+  secretNameOf,
+  type AdapterFactory,
+} from './installations.ts';
+export { ADAPTER_FACTORIES } from './adapters/platforms.ts';
+export * from './platform.ts';
+export { splitText } from './split-text.ts';

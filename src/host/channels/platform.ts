@@ -1,6 +1,7 @@
 // What one chat platform's library gives the shared channel machinery (platform-channel.ts). An
 // adapter only speaks its platform: it normalizes what arrives and posts one piece at a time. Splitting,
 // per-chat queues, 429 waits, idempotency, typing, dedup and the liveness watchdog are built once.
+import type { Hono } from 'hono';
 import type { Logger } from '../logger.ts';
 import type { Card, InboundMessage } from './channel.ts';
 
@@ -65,6 +66,8 @@ export interface PlatformAdapter {
   react?(chatId: string, platformMessageId: string, emoji: string): Promise<void>;
   /** Shows "typing…" once (the machinery renews it every typingRefreshMs and stops renewing). */
   typing?(chatId: string, threadId: string | null): Promise<void>;
+  /** Webhook modes: the routes the platform calls, mounted by the host at /channels/<installation>. */
+  readonly http?: Hono;
   /** A live API call proving the credentials work (`warren channels test`): the bot's name. */
   probe(): Promise<{ botName: string }>;
 }

@@ -8,6 +8,7 @@ import { startHost, type RunningHost } from '../index.ts';
 import { createLogger } from '../logger.ts';
 import { guardProcess } from '../process-guards.ts';
 import { APPROVALS_HELP, runApprovalsCommand } from './approvals.ts';
+import { CHANNELS_HELP, runChannelsCommand } from './channels.ts';
 import { CHAT_HELP, runChat } from './chat.ts';
 import { CRON_HELP, cronNext } from './cron.ts';
 import { DROPPED_HELP, runDroppedCommand } from './dropped.ts';
@@ -49,6 +50,10 @@ const FLAGS = {
   note: { type: 'string' },
   choice: { type: 'string' },
   edited: { type: 'string' },
+  name: { type: 'string' },
+  mode: { type: 'string' },
+  'api-url': { type: 'string' },
+  secret: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -145,6 +150,21 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
       runLoginLinkCommand({ ...operator(), config, args, minutes: flags.minutes }),
   },
   cron: { help: CRON_HELP, run: cronCommand },
+  channels: {
+    help: CHANNELS_HELP,
+    run: ({ args, flags, config, terminal }) =>
+      runChannelsCommand({
+        ...terminal,
+        config,
+        args,
+        name: flags.name,
+        mode: flags.mode,
+        apiUrl: flags['api-url'],
+        secret: flags.secret,
+        json: flags.json ?? false,
+        env: process.env,
+      }),
+  },
 };
 
 async function initCommand({ config, terminal }: CommandContext): Promise<number> {

@@ -1,0 +1,5 @@
+// The platform adapters this build carries, by platform (docs/channels.md).
+import type { AdapterFactory } from '../installations.ts';
+import type { Platform } from '../platform.ts';
+
+export const ADAPTER_FACTORIES: Partial<Record<Platform, AdapterFactory>> = {};

@@ -1,0 +1,55 @@
+// The channels of the installations in the database, built at start-up. One that cannot be built (a
+// credential missing, a bad setting) is logged with what to fix and left out: the host still starts.
+import { listChannelInstallations } from '../../db/channel-installations.ts';
+import type { Db } from '../../db/connection.ts';
+import { errorText } from '../../shared/error-text.ts';
+import type { Logger } from '../logger.ts';
+import { ADAPTER_FACTORIES } from './adapters/platforms.ts';
+import { buildAdapter, channelTypeOf, parseConfig, type AdapterFactory } from './installations.ts';
+import type { Platform } from './platform.ts';
+import { createPlatformChannel, type PlatformChannel } from './platform-channel.ts';
+
+/** Largest file taken in from a platform (the inbox caps apply after). */
+const MAX_INBOUND_FILE_BYTES = 20 * 1024 * 1024;
+
+export interface InstalledChannelsDeps {
+  db: Db;
+  clock: () => Date;
+  log: Logger;
+  secrets: { get(name: string): string | undefined; readonly file: string };
+  settings: { typingTimeoutMs: number; watchdogCheckMs: number };
+  /** The adapters to build with; the build's own by default (tests may swap one). */
+  factories?: Partial<Record<Platform, AdapterFactory>>;
+}
+
+export function createInstalledChannels(deps: InstalledChannelsDeps): PlatformChannel[] {
+  const { db, clock, log } = deps;
+  return listChannelInstallations(db, 'enabled').flatMap((installation) => {
+    const type = channelTypeOf(installation);
+    try {
+      const adapter = buildAdapter(installation, deps.factories ?? ADAPTER_FACTORIES, {
+        secret: (name) => deps.secrets.get(name),
+        secretsFile: deps.secrets.file,
+        maxInboundFileBytes: MAX_INBOUND_FILE_BYTES,
+        log: log.child({ channel: type }),
+        clock,
+      });
+      const staleAfterMs = parseConfig(installation).staleAfterMs;
+      return [
+        createPlatformChannel(type, adapter, {
+          db,
+          clock,
+          log,
+          options: {
+            typingTimeoutMs: deps.settings.typingTimeoutMs,
+            checkEveryMs: deps.settings.watchdogCheckMs,
+            ...(staleAfterMs ? { staleAfterMs } : {}),
+          },
+        }),
+      ];
+    } catch (err) {
+      log.error({ channel: type, error: errorText(err) }, 'channel not started');
+      return [];
+    }
+  });
+}

@@ -1,0 +1,100 @@
+// `warren channels` as an operator meets it: the real command on a real data folder.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, expect, test } from 'vitest';
+import { runWarrenCli } from '../harness/warren-cli.ts';
+
+let dataDir: string;
+const warren = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runWarrenCli(args, {
+    dataDir,
+    env: { TELEGRAM_BOT_TOKEN: '', SLACK_BOT_TOKEN: '', SLACK_APP_TOKEN: '', ...env },
+  });
+
+beforeAll(async () => {
+  const root = mkdtempSync(join(tmpdir(), 'warren-cli-channels-'));
+  dataDir = join(root, 'data');
+  expect((await warren(['init', '--groups-dir', join(root, 'groups')])).code).toBe(0);
+});
+
+test('add names the credentials it still needs; list shows them missing, then set', async () => {
+  const added = await warren(['channels', 'add', 'telegram']);
+  expect(added.code).toBe(0);
+  expect(added.stdout).toContain('added telegram');
+  expect(added.stdout).toContain('it needs TELEGRAM_BOT_TOKEN');
+
+  const missing = JSON.parse((await warren(['channels', 'list', '--json'])).stdout) as {
+    name: string;
+    mode: string;
+    credentials: { secret: string; set: boolean }[];
+  }[];
+  expect(missing).toEqual([
+    expect.objectContaining({
+      name: 'telegram',
+      mode: 'polling',
+      credentials: [{ role: 'botToken', secret: 'TELEGRAM_BOT_TOKEN', set: false }],
+    }),
+  ]);
+  const set = await warren(['channels', 'list'], { TELEGRAM_BOT_TOKEN: '123:abc' });
+  expect(set.stdout).toMatch(/telegram\s+telegram\s+polling\s+enabled\s+default\s+TELEGRAM_BOT_TOKEN\n/);
+  expect(set.stdout).not.toContain('123:abc');
+});
+
+test('a second bot of a platform has its own name, secrets and API base URL', async () => {
+  const added = await warren([
+    'channels',
+    'add',
+    'slack',
+    '--name',
+    'support',
+    '--mode',
+    'http',
+    '--api-url',
+    'http://127.0.0.1:9/api/',
+    '--secret',
+    'signingSecret=SUPPORT_SIGNING',
+  ]);
+  expect(added.code, added.stderr).toBe(0);
+  expect(added.stdout).toContain('added slack-support');
+  expect(added.stdout).toContain('SLACK_BOT_TOKEN_SUPPORT, SUPPORT_SIGNING');
+  const list = await warren(['channels', 'list']);
+  expect(list.stdout).toMatch(/slack-support\s+slack\s+http\s+enabled\s+http:\/\/127\.0\.0\.1:9\/api\//);
+});
+
+test('bad input is refused with what to do, and nothing is stored', async () => {
+  const cases: [string[], number, RegExp][] = [
+    [['channels', 'add'], 2, /name a platform: telegram, slack, discord/],
+    [['channels', 'add', 'myspace'], 2, /name a platform/],
+    [
+      ['channels', 'add', 'slack', '--name', 'x', '--mode', 'rtm'],
+      1,
+      /slack has no mode "rtm" \(modes: socket, http\)/,
+    ],
+    [['channels', 'add', 'discord', '--api-url', 'ftp://x'], 2, /apiBaseUrl/],
+    [['channels', 'add', 'discord', '--secret', 'botToken'], 2, /--secret takes ROLE=NAME/],
+    [['channels', 'add', 'discord', '--secret', 'botToken=lower'], 2, /secret names are like/],
+    [['channels', 'add', 'telegram'], 1, /telegram exists already/],
+    [['channels', 'add', 'telegram', '--name', 'Bad Name'], 1, /use 1-64 of a-z/],
+    [['channels', 'remove', 'nope'], 1, /no channel named "nope"/],
+    [['channels', 'frobnicate'], 2, /unknown subcommand "frobnicate"/],
+  ];
+  for (const [args, code, message] of cases) {
+    const out = await warren(args);
+    expect(out.code, args.join(' ')).toBe(code);
+    expect(out.stderr, args.join(' ')).toMatch(message);
+  }
+  const names = (JSON.parse((await warren(['channels', 'list', '--json'])).stdout) as { name: string }[]).map(
+    (c) => c.name,
+  );
+  expect(names).toEqual(['slack-support', 'telegram']);
+});
+
+test('test names the missing credential; remove takes the installation away', async () => {
+  const tested = await warren(['channels', 'test', 'telegram']);
+  expect(tested.code).toBe(1);
+  expect(tested.stderr).toMatch(/needs TELEGRAM_BOT_TOKEN: set it in the environment or in .*secrets\.json/);
+  const removed = await warren(['channels', 'remove', 'slack-support']);
+  expect(removed.code).toBe(0);
+  expect((await warren(['channels', 'list'])).stdout).not.toContain('slack-support');
+});
