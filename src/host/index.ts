@@ -84,7 +84,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     mounts: [
       { path: '/webchat', app: webchat.app },
       { path: '/cli', app: cli.app },
-      { path: '/api', app: createAdminApi({ db, clock, approvals }) },
+      { path: '/api', app: createAdminApi({ db, clock, approvals, channelHealth: () => channels.health() }) },
       ...platformRoutes,
     ],
     log,

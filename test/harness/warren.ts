@@ -21,6 +21,10 @@ import {
   type AgentGroup,
   type AgentGroupSettings,
 } from '../../src/db/agent-groups.ts';
+import {
+  createChannelInstallation,
+  type NewChannelInstallation,
+} from '../../src/db/channel-installations.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { addChannelDestination, removeDestination } from '../../src/db/destinations.ts';
 import {
@@ -83,6 +87,8 @@ export interface WarrenOptions {
    * default, so a developer's own keys never reach a test.
    */
   env?: Record<string, string>;
+  /** Chat-platform installations (docs/channels.md) made before the host starts; secrets go in `env`. */
+  installations?: NewChannelInstallation[];
   /** More config.json settings (e.g. `{ agentMessages: { maxHops: 4 } }`), merged over the above. */
   config?: Record<string, unknown>;
 }
@@ -244,6 +250,8 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
   const config: Config = { ...loaded, port };
   const { db: wireDb } = await initDataFolder(config, () => new Date());
   if (options.script) await writeScript(groupsDir, DEFAULT_GROUP_FOLDER, options.script);
+  for (const installation of options.installations ?? [])
+    createChannelInstallation(wireDb, installation, new Date().toISOString());
 
   const docker = new Docker({ socketPath });
   const runtime = createDockerRuntime({ docker, installId: config.installId });

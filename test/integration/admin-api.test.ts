@@ -21,7 +21,24 @@ beforeAll(async () => {
   http = await startHttpServer({
     port: 0,
     host: '127.0.0.1',
-    mounts: [{ path: '/api', app: createAdminApi({ db: w.db, clock: w.now, approvals: w.engine }) }],
+    mounts: [
+      {
+        path: '/api',
+        app: createAdminApi({
+          db: w.db,
+          clock: w.now,
+          approvals: w.engine,
+          channelHealth: () => ({
+            telegram: {
+              connected: false,
+              lastInboundAt: null,
+              lastOutboundAt: null,
+              lastError: 'no sign of life for 90000 ms',
+            },
+          }),
+        }),
+      },
+    ],
     log: pino({ level: 'silent' }),
   });
   const iso = w.now().toISOString();
@@ -106,6 +123,23 @@ describe('authentication', () => {
 
   test('a token is never accepted from the query string', async () => {
     expect((await call(`/approvals?token=${tokens.owner}`)).status).toBe(401);
+  });
+});
+
+describe('channel health', () => {
+  test('owners and install-wide admins read each channel; others are refused', async () => {
+    const owner = await call('/channels', { token: tokens.owner });
+    expect(owner.status).toBe(200);
+    expect(owner.body.channels).toEqual([
+      expect.objectContaining({
+        type: 'telegram',
+        connected: false,
+        lastError: 'no sign of life for 90000 ms',
+      }),
+    ]);
+    expect((await call('/channels', { token: tokens.gus })).status).toBe(200);
+    expect((await call('/channels', { token: tokens.ada })).status).toBe(403);
+    expect((await call('/channels')).status).toBe(401);
   });
 });
 

@@ -86,7 +86,12 @@ test('the admin API answers 410 for an expired approval and does not apply it', 
   const http: RunningHttpServer = await startHttpServer({
     port: 0,
     host: '127.0.0.1',
-    mounts: [{ path: '/api', app: createAdminApi({ db: w.db, clock: w.now, approvals: w.engine }) }],
+    mounts: [
+      {
+        path: '/api',
+        app: createAdminApi({ db: w.db, clock: w.now, approvals: w.engine, channelHealth: () => ({}) }),
+      },
+    ],
     log: pino({ level: 'silent' }),
   });
   try {
