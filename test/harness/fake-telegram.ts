@@ -283,6 +283,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions) {
       hung.clear();
     },
     async close(): Promise<void> {
+      if (!server.listening) return;
       for (const res of hung) res.destroy();
       for (const wake of [...waiters]) wake();
       server.closeAllConnections();

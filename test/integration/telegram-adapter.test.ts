@@ -443,6 +443,29 @@ describe('the link', () => {
     expect(all.map((r) => r.message.text)).toEqual(['first', 'during the outage']);
   });
 
+  test('stop() returns promptly even while Warren is still taking a message', async () => {
+    const s = await setup();
+    let taking = false;
+    await s.adapter.stop();
+    await s.adapter.start({
+      ...events(s),
+      message: () => {
+        taking = true;
+        return new Promise<void>(() => undefined);
+      },
+    });
+    s.tg.message({ chat: s.tg.dm(7), from: s.tg.user(7), text: 'slow' });
+    await waitUntil(
+      () => taking,
+      5_000,
+      () => 'the message never reached Warren',
+    );
+    const started = Date.now();
+    await s.adapter.stop();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(s.tg.pending()).toHaveLength(1);
+  });
+
   test('a failing poll reports failed() and the loop carries on', async () => {
     const s = await setup();
     s.tg.failNext('getUpdates', 1, 502, 'Bad Gateway');
@@ -454,6 +477,20 @@ describe('the link', () => {
     s.tg.message({ chat: s.tg.dm(7), from: s.tg.user(7), text: 'after' });
     await arrived(s, 1);
     expect(s.logs.join('')).not.toContain(TOKEN);
+  });
+
+  test('when Telegram is unreachable, failed() says why without the token', async () => {
+    const s = await setup();
+    await s.tg.close();
+    await waitUntil(
+      () => s.failures.length > 0,
+      5_000,
+      () => 'no failure reported',
+    );
+    const said = `${s.failures.map(String).join(' ')} ${s.logs.join('')}`;
+    expect(said).toContain('getUpdates');
+    expect(said).not.toContain(TOKEN);
+    expect(said).not.toContain(encodeURIComponent(TOKEN));
   });
 });
 

@@ -49,6 +49,11 @@ function causeOf(error: unknown): string {
   return String(error);
 }
 
+/** What failed() reports: the description only, as fetch's errors name the URL, token and all. */
+export function linkError(error: unknown, token: string): Error {
+  return new Error(`telegram: ${describeError(error, token)}`);
+}
+
 export function scrub(text: string, token: string): string {
   const bounded = text.length > 500 ? `${text.slice(0, 500)}…` : text;
   if (token === '') return bounded;

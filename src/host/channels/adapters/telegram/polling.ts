@@ -6,14 +6,14 @@ import type { Api } from 'grammy';
 import type { Logger } from '../../../logger.ts';
 import type { PlatformEvents } from '../../platform.ts';
 import { bounded } from './client.ts';
-import { describeError } from './errors.ts';
+import { describeError, linkError } from './errors.ts';
 import { HANDLED_UPDATES } from './normalize.ts';
 import { updateIdOf } from './receive.ts';
 
 /** How long past its long-poll timeout a getUpdates may take before it counts as hung. */
 const POLL_GRACE_MS = 10_000;
 /** stop() waits this long for a message being handed on; the update stays unconfirmed if cut. */
-const STOP_WAIT_MS = 1_500;
+const STOP_WAIT_MS = 1_000;
 const CONFIRM_TIMEOUT_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 
@@ -51,7 +51,7 @@ export function startPolling(deps: PollerDeps): Poller {
       { installation: deps.installation, error: describeError(error, deps.token) },
       'telegram poller died',
     );
-    events.failed(error);
+    events.failed(linkError(error, deps.token));
   });
   return { stopped };
 
@@ -74,7 +74,7 @@ export function startPolling(deps: PollerDeps): Poller {
           { installation: deps.installation, error: describeError(error, deps.token), failures },
           'telegram getUpdates failed',
         );
-        events.failed(error);
+        events.failed(linkError(error, deps.token));
         await pause(failures);
         continue;
       }

@@ -7,7 +7,7 @@ import type { Api } from 'grammy';
 import type { Logger } from '../../../logger.ts';
 import type { PlatformEvents } from '../../platform.ts';
 import { bounded, type ApiSignal } from './client.ts';
-import { describeError, toChannelSendError } from './errors.ts';
+import { describeError, linkError, toChannelSendError } from './errors.ts';
 import { HANDLED_UPDATES } from './normalize.ts';
 
 /** Telegram's own bound on secret_token: 1–256 of A–Z, a–z, 0–9, _ and -. */
@@ -115,7 +115,7 @@ export function watchWebhook(link: WebhookLink, watch: WebhookWatch): NodeJS.Tim
         { installation: watch.installation, error: describeError(error, link.token) },
         'telegram getWebhookInfo failed',
       );
-      watch.events.failed(error);
+      watch.events.failed(linkError(error, link.token));
     }
   }
 }
