@@ -64,6 +64,7 @@ export function startPolling(deps: PollerDeps): Poller {
           { offset: offset.next, timeout: deps.pollTimeoutSeconds, allowed_updates: [...HANDLED_UPDATES] },
           bounded(deps.pollTimeoutSeconds * 1000 + POLL_GRACE_MS, signal),
         );
+        if (!Array.isArray(updates)) throw new Error('getUpdates answered something other than a list');
         confirmed = offset.next;
         failures = 0;
         events.alive();
