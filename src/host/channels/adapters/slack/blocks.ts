@@ -1,0 +1,107 @@
+// One outbound piece as a Slack message: Block Kit sections of at most 3,000 characters (Slack's limit
+// per section), a header for a card's title, buttons whose value is the piece's token, and the whole text
+// as the `text` fallback for notifications and screen readers.
+import type { KnownBlock } from '@slack/web-api';
+import type { OutboundPiece } from '../../platform.ts';
+
+export const SECTION_LIMIT = 3000;
+/** Slack truncates `text` beyond this. */
+export const MESSAGE_LIMIT = 40_000;
+const HEADER_LIMIT = 150;
+const BUTTON_LABEL_LIMIT = 75;
+const BUTTONS_PER_ROW = 25;
+/** Slack refuses a message with more than 50 blocks. */
+const MAX_BLOCKS = 50;
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export function renderPiece(piece: Pick<OutboundPiece, 'text' | 'card' | 'buttons'>): SlackMessage {
+  const blocks: KnownBlock[] = [];
+  const title = piece.card?.title.trim();
+  if (title) blocks.push({ type: 'header', text: { type: 'plain_text', text: clip(title, HEADER_LIMIT) } });
+  const body = piece.card ? piece.card.body : piece.text;
+  for (const chunk of escapedChunks(body, SECTION_LIMIT)) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk, verbatim: true } });
+  }
+  blocks.push(...buttonRows(piece.buttons ?? []));
+  const fallback = piece.text.trim() === '' ? (title ?? '') : piece.text;
+  return { text: clipEscaped(escapeMrkdwn(fallback), MESSAGE_LIMIT), blocks: blocks.slice(0, MAX_BLOCKS) };
+}
+
+/**
+ * Slack reads `&`, `<` and `>` as markup (`<!channel>` pings everyone, `<url|label>` disguises a link):
+ * text from an agent is escaped so it shows as written.
+ */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The text escaped, in chunks of at most `limit` characters each after escaping, cut between words. */
+export function escapedChunks(text: string, limit: number, rawLimit = limit): string[] {
+  const chunks: string[] = [];
+  for (const raw of splitText(text, rawLimit)) {
+    const escaped = escapeMrkdwn(raw);
+    if (escaped.length <= limit) {
+      if (escaped.trim() !== '') chunks.push(escaped);
+      continue;
+    }
+    // Escaping grew the chunk past the limit: cut the raw chunk smaller, in proportion.
+    const smaller = Math.max(16, Math.floor((rawLimit * limit) / escaped.length) - 1);
+    chunks.push(...escapedChunks(raw, limit, smaller));
+  }
+  return chunks;
+}
+
+function buttonRows(buttons: { label: string; token: string }[]): KnownBlock[] {
+  const rows: KnownBlock[] = [];
+  for (let start = 0; start < buttons.length; start += BUTTONS_PER_ROW) {
+    rows.push({
+      type: 'actions',
+      block_id: `warren_buttons_${start / BUTTONS_PER_ROW}`,
+      elements: buttons.slice(start, start + BUTTONS_PER_ROW).map((button, i) => ({
+        type: 'button',
+        action_id: `warren_${start + i}`,
+        text: { type: 'plain_text', text: clip(button.label.trim() || button.token, BUTTON_LABEL_LIMIT) },
+        value: button.token,
+      })),
+    });
+  }
+  return rows;
+}
+
+/**
+ * Pieces of at most `limit` characters, cut at a line break or a space where one exists in the last
+ * two thirds of the window. A local stand-in for the lead's split-text.ts (swap when it lands on main).
+ */
+function splitText(text: string, limit: number): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > limit) {
+    const window = rest.slice(0, limit + 1);
+    const floor = Math.floor(limit / 3);
+    let cut = Math.max(window.lastIndexOf('\n'), window.lastIndexOf(' '));
+    if (cut <= floor) cut = isHighSurrogate(rest.charCodeAt(limit - 1)) ? limit - 1 : limit;
+    pieces.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).replace(/^[ \t]*\n?/, '');
+  }
+  if (rest.trim() !== '' || pieces.length === 0) pieces.push(rest);
+  return pieces;
+}
+
+function clip(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const end = isHighSurrogate(text.charCodeAt(limit - 2)) ? limit - 2 : limit - 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/** Clipped without leaving half an entity (`&am`) at the end. */
+function clipEscaped(text: string, limit: number): string {
+  return text.length <= limit ? text : clip(text, limit).replace(/&[a-z]{0,3}…$/, '…');
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}

@@ -1,0 +1,175 @@
+// Files in and out. The URLs come from Slack's payloads and answers (hostile input): the bot token and
+// the file's bytes go only to an origin the installation was configured with (SSRF and token leaks).
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { WebClient } from '@slack/web-api';
+import { ChannelSendError, type InboundAttachment } from '../../channel.ts';
+import type { OutboundPiece } from '../../platform.ts';
+import { escapeMrkdwn } from './blocks.ts';
+import { codeForStatus, describe } from './errors.ts';
+import type { SlackFileRef } from './normalize.ts';
+
+export interface FileAccess {
+  /** Origins (API base, files base) the token and bytes may go to. */
+  allowedOrigins: ReadonlySet<string>;
+  botToken: () => string;
+  maxInboundFileBytes: number;
+  /** Aborted when the adapter stops. */
+  signal: () => AbortSignal;
+  timeoutMs: number;
+}
+
+const MAX_REDIRECTS = 3;
+
+export function originOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The files' bytes as attachments; a file that is too large or unreachable becomes a note in the text. */
+export async function downloadFiles(
+  files: SlackFileRef[],
+  access: FileAccess,
+): Promise<{ attachments: InboundAttachment[]; notes: string[] }> {
+  const attachments: InboundAttachment[] = [];
+  const notes: string[] = [];
+  for (const file of files) {
+    const name = safeName(file.name);
+    if (file.size > access.maxInboundFileBytes) {
+      notes.push(`[file too large: ${name} (${file.size} bytes)]`);
+      continue;
+    }
+    const result = file.url === undefined ? 'no url' : await download(file.url, access);
+    if (typeof result === 'string') {
+      notes.push(
+        result === 'too large' ? `[file too large: ${name}]` : `[file not received: ${name} (${result})]`,
+      );
+      continue;
+    }
+    attachments.push({ name, type: file.type, size: result.length, data: result });
+  }
+  return { attachments, notes };
+}
+
+/** The bytes, or why not: an origin outside the allowed ones, an HTTP error, or more than the cap. */
+async function download(url: string, access: FileAccess): Promise<Buffer | string> {
+  let target = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const origin = originOf(target);
+    if (origin === undefined || !access.allowedOrigins.has(origin)) return 'unexpected host';
+    let response: Response;
+    try {
+      response = await fetch(target, {
+        headers: { authorization: `Bearer ${access.botToken()}` },
+        redirect: 'manual',
+        signal: AbortSignal.any([access.signal(), AbortSignal.timeout(access.timeoutMs)]),
+      });
+    } catch (error) {
+      return describe(error).slice(0, 100);
+    }
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel();
+      target = new URL(location, target).href;
+      continue;
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      return `HTTP ${response.status}`;
+    }
+    return readCapped(response, access.maxInboundFileBytes);
+  }
+  return 'too many redirects';
+}
+
+/** Reads the body and stops once it passes `cap` bytes: a lying `size` cannot make us hold more. */
+async function readCapped(response: Response, cap: number): Promise<Buffer | string> {
+  if (response.body === null) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return Buffer.concat(chunks, total);
+      total += value.byteLength;
+      if (total > cap) {
+        await reader.cancel();
+        return 'too large';
+      }
+      chunks.push(Buffer.from(value));
+    }
+  } catch (error) {
+    return describe(error).slice(0, 100);
+  }
+}
+
+/** files.getUploadURLExternal → POST the bytes to the upload URL (allowed origin only) → complete. */
+export async function uploadFile(
+  client: WebClient,
+  piece: OutboundPiece & { file: { name: string; path: string } },
+  threadTs: string | undefined,
+  access: FileAccess,
+): Promise<{ platformMessageId: string }> {
+  const bytes = await readFile(piece.file.path);
+  const name = safeName(piece.file.name);
+  const { upload_url: uploadUrl, file_id: fileId } = await client.files.getUploadURLExternal({
+    filename: name,
+    length: bytes.length,
+  });
+  if (!uploadUrl || !fileId) throw new ChannelSendError('unknown', 'Slack gave no upload URL for the file');
+  const origin = originOf(uploadUrl);
+  if (origin === undefined || !access.allowedOrigins.has(origin)) {
+    throw new ChannelSendError(
+      'destination_denied',
+      `Slack's upload URL is on ${origin ?? 'no web origin'}: refused`,
+    );
+  }
+  let response: Response;
+  try {
+    response = await fetch(uploadUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+      redirect: 'error',
+      signal: AbortSignal.any([access.signal(), AbortSignal.timeout(access.timeoutMs)]),
+    });
+  } catch (error) {
+    throw new ChannelSendError('transient', `file upload: ${describe(error)}`);
+  }
+  await response.body?.cancel();
+  if (!response.ok)
+    throw new ChannelSendError(codeForStatus(response.status), `file upload: HTTP ${response.status}`);
+
+  const done = await client.files.completeUploadExternal({
+    files: [{ id: fileId, title: name }],
+    channel_id: piece.chatId,
+    ...(threadTs !== undefined && { thread_ts: threadTs }),
+    ...(piece.text.trim() !== '' && { initial_comment: escapeMrkdwn(piece.text) }),
+  });
+  return { platformMessageId: shareTs(done.files?.[0], piece.chatId) ?? `file:${fileId}` };
+}
+
+/** The message ts of the file's share in the chat, when Slack already reports it. */
+function shareTs(file: unknown, chatId: string): string | undefined {
+  const shares = (file as { shares?: Record<string, Record<string, { ts?: unknown }[]>> } | undefined)
+    ?.shares;
+  for (const scope of Object.values(shares ?? {})) {
+    const ts = scope[chatId]?.[0]?.ts;
+    if (typeof ts === 'string') return ts;
+  }
+  return undefined;
+}
+
+/** A file name without folders or control characters, at most 255 characters. */
+function safeName(name: string): string {
+  const withoutControls = [...name]
+    .filter((char) => char.charCodeAt(0) >= 0x20 && char !== '\u007f')
+    .join('');
+  const cleaned = basename(withoutControls.replace(/\\/g, '/')).trim();
+  return (cleaned === '' || cleaned === '.' || cleaned === '..' ? 'file' : cleaned).slice(0, 255);
+}
