@@ -68,12 +68,19 @@ test('bad input is refused with what to do, and nothing is stored', async () => 
     [['channels', 'add', 'myspace'], 2, /name a platform/],
     [
       ['channels', 'add', 'slack', '--name', 'x', '--mode', 'rtm'],
-      1,
+      2,
       /slack has no mode "rtm" \(modes: socket, http\)/,
     ],
-    [['channels', 'add', 'discord', '--api-url', 'ftp://x'], 2, /apiBaseUrl/],
-    [['channels', 'add', 'discord', '--secret', 'botToken'], 2, /--secret takes ROLE=NAME/],
-    [['channels', 'add', 'discord', '--secret', 'botToken=lower'], 2, /secret names are like/],
+    [['channels', 'add', 'telegram', '--name', 'x', '--set', 'bogus=1'], 2, /telegram settings: .*bogus/i],
+    [['channels', 'add', 'telegram', '--name', 'x', '--mode', 'webhook'], 2, /webhook mode needs webhookUrl/],
+    [
+      ['channels', 'add', 'telegram', '--name', 'x', '--set', 'pollTimeoutSeconds'],
+      2,
+      /--set takes KEY=VALUE/,
+    ],
+    [['channels', 'add', 'slack', '--name', 'y', '--api-url', 'ftp://x'], 2, /apiBaseUrl/],
+    [['channels', 'add', 'slack', '--name', 'y', '--secret', 'botToken'], 2, /--secret takes KEY=VALUE/],
+    [['channels', 'add', 'slack', '--name', 'y', '--secret', 'botToken=lower'], 2, /secret names are like/],
     [['channels', 'add', 'telegram'], 1, /telegram exists already/],
     [['channels', 'add', 'telegram', '--name', 'Bad Name'], 1, /use 1-64 of a-z/],
     [['channels', 'remove', 'nope'], 1, /no channel named "nope"/],
@@ -88,6 +95,25 @@ test('bad input is refused with what to do, and nothing is stored', async () => 
     (c) => c.name,
   );
   expect(names).toEqual(['slack-support', 'telegram']);
+});
+
+test('platform settings are set with --set and checked by the adapter', async () => {
+  const added = await warren([
+    'channels',
+    'add',
+    'telegram',
+    '--name',
+    'hooks',
+    '--mode',
+    'webhook',
+    '--set',
+    'webhookUrl=https://bot.example.com/channels/telegram-hooks/webhook',
+    '--set',
+    'webhookCheckSeconds=30',
+  ]);
+  expect(added.code, added.stderr).toBe(0);
+  expect(added.stdout).toContain('TELEGRAM_BOT_TOKEN_HOOKS, TELEGRAM_WEBHOOK_SECRET_HOOKS');
+  expect((await warren(['channels', 'remove', 'telegram-hooks'])).code).toBe(0);
 });
 
 test('test names the missing credential; remove takes the installation away', async () => {

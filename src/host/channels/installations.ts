@@ -122,10 +122,12 @@ export function buildAdapter(
   }
   const factory = factories[installation.channelType as Platform];
   if (!factory) throw new InstallationConfigError(`no adapter for ${installation.channelType} in this build`);
+  // The adapter sees its platform's own settings; the shared ones are Warren's.
+  const { apiBaseUrl, secrets: _names, staleAfterMs: _stale, ...platformSettings } = config;
   return factory({
     installation: type,
-    ...(config.apiBaseUrl ? { apiBaseUrl: config.apiBaseUrl.replace(/\/+$/, '') } : {}),
-    settings: { ...config, mode },
+    ...(apiBaseUrl ? { apiBaseUrl: apiBaseUrl.replace(/\/+$/, '') } : {}),
+    settings: { ...platformSettings, mode },
     secret: (role) => {
       const value = env.secret(secretNameOf(installation, config, role));
       if (value === undefined) throw new InstallationConfigError(`the ${type} channel has no ${role}`);

@@ -26,8 +26,9 @@ import { createLogger } from '../logger.ts';
 import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
 
-export const CHANNELS_HELP = `warren channels add PLATFORM [--name NAME] [--mode MODE] [--api-url URL] [--secret ROLE=NAME]...
+export const CHANNELS_HELP = `warren channels add PLATFORM [--name NAME] [--mode MODE] [--api-url URL] [--secret ROLE=NAME]... [--set KEY=VALUE]...
     PLATFORM: ${PLATFORMS.join(', ')}; NAME defaults to the platform (a second bot needs its own name).
+    --set: a platform setting (docs/channels.md), e.g. --set webhookUrl=https://bot.example.com/channels/telegram/webhook
     Credentials are read from the environment or the secrets file, by the names \`channels list\` shows.
 warren channels list [--json]
 warren channels remove NAME          NAME as listed (telegram, telegram-support…)
@@ -42,6 +43,7 @@ export interface ChannelsIo {
   mode?: string;
   apiUrl?: string;
   secret?: string[];
+  set?: string[];
   json: boolean;
   now: Date;
   env: NodeJS.ProcessEnv;
@@ -74,24 +76,22 @@ function add(db: Db, io: ChannelsIo, platform: string | undefined): number {
     io.fail(`warren channels add: name a platform: ${PLATFORMS.join(', ')}\n`);
     return 2;
   }
-  const secrets = parseSecretFlags(io.secret ?? []);
-  if (typeof secrets === 'string') {
-    io.fail(`warren channels add: ${secrets}\n`);
-    return 2;
-  }
+  const secrets = parsePairs('--secret', io.secret ?? [], 'botToken=MY_BOT_TOKEN');
+  if (typeof secrets === 'string') return refuse(io, secrets);
+  const settings = parsePairs('--set', io.set ?? [], 'pollTimeoutSeconds=30');
+  if (typeof settings === 'string') return refuse(io, settings);
   const config = installationConfig.safeParse({
+    ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, settingValue(v)])),
     ...(io.mode ? { mode: io.mode } : {}),
     ...(io.apiUrl ? { apiBaseUrl: io.apiUrl } : {}),
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   });
   if (!config.success) {
     const issue = config.error.issues[0]!;
-    io.fail(`warren channels add: ${issue.path.join('.')}: ${issue.message}\n`);
-    return 2;
+    return refuse(io, `${issue.path.join('.')}: ${issue.message}`);
   }
   const name = io.name ?? platform;
   const draft = { channelType: platform, name, config: config.data as Record<string, never> };
-  neededRoles({ ...draft, id: '', status: 'enabled', createdAt: '', updatedAt: '' }); // an unknown mode throws here
   const taken = listChannelInstallations(db).find((i) => channelTypeOf(i) === channelTypeOf(draft));
   if (taken) {
     io.fail(
@@ -99,6 +99,8 @@ function add(db: Db, io: ChannelsIo, platform: string | undefined): number {
     );
     return 1;
   }
+  const settingsProblem = checkSettings(draft);
+  if (settingsProblem) return refuse(io, settingsProblem);
   const installation = createChannelInstallation(db, draft, io.now.toISOString());
   io.write(`added ${channelTypeOf(installation)}\n`);
   const missing = missingCredentials(installation, secretsOf(io).get);
@@ -192,16 +194,48 @@ function secretsOf(io: ChannelsIo) {
   return { file: secrets.file, get: (n: string) => secrets.get(n) };
 }
 
+/**
+ * The adapter's own check of its platform settings (unknown keys, a webhook without its URL…): it is
+ * built once with stand-in credentials, which connects nothing.
+ */
+function checkSettings(
+  draft: Pick<ChannelInstallation, 'channelType' | 'name' | 'config'>,
+): string | undefined {
+  try {
+    buildAdapter({ ...draft, id: '', status: 'enabled', createdAt: '', updatedAt: '' }, ADAPTER_FACTORIES, {
+      secret: () => 'unchecked',
+      secretsFile: '',
+      maxInboundFileBytes: 0,
+      log: createLogger('silent'),
+      clock: () => new Date(),
+    });
+    return undefined;
+  } catch (err) {
+    return errorText(err);
+  }
+}
+
+function refuse(io: ChannelsIo, problem: string): number {
+  io.fail(`warren channels add: ${problem}\n`);
+  return 2;
+}
+
 /** `--secret botToken=MY_BOT_TOKEN` → { botToken: 'MY_BOT_TOKEN' }, or what is wrong with one. */
-function parseSecretFlags(flags: string[]): Record<string, string> | string {
+function parsePairs(flag: string, pairs: string[], example: string): Record<string, string> | string {
   const out: Record<string, string> = {};
-  for (const flag of flags) {
-    const [role, name, ...rest] = flag.split('=');
-    if (!role || !name || rest.length > 0)
-      return `--secret takes ROLE=NAME (e.g. botToken=MY_BOT_TOKEN), got "${flag}"`;
-    out[role] = name;
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1 || at === pair.length - 1) return `${flag} takes KEY=VALUE (e.g. ${example}), got "${pair}"`;
+    out[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return out;
+}
+
+/** A setting's value as typed: numbers and true/false as such, anything else as text. */
+function settingValue(raw: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return raw;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

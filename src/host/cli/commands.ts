@@ -54,6 +54,7 @@ const FLAGS = {
   mode: { type: 'string' },
   'api-url': { type: 'string' },
   secret: { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -161,6 +162,7 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
         mode: flags.mode,
         apiUrl: flags['api-url'],
         secret: flags.secret,
+        set: flags.set,
         json: flags.json ?? false,
         env: process.env,
       }),
