@@ -135,6 +135,7 @@ function createChannels(config: Config, db: Db, clock: () => Date, log: Logger) 
     filesDir: join(filesDir, 'webchat'),
     auth: createWebSignIn({ db, clock }),
     limits: config.webchat,
+    attachments: config.attachments,
   });
   const cli = createCliChannel({
     clock,
@@ -142,6 +143,7 @@ function createChannels(config: Config, db: Db, clock: () => Date, log: Logger) 
     filesDir: join(filesDir, 'cli'),
     operatorSecret: readCliSecret(config.dataDir),
     limits: config.webchat,
+    attachments: config.attachments,
   });
   channels.register(webchat);
   channels.register(cli);
@@ -298,6 +300,7 @@ function buildSessions(
     autoWire: config.autoWire,
     say: notices.say,
     bindingCodeTtlMs: config.access.bindingCodeTtlMs,
+    attachments: config.attachments,
     approvals,
     intercept: (message) => approvals.intercept(message),
   });
