@@ -79,6 +79,14 @@ describe('a hostile name becomes a plain file inside the message folder', () => 
     expect(readFileSync(join(paths.inbox, 'in_2', 'a (3).txt'), 'utf8')).toBe('three');
   });
 
+  // Found by the web chat fuzz test: the number made a name at the limit longer than the limit.
+  test('a repeated name at the length limit stays within it when numbered', () => {
+    const long = `${'x'.repeat(300)}.txt`;
+    const { attachments } = storeInboxFiles(paths, 'in_2b', [file(long), file(long)]);
+    expect(attachments.map((a) => Buffer.byteLength(a.name))).toEqual([120, 120]);
+    expect(attachments[1]!.name).toBe(`${'x'.repeat(112)} (2).txt`);
+  });
+
   test('files and the message folder are private to the host user (0600 / 0700), nothing is executable', () => {
     storeInboxFiles(paths, 'in_3', [file('run.sh', '#!/bin/sh\necho hi\n', 'application/x-sh')]);
     expect(lstatSync(join(paths.inbox, 'in_3')).mode & 0o777).toBe(0o700);

@@ -33,7 +33,7 @@ export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
 };
 /** Files one message may carry; more are not stored (a fixed bound: no platform sends this many). */
 export const MAX_FILES_PER_MESSAGE = 20;
-/** A stored name's length in UTF-8 bytes (file systems allow 255; room is left for " (20)"). */
+/** A stored name's length in UTF-8 bytes, a " (2)" added to a repeated name included (file systems allow 255). */
 export const MAX_NAME_BYTES = 120;
 const FALLBACK_NAME = 'file';
 const OCTET_STREAM = 'application/octet-stream';
@@ -159,7 +159,10 @@ function uniqueName(name: string, taken: Set<string>): string {
   const ext = extname(name);
   const stem = name.slice(0, name.length - ext.length);
   let candidate = name;
-  for (let n = 2; taken.has(candidate.toLowerCase()); n++) candidate = `${stem} (${n})${ext}`;
+  for (let n = 2; taken.has(candidate.toLowerCase()); n++) {
+    const suffix = ` (${n})${ext}`;
+    candidate = `${cutToBytes(stem, MAX_NAME_BYTES - Buffer.byteLength(suffix))}${suffix}`;
+  }
   taken.add(candidate.toLowerCase());
   return candidate;
 }
@@ -168,10 +171,18 @@ function truncateKeepingExtension(name: string, maxBytes: number): string {
   if (Buffer.byteLength(name) <= maxBytes) return name;
   let ext = extname(name);
   if (Buffer.byteLength(ext) > 16) ext = '';
-  let stem = name.slice(0, name.length - extname(name).length);
-  // Whole code points only: never cut a character in half.
-  while (Buffer.byteLength(stem) + Buffer.byteLength(ext) > maxBytes) stem = [...stem].slice(0, -1).join('');
+  const stem = cutToBytes(
+    name.slice(0, name.length - extname(name).length),
+    maxBytes - Buffer.byteLength(ext),
+  );
   return `${stem.replace(/[\s.]+$/, '')}${ext}`;
+}
+
+/** At most `maxBytes` of UTF-8, whole code points only: never a character cut in half. */
+function cutToBytes(text: string, maxBytes: number): string {
+  let cut = text;
+  while (Buffer.byteLength(cut) > maxBytes) cut = [...cut].slice(0, -1).join('');
+  return cut;
 }
 
 const MIME = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
