@@ -3,6 +3,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WEBCHAT_LIMITS, type WebchatLimits } from './channels/index.ts';
+import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits } from './sessions/index.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -72,6 +73,10 @@ const fileSchema = z
         typingTimeoutSeconds: z.number().int().min(5).max(3600),
         watchdogCheckSeconds: z.number().int().min(1).max(300),
       })
+      .partial()
+      .strict(),
+    attachments: z
+      .object({ maxFileMb: z.number().positive().max(1024), maxMessageMb: z.number().positive().max(4096) })
       .partial()
       .strict(),
     webchat: z
@@ -173,6 +178,8 @@ export interface Config {
     /** How often each installation's liveness is checked. */
     watchdogCheckMs: number;
   };
+  /** Files people send, on every channel: caps per file and per message (docs/channels.md#files-people-send). */
+  attachments: AttachmentLimits;
   /** Limits of the web chat and terminal chat transport (docs/channels.md). */
   webchat: WebchatLimits;
   /** Benchmark baseline only: no file-change events, plain 1 s polling in host and runner. */
@@ -245,11 +252,18 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       typingTimeoutMs: (file.channels?.typingTimeoutSeconds ?? 120) * 1000,
       watchdogCheckMs: (file.channels?.watchdogCheckSeconds ?? 5) * 1000,
     },
+    attachments: {
+      maxFileBytes: mebibytes(file.attachments?.maxFileMb) ?? DEFAULT_ATTACHMENT_LIMITS.maxFileBytes,
+      maxMessageBytes: mebibytes(file.attachments?.maxMessageMb) ?? DEFAULT_ATTACHMENT_LIMITS.maxMessageBytes,
+    },
     webchat: { ...DEFAULT_WEBCHAT_LIMITS, ...file.webchat },
     pollOnly: false,
     installId: createHash('sha256').update(dataDir).digest('hex').slice(0, 12),
   };
 }
+
+const mebibytes = (mb: number | undefined) =>
+  mb === undefined ? undefined : Math.max(1, Math.floor(mb * 1024 * 1024));
 
 function parseCount(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;

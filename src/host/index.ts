@@ -140,6 +140,7 @@ function createChannels(config: Config, db: Db, clock: () => Date, log: Logger, 
     filesDir: join(filesDir, 'webchat'),
     auth: createWebSignIn({ db, clock }),
     limits: config.webchat,
+    attachments: config.attachments,
   });
   const cli = createCliChannel({
     clock,
@@ -147,11 +148,19 @@ function createChannels(config: Config, db: Db, clock: () => Date, log: Logger, 
     filesDir: join(filesDir, 'cli'),
     operatorSecret: readCliSecret(config.dataDir),
     limits: config.webchat,
+    attachments: config.attachments,
   });
   channels.register(webchat);
   channels.register(cli);
   const platformRoutes = [];
-  for (const channel of createInstalledChannels({ db, clock, log, secrets, settings: config.channels })) {
+  for (const channel of createInstalledChannels({
+    db,
+    clock,
+    log,
+    secrets,
+    settings: config.channels,
+    maxInboundFileBytes: config.attachments.maxFileBytes,
+  })) {
     channels.register(channel);
     if (channel.http) platformRoutes.push({ path: `/channels/${channel.type}`, app: channel.http });
   }
@@ -308,6 +317,7 @@ function buildSessions(
     autoWire: config.autoWire,
     say: notices.say,
     bindingCodeTtlMs: config.access.bindingCodeTtlMs,
+    attachments: config.attachments,
     approvals,
     intercept: (message) => approvals.intercept(message),
   });

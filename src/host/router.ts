@@ -37,7 +37,14 @@ import type { InboundMessage } from './channels/index.ts';
 import { DEFAULT_GROUP_FOLDER } from './data-folder.ts';
 import type { Say } from './delivery/index.ts';
 import type { Logger } from './logger.ts';
-import { insertMessagesIn, resolveSession, sessionKeyFor } from './sessions/index.ts';
+import {
+  DEFAULT_ATTACHMENT_LIMITS,
+  insertMessagesIn,
+  resolveSession,
+  sessionKeyFor,
+  storeInboxFiles,
+  type AttachmentLimits,
+} from './sessions/index.ts';
 
 /**
  * Web chat and terminal chats are the operator's own doors (loopback, signed in or local): with
@@ -70,6 +77,8 @@ export interface RouterDeps {
   say?: Say;
   /** How long a `/link` code is valid (at most 15 minutes). */
   bindingCodeTtlMs?: number;
+  /** Caps on the files of one message (config `attachments`); larger files are named, not stored. */
+  attachments?: AttachmentLimits;
 }
 
 export type RouteOutcome =
@@ -306,9 +315,17 @@ function writeToSession(
     threadId: message.threadId,
   };
   const { session, paths } = resolveSession(deps.db, deps.dataDir, key, routing, now);
+  const id = messageIdFor(message, session.id);
+  // Files first: the row the agent reads never names a file that is not there yet.
+  const inbox = storeInboxFiles(
+    paths,
+    id,
+    message.attachments,
+    deps.attachments ?? DEFAULT_ATTACHMENT_LIMITS,
+  );
   const [written] = insertMessagesIn(paths, [
     {
-      id: messageIdFor(message, session.id),
+      id,
       kind: 'chat',
       timestamp: message.timestamp,
       trigger,
@@ -316,13 +333,13 @@ function writeToSession(
       channelType: chat.channelType,
       threadId: message.threadId,
       content: {
-        text: message.text,
+        text: [message.text, ...inbox.refused].filter((line) => line.length > 0).join('\n'),
         sender: {
           id: `${message.channelType}:${message.sender.id}`,
           name: message.sender.name,
           userId: sender.id,
         },
-        attachments: [],
+        attachments: inbox.attachments,
         replyTo: message.replyTo && { text: message.replyTo.text, sender: message.replyTo.sender },
         platformMessageId: message.platformMessageId,
         mentioned: message.mentioned,

@@ -3,7 +3,9 @@
 // huge and deeply nested JSON, odd headers and cookies, forged senders and tokens. Each must be
 // answered with a 202 (the message taken durably) or a 4xx carrying a clear error; the host must
 // never fail (5xx) or fall over, and no forged identity may act as the owner.
+import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApiToken } from '../../src/db/tokens.ts';
@@ -71,8 +73,27 @@ const sender = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ id: 'owner', userId: 'u_forged', anonymous: false }) },
   { weight: 1, arbitrary: wrongType },
 );
+// Files with hostile names and types (the router turns them into plain files in the session inbox).
+const fileName = fc.oneof(
+  fc.string({ maxLength: 300 }),
+  fc.constantFrom('../../etc/passwd', 'a/b', '..', '.', '\u0000x', ' .hidden', 'a\\..\\b', 'x'.repeat(300)),
+);
+const postedFile = fc.record(
+  {
+    name: fileName,
+    type: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('image/png', 'text/html\r\nx: 1')),
+    data: fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+  },
+  { requiredKeys: ['name', 'data'] },
+);
+const files = fc.array(postedFile, { maxLength: 4 });
 const message = fc.record(
   {
+    files: fc.oneof(
+      files,
+      wrongType,
+      fc.array(fc.record({ name: fc.anything(), data: fc.string({ maxLength: 20 }) }), { maxLength: 2 }),
+    ),
     chat: fc.oneof({ weight: 5, arbitrary: idLike }, { weight: 1, arbitrary: wrongType }),
     sender,
     text: fc.oneof({ weight: 5, arbitrary: text }, { weight: 1, arbitrary: wrongType }),
@@ -91,6 +112,7 @@ const validMessage = fc.record({
     name: fc.string({ minLength: 1, maxLength: 20 }),
   }),
   text: fc.string({ minLength: 1, maxLength: 100 }),
+  files: fc.option(files, { nil: undefined }),
 });
 // Weighted so that about one request in 40 carries a body over 256 KiB (enough to prove the limit
 // without spending the run moving megabytes), and most are well formed or nearly so.
@@ -231,6 +253,22 @@ function send(r: FuzzRequest): Promise<{ status: number; error?: string; id?: st
   });
 }
 
+/** Anything in a session inbox but message folders of plain, visible, bounded file names. */
+function unsafeInboxEntries(inbox: string): string[] {
+  const unsafe: string[] = [];
+  for (const folder of readdirSync(inbox, { withFileTypes: true })) {
+    if (!folder.isDirectory() || !/^in_[A-Za-z0-9_-]+$/.test(folder.name)) unsafe.push(folder.name);
+    else
+      for (const file of readdirSync(join(inbox, folder.name), { withFileTypes: true })) {
+        // eslint-disable-next-line no-control-regex
+        const plain = /^[^.\s/\\\x00-\x1f][^/\\\x00-\x1f]*$/.test(file.name);
+        if (!file.isFile() || !plain || Buffer.byteLength(file.name) > 120)
+          unsafe.push(`${folder.name}/${file.name}`);
+      }
+  }
+  return unsafe;
+}
+
 function answerOf(raw: string): { error?: string; id?: string } {
   let json: { error?: unknown; id?: unknown } | undefined;
   try {
@@ -298,5 +336,6 @@ test('10,000 generated web chat requests: each a 202 or a 4xx with a clear error
     0,
   );
   expect(counts.get(202) ?? 0).toBeGreaterThan(1000);
+  expect(unsafeInboxEntries(paths.inbox)).toEqual([]);
   expect(seconds).toBeLessThan(60);
 }, 120_000);

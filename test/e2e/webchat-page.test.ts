@@ -1,5 +1,5 @@
 // The chat page as a person uses it: real Chromium, a real host, a real session container.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -48,4 +48,29 @@ test('a person opens the chat page, types a message and sees the reply', async (
   await page.reload();
   await reply.waitFor({ state: 'visible', timeout: 5_000 });
   expect(await reply.count()).toBe(1);
+});
+
+test('a person attaches a file on the page; the agent reads it and answers', async () => {
+  writeFileSync(
+    join(root, 'groups', 'main', 'script.json'),
+    JSON.stringify({
+      rules: [{ match: '^what does it say', steps: [{ reply: 'it says: {{attachment_text}}' }] }],
+    }),
+  );
+  const page = await browser.newPage();
+  await page.goto(`${host.url}/webchat/?chat=upload`);
+  await page.locator('#files').setInputFiles({
+    name: 'shopping.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('eggs, flour, milk'),
+  });
+  await page.getByText('📎 shopping.txt').first().waitFor({ state: 'visible' });
+  await page.getByPlaceholder(/Message/).fill('what does it say?');
+  await page.keyboard.press('Enter');
+  const reply = page.getByText('it says: eggs, flour, milk');
+  await reply.waitFor({ state: 'visible', timeout: 15_000 });
+  expect(await reply.count()).toBe(1);
+  // The picker is emptied once sent; the sent bubble names the file.
+  expect(await page.locator('#picked').textContent()).toBe('');
+  expect(await page.locator('.msg.mine .meta').allTextContents()).toEqual(['📎 shopping.txt']);
 });

@@ -120,6 +120,8 @@ export interface SendInput {
   sender?: { id: string; name?: string };
   thread?: string;
   mentioned?: boolean;
+  /** Files, as the API takes them: `data` is base64 (docs/channels.md). */
+  files?: { name: string; type?: string; data: string }[];
   /** Post from this signed-in browser instead of the client's own (anonymous) one. */
   as?: SignedIn;
 }

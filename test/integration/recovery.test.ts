@@ -1,5 +1,5 @@
 // What the host does with a session's files after its container ended, against real files.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -72,7 +72,7 @@ test('rows that were answered are not touched by recovery', () => {
   expect(inboundRows()).toMatchObject([{ status: 'completed', tries: 0 }]);
 });
 
-test('pruning removes only finished rows older than the cutoff, with their acks and delivered records', () => {
+test('pruning removes only finished rows older than the cutoff, with their acks, delivered records and inbox files', () => {
   const [oldRow, newRow, waiting] = insertMessagesIn(paths, [
     chat('old', t(0)),
     chat('new', t(30)),
@@ -101,7 +101,13 @@ test('pruning removes only finished rows older than the cutoff, with their acks 
     });
   }
 
+  for (const row of [oldRow!, newRow!]) mkdirSync(join(paths.inbox, row.id));
   expect(pruneSessionFiles(paths, t(20))).toEqual({ inbound: 1, outbound: 1 });
+  // The files a pruned message carried go with it; the others stay.
+  expect([existsSync(join(paths.inbox, oldRow!.id)), existsSync(join(paths.inbox, newRow!.id))]).toEqual([
+    false,
+    true,
+  ]);
   expect(inboundRows().map((row) => (row as { id: string }).id)).toEqual([newRow!.id, waiting!.id]);
   const out = new Database(paths.outbound, { readonly: true });
   expect(out.prepare('SELECT id FROM messages_out').pluck().all()).toEqual([newReply!.id]);

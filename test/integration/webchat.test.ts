@@ -9,13 +9,16 @@ import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 import { ChannelSendError } from '../../src/host/channels/channel.ts';
 import type { InboundMessage, InboundSink, OutboundMessage } from '../../src/host/channels/channel.ts';
 import { createLogger } from '../../src/host/logger.ts';
+import type { AttachmentLimits } from '../../src/host/sessions/index.ts';
 import { cleanupsAfterEach } from '../harness/cleanups.ts';
 import { serveChannel } from '../harness/channel-server.ts';
 
 const log = createLogger('silent');
 const cleanups = cleanupsAfterEach();
 
-async function startWebchat(options: { sink?: InboundSink; maxBufferedPerChat?: number } = {}) {
+async function startWebchat(
+  options: { sink?: InboundSink; maxBufferedPerChat?: number; attachments?: AttachmentLimits } = {},
+) {
   let now = new Date('2026-03-01T10:00:00.000Z');
   const received: InboundMessage[] = [];
   const channel = createWebchatChannel({
@@ -23,6 +26,7 @@ async function startWebchat(options: { sink?: InboundSink; maxBufferedPerChat?: 
     log,
     filesDir: mkdtempSync(join(tmpdir(), 'warren-webchat-files-')),
     maxBufferedPerChat: options.maxBufferedPerChat,
+    attachments: options.attachments,
   });
   await channel.connect(options.sink ?? (async (message) => void received.push(message)));
   const server = await serveChannel(channel, log, cleanups);
@@ -146,7 +150,22 @@ test('a repeated id reaches the sink again and is answered with the same id', as
 
 test.each([
   ['a bad chat id', { chat: 'no spaces', sender: { id: 'a' }, text: 'x' }, /chat/],
-  ['a missing text', { chat: 'c', sender: { id: 'a' } }, /text/],
+  ['a missing text', { chat: 'c', sender: { id: 'a' } }, /text: must not be empty \(or send files\)/],
+  [
+    'a file that is not base64',
+    { chat: 'c', sender: { id: 'a' }, files: [{ name: 'a', data: 'a*b=' }] },
+    /files\.0\.data: must be base64/,
+  ],
+  [
+    'a file without a name',
+    { chat: 'c', sender: { id: 'a' }, files: [{ name: '', data: '' }] },
+    /files\.0\.name/,
+  ],
+  [
+    'more than 10 files',
+    { chat: 'c', sender: { id: 'a' }, files: Array.from({ length: 11 }, () => ({ name: 'a', data: '' })) },
+    /files/,
+  ],
   [
     'a text over 64 KiB',
     { chat: 'c', sender: { id: 'a' }, text: 'a'.repeat(64 * 1024 + 1) },
@@ -176,10 +195,67 @@ test('a body that is not declared as JSON is refused with 415', async () => {
   expect(chat.received).toEqual([]);
 });
 
-test('a body over 256 KiB is refused with 413 before it is parsed', async () => {
-  const chat = await startWebchat();
+test('a body over 256 KiB plus the files the caps allow is refused with 413 before it is parsed', async () => {
+  const chat = await startWebchat({ attachments: { maxFileBytes: 1000, maxMessageBytes: 1000 } });
   const response = await chat.post({ chat: 'c', sender: { id: 'a' }, text: 'a'.repeat(300 * 1024) });
   expect(response.status).toBe(413);
+  expect(((await response.json()) as { error: string }).error).toBe('body is larger than 277 KiB');
+  const click = await fetch(`${chat.api}/actions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ chat: 'c', sender: { id: 'a' }, value: 'a'.repeat(300 * 1024) }),
+  });
+  expect(click.status).toBe(413);
+  expect(chat.received).toEqual([]);
+});
+
+const base64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
+
+test('a message with files reaches the sink with their bytes; the text may then be empty', async () => {
+  const chat = await startWebchat();
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const response = await chat.post({
+    chat: 'c',
+    sender: { id: 'a' },
+    id: 'f1',
+    files: [
+      { name: 'notes.txt', type: 'text/plain', data: base64('remember the milk') },
+      { name: '../../etc/passwd', data: base64(png) },
+    ],
+  });
+  expect(response.status).toBe(202);
+  expect(chat.received).toMatchObject([
+    {
+      platformMessageId: 'f1',
+      text: '',
+      attachments: [
+        { name: 'notes.txt', type: 'text/plain', size: 17, data: Buffer.from('remember the milk') },
+        // Names and types are the router's to clean (sessions/inbox.ts); the channel passes them on.
+        { name: '../../etc/passwd', type: '', size: 8, data: png },
+      ],
+    },
+  ]);
+});
+
+test.each([
+  [
+    'a file over the per-file cap',
+    [{ name: 'big.bin', data: base64('x'.repeat(11)) }],
+    /files\.0 \(big\.bin\) is 11 bytes, more than the 10 bytes a file may have/,
+  ],
+  [
+    'files together over the per-message cap',
+    [
+      { name: 'a', data: base64('x'.repeat(9)) },
+      { name: 'b', data: base64('x'.repeat(9)) },
+    ],
+    /files: together more than the 15 bytes one message's files may have/,
+  ],
+])('%s is refused with 413 naming it and never reaches the sink', async (_name, files, problem) => {
+  const chat = await startWebchat({ attachments: { maxFileBytes: 10, maxMessageBytes: 15 } });
+  const response = await chat.post({ chat: 'c', sender: { id: 'a' }, text: 'x', files });
+  expect(response.status).toBe(413);
+  expect(((await response.json()) as { error: string }).error).toMatch(problem);
   expect(chat.received).toEqual([]);
 });
 

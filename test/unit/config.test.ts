@@ -80,3 +80,20 @@ test('web chat limits have defaults, take config.json values, and refuse nonsens
     expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/webchat/);
   }
 });
+
+test('attachment caps default to 20 MiB a file and 50 MiB a message, take config.json values, refuse nonsense', () => {
+  expect(loadConfig({ flags: {}, env: {}, cwd }).attachments).toEqual({
+    maxFileBytes: 20 * 1024 * 1024,
+    maxMessageBytes: 50 * 1024 * 1024,
+  });
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ attachments: { maxFileMb: 0.5 } }));
+  expect(loadConfig({ flags: { dataDir }, env: {}, cwd }).attachments).toEqual({
+    maxFileBytes: 512 * 1024,
+    maxMessageBytes: 50 * 1024 * 1024,
+  });
+  for (const bad of [{ maxFileMb: 0 }, { maxMessageMb: -1 }, { maxFileMb: '20' }, { other: 1 }]) {
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ attachments: bad }));
+    expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/attachments/);
+  }
+});

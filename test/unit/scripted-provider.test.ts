@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -113,7 +113,15 @@ describe('rule matching', () => {
 });
 
 describe('placeholders', () => {
-  const vars = { text: 'hi', sender: 'Ana', seq: '4', tool_result: '{"seq":5}', prompt: '<messages/>' };
+  const vars = {
+    text: 'hi',
+    sender: 'Ana',
+    seq: '4',
+    tool_result: '{"seq":5}',
+    prompt: '<messages/>',
+    attachments: '',
+    attachment_text: '',
+  };
 
   test('are filled in text, spaces inside braces allowed', () => {
     expect(fillTemplate('{{sender}} said "{{ text }}" as #{{seq}}; tool: {{tool_result}}', vars)).toBe(
@@ -195,6 +203,51 @@ describe('the scripted provider', () => {
       { type: 'text', text: 'Ana: ping (#4)', replyTo: 'msg_1' },
       { type: 'usage', inputTokens: 10, outputTokens: 4 },
     ]);
+  });
+
+  test('{{attachments}} lists the files under in/, {{attachment_text}} is the first one read from disk', async () => {
+    const inDir = mkdtempSync(join(tmpdir(), 'warren-scripted-in-'));
+    mkdirSync(join(inDir, 'inbox', 'in_1'), { recursive: true });
+    writeFileSync(join(inDir, 'inbox', 'in_1', 'notes.txt'), 'the bytes on disk');
+    writeFileSync(
+      join(inDir, 'script.json'),
+      JSON.stringify({ default: [{ reply: '{{attachments}} | {{attachment_text}}' }] }),
+    );
+    const withFiles: TurnMessage = {
+      ...message,
+      content: {
+        ...message.content,
+        attachments: [
+          // The row says 4 bytes; what the agent reads is what is on disk.
+          { name: 'notes.txt', type: 'text/plain', size: 4, path: 'inbox/in_1/notes.txt' },
+          { name: 'gone.bin', type: 'application/octet-stream', size: 1, path: 'inbox/in_1/gone.bin' },
+        ],
+      },
+    };
+    const provider = createScriptedProvider({
+      scriptPath: join(inDir, 'script.json'),
+      exit: () => {},
+      inDir,
+    });
+    const turn: Turn = {
+      sessionId: 'ses_1',
+      prompt: 'x',
+      messages: [withFiles],
+      trigger: withFiles,
+      tools: toolClient,
+      instructions: () => '',
+      readState: () => null,
+      signal: new AbortController().signal,
+    };
+    const events: ProviderEvent[] = [];
+    for await (const event of provider.query(turn)) events.push(event);
+    expect(events[0]).toEqual({
+      type: 'text',
+      text:
+        `notes.txt (text/plain, 4 bytes) at ${inDir}/inbox/in_1/notes.txt\n` +
+        `gone.bin (application/octet-stream, 1 bytes) at ${inDir}/inbox/in_1/gone.bin | the bytes on disk`,
+      replyTo: 'msg_1',
+    });
   });
 
   test('a tool step calls the tool through MCP and its result feeds {{tool_result}}', async () => {

@@ -9,15 +9,14 @@ import { buildAdapter, channelTypeOf, parseConfig, type AdapterFactory } from '.
 import type { Platform } from './platform.ts';
 import { createPlatformChannel, type PlatformChannel } from './platform-channel.ts';
 
-/** Largest file taken in from a platform (the inbox caps apply after). */
-const MAX_INBOUND_FILE_BYTES = 20 * 1024 * 1024;
-
 export interface InstalledChannelsDeps {
   db: Db;
   clock: () => Date;
   log: Logger;
   secrets: { get(name: string): string | undefined; readonly file: string };
   settings: { typingTimeoutMs: number; watchdogCheckMs: number };
+  /** Largest file taken in from a platform (config attachments.maxFileMb): bigger ones are not downloaded. */
+  maxInboundFileBytes: number;
   /** The adapters to build with; the build's own by default (tests may swap one). */
   factories?: Partial<Record<Platform, AdapterFactory>>;
 }
@@ -30,7 +29,7 @@ export function createInstalledChannels(deps: InstalledChannelsDeps): PlatformCh
       const adapter = buildAdapter(installation, deps.factories ?? ADAPTER_FACTORIES, {
         secret: (name) => deps.secrets.get(name),
         secretsFile: deps.secrets.file,
-        maxInboundFileBytes: MAX_INBOUND_FILE_BYTES,
+        maxInboundFileBytes: deps.maxInboundFileBytes,
         log: log.child({ channel: type }),
         clock,
       });

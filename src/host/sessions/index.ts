@@ -77,3 +77,14 @@ export { inTaskTransaction, readSeries, type NewTaskRun, type TaskTx } from './t
 export { projectDestinations, resolveSession, sessionKeyFor } from './resolve.ts';
 export { crashRetryDelayMs, pruneSessionFiles, recoverAbandonedRows } from './recovery.ts';
 export { causeOf, latestTriggerOf } from './lookup.ts';
+export {
+  checkedType,
+  DEFAULT_ATTACHMENT_LIMITS,
+  MAX_FILES_PER_MESSAGE,
+  planInbox,
+  safeFileName,
+  storeInboxFiles,
+  type AttachmentLimits,
+  type IncomingFile,
+  type StoredInbox,
+} from './inbox.ts';

@@ -1,5 +1,7 @@
 // What the host does with a session's files once its container has ended (the host may then write
 // outbound.db: no runner is alive). Pure decisions are separate functions, tested without files.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { withSessionFile, type SessionPaths } from './files.ts';
 
 /** Pure: wait before retry number `tries` of a row whose runner died (1 s, 4 s, 16 s … capped at 5 min). */
@@ -110,18 +112,22 @@ export function pruneSessionFiles(
   const inbound = withSessionFile(paths, 'inbound', 'write', (db) =>
     db
       .transaction(() => {
-        const n = db
+        const removed = db
           .prepare(
-            `DELETE FROM messages_in WHERE status IN ('completed', 'failed', 'cancelled') AND timestamp < ?`,
+            `DELETE FROM messages_in WHERE status IN ('completed', 'failed', 'cancelled') AND timestamp < ? RETURNING id`,
           )
-          .run(cutoff).changes;
+          .pluck()
+          .all(cutoff) as string[];
         const del = db.prepare('DELETE FROM delivered WHERE message_out_id = ?');
         outbound.forEach((id) => del.run(id));
-        return n;
+        return removed;
       })
       .immediate(),
   );
-  return { inbound, outbound: outbound.length };
+  // The files people sent go with their rows (the host's own folder: nothing here follows a link).
+  for (const id of inbound.filter((id) => /^[A-Za-z0-9_-]{1,128}$/.test(id)))
+    rmSync(join(paths.inbox, id), { recursive: true, force: true });
+  return { inbound: inbound.length, outbound: outbound.length };
 }
 
 function deliveredIds(paths: SessionPaths): string[] {

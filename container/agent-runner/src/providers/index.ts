@@ -30,6 +30,7 @@ export async function startProvider(config: RunnerConfig, deps: ProviderDeps): P
     const provider = createScriptedProvider({
       scriptPath: join(config.groupDir, 'script.json'),
       exit: deps.exit,
+      inDir: config.inDir,
     });
     return { provider, close: async () => {} };
   }

@@ -15,7 +15,15 @@ export interface Script {
   default: Step[];
 }
 
-export const PLACEHOLDERS = ['text', 'sender', 'seq', 'tool_result', 'prompt'] as const;
+export const PLACEHOLDERS = [
+  'text',
+  'sender',
+  'seq',
+  'tool_result',
+  'prompt',
+  'attachments',
+  'attachment_text',
+] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 export type Vars = Record<Placeholder, string>;
 

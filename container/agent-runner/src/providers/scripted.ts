@@ -1,5 +1,7 @@
 // The deterministic provider for tests, demos and benchmarks: it plays the steps of script.json
 // (see script.ts and the README) instead of asking a model.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { messageText, senderName, type TurnMessage } from '../messages.ts';
@@ -11,7 +13,12 @@ export interface ScriptedDeps {
   scriptPath: string;
   /** What an `exit` step calls: process.exit in the runner, a recorder in tests. */
   exit: (code: number) => void;
+  /** The session's in/ folder as this process sees it: attachment paths are relative to it. */
+  inDir?: string;
 }
+
+/** What `{{attachment_text}}` reads of a file at most: enough for a test to prove it read the bytes. */
+export const ATTACHMENT_TEXT_BYTES = 4096;
 
 export function createScriptedProvider(deps: ScriptedDeps): Provider {
   return { query: (turn) => play(turn, deps) };
@@ -53,6 +60,7 @@ async function* playFor(
     seq: String(message.seq),
     tool_result: '',
     prompt: turn.prompt,
+    ...attachmentVars(message, deps.inDir ?? ''),
   };
   let written = 0;
   for (const step of chooseSteps(script, text)) {
@@ -77,6 +85,32 @@ async function* playFor(
     }
   }
   return written;
+}
+
+/**
+ * `{{attachments}}`: one line per file of the message (name, type, size, path); `{{attachment_text}}`:
+ * the first file's first bytes as UTF-8, read from disk as an agent's own tools would.
+ */
+function attachmentVars(message: TurnMessage, inDir: string): Pick<Vars, 'attachments' | 'attachment_text'> {
+  const files = message.kind === 'chat' ? message.content.attachments : [];
+  const lines = files.map((f) => `${f.name} (${f.type}, ${f.size} bytes) at ${join(inDir, f.path)}`);
+  return {
+    attachments: lines.join('\n'),
+    attachment_text: files[0] ? readStart(join(inDir, files[0].path)) : '',
+  };
+}
+
+function readStart(path: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(ATTACHMENT_TEXT_BYTES);
+    return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+  } catch (err) {
+    return `[cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}]`;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 async function callTool(tools: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {

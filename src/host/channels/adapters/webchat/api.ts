@@ -1,12 +1,14 @@
-// The JSON API people and scripts post to: POST /api/messages (a message) and POST /api/actions (a click
-// on a card option). Each post is validated, limited (limits.ts) and handed to the host as an inbound
-// message; who posts comes from auth.ts, never from the body.
+// The JSON API people and scripts post to: POST /api/messages (a message, with files as base64) and
+// POST /api/actions (a click on a card option). Each post is validated, limited (limits.ts, and the
+// attachment caps the router applies too) and handed to the host as an inbound message; who posts
+// comes from auth.ts, never from the body.
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Logger } from '../../../logger.ts';
+import { type AttachmentLimits } from '../../../sessions/index.ts';
 import type { ChannelHealth, InboundMessage, InboundSink } from '../../channel.ts';
 import { errorText } from '../../../../shared/error-text.ts';
 import type { Poster } from './auth.ts';
@@ -17,23 +19,46 @@ export const ID_RULE = 'must be 1–200 characters of A-Z a-z 0-9 . _ : @ -';
 const MAX_TEXT_BYTES = 64 * 1024;
 /** Room for JSON escaping around a text of the maximum size. */
 const MAX_BODY_BYTES = 256 * 1024;
+/** Files one post may carry. */
+export const MAX_POSTED_FILES = 10;
+/** A file's name and type, with JSON around them. */
+const FILE_OVERHEAD_BYTES = 2048;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** A message's body: its text, plus its files base64-encoded (4 bytes for every 3) up to the message cap. */
+export function messageBodyLimit(attachments: AttachmentLimits): number {
+  return (
+    MAX_BODY_BYTES + Math.ceil(attachments.maxMessageBytes / 3) * 4 + MAX_POSTED_FILES * FILE_OVERHEAD_BYTES
+  );
+}
 
 const Id = z.string().regex(ID_PATTERN, ID_RULE);
 const Sender = z.strictObject({
   id: Id,
   name: z.string().trim().min(1, 'must not be blank').max(200).optional(),
 });
-const PostedMessage = z.strictObject({
-  chat: Id,
-  sender: Sender,
-  text: z
-    .string()
-    .min(1, 'must not be empty')
-    .refine((text) => Buffer.byteLength(text) <= MAX_TEXT_BYTES, 'must be at most 64 KiB'),
-  id: Id.optional(),
-  thread: Id.optional(),
-  mentioned: z.boolean().optional(),
+const PostedFile = z.strictObject({
+  name: z.string().min(1).max(1000),
+  type: z.string().max(255).optional(),
+  data: z.string().refine((data) => data.length % 4 === 0 && BASE64.test(data), 'must be base64'),
 });
+const PostedMessage = z
+  .strictObject({
+    chat: Id,
+    sender: Sender,
+    text: z
+      .string()
+      .refine((text) => Buffer.byteLength(text) <= MAX_TEXT_BYTES, 'must be at most 64 KiB')
+      .default(''),
+    files: z.array(PostedFile).max(MAX_POSTED_FILES).optional(),
+    id: Id.optional(),
+    thread: Id.optional(),
+    mentioned: z.boolean().optional(),
+  })
+  .refine((m) => m.text.length > 0 || (m.files?.length ?? 0) > 0, {
+    message: 'must not be empty (or send files)',
+    path: ['text'],
+  });
 type PostedMessage = z.infer<typeof PostedMessage>;
 /** A click on a card option: the option's value, and the event id of the card's message. */
 const PostedAction = z.strictObject({
@@ -51,6 +76,8 @@ export interface ApiOptions {
   clock: () => Date;
   log: Logger;
   limits: WebchatLimits;
+  /** The caps on a message's files; a post over them is refused with 413. */
+  attachments: AttachmentLimits;
   /** Where inbound messages go; null while the channel is not connected. */
   sink: () => InboundSink | null;
   /** Updated with the last inbound time and error. */
@@ -62,18 +89,18 @@ export function apiRoutes(options: ApiOptions): Hono {
   const { type, clock } = options;
   const rateLimit = createPostLimit(options.limits, clock);
   const routes = new Hono();
-  const limitBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
-  routes.post('/api/messages', limitBody, (c) =>
-    receive(c, (body) => parseBody(PostedMessage, body), toInbound),
+  const limitMessage = limitBodyTo(messageBodyLimit(options.attachments));
+  routes.post('/api/messages', limitMessage, (c) =>
+    receive(c, (body) => withinCaps(parseBody(PostedMessage, body), options.attachments), toInbound),
   );
-  routes.post('/api/actions', limitBody, (c) =>
+  routes.post('/api/actions', limitBodyTo(MAX_BODY_BYTES), (c) =>
     receive(c, (body) => parseBody(PostedAction, body), actionToInbound),
   );
   return routes;
 
   async function receive<T>(
     c: Context,
-    parse: (body: string) => { posted: T } | { error: string },
+    parse: (body: string) => Parsed<T>,
     build: (posted: T, poster: Poster) => InboundMessage,
   ): Promise<Response> {
     const sink = options.sink();
@@ -85,7 +112,7 @@ export function apiRoutes(options: ApiOptions): Hono {
       return c.json({ error: 'content-type must be application/json' }, 415);
     }
     const parsed = parse(await c.req.text());
-    if ('error' in parsed) return c.json({ error: parsed.error }, 400);
+    if ('error' in parsed) return c.json({ error: parsed.error }, parsed.status ?? 400);
     const message = build(parsed.posted, poster);
     return rateLimit(c, message) ?? hand(c, sink, message);
   }
@@ -117,7 +144,10 @@ export function apiRoutes(options: ApiOptions): Hono {
       sender: senderOf(posted, poster),
       threadId: posted.thread ?? null,
       text: posted.text,
-      attachments: [],
+      attachments: (posted.files ?? []).map((file) => {
+        const data = Buffer.from(file.data, 'base64');
+        return { name: file.name, type: file.type ?? '', size: data.length, data };
+      }),
       // A web chat is a direct conversation with the bot.
       mentioned: posted.mentioned ?? true,
       timestamp: clock().toISOString(),
@@ -170,7 +200,9 @@ function senderOf(posted: Pick<PostedMessage, 'chat' | 'sender'>, poster: Poster
   }
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: string): { posted: T } | { error: string } {
+type Parsed<T> = { posted: T } | { error: string; status?: 400 | 413 };
+
+function parseBody<T>(schema: z.ZodType<T, unknown>, body: string): Parsed<T> {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -182,6 +214,32 @@ function parseBody<T>(schema: z.ZodType<T>, body: string): { posted: T } | { err
   return { error: result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') };
 }
 
-function tooLarge(c: Context): Response {
-  return c.json({ error: `body is larger than ${MAX_BODY_BYTES / 1024} KiB` }, 413);
+/** 413 for a file over the per-file cap or files over the per-message cap, naming which. */
+function withinCaps(parsed: Parsed<PostedMessage>, caps: AttachmentLimits): Parsed<PostedMessage> {
+  if ('error' in parsed) return parsed;
+  let total = 0;
+  for (const [index, file] of (parsed.posted.files ?? []).entries()) {
+    const size = Buffer.byteLength(file.data, 'base64');
+    total += size;
+    if (size > caps.maxFileBytes) {
+      const error = `files.${index} (${file.name}) is ${size} bytes, more than the ${caps.maxFileBytes} bytes a file may have`;
+      return { error, status: 413 };
+    }
+    if (total > caps.maxMessageBytes) {
+      const error = `files: together more than the ${caps.maxMessageBytes} bytes one message's files may have`;
+      return { error, status: 413 };
+    }
+  }
+  return parsed;
+}
+
+function limitBodyTo(maxSize: number) {
+  const limit =
+    maxSize >= 1024 * 1024
+      ? `${Math.floor(maxSize / (1024 * 1024))} MiB`
+      : `${Math.floor(maxSize / 1024)} KiB`;
+  return bodyLimit({
+    maxSize,
+    onError: (c) => c.json({ error: `body is larger than ${limit}` }, 413),
+  });
 }

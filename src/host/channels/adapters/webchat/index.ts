@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import type { Logger } from '../../../logger.ts';
+import { DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits } from '../../../sessions/index.ts';
 import { Capability } from '../../channel.ts';
 import type { Channel, ChannelHealth, InboundSink } from '../../channel.ts';
 import { apiRoutes } from './api.ts';
@@ -41,6 +42,8 @@ export interface WebchatOptions {
    */
   operatorSecret?: string;
   limits?: Partial<WebchatLimits>;
+  /** Caps on the files a posted message carries (config `attachments`); past them, 413. */
+  attachments?: AttachmentLimits;
 }
 
 export interface WebchatChannel extends Channel {
@@ -68,7 +71,11 @@ export function createWebchatChannel(options: WebchatOptions): WebchatChannel {
   const app = new Hono();
   app.route('/', pageRoutes({ mountPath, auth }));
   if (auth) app.route('/', signInRoutes({ auth, mountPath, log, type }));
-  app.route('/', apiRoutes({ type, clock, log, limits, sink: () => sink, health, identify: who }));
+  const attachments = options.attachments ?? DEFAULT_ATTACHMENT_LIMITS;
+  app.route(
+    '/',
+    apiRoutes({ type, clock, log, limits, attachments, sink: () => sink, health, identify: who }),
+  );
   app.route(
     '/',
     eventStreamRoutes({ type, log, limits, chats, isConnected: () => sink !== null, identify: who }),
