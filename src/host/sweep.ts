@@ -1,6 +1,7 @@
 // The periodic sweep (DESIGN §4 step 6). Its cost follows the running sessions and the due ones,
 // never the number of idle sessions on disk: it reads an index and the pool's in-memory set.
 import { rm } from 'node:fs/promises';
+import { pruneSentParts } from '../db/channel-sent-parts.ts';
 import type { Db } from '../db/connection.ts';
 import { deleteSession, getSession, listClosedBefore, listDueWakes, takeWakes } from '../db/sessions.ts';
 import type { Logger } from './logger.ts';
@@ -48,6 +49,9 @@ export interface SweepReport {
   prunedSessions: number;
   ms: number;
 }
+
+/** Pieces of a delivery posted to a platform are remembered this long: no retry of it comes later. */
+const SENT_PARTS_KEPT_MS = 7 * 24 * 3600_000;
 
 /** Due sessions whose wakes are taken together; each one settles in its own event-loop turn. */
 const WAKE_BATCH = 10;
@@ -98,6 +102,7 @@ async function sweepOnce(deps: SweepDeps): Promise<SweepReport> {
     ?.tick()
     .catch((err: unknown) => log.warn({ err }, 'approvals sweep failed; tried again next tick'));
   const prunedSessions = await pruneClosed(deps, now);
+  pruneSentParts(deps.db, new Date(now.getTime() - SENT_PARTS_KEPT_MS).toISOString());
   return { folded, stuck, woken, prunedSessions, ms: performance.now() - started };
 }
 

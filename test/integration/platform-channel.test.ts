@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connection.ts';
 import { openCentralDb } from '../../src/db/connection.ts';
+import { pruneSentParts } from '../../src/db/channel-sent-parts.ts';
 import {
   Capability,
   ChannelSendError,
@@ -178,6 +179,16 @@ describe('platform channel', () => {
     expect(new Set(a.posted.map((p) => p.text)).size).toBe(expectedPieces); // no piece twice
     await channel.send(send(text)); // delivered already: nothing more
     expect(a.posted).toHaveLength(expectedPieces);
+  });
+
+  it('forgets posted pieces only once they are older than the cutoff', async () => {
+    const a = recordingAdapter();
+    const channel = createPlatformChannel('telegram', a.adapter, { db, clock: () => new Date(), log });
+    await channel.send(send('hello'));
+    expect(pruneSentParts(db, new Date(Date.now() - 60_000).toISOString())).toBe(0);
+    await channel.send(send('hello'));
+    expect(a.posted).toHaveLength(1);
+    expect(pruneSentParts(db, new Date(Date.now() + 60_000).toISOString())).toBe(1);
   });
 
   it('puts a card’s options on buttons with short tokens and hands back the value when pressed', async () => {
