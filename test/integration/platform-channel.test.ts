@@ -167,9 +167,13 @@ describe('platform channel', () => {
     // The first piece lands, the second fails with a network error.
     const post = a.adapter.post.bind(a.adapter);
     let calls = 0;
+    let failedNonce: string | undefined;
     a.adapter.post = async (piece) => {
       calls += 1;
-      if (calls === 2) throw new ChannelSendError('transient', 'connection reset');
+      if (calls === 2) {
+        failedNonce = piece.nonce;
+        throw new ChannelSendError('transient', 'connection reset');
+      }
       return post(piece);
     };
     await expect(channel.send(send(text))).rejects.toMatchObject({ code: 'transient' });
@@ -177,6 +181,10 @@ describe('platform channel', () => {
     await channel.send(send(text));
     expect(a.posted).toHaveLength(expectedPieces);
     expect(new Set(a.posted.map((p) => p.text)).size).toBe(expectedPieces); // no piece twice
+    // Each piece has its own nonce, the same on every try (a platform that keeps nonces dedups by it).
+    expect(new Set(a.posted.map((p) => p.nonce)).size).toBe(expectedPieces);
+    expect(a.posted.every((p) => p.nonce?.length === 25)).toBe(true);
+    expect(a.posted[1]!.nonce).toBe(failedNonce);
     await channel.send(send(text)); // delivered already: nothing more
     expect(a.posted).toHaveLength(expectedPieces);
   });

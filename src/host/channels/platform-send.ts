@@ -1,6 +1,7 @@
 // Sending through a platform adapter: a reply in pieces within the platform's limit, the card's options
 // as buttons behind short tokens, files one per piece, each piece posted once per delivery (recorded as
 // it lands, so a send retried after failing half-way posts only what is missing), short 429s waited out.
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buttonToken } from '../../db/channel-buttons.ts';
 import { recordSentPart, sentPartIds } from '../../db/channel-sent-parts.ts';
@@ -91,7 +92,8 @@ export function createPlatformSend(
     for (const [part, piece] of pieces.entries()) {
       let id = posted.get(part);
       if (id === undefined) {
-        id = (await withRateLimitWaits(() => adapter.post(piece))).platformMessageId;
+        const nonce = createHash('sha256').update(`${key}\u0000${part}`).digest('base64url').slice(0, 25);
+        id = (await withRateLimitWaits(() => adapter.post({ ...piece, nonce }))).platformMessageId;
         recordSentPart(db, key, part, id, clock().toISOString());
       }
       ids.push(id);

@@ -32,6 +32,12 @@ export interface OutboundPiece {
   /** The card's title and body, for adapters that render cards natively (Slack blocks). */
   card?: Card;
   file?: { name: string; path: string };
+  /**
+   * Stable for this piece of this delivery, 25 characters: a platform that deduplicates posts by a
+   * client nonce (Discord's `enforce_nonce`) posts a retried piece once even when the first try's
+   * answer was lost.
+   */
+  nonce?: string;
 }
 
 export interface PlatformEvents {
