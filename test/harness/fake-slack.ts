@@ -24,6 +24,8 @@ export interface SlackCall {
   method: string;
   token: string | undefined;
   params: Record<string, unknown>;
+  /** When the call arrived (Date.now()). */
+  at: number;
 }
 
 export type SlackFault = { status: number; retryAfter?: number } | { error: string; retryAfter?: number };
@@ -125,7 +127,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}) {
     const method = url.pathname.replace(/^\/api\//, '');
     const params = parseParams(req.headers['content-type'], body);
     const token = authorization?.replace(/^Bearer /, '') ?? (params.token as string | undefined);
-    calls.push({ method, token, params });
+    calls.push({ method, token, params, at: Date.now() });
     const fault = faults.get(method)?.shift();
     if (fault) return sendFault(res, fault);
     const expected = method === 'apps.connections.open' ? APP_TOKEN : BOT_TOKEN;

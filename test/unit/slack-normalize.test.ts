@@ -84,6 +84,20 @@ describe('blocks', () => {
     expect(chunks.join('')).toBe('&amp;'.repeat(5000));
   });
 
+  test('sections are cut as replies are: between words, and a code block cut in two is closed and reopened', () => {
+    const code = Array.from({ length: 150 }, (_, i) => `const v${i} = ${i};`).join('\n');
+    const text = `Intro with R&D words.\n\n\`\`\`ts\n${code}\n\`\`\`\nThe end.`;
+    const chunks = escapedChunks(text, 1000);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks) {
+      expect(chunk.length).toBeLessThanOrEqual(1000);
+      // Every section renders on its own: its fences are balanced.
+      expect((chunk.match(/^```/gm) ?? []).length % 2).toBe(0);
+    }
+    const lines = (t: string) => t.split('\n').filter((line) => line !== '' && !line.startsWith('```'));
+    expect(chunks.flatMap(lines)).toEqual(lines(text.replace('&', '&amp;')));
+  });
+
   test('more than 25 buttons go into several action rows', () => {
     const buttons = Array.from({ length: 30 }, (_, i) => ({ label: `b${i}`, token: `t${i}` }));
     const { blocks } = renderPiece({ text: 'pick', buttons });

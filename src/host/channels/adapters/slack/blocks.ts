@@ -3,6 +3,7 @@
 // as the `text` fallback for notifications and screen readers.
 import type { KnownBlock } from '@slack/web-api';
 import type { OutboundPiece } from '../../platform.ts';
+import { splitText } from '../../split-text.ts';
 
 export const SECTION_LIMIT = 3000;
 /** Slack truncates `text` beyond this. */
@@ -39,7 +40,11 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** The text escaped, in chunks of at most `limit` characters each after escaping, cut between words. */
+/**
+ * The text escaped, in chunks of at most `limit` characters each after escaping, cut as replies are
+ * (split-text.ts: between words, never inside a code span or link where avoidable, a code block closed
+ * and reopened so each section renders).
+ */
 export function escapedChunks(text: string, limit: number, rawLimit = limit): string[] {
   const chunks: string[] = [];
   for (const raw of splitText(text, rawLimit)) {
@@ -70,25 +75,6 @@ function buttonRows(buttons: { label: string; token: string }[]): KnownBlock[] {
     });
   }
   return rows;
-}
-
-/**
- * Pieces of at most `limit` characters, cut at a line break or a space where one exists in the last
- * two thirds of the window. A local stand-in for the lead's split-text.ts (swap when it lands on main).
- */
-function splitText(text: string, limit: number): string[] {
-  const pieces: string[] = [];
-  let rest = text;
-  while (rest.length > limit) {
-    const window = rest.slice(0, limit + 1);
-    const floor = Math.floor(limit / 3);
-    let cut = Math.max(window.lastIndexOf('\n'), window.lastIndexOf(' '));
-    if (cut <= floor) cut = isHighSurrogate(rest.charCodeAt(limit - 1)) ? limit - 1 : limit;
-    pieces.push(rest.slice(0, cut).trimEnd());
-    rest = rest.slice(cut).replace(/^[ \t]*\n?/, '');
-  }
-  if (rest.trim() !== '' || pieces.length === 0) pieces.push(rest);
-  return pieces;
 }
 
 function clip(text: string, limit: number): string {
