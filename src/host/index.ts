@@ -65,7 +65,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   wakeInterruptedSessions(db, clock().toISOString());
   resetContainerStatuses(db);
 
-  const { channels, webchat, cli, platformRoutes } = createChannels(config, db, clock, log, secrets);
+  const { channels, webchat, cli, platformRoutes } = await createChannels(config, db, clock, log, secrets);
   const base: Base = { config, db, clock, log, channels };
   const parts = buildParts(base, { ...engine, secrets, onDelivered: options.onDelivered });
   const { approvals, router } = parts;
@@ -131,7 +131,7 @@ async function prepareEngine(config: Config, log: Logger) {
   return { socketPath, docker, image, runtime };
 }
 
-function createChannels(config: Config, db: Db, clock: () => Date, log: Logger, secrets: Secrets) {
+async function createChannels(config: Config, db: Db, clock: () => Date, log: Logger, secrets: Secrets) {
   const channels = createChannelRegistry();
   const filesDir = join(config.dataDir, 'files');
   const webchat = createWebchatChannel({
@@ -153,7 +153,7 @@ function createChannels(config: Config, db: Db, clock: () => Date, log: Logger, 
   channels.register(webchat);
   channels.register(cli);
   const platformRoutes = [];
-  for (const channel of createInstalledChannels({
+  for (const channel of await createInstalledChannels({
     db,
     clock,
     log,

@@ -86,10 +86,10 @@ test('bad input is refused with what to do, and nothing is stored', async () => 
     [['channels', 'remove', 'nope'], 1, /no channel named "nope"/],
     [['channels', 'frobnicate'], 2, /unknown subcommand "frobnicate"/],
   ];
-  for (const [args, code, message] of cases) {
-    const out = await warren(args);
-    expect(out.code, args.join(' ')).toBe(code);
-    expect(out.stderr, args.join(' ')).toMatch(message);
+  const outs = await Promise.all(cases.map(([args]) => warren(args)));
+  for (const [i, [args, code, message]] of cases.entries()) {
+    expect(outs[i]!.code, args.join(' ')).toBe(code);
+    expect(outs[i]!.stderr, args.join(' ')).toMatch(message);
   }
   const names = (JSON.parse((await warren(['channels', 'list', '--json'])).stdout) as { name: string }[]).map(
     (c) => c.name,

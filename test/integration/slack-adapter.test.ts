@@ -299,14 +299,15 @@ describe('posting', () => {
   test('buttons carry their tokens; markup from the agent is escaped', async () => {
     await adapter().post({
       ...piece,
-      text: 'Approve <!channel> & co?',
+      text: 'Please decide <!here>',
       card: { title: 'Approval', body: 'Approve <!channel> & co?', options: [] },
       buttons: [
         { label: 'Yes', token: 'tok-1' },
         { label: 'No', token: 'tok-2' },
       ],
     });
-    const [header, section, actions] = slack.messages[0]!.blocks!;
+    const [text, header, section, actions] = slack.messages[0]!.blocks!;
+    expect(text!.text!.text).toBe('Please decide &lt;!here&gt;');
     expect(header).toMatchObject({ type: 'header', text: { text: 'Approval' } });
     expect(section!.text!.text).toBe('Approve &lt;!channel&gt; &amp; co?');
     expect(actions!.elements!.map((e) => [e.text.text, e.value])).toEqual([

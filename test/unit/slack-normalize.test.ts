@@ -104,6 +104,22 @@ describe('blocks', () => {
     expect(blocks.filter((block) => block.type === 'actions')).toHaveLength(2);
   });
 
+  test('a card shows the message text, then its title and body, then its buttons', () => {
+    const { blocks } = renderPiece({
+      text: 'Approval needed',
+      card: { title: 'Deploy', body: 'version 2 to production', options: [] },
+      buttons: [{ label: 'Approve', token: 'b1' }],
+    });
+    expect(blocks.map((b) => b.type)).toEqual(['section', 'header', 'section', 'actions']);
+    expect(JSON.stringify(blocks)).toContain('Approval needed');
+    expect(JSON.stringify(blocks)).toContain('version 2 to production');
+  });
+
+  test('a piece needing more than 50 blocks once escaped is refused as too large, never cut', () => {
+    const text = Array.from({ length: 8000 }, () => '&&&&').join(' '); // 40,000 characters, 5x escaped
+    expect(() => renderPiece({ text })).toThrow(expect.objectContaining({ code: 'too_large' }));
+  });
+
   test('emoji become reaction names', () => {
     expect([emojiName(':tada:'), emojiName('👀'), emojiName('🦄')]).toEqual(['tada', 'eyes', undefined]);
   });

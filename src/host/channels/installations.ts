@@ -103,14 +103,14 @@ export function missingCredentials(
 }
 
 /** The adapter for an installation, its credentials checked first (the error names what to set). */
-export function buildAdapter(
+export async function buildAdapter(
   installation: ChannelInstallation,
-  factories: Partial<Record<Platform, AdapterFactory>>,
+  factories: Partial<Record<Platform, () => Promise<AdapterFactory>>>,
   env: Omit<AdapterOptions, 'installation' | 'apiBaseUrl' | 'settings' | 'secret'> & {
     secret: (name: string) => string | undefined;
     secretsFile: string;
   },
-): PlatformAdapter {
+): Promise<PlatformAdapter> {
   const type = channelTypeOf(installation);
   const config = parseConfig(installation);
   const { mode } = neededRoles(installation);
@@ -120,7 +120,7 @@ export function buildAdapter(
       `the ${type} channel needs ${missing.join(' and ')}: set ${missing.length > 1 ? 'them' : 'it'} in the environment or in ${env.secretsFile}`,
     );
   }
-  const factory = factories[installation.channelType as Platform];
+  const factory = await factories[installation.channelType as Platform]?.();
   if (!factory) throw new InstallationConfigError(`no adapter for ${installation.channelType} in this build`);
   // The adapter sees its platform's own settings; the shared ones are Warren's.
   const { apiBaseUrl, secrets: _names, staleAfterMs: _stale, ...platformSettings } = config;

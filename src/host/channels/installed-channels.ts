@@ -4,8 +4,8 @@ import { listChannelInstallations } from '../../db/channel-installations.ts';
 import type { Db } from '../../db/connection.ts';
 import { errorText } from '../../shared/error-text.ts';
 import type { Logger } from '../logger.ts';
-import { ADAPTER_FACTORIES } from './adapters/platforms.ts';
-import { buildAdapter, channelTypeOf, parseConfig, type AdapterFactory } from './installations.ts';
+import { ADAPTER_FACTORIES, type AdapterLoader } from './adapters/platforms.ts';
+import { buildAdapter, channelTypeOf, parseConfig } from './installations.ts';
 import type { Platform } from './platform.ts';
 import { createPlatformChannel, type PlatformChannel } from './platform-channel.ts';
 
@@ -18,15 +18,15 @@ export interface InstalledChannelsDeps {
   /** Largest file taken in from a platform (config attachments.maxFileMb): bigger ones are not downloaded. */
   maxInboundFileBytes: number;
   /** The adapters to build with; the build's own by default (tests may swap one). */
-  factories?: Partial<Record<Platform, AdapterFactory>>;
+  factories?: Partial<Record<Platform, AdapterLoader>>;
 }
 
-export function createInstalledChannels(deps: InstalledChannelsDeps): PlatformChannel[] {
+export async function createInstalledChannels(deps: InstalledChannelsDeps): Promise<PlatformChannel[]> {
   const { db, clock, log } = deps;
-  return listChannelInstallations(db, 'enabled').flatMap((installation) => {
+  const built = listChannelInstallations(db, 'enabled').map(async (installation) => {
     const type = channelTypeOf(installation);
     try {
-      const adapter = buildAdapter(installation, deps.factories ?? ADAPTER_FACTORIES, {
+      const adapter = await buildAdapter(installation, deps.factories ?? ADAPTER_FACTORIES, {
         secret: (name) => deps.secrets.get(name),
         secretsFile: deps.secrets.file,
         maxInboundFileBytes: deps.maxInboundFileBytes,
@@ -51,4 +51,5 @@ export function createInstalledChannels(deps: InstalledChannelsDeps): PlatformCh
       return [];
     }
   });
+  return (await Promise.all(built)).flat();
 }

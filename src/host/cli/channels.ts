@@ -71,7 +71,7 @@ export function runChannelsCommand(io: ChannelsIo): Promise<number> {
   });
 }
 
-function add(db: Db, io: ChannelsIo, platform: string | undefined): number {
+async function add(db: Db, io: ChannelsIo, platform: string | undefined): Promise<number> {
   if (!platform || !isPlatform(platform)) {
     io.fail(`warren channels add: name a platform: ${PLATFORMS.join(', ')}\n`);
     return 2;
@@ -99,7 +99,7 @@ function add(db: Db, io: ChannelsIo, platform: string | undefined): number {
     );
     return 1;
   }
-  const settingsProblem = checkSettings(draft);
+  const settingsProblem = await checkSettings(draft);
   if (settingsProblem) return refuse(io, settingsProblem);
   const installation = createChannelInstallation(db, draft, io.now.toISOString());
   io.write(`added ${channelTypeOf(installation)}\n`);
@@ -171,7 +171,7 @@ async function test(db: Db, io: ChannelsIo, name: string | undefined): Promise<n
   }
   const secrets = secretsOf(io);
   try {
-    const adapter = buildAdapter(installation, ADAPTER_FACTORIES, {
+    const adapter = await buildAdapter(installation, ADAPTER_FACTORIES, {
       secret: secrets.get,
       secretsFile: secrets.file,
       maxInboundFileBytes: 0,
@@ -198,17 +198,21 @@ function secretsOf(io: ChannelsIo) {
  * The adapter's own check of its platform settings (unknown keys, a webhook without its URL…): it is
  * built once with stand-in credentials, which connects nothing.
  */
-function checkSettings(
+async function checkSettings(
   draft: Pick<ChannelInstallation, 'channelType' | 'name' | 'config'>,
-): string | undefined {
+): Promise<string | undefined> {
   try {
-    buildAdapter({ ...draft, id: '', status: 'enabled', createdAt: '', updatedAt: '' }, ADAPTER_FACTORIES, {
-      secret: () => 'unchecked',
-      secretsFile: '',
-      maxInboundFileBytes: 0,
-      log: createLogger('silent'),
-      clock: () => new Date(),
-    });
+    await buildAdapter(
+      { ...draft, id: '', status: 'enabled', createdAt: '', updatedAt: '' },
+      ADAPTER_FACTORIES,
+      {
+        secret: () => 'unchecked',
+        secretsFile: '',
+        maxInboundFileBytes: 0,
+        log: createLogger('silent'),
+        clock: () => new Date(),
+      },
+    );
     return undefined;
   } catch (err) {
     return errorText(err);

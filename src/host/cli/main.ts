@@ -24,6 +24,7 @@ commands:
            (warren users help, warren roles help: details)
   roles    list [USER] | grant USER ROLE [--group G] | revoke USER ROLE [--group G]  (owner, admin, member)
   dropped  messages that were not routed, and why (unknown senders, caps on agent messages, …)
+  channels chat platforms: add telegram|slack|discord [--name N] [--mode M] | list [--json] | test NAME | remove NAME
 
 options (every command):
   --data-dir DIR     data folder (default ./data, or WARREN_DATA_DIR)

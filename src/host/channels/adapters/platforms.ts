@@ -1,12 +1,12 @@
-// The platform adapters this build carries, by platform (docs/channels.md).
+// The platform adapters this build carries, by platform (docs/channels.md). Each is loaded when an
+// installation of its platform is started or tested: a host without Discord never loads discord.js.
 import type { AdapterFactory } from '../installations.ts';
 import type { Platform } from '../platform.ts';
-import { createDiscordAdapter } from './discord/index.ts';
-import { createSlackAdapter } from './slack/index.ts';
-import { createTelegramAdapter } from './telegram/index.ts';
 
-export const ADAPTER_FACTORIES: Partial<Record<Platform, AdapterFactory>> = {
-  telegram: createTelegramAdapter,
-  slack: createSlackAdapter,
-  discord: createDiscordAdapter,
+export type AdapterLoader = () => Promise<AdapterFactory>;
+
+export const ADAPTER_FACTORIES: Readonly<Record<Platform, AdapterLoader>> = {
+  telegram: async () => (await import('./telegram/index.ts')).createTelegramAdapter,
+  slack: async () => (await import('./slack/index.ts')).createSlackAdapter,
+  discord: async () => (await import('./discord/index.ts')).createDiscordAdapter,
 };

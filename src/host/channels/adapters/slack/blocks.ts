@@ -2,6 +2,7 @@
 // per section), a header for a card's title, buttons whose value is the piece's token, and the whole text
 // as the `text` fallback for notifications and screen readers.
 import type { KnownBlock } from '@slack/web-api';
+import { ChannelSendError } from '../../channel.ts';
 import type { OutboundPiece } from '../../platform.ts';
 import { splitText } from '../../split-text.ts';
 
@@ -19,17 +20,32 @@ export interface SlackMessage {
   blocks: KnownBlock[];
 }
 
+/**
+ * The piece's text in sections, then a card's title and body, then its buttons. A piece needing more
+ * blocks than Slack takes (text made mostly of `&`, `<`, `>` grows fivefold when escaped) is refused
+ * as too large rather than cut: nothing is dropped without a word.
+ */
 export function renderPiece(piece: Pick<OutboundPiece, 'text' | 'card' | 'buttons'>): SlackMessage {
-  const blocks: KnownBlock[] = [];
+  const blocks: KnownBlock[] = sections(piece.text);
   const title = piece.card?.title.trim();
   if (title) blocks.push({ type: 'header', text: { type: 'plain_text', text: clip(title, HEADER_LIMIT) } });
-  const body = piece.card ? piece.card.body : piece.text;
-  for (const chunk of escapedChunks(body, SECTION_LIMIT)) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk, verbatim: true } });
-  }
+  if (piece.card) blocks.push(...sections(piece.card.body));
   blocks.push(...buttonRows(piece.buttons ?? []));
+  if (blocks.length > MAX_BLOCKS) {
+    throw new ChannelSendError(
+      'too_large',
+      `the message needs ${blocks.length} Slack blocks once escaped; Slack takes ${MAX_BLOCKS}`,
+    );
+  }
   const fallback = piece.text.trim() === '' ? (title ?? '') : piece.text;
-  return { text: clipEscaped(escapeMrkdwn(fallback), MESSAGE_LIMIT), blocks: blocks.slice(0, MAX_BLOCKS) };
+  return { text: clipEscaped(escapeMrkdwn(fallback), MESSAGE_LIMIT), blocks };
+}
+
+function sections(text: string): KnownBlock[] {
+  return escapedChunks(text, SECTION_LIMIT).map((chunk) => ({
+    type: 'section',
+    text: { type: 'mrkdwn', text: chunk, verbatim: true },
+  }));
 }
 
 /**
