@@ -53,6 +53,12 @@ export interface RecordedCall {
   json?: unknown;
   /** Multipart uploads: the payload_json part and the files' names and bytes. */
   files?: { name: string; data: Buffer }[];
+  /** When the request had arrived whole (Date.now()). */
+  at: number;
+  /** The status answered; undefined while the request is held (silent) or was never answered. */
+  status?: number;
+  /** The message made by a successful POST /channels/:id/messages. */
+  response?: unknown;
 }
 
 interface Session {
@@ -76,6 +82,8 @@ export interface FakeDiscord {
   calls: RecordedCall[];
   /** Every gateway payload the client sent (IDENTIFY, RESUME, heartbeats). */
   gatewayOps: { op: number; d: unknown }[];
+  /** Every dispatch written to a client socket, replays included, in order. */
+  delivered: { t: string; s: number; d: unknown }[];
   /** Requests that reached the API server outside /api (attachment URLs that must never be fetched). */
   strayHits: string[];
   cdnHits: string[];
@@ -94,6 +102,13 @@ export interface FakeDiscord {
   refuseNextIdentify(code: number): void;
   /** Closes the gateway socket with a resumable code; events dispatched until the client is back are replayed. */
   dropSocket(code?: number): void;
+  /**
+   * The next RESUME replays every event after `seq`, whatever sequence the client says it saw: events
+   * the client had already received arrive again (a redelivery).
+   */
+  replayNextResumeFrom(seq: number): void;
+  /** The next RESUME is answered "invalid session" (op 9, not resumable): the client must IDENTIFY anew. */
+  invalidateNextResume(): void;
   /** Stops answering: REST requests hang, heartbeats go unacknowledged, new sockets get no HELLO. */
   goSilent(): void;
   comeBack(): void;
@@ -118,6 +133,9 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
   const heartbeatInterval = options.heartbeatIntervalMs ?? 250;
   const calls: RecordedCall[] = [];
   const gatewayOps: { op: number; d: unknown }[] = [];
+  const delivered: { t: string; s: number; d: unknown }[] = [];
+  let replayFrom: number | null = null;
+  let invalidateResume = false;
   const strayHits: string[] = [];
   const cdnHits: string[] = [];
   const cdnFiles = new Map<string, Buffer>();
@@ -151,9 +169,11 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
       return void res.writeHead(404).end();
     }
     const path = url.pathname.slice('/api/v10'.length).replaceAll('%40me', '@me');
-    const call: RecordedCall = { method: req.method ?? 'GET', path, headers: req.headers };
+    const call: RecordedCall = { method: req.method ?? 'GET', path, headers: req.headers, at: 0 };
     await readBody(req, call);
+    call.at = Date.now();
     calls.push(call);
+    res.once('finish', () => (call.status = res.statusCode));
     if (silent) return void held.push(res);
     const failure = takeFailure(call);
     if (failure) return send(res, failure.status, failure.body, failure.headers);
@@ -187,7 +207,8 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
         filename: f.name,
         size: f.data.length,
       }));
-      return send(res, 200, { ...body, id: snowflake(), channel_id: m[1], author: BOT, attachments });
+      call.response = { ...body, id: snowflake(), channel_id: m[1], author: BOT, attachments };
+      return send(res, 200, call.response);
     }
     if (method === 'PATCH' && (m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
       return send(res, 200, { ...(call.json as object), id: m[2], channel_id: m[1], author: BOT });
@@ -247,10 +268,13 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
       return;
     }
     if (op === 6) {
-      const session = sessions.get(String(data.session_id));
+      const session = invalidateResume ? undefined : sessions.get(String(data.session_id));
+      invalidateResume = false;
       if (!session) return ws.send(JSON.stringify({ op: 9, d: false, s: null, t: null }));
       current = session;
-      for (const event of session.log.filter((e) => e.s > Number(data.seq))) sendEvent(event);
+      const after = replayFrom ?? Number(data.seq);
+      replayFrom = null;
+      for (const event of session.log.filter((e) => e.s > after)) sendEvent(event);
       dispatch('RESUMED', {});
     }
   }
@@ -264,7 +288,9 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
   }
 
   function sendEvent(event: { t: string; s: number; d: unknown }): void {
-    socket?.send(JSON.stringify({ op: 0, ...event }));
+    if (!socket) return;
+    delivered.push(event);
+    socket.send(JSON.stringify({ op: 0, ...event }));
   }
 
   function message(m: MessageInput): string {
@@ -360,6 +386,7 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
     token,
     calls,
     gatewayOps,
+    delivered,
     strayHits,
     cdnHits,
     dispatch,
@@ -383,6 +410,8 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
     },
     refuseNextIdentify: (code) => void (refuseIdentify = code),
     dropSocket,
+    replayNextResumeFrom: (seq) => void (replayFrom = seq),
+    invalidateNextResume: () => void (invalidateResume = true),
     goSilent: () => void (silent = true),
     comeBack,
     connections: () => wss.clients.size,

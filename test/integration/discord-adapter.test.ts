@@ -117,7 +117,7 @@ describe('what arrives', () => {
       attachments: [],
     });
     expect(Date.parse(m.timestamp)).not.toBeNaN();
-    expect(events.messages[0]!.eventId).toMatch(/^\d+$/);
+    expect(events.messages[0]!.eventId).toMatch(/^session-\d+:\d+$/);
   });
 
   test('a group message mentioning the bot is addressed to it, the mention taken out of the text', async () => {

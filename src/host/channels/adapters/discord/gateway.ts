@@ -48,6 +48,8 @@ export interface RawDispatch {
   t: string;
   s: number;
   d: unknown;
+  /** The gateway session it came on: sequence numbers start again at 1 in every new session. */
+  session: string;
 }
 
 export interface GatewayHandlers {
@@ -90,7 +92,12 @@ export async function openGateway(options: {
     },
     buildStrategy: (m) => (strategy = new StoppableShards(m)),
   });
-  manager.on(WebSocketShardEvents.Dispatch, ({ data }) => handlers.dispatch(data as RawDispatch));
+  manager.on(WebSocketShardEvents.Dispatch, ({ data, shardId }) =>
+    handlers.dispatch({
+      ...(data as Omit<RawDispatch, 'session'>),
+      session: sessions.get(shardId)?.sessionId ?? '',
+    }),
+  );
   manager.on(WebSocketShardEvents.HeartbeatComplete, () => handlers.alive());
   manager.on(WebSocketShardEvents.Ready, () => handlers.alive());
   manager.on(WebSocketShardEvents.Resumed, () => handlers.alive());

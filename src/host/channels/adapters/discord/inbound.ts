@@ -83,14 +83,14 @@ export function createInbound(deps: InboundDeps) {
     if (event.t === 'INTERACTION_CREATE') {
       const parsed = interactionSchema.safeParse(event.d);
       if (!parsed.success) return ignoreUnlessButton(event, parsed.error);
-      return handlePress(parsed.data, event.s);
+      return handlePress(parsed.data, eventIdOf(event));
     }
     const parsed = messageSchema.safeParse(event.d);
     if (!parsed.success) return skip(event, 'malformed', parsed.error);
-    await handleMessage(parsed.data, event.s);
+    await handleMessage(parsed.data, eventIdOf(event));
   }
 
-  async function handleMessage(message: DiscordMessage, seq: number): Promise<void> {
+  async function handleMessage(message: DiscordMessage, eventId: string): Promise<void> {
     if (message.author.id === deps.botUserId) return;
     const threadParent = message.guild_id ? await parentOf(message.channel_id) : null;
     const normalized = normalizeMessage(message, { ...deps, threadParent });
@@ -103,10 +103,10 @@ export function createInbound(deps: InboundDeps) {
       signal: closer.signal,
     });
     const text = [normalized.text, ...files.notes].filter((line) => line !== '').join('\n');
-    await deps.events.message({ ...normalized, text, attachments: files.attachments }, String(seq));
+    await deps.events.message({ ...normalized, text, attachments: files.attachments }, eventId);
   }
 
-  async function handlePress(interaction: DiscordInteraction, seq: number): Promise<void> {
+  async function handlePress(interaction: DiscordInteraction, eventId: string): Promise<void> {
     // Acknowledge first: Discord shows "interaction failed" after 3 s without an answer.
     await deps
       .acknowledge(interaction.id, interaction.token)
@@ -115,8 +115,8 @@ export function createInbound(deps: InboundDeps) {
       ...deps,
       threadParent: interactionThreadParent(interaction),
     });
-    if (!normalized) return log.warn({ seq }, 'discord button press without a presser skipped');
-    await deps.events.message(normalized, String(seq));
+    if (!normalized) return log.warn({ eventId }, 'discord button press without a presser skipped');
+    await deps.events.message(normalized, eventId);
   }
 
   /** The thread's parent channel, or null for a channel that is not a thread. */
@@ -161,4 +161,13 @@ export function createInbound(deps: InboundDeps) {
     dispatch,
     close: () => closer.abort(),
   };
+}
+
+/**
+ * The delivery id for the machinery's cheap dedup: a resume replays the same session and sequence,
+ * but a new session (after an invalid one) numbers from 1 again, so the sequence alone would drop
+ * new messages as repeats of old ones.
+ */
+function eventIdOf(event: RawDispatch): string {
+  return `${event.session}:${event.s}`;
 }

@@ -11,6 +11,8 @@ import type { OutboundPiece } from '../../platform.ts';
 const BUTTONS_PER_ROW = 5;
 const MAX_ROWS = 5;
 const MAX_LABEL = 80;
+const MAX_EMBED_TITLE = 256;
+const MAX_EMBED_DESCRIPTION = 4096;
 
 export interface Sender {
   post(piece: OutboundPiece): Promise<{ platformMessageId: string }>;
@@ -33,6 +35,7 @@ export function createSender(rest: REST, call: RestCall): Sender {
         ...(piece.replyTo
           ? { message_reference: { message_id: piece.replyTo, fail_if_not_exists: false } }
           : {}),
+        ...(piece.card ? { embeds: [cardEmbed(piece.card)] } : {}),
         ...(piece.buttons?.length ? { components: buttonRows(piece.buttons) } : {}),
       };
       const files = piece.file ? [await fileOf(piece.file)] : undefined;
@@ -47,7 +50,8 @@ export function createSender(rest: REST, call: RestCall): Sender {
     async edit(channelId, messageId, text) {
       await call('edit', (signal) =>
         rest.patch(Routes.channelMessage(channelId, messageId), {
-          body: { content: text, allowed_mentions: { parse: [] } },
+          // An edit is text only: a card's embed and buttons go (a decided card is no longer pressable).
+          body: { content: text, embeds: [], components: [], allowed_mentions: { parse: [] } },
           signal,
         }),
       );
@@ -63,6 +67,22 @@ export function createSender(rest: REST, call: RestCall): Sender {
       await call('typing', (signal) => rest.post(Routes.channelTyping(channelId), { signal }));
     },
   };
+}
+
+/**
+ * A card's title and body as an embed, Discord's own card: the piece's text may be empty (approval cards
+ * are all title and body). Embeds cap the description at 4,096 characters, more than a card's body holds
+ * in practice; a longer one is cut, and says so.
+ */
+export function cardEmbed(card: NonNullable<OutboundPiece['card']>): {
+  title?: string;
+  description?: string;
+} {
+  const title = truncate(card.title.trim(), MAX_EMBED_TITLE);
+  const body = card.body.trim();
+  const description =
+    body.length <= MAX_EMBED_DESCRIPTION ? body : `${body.slice(0, MAX_EMBED_DESCRIPTION - 12)}… (cut)`;
+  return { ...(title ? { title } : {}), ...(description ? { description } : {}) };
 }
 
 /** Buttons in rows of five; the token is the button's custom_id and comes back on a press. */
