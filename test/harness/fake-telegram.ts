@@ -7,6 +7,8 @@
 //   tg.failNext('sendMessage', 1, 429, 'Too Many Requests: retry after 3', { retry_after: 3 });
 //   tg.hang();  …  tg.resume();                                       // stop answering, come back
 //   tg.calls('sendMessage')[0].params;  tg.calls('sendDocument')[0].file;
+//   tg.posted(chatId);                                               // what landed in a chat, in order
+//   tg.requeue(update_id);                     // the same update again, as after a lost confirmation
 //
 // Serves POST /bot<token>/<method> (JSON or multipart) and GET /file/bot<token>/<file_path>. Updates
 // behave as Telegram's: getUpdates returns every update with update_id ≥ offset (asking with a higher
@@ -34,6 +36,15 @@ export interface RecordedCall {
   params: Record<string, unknown>;
   /** The uploaded file of a multipart call. */
   file?: { field: string; name: string; data: Buffer };
+  /** When the call arrived (Date.now()). */
+  at: number;
+}
+/** A message the bot posted successfully, with the call's parameters (reply, thread, keyboard). */
+export interface PostedMessage {
+  message: FakeMessage;
+  method: string;
+  params: Record<string, unknown>;
+  file?: RecordedCall['file'];
 }
 /** A message the fake posted for the bot (what send* returned). */
 export interface FakeMessage {
@@ -69,6 +80,10 @@ export async function startFakeTelegram(options: FakeTelegramOptions) {
     username: options.bot?.username ?? 'warren_bot',
   };
   const recorded: RecordedCall[] = [];
+  const posted: PostedMessage[] = [];
+  /** Every update ever queued, by id, and how many times getUpdates handed each out. */
+  const updates = new Map<number, Record<string, unknown>>();
+  const handedOut = new Map<number, number>();
   let pending: Record<string, unknown>[] = [];
   let nextUpdateId = 1;
   let nextMessageId = 5000;
@@ -103,7 +118,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions) {
       return reply(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
     }
     const method = match[2]!;
-    const call = await parseCall(method, req.headers['content-type'] ?? '', body);
+    const call = await parseCall(method, req.headers['content-type'] ?? '', body, Date.now());
     recorded.push(call);
     const failure = failures.find((f) => f.method === method && f.remaining > 0);
     if (failure) {
@@ -136,8 +151,11 @@ export async function startFakeTelegram(options: FakeTelegramOptions) {
       case 'getWebhookInfo':
         return { url: webhookUrl(), has_custom_certificate: false, pending_update_count: pending.length };
       case 'sendMessage':
-      case 'sendDocument':
-        return postMessage(p);
+      case 'sendDocument': {
+        const message = postMessage(p);
+        posted.push({ message, method, params: p, ...(call.file && { file: call.file }) });
+        return message;
+      }
       case 'editMessageText':
         return { ...postMessage(p), message_id: Number(p.message_id), edit_date: now() };
       case 'getFile': {
@@ -182,7 +200,12 @@ export async function startFakeTelegram(options: FakeTelegramOptions) {
     }
     if (hanging) hung.add(res);
     if (res.destroyed || hanging) return undefined;
-    return pending.slice(0, Number(p.limit ?? 100));
+    const batch = pending.slice(0, Number(p.limit ?? 100));
+    for (const u of batch) {
+      const id = u.update_id as number;
+      handedOut.set(id, (handedOut.get(id) ?? 0) + 1);
+    }
+    return batch;
   }
 
   function postMessage(p: Record<string, unknown>): FakeMessage {
@@ -212,6 +235,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions) {
   /** Queues an update (update_id assigned) and wakes a waiting getUpdates. */
   function push(update: Record<string, unknown>): number {
     const update_id = nextUpdateId++;
+    updates.set(update_id, { update_id, ...update });
     pending.push({ update_id, ...update });
     for (const wake of [...waiters]) wake();
     return update_id;
@@ -224,6 +248,22 @@ export async function startFakeTelegram(options: FakeTelegramOptions) {
     calls: (method?: string) => recorded.filter((c) => method === undefined || c.method === method),
     /** Updates not yet confirmed by an offset. */
     pending: () => pending,
+    /** Messages the bot posted successfully (sendMessage, sendDocument), of one chat or all, in order. */
+    posted: (chatId?: number) => posted.filter((p) => chatId === undefined || p.message.chat.id === chatId),
+    /** How many times getUpdates has handed out this update. */
+    handedOut: (updateId: number) => handedOut.get(updateId) ?? 0,
+    /**
+     * Queues an update again with its own update_id and body: what Telegram does when the offset that
+     * confirmed it never reached it (the bot stopped or crashed first), for a poller starting afresh.
+     */
+    requeue(updateId: number): void {
+      const update = updates.get(updateId);
+      if (!update) throw new Error(`no update ${updateId}`);
+      pending = [...pending.filter((u) => u.update_id !== updateId), update].sort(
+        (a, b) => (a.update_id as number) - (b.update_id as number),
+      );
+      for (const wake of [...waiters]) wake();
+    },
     user: (id: number, first_name = `User ${id}`): FakeUser => ({
       id,
       is_bot: false,
@@ -305,14 +345,20 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /** JSON as is; multipart split by hand (grammY writes headers as `name:value;name=x`, which undici's
  * parser refuses), each text field JSON-decoded when it is JSON. */
-async function parseCall(method: string, contentType: string, body: Buffer): Promise<RecordedCall> {
-  if (body.length === 0) return { method, params: {} };
+async function parseCall(
+  method: string,
+  contentType: string,
+  body: Buffer,
+  at: number,
+): Promise<RecordedCall> {
+  if (body.length === 0) return { method, params: {}, at };
   if (contentType.startsWith('application/json')) {
-    return { method, params: JSON.parse(body.toString('utf8')) as Record<string, unknown> };
+    return { method, params: JSON.parse(body.toString('utf8')) as Record<string, unknown>, at };
   }
   const boundary = /boundary=(.+)$/.exec(contentType)?.[1];
-  if (!contentType.startsWith('multipart/form-data') || boundary === undefined) return { method, params: {} };
-  const call: RecordedCall = { method, params: {} };
+  if (!contentType.startsWith('multipart/form-data') || boundary === undefined)
+    return { method, params: {}, at };
+  const call: RecordedCall = { method, params: {}, at };
   for (const part of splitBuffer(body, Buffer.from(`--${boundary}`))) {
     const headerEnd = part.indexOf('\r\n\r\n');
     if (headerEnd < 0) continue;

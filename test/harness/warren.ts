@@ -170,8 +170,9 @@ export interface Wire {
   agent(folder: string, options?: { script?: Script }): Promise<AgentGroup>;
   /** The chat's messaging group, created (open to unknown senders) when missing. */
   chat(platformId: string, channelType?: string): MessagingGroup;
+  /** `chat`: a web chat's name, or a messaging group from chat() (any channel). */
   wiring(
-    chat: string,
+    chat: string | MessagingGroup,
     agent: AgentGroup,
     options?: Omit<NewWiring, 'messagingGroupId' | 'agentGroupId'>,
   ): Wiring;
@@ -183,8 +184,11 @@ export interface Wire {
   /** The agent may send to the chat under this name. */
   destination(agent: AgentGroup, name: string, chat: string): void;
   removeDestination(agent: AgentGroup, name: string): void;
-  /** A web chat user made owner, with `dm` as their direct chat (where approval cards arrive). */
-  owner(person: { account: string; name?: string; dm: string }): User;
+  /**
+   * A user made owner, with `dm` as their direct chat (where approval cards arrive): a web chat user
+   * by default; with `channelType`, the platform account `<channelType>:<account>` and its DM chat.
+   */
+  owner(person: { account: string; name?: string; dm: string; channelType?: string }): User;
 }
 
 export interface Warren {
@@ -217,7 +221,10 @@ export interface Warren {
   logs(): Promise<string>;
   /** Child process only: SIGKILL the host, wait for it to be gone. */
   kill9(): Promise<void>;
-  /** Child process only: start the host again on the same data folder and port. */
+  /**
+   * Starts the host again on the same data folder: a child process after kill9() (same port), or in
+   * this process after stopHost() (a new port; `url` follows).
+   */
   restart(): Promise<void>;
   /** Stops the host as an operator does (it stops its containers) and keeps every file. */
   stopHost(): Promise<void>;
@@ -299,13 +306,17 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
     });
   }
 
+  async function startInProcess(): Promise<void> {
+    host = await startHost(config, {
+      log: createLogger('info', pino.destination({ dest: logPath, sync: true })),
+      env: options.env ?? {},
+    });
+    url = host.url;
+  }
+
   try {
     if (inProcess) {
-      host = await startHost(config, {
-        log: createLogger('info', pino.destination({ dest: logPath, sync: true })),
-        env: options.env ?? {},
-      });
-      url = host.url;
+      await startInProcess();
     } else {
       await startChild();
     }
@@ -391,9 +402,10 @@ export async function startWarren(options: WarrenOptions = {}): Promise<Warren> 
       child = undefined;
     },
     async restart() {
-      if (inProcess) throw new Error('restart needs startWarren({ inProcess: false })');
+      if (host) throw new Error('the host is still running; stopHost() it first');
       if (child) throw new Error('the host is still running; kill9() it first');
-      await startChild();
+      if (inProcess) await startInProcess();
+      else await startChild();
     },
     async stopHost() {
       await Promise.all(chats.map((c) => c.close()));
@@ -442,7 +454,11 @@ function createWire(db: Db, groupsDir: string): Wire {
     wiring(chat, agent, options = {}) {
       return createWiring(
         db,
-        { ...options, messagingGroupId: wire.chat(chat).id, agentGroupId: agent.id },
+        {
+          ...options,
+          messagingGroupId: typeof chat === 'string' ? wire.chat(chat).id : chat.id,
+          agentGroupId: agent.id,
+        },
         now(),
       );
     },
@@ -455,10 +471,10 @@ function createWire(db: Db, groupsDir: string): Wire {
     removeDestination(agent, name) {
       removeDestination(db, agent.id, name);
     },
-    owner({ account, name, dm }) {
-      const user = userForAccount(db, { kind: 'webchat', externalId: account, name }, now());
+    owner({ account, name, dm, channelType = 'webchat' }) {
+      const user = userForAccount(db, { kind: channelType, externalId: account, name }, now());
       grantRole(db, { userId: user.id, role: 'owner' }, 'e2e', now());
-      setUserDm(db, user.id, wire.chat(dm).id, now());
+      setUserDm(db, user.id, wire.chat(dm, channelType).id, now());
       return user;
     },
   };

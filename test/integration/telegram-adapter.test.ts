@@ -242,6 +242,32 @@ describe('posting', () => {
     });
   });
 
+  test("a card's title and body are the text above its buttons (a card's own text is empty)", async () => {
+    const s = await setup();
+    const card = { title: 'Approval needed', body: 'Deploy v2?', options: [{ label: 'Yes', value: 'y' }] };
+    await s.adapter.post({
+      chatId: '7',
+      threadId: null,
+      replyTo: null,
+      text: '',
+      card,
+      buttons: [{ label: 'Yes', token: 'y1' }],
+    });
+    expect(s.tg.calls('sendMessage')[0]!.params.text).toBe('Approval needed\n\nDeploy v2?');
+    // Too long for one message: shortened at a word, marked, still under Telegram's limit.
+    await s.adapter.post({
+      chatId: '7',
+      threadId: null,
+      replyTo: null,
+      text: '',
+      card: { ...card, body: 'word '.repeat(2000) },
+      buttons: [{ label: 'Yes', token: 'y2' }],
+    });
+    const long = String(s.tg.calls('sendMessage')[1]!.params.text);
+    expect(long.length).toBeLessThanOrEqual(4096);
+    expect(long).toMatch(/^Approval needed\n\n(word )+word…$/);
+  });
+
   test('a button token over 64 bytes is refused before anything is sent', async () => {
     const s = await setup();
     const error = await rejection(

@@ -21,6 +21,8 @@ describe('splitText', () => {
   it('prefers a paragraph break, then a line, then a sentence end', () => {
     const para = `${'a '.repeat(30)}\n\n${'b '.repeat(30)}`;
     expect(splitText(para, 80)[0]).toBe('a '.repeat(30).trim());
+    // The paragraph break goes with the cut: the next piece does not start with a blank line.
+    expect(splitText(para, 80)[1]).toBe('b '.repeat(30));
     const sentence = `${'first sentence goes here. '.repeat(3)}and then more words follow`;
     expect(splitText(sentence, 90)[0]!.endsWith('.')).toBe(true);
   });

@@ -197,12 +197,17 @@ async function refuseClick(
   );
 }
 
+/**
+ * Answers in the chat: a typed reply is answered; a click is not a message one can reply to (on
+ * Telegram its id is the callback query's), so the answer points at the card that was clicked.
+ */
 async function answerChat(deps: ChatRepliesDeps, message: InboundMessage, text: string): Promise<void> {
+  const inReplyTo = message.action ? (message.action.platformMessageId ?? null) : message.platformMessageId;
   await deps.cards.tell(
     { channelType: message.channelType, chatId: message.chat.id, threadId: message.threadId },
     text,
     `reply:${message.chat.id}:${message.platformMessageId}`,
-    message.platformMessageId,
+    inReplyTo,
   );
 }
 

@@ -18,7 +18,9 @@ export function splitText(text: string, limit: number): string[] {
     // A fence line too long to repeat is not reopened: the next piece is plain text.
     const reopen = open && open.line.length < limit / 4 ? `${open.line}\n` : '';
     pieces.push(rest.slice(0, cut).replace(/\s+$/, '') + (open ? `\n${open.close}` : ''));
-    rest = reopen + rest.slice(cut).replace(/^[ \t]*\n?/, '');
+    // The separator goes with the cut: a paragraph break must not start the next piece with a blank
+    // line (inside a code block blank lines are content and stay).
+    rest = reopen + rest.slice(cut).replace(open ? /^[ \t]*\n?/ : /^[ \t]*\n?(?:[ \t]*\n)*/, '');
   }
   if (rest.trim().length > 0 || pieces.length === 0) pieces.push(rest);
   return pieces;

@@ -4,11 +4,13 @@ import { InputFile, type Api } from 'grammy';
 import type { InlineKeyboardMarkup, ReactionTypeEmoji } from 'grammy/types';
 import { ChannelSendError } from '../../channel.ts';
 import type { OutboundPiece } from '../../platform.ts';
+import { splitText } from '../../split-text.ts';
 import { bounded, type ApiSignal } from './client.ts';
 import { isNotModified, toChannelSendError } from './errors.ts';
 
 /** Telegram's limit on a document's caption (a message's text may be 4,096). */
 export const MAX_CAPTION = 1_024;
+export const MAX_TEXT = 4_096;
 const MAX_CALLBACK_DATA_BYTES = 64;
 const MAX_BUTTON_LABEL = 64;
 /** How long one send may take before it is abandoned as transient (uploads get longer). */
@@ -56,7 +58,7 @@ export async function postPiece(
   const sent = await call(sender, 'sendMessage', SEND_TIMEOUT_MS, (signal) =>
     sender.api.sendMessage(
       chatId,
-      piece.text,
+      textOf(piece),
       { ...common, link_preview_options: { is_disabled: true } },
       signal,
     ),
@@ -108,6 +110,20 @@ export async function typing(sender: Sender, chatId: string, threadId: string | 
       signal,
     ),
   );
+}
+
+/**
+ * A message's text. Telegram has no card layout: a card's title and body are the text above its
+ * buttons (a card's own text is empty, and Telegram refuses an empty message). A card too long for one
+ * message is shortened at a word, marked with "…"; its buttons still decide it.
+ */
+export function textOf(piece: Pick<OutboundPiece, 'text' | 'card'>): string {
+  if (piece.card === undefined) return piece.text;
+  const text = [piece.text, piece.card.title, piece.card.body]
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .join('\n\n');
+  return text.length <= MAX_TEXT ? text : `${splitText(text, MAX_TEXT - 1)[0]}…`;
 }
 
 export function keyboardOf(buttons: { label: string; token: string }[]): InlineKeyboardMarkup {
