@@ -292,6 +292,41 @@ describe('what is posted', () => {
     expect(ack!.headers.authorization).toBeUndefined();
   });
 
+  test('a press is acknowledged at once even while an earlier message is still being stored', async () => {
+    let release!: () => void;
+    const stored = new Promise<void>((resolve) => (release = resolve));
+    const slow = events.message;
+    events.message = async (message, eventId) => {
+      if (message.text === 'slow one') await stored; // Warren's database is busy with this one
+      return slow(message, eventId);
+    };
+    fake.message({ channelId: DM, content: 'slow one' });
+    await waitUntil(
+      () => events.alives > 0,
+      5000,
+      () => 'no event',
+    );
+    const pressId = fake.press({
+      customId: 'ok',
+      messageId: '555000000000000003',
+      channelId: GENERAL,
+      user: BOB,
+    });
+    await waitUntil(
+      () => fake.calls.find((c) => c.path.startsWith(`/interactions/${pressId}/`)),
+      3000,
+      () => 'the press was not acknowledged within 3 s while the queue was busy',
+    );
+    expect(events.messages.some((m) => m.message.platformMessageId === pressId)).toBe(false); // still in order
+    release();
+    await waitUntil(
+      () => events.messages.some((m) => m.message.platformMessageId === pressId),
+      5000,
+      () => 'press',
+    );
+    expect(events.messages.map((m) => m.message.text).slice(-2)).toEqual(['slow one', 'ok']);
+  });
+
   test('a press on a card in a thread names the thread', async () => {
     fake.press({ customId: 'ok', messageId: '555000000000000002', channelId: THREAD });
     expect(await nextMessage()).toMatchObject({

@@ -61,33 +61,47 @@ export function createInbound(deps: InboundDeps) {
     deps.events.alive();
     switch (event.t) {
       case 'GUILD_CREATE':
-        return learnThreads(guildSchema.safeParse(event.d).data?.threads ?? []);
+        return learnThreads(parents, guildSchema.safeParse(event.d).data?.threads ?? []);
       case 'THREAD_LIST_SYNC':
-        return learnThreads(threadListSchema.safeParse(event.d).data?.threads ?? []);
+        return learnThreads(parents, threadListSchema.safeParse(event.d).data?.threads ?? []);
       case 'THREAD_CREATE':
       case 'THREAD_UPDATE':
       case 'CHANNEL_CREATE':
-        return learnThreads([event.d]);
-      case 'MESSAGE_CREATE':
+        return learnThreads(parents, [event.d]);
       case 'INTERACTION_CREATE':
-        // In order, one at a time: a slow download delays later events instead of reordering them.
-        queue = queue.then(() => handle(event)).catch((err: unknown) => skip(event, 'failed', err));
-        return;
+        return press(event);
+      case 'MESSAGE_CREATE':
+        return enqueue(event, () => handle(event));
       default:
         return;
     }
   }
 
+  /** In order, one at a time: a slow download delays later events instead of reordering them. */
+  function enqueue(event: RawDispatch, work: () => Promise<void>): void {
+    queue = queue
+      .then(() => (closer.signal.aborted ? undefined : work()))
+      .catch((err: unknown) => skip(event, 'failed', err));
+  }
+
   async function handle(event: RawDispatch): Promise<void> {
-    if (closer.signal.aborted) return;
-    if (event.t === 'INTERACTION_CREATE') {
-      const parsed = interactionSchema.safeParse(event.d);
-      if (!parsed.success) return ignoreUnlessButton(event, parsed.error);
-      return handlePress(parsed.data, eventIdOf(event));
-    }
     const parsed = messageSchema.safeParse(event.d);
     if (!parsed.success) return skip(event, 'malformed', parsed.error);
     await handleMessage(parsed.data, eventIdOf(event));
+  }
+
+  /**
+   * A button press is acknowledged the moment it arrives (Discord shows "interaction failed" after 3 s
+   * without an answer, however long the queue is), then handled in order with the messages.
+   */
+  function press(event: RawDispatch): void {
+    const parsed = interactionSchema.safeParse(event.d);
+    if (!parsed.success) return ignoreUnlessButton(event, parsed.error);
+    const interaction = parsed.data;
+    void deps
+      .acknowledge(interaction.id, interaction.token)
+      .catch((err: unknown) => log.warn({ error: describe(err) }, 'discord button press not acknowledged'));
+    enqueue(event, () => handlePress(interaction, eventIdOf(event)));
   }
 
   async function handleMessage(message: DiscordMessage, eventId: string): Promise<void> {
@@ -107,10 +121,6 @@ export function createInbound(deps: InboundDeps) {
   }
 
   async function handlePress(interaction: DiscordInteraction, eventId: string): Promise<void> {
-    // Acknowledge first: Discord shows "interaction failed" after 3 s without an answer.
-    await deps
-      .acknowledge(interaction.id, interaction.token)
-      .catch((err: unknown) => log.warn({ error: describe(err) }, 'discord button press not acknowledged'));
     const normalized = normalizeButtonPress(interaction, {
       ...deps,
       threadParent: interactionThreadParent(interaction),
@@ -127,23 +137,12 @@ export function createInbound(deps: InboundDeps) {
       const channel = await deps.call('channel lookup', (signal) =>
         deps.rest.get(Routes.channel(channelId), { signal }),
       );
-      learnThreads([channel]);
+      learnThreads(parents, [channel]);
     } catch (err) {
       log.warn({ channelId, error: describe(err) }, 'discord channel lookup failed; taken as not a thread');
       return null;
     }
     return parents.get(channelId) ?? null;
-  }
-
-  function learnThreads(channels: unknown[]): void {
-    for (const raw of channels) {
-      const channel = channelSchema.safeParse(raw);
-      if (!channel.success) continue;
-      const { id, type, parent_id } = channel.data;
-      parents.delete(id);
-      parents.set(id, THREAD_TYPES.includes(type) ? (parent_id ?? null) : null);
-      if (parents.size > MAX_KNOWN_CHANNELS) parents.delete(parents.keys().next().value as string);
-    }
   }
 
   function ignoreUnlessButton(event: RawDispatch, error: z.ZodError): void {
@@ -170,4 +169,16 @@ export function createInbound(deps: InboundDeps) {
  */
 function eventIdOf(event: RawDispatch): string {
   return `${event.session}:${event.s}`;
+}
+
+/** Remembers which channels are threads and their parents (bounded: oldest first out). */
+function learnThreads(parents: Map<string, string | null>, channels: unknown[]): void {
+  for (const raw of channels) {
+    const channel = channelSchema.safeParse(raw);
+    if (!channel.success) continue;
+    const { id, type, parent_id } = channel.data;
+    parents.delete(id);
+    parents.set(id, THREAD_TYPES.includes(type) ? (parent_id ?? null) : null);
+    if (parents.size > MAX_KNOWN_CHANNELS) parents.delete(parents.keys().next().value as string);
+  }
 }
