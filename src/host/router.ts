@@ -341,7 +341,8 @@ function writeToSession(
         },
         attachments: inbox.attachments,
         replyTo: message.replyTo && { text: message.replyTo.text, sender: message.replyTo.sender },
-        platformMessageId: message.platformMessageId,
+        // A click is no message to answer (Telegram's id is a callback query's): replies go to the card.
+        platformMessageId: message.action?.platformMessageId ?? message.platformMessageId,
         mentioned: message.mentioned,
       },
     },

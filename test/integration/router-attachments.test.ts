@@ -79,6 +79,23 @@ test('a routed message has its files in in/inbox/<row id>/ and its row lists the
   );
 });
 
+test('a click that reaches an agent points its row at the card, so the answer replies to the card', async () => {
+  const { router, stored } = setUp();
+  const click = {
+    ...message('press-77', []),
+    text: 'yes',
+    action: { value: 'yes', platformMessageId: 'card-5' },
+  };
+  const outcome = await router.route(click);
+  const [routed] = (outcome as Extract<typeof outcome, { status: 'routed' }>).sessions;
+  expect(stored(routed!.sessionId, routed!.messageId).content).toMatchObject({
+    text: 'yes',
+    platformMessageId: 'card-5',
+  });
+  // Its dedup key is still the press: a redelivered press is a duplicate.
+  expect(await router.route(click)).toEqual({ status: 'duplicate' });
+});
+
 test('a held message replayed after its approval stores the bytes it arrived with', async () => {
   const { router, stored } = setUp();
   // What the approvals engine keeps (JSON, bytes as base64) and gives back to the router.
