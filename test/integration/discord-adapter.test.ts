@@ -227,7 +227,7 @@ describe('files in', () => {
     fake.message({ channelId: DM, content: 'x', attachments: [{ filename: 'liar.bin', url, size: 10 }] });
     const m = await nextMessage();
     expect(m.attachments).toEqual([]);
-    expect(m.text).toBe(`x\n[file too large: liar.bin (over ${MAX_FILE} bytes)]`);
+    expect(m.text).toBe(`x\n[file too large: liar.bin (larger than ${MAX_FILE} bytes)]`);
   });
 
   test('an attachment URL outside the CDN is never fetched', async () => {
@@ -235,7 +235,7 @@ describe('files in', () => {
     fake.message({ channelId: DM, content: 'x', attachments: [{ filename: 'a.txt', url: evil, size: 3 }] });
     const m = await nextMessage();
     expect(m.attachments).toEqual([]);
-    expect(m.text).toContain("[file not fetched: a.txt (not on Discord's CDN)]");
+    expect(m.text).toContain("[file not received: a.txt (not from the platform)]");
     expect(fake.strayHits).toEqual([]);
   });
 });

@@ -251,7 +251,7 @@ describe('files in', () => {
       { name: 'notes.txt', type: 'text/plain', size: 10, data: Buffer.from('hello file') },
     ]);
     expect(message.text).toBe(
-      'see attached\n[file too large: big.bin (64 bytes)]\n[file not received: evil.txt (unexpected host)]',
+      'see attached\n[file too large: big.bin (64 bytes)]\n[file not received: evil.txt (not from the platform)]',
     );
     expect(slack.downloads).toEqual([
       { path: expect.stringContaining('notes.txt'), authorization: 'Bearer xoxb-fake-bot-token' },
@@ -264,7 +264,7 @@ describe('files in', () => {
     slack.sendEvent({ ...dm('x'), files: [liar] });
     const { message } = await nextMessage(machine);
     expect(message.attachments).toEqual([]);
-    expect(message.text).toBe('x\n[file too large: liar.bin]');
+    expect(message.text).toBe('x\n[file too large: liar.bin (larger than 16 bytes)]');
   });
 });
 

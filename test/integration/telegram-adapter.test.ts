@@ -421,7 +421,7 @@ describe('files in', () => {
       document: { ...file, file_unique_id: 'u3', file_name: 'liar.bin' },
     });
     const [{ message }] = (await arrived(s, 1)) as [Setup['received'][0]];
-    expect(message.text).toBe('[file too large: liar.bin (more than 100 bytes)]');
+    expect(message.text).toBe('[file too large: liar.bin (larger than 100 bytes)]');
     expect(message.attachments).toEqual([]);
   });
 });

@@ -1,9 +1,8 @@
-// Inbound attachments: fetched only from the configured CDN's origin (an attachment URL is hostile input:
-// anything else would let a message make the host fetch an internal address), never following
-// redirects, and read no further than the size cap.
+// Inbound attachments: fetched only from the configured CDN's origin and read no further than the size
+// cap (inbound-file.ts).
 import type { InboundAttachment } from '../../channel.ts';
+import { fetchInboundFile, fileNote, type FetchedFile } from '../../inbound-file.ts';
 import type { DiscordAttachment } from './normalize.ts';
-import { networkText } from './errors.ts';
 
 export interface Downloaded {
   attachments: InboundAttachment[];
@@ -23,56 +22,18 @@ export async function downloadAttachments(
   options: DownloadOptions,
 ): Promise<Downloaded> {
   const result: Downloaded = { attachments: [], notes: [] };
+  const allowedOrigins = new Set([options.cdnOrigin]);
   for (const attachment of list) {
     const name = attachment.filename;
-    if (!sameOrigin(attachment.url, options.cdnOrigin)) {
-      result.notes.push(`[file not fetched: ${name} (not on Discord's CDN)]`);
-      continue;
-    }
-    if (attachment.size > options.maxBytes) {
-      result.notes.push(tooLarge(name, attachment.size));
-      continue;
-    }
-    const fetched = await fetchBounded(attachment.url, options);
-    // The declared size lied: say what is known.
-    if (fetched === 'too_large')
-      result.notes.push(`[file too large: ${name} (over ${options.maxBytes} bytes)]`);
-    else if (typeof fetched === 'string') result.notes.push(`[file not fetched: ${name} (${fetched})]`);
+    const fetched: FetchedFile =
+      attachment.size > options.maxBytes
+        ? { ok: false, tooLarge: true, reason: `${attachment.size} bytes` }
+        : await fetchInboundFile(attachment.url, { ...options, allowedOrigins });
+    if (!fetched.ok) result.notes.push(fileNote(name, fetched));
     else {
       const type = attachment.content_type ?? 'application/octet-stream';
-      result.attachments.push({ name, type, size: fetched.length, data: fetched });
+      result.attachments.push({ name, type, size: fetched.data.length, data: fetched.data });
     }
   }
   return result;
-}
-
-/** The bytes, 'too_large' once the cap is passed, or why the fetch failed. */
-async function fetchBounded(url: string, options: DownloadOptions): Promise<Buffer | string> {
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
-  try {
-    const response = await fetch(url, { redirect: 'error', signal });
-    if (!response.ok || !response.body) return `CDN answered ${response.status}`;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of response.body) {
-      total += chunk.byteLength;
-      if (total > options.maxBytes) return 'too_large'; // leaving the loop cancels the body
-      chunks.push(Buffer.from(chunk));
-    }
-    return Buffer.concat(chunks);
-  } catch (err) {
-    return networkText(err);
-  }
-}
-
-function sameOrigin(url: string, origin: string): boolean {
-  try {
-    return new URL(url).origin === origin;
-  } catch {
-    return false;
-  }
-}
-
-function tooLarge(name: string, size: number): string {
-  return `[file too large: ${name} (${size} bytes)]`;
 }

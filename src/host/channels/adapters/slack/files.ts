@@ -1,5 +1,6 @@
 // Files in and out. The URLs come from Slack's payloads and answers (hostile input): the bot token and
-// the file's bytes go only to an origin the installation was configured with (SSRF and token leaks).
+// the file's bytes go only to an origin the installation was configured with (SSRF and token leaks;
+// inbound-file.ts fetches).
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { WebClient } from '@slack/web-api';
@@ -7,6 +8,7 @@ import { ChannelSendError, type InboundAttachment } from '../../channel.ts';
 import type { OutboundPiece } from '../../platform.ts';
 import { escapeMrkdwn } from './blocks.ts';
 import { codeForStatus, describe } from './errors.ts';
+import { fetchInboundFile, fileNote, originOf, type FetchedFile } from '../../inbound-file.ts';
 import type { SlackFileRef } from './normalize.ts';
 
 export interface FileAccess {
@@ -19,17 +21,6 @@ export interface FileAccess {
   timeoutMs: number;
 }
 
-const MAX_REDIRECTS = 3;
-
-export function originOf(url: string): string | undefined {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The files' bytes as attachments; a file that is too large or unreachable becomes a note in the text. */
 export async function downloadFiles(
   files: SlackFileRef[],
@@ -39,73 +30,23 @@ export async function downloadFiles(
   const notes: string[] = [];
   for (const file of files) {
     const name = safeName(file.name);
-    if (file.size > access.maxInboundFileBytes) {
-      notes.push(`[file too large: ${name} (${file.size} bytes)]`);
-      continue;
-    }
-    const result = file.url === undefined ? 'no url' : await download(file.url, access);
-    if (typeof result === 'string') {
-      notes.push(
-        result === 'too large' ? `[file too large: ${name}]` : `[file not received: ${name} (${result})]`,
-      );
-      continue;
-    }
-    attachments.push({ name, type: file.type, size: result.length, data: result });
+    const fetched: FetchedFile =
+      file.size > access.maxInboundFileBytes
+        ? { ok: false, tooLarge: true, reason: `${file.size} bytes` }
+        : file.url === undefined
+          ? { ok: false, tooLarge: false, reason: 'no url' }
+          : await fetchInboundFile(file.url, {
+              allowedOrigins: access.allowedOrigins,
+              maxBytes: access.maxInboundFileBytes,
+              timeoutMs: access.timeoutMs,
+              signal: access.signal(),
+              headers: { authorization: `Bearer ${access.botToken()}` },
+            });
+    if (fetched.ok)
+      attachments.push({ name, type: file.type, size: fetched.data.length, data: fetched.data });
+    else notes.push(fileNote(name, fetched));
   }
   return { attachments, notes };
-}
-
-/** The bytes, or why not: an origin outside the allowed ones, an HTTP error, or more than the cap. */
-async function download(url: string, access: FileAccess): Promise<Buffer | string> {
-  let target = url;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const origin = originOf(target);
-    if (origin === undefined || !access.allowedOrigins.has(origin)) return 'unexpected host';
-    let response: Response;
-    try {
-      response = await fetch(target, {
-        headers: { authorization: `Bearer ${access.botToken()}` },
-        redirect: 'manual',
-        signal: AbortSignal.any([access.signal(), AbortSignal.timeout(access.timeoutMs)]),
-      });
-    } catch (error) {
-      return describe(error).slice(0, 100);
-    }
-    const location = response.headers.get('location');
-    if (response.status >= 300 && response.status < 400 && location !== null) {
-      await response.body?.cancel();
-      target = new URL(location, target).href;
-      continue;
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      return `HTTP ${response.status}`;
-    }
-    return readCapped(response, access.maxInboundFileBytes);
-  }
-  return 'too many redirects';
-}
-
-/** Reads the body and stops once it passes `cap` bytes: a lying `size` cannot make us hold more. */
-async function readCapped(response: Response, cap: number): Promise<Buffer | string> {
-  if (response.body === null) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return Buffer.concat(chunks, total);
-      total += value.byteLength;
-      if (total > cap) {
-        await reader.cancel();
-        return 'too large';
-      }
-      chunks.push(Buffer.from(value));
-    }
-  } catch (error) {
-    return describe(error).slice(0, 100);
-  }
 }
 
 /** files.getUploadURLExternal → POST the bytes to the upload URL (allowed origin only) → complete. */

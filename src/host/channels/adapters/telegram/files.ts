@@ -3,6 +3,7 @@
 import type { Api } from 'grammy';
 import type { InboundAttachment } from '../../channel.ts';
 import { bounded } from './client.ts';
+import { fetchInboundFile, fileNote } from '../../inbound-file.ts';
 import type { FileRef } from './normalize.ts';
 
 /** A file_path as the Bot API hands it out: relative, no traversal, no scheme, bounded. */
@@ -22,37 +23,28 @@ export interface FileSource {
 }
 
 export async function fetchFile(ref: FileRef, source: FileSource): Promise<Fetched> {
-  const tooLarge = (size: number, more = ''): Fetched => ({
+  const refused = (problem: { tooLarge: boolean; reason: string }): Fetched => ({
     ok: false,
-    note: `[file too large: ${ref.name} (${more}${size} bytes)]`,
-    reason: `larger than ${source.maxBytes} bytes`,
+    note: fileNote(ref.name, { ok: false, ...problem }),
+    reason: problem.reason,
   });
+  const tooLarge = (size: number) => refused({ tooLarge: true, reason: `${size} bytes` });
   if (ref.size !== undefined && ref.size > source.maxBytes) return tooLarge(ref.size);
-  const failed = (reason: string): Fetched => ({
-    ok: false,
-    note: `[file not received: ${ref.name}]`,
-    reason,
-  });
-
   const file = await source.api.getFile(ref.fileId, bounded(GET_FILE_TIMEOUT_MS, source.signal));
   if (file.file_size !== undefined && file.file_size > source.maxBytes) return tooLarge(file.file_size);
   const url = downloadUrl(source.apiRoot, source.token, file.file_path);
-  if (url === null) return failed('the server named an unsafe file path');
-
-  const signal = AbortSignal.any([source.signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]);
-  const response = await fetch(url, { signal, redirect: 'error' });
-  if (!response.ok || response.body === null) {
-    await response.body?.cancel();
-    return failed(`download answered ${response.status}`);
-  }
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > source.maxBytes) {
-    await response.body.cancel();
-    return tooLarge(declared);
-  }
-  const data = await readBounded(response.body, source.maxBytes);
-  if (data === null) return tooLarge(source.maxBytes, 'more than ');
-  return { ok: true, attachment: { name: ref.name, type: ref.type, size: data.length, data } };
+  if (url === null) return refused({ tooLarge: false, reason: 'the server named an unsafe file path' });
+  const fetched = await fetchInboundFile(url, {
+    allowedOrigins: new Set([new URL(source.apiRoot).origin]),
+    maxBytes: source.maxBytes,
+    timeoutMs: DOWNLOAD_TIMEOUT_MS,
+    signal: source.signal,
+  });
+  if (!fetched.ok) return refused(fetched);
+  return {
+    ok: true,
+    attachment: { name: ref.name, type: ref.type, size: fetched.data.length, data: fetched.data },
+  };
 }
 
 /** The download URL, or null when the path could leave the API's file folder or origin. */
@@ -60,21 +52,4 @@ export function downloadUrl(apiRoot: string, token: string, filePath: string | u
   if (filePath === undefined || !SAFE_FILE_PATH.test(filePath) || filePath.startsWith('/')) return null;
   const url = new URL(`${apiRoot}/file/bot${token}/${filePath}`);
   return url.origin === new URL(apiRoot).origin ? url.href : null;
-}
-
-/** Reads at most `max` bytes; null (and the rest left unread) when the body is longer. */
-async function readBounded(body: ReadableStream<Uint8Array>, max: number): Promise<Buffer | null> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return Buffer.concat(chunks, total);
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
 }
