@@ -11,6 +11,7 @@ import {
   Capability,
   ChannelSendError,
   createPlatformChannel,
+  DEFAULT_PLATFORM_CHANNEL_OPTIONS,
   type InboundMessage,
   type OutboundMessage,
   type OutboundPiece,
@@ -110,6 +111,11 @@ function inbound(overrides: Partial<InboundMessage> = {}): InboundMessage {
 const fastRetries = { maxRateLimitWaitMs: 5_000, checkEveryMs: 20, staleAfterMs: 200 };
 
 describe('platform channel', () => {
+  it('by default reports a channel that stopped receiving within two minutes', () => {
+    const { staleAfterMs, checkEveryMs } = DEFAULT_PLATFORM_CHANNEL_OPTIONS;
+    expect(staleAfterMs + checkEveryMs).toBeLessThanOrEqual(120_000);
+  });
+
   it('splits a long reply, answers the first piece to the message, and loses no word', async () => {
     const a = recordingAdapter(100);
     const channel = createPlatformChannel('telegram', a.adapter, { db, clock: () => new Date(), log });

@@ -97,3 +97,17 @@ test('attachment caps default to 20 MiB a file and 50 MiB a message, take config
     expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/attachments/);
   }
 });
+
+test('chat platform settings default to 120 s of typing and a 5 s liveness check, and refuse nonsense', () => {
+  expect(loadConfig({ flags: {}, env: {}, cwd }).channels).toEqual({
+    typingTimeoutMs: 120_000,
+    watchdogCheckMs: 5_000,
+  });
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ channels: { watchdogCheckSeconds: 1 } }));
+  expect(loadConfig({ flags: { dataDir }, env: {}, cwd }).channels.watchdogCheckMs).toBe(1_000);
+  for (const bad of [{ typingTimeoutSeconds: 1 }, { watchdogCheckSeconds: 0.5 }, { staleAfterMs: 5 }]) {
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ channels: bad }));
+    expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/channels/);
+  }
+});
