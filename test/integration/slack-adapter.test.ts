@@ -502,6 +502,26 @@ describe('HTTP Events API mode', () => {
     expect(slack.connections()).toBe(0);
   });
 
+  test('with no socket to watch, auth.test proves the link now and then; a failing one reports it broken', async () => {
+    const slackAdapter = adapter({ settings: { mode: 'http', httpCheckSeconds: 1 }, secret: secrets });
+    const machine = machinery();
+    await slackAdapter.start(machine.events);
+    const before = machine.alive();
+    await waitUntil(
+      () => machine.alive() > before,
+      3000,
+      () => 'no proof of life in HTTP mode',
+    );
+    slack.failNext('auth.test', 1, { error: 'invalid_auth' });
+    await waitUntil(
+      () => machine.failures.length > 0,
+      3000,
+      () => 'the failing auth.test was not reported',
+    );
+    expect(machine.failures[0]).toMatchObject({ code: 'auth_failed' });
+    await slackAdapter.stop();
+  });
+
   test('a bad signature or an old timestamp is refused with 401', async () => {
     const http = (
       adapter({ settings: { mode: 'http' }, secret: secrets }) as ReturnType<typeof createSlackAdapter>

@@ -36,6 +36,8 @@ export const SlackSettings = z.strictObject({
   connectTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
   /** How long a Socket Mode ping may go unanswered before the link counts as broken. */
   pingTimeoutMs: z.number().int().min(1000).max(60_000).default(5000),
+  /** HTTP mode: how often auth.test proves the link while Slack sends nothing. */
+  httpCheckSeconds: z.number().int().min(1).max(3600).default(60),
 });
 export type SlackSettings = z.infer<typeof SlackSettings>;
 
@@ -63,6 +65,7 @@ export function createSlackAdapter(options: AdapterOptions): PlatformAdapter & {
   const send: SendDeps = { web, files, replyInThread: settings.replyInThread };
   let receiving: { events: PlatformEvents; who: SlackIdentity } | undefined;
   let link: SocketModeLink | undefined;
+  let httpCheck: NodeJS.Timeout | undefined;
   /** Bumped by stop(): a start() still connecting when it ran gives up instead of leaving a live link. */
   let generation = 0;
   const inbound = createInbound({
@@ -120,6 +123,8 @@ export function createSlackAdapter(options: AdapterOptions): PlatformAdapter & {
           throw toChannelSendError(error, 'Socket Mode connect');
         }
       }
+      // HTTP mode has no socket to watch: an auth.test now and then proves Slack and the token still work.
+      if (settings.mode === 'http') httpCheck = checkHttpLink(web, events, settings.httpCheckSeconds * 1000);
       events.alive();
       log.info({ mode: settings.mode, bot: who.botUserId }, 'slack: receiving');
     },
@@ -127,6 +132,7 @@ export function createSlackAdapter(options: AdapterOptions): PlatformAdapter & {
     async stop() {
       generation++;
       receiving = undefined;
+      clearInterval(httpCheck);
       // Requests in flight (a hung post, a download) end now; later calls get a fresh signal.
       stopping.abort(new Error('the Slack adapter stopped'));
       stopping = new AbortController();
@@ -174,6 +180,20 @@ function webClientOptions(
     fetch: (url, init) =>
       fetch(url, { ...init, signal: AbortSignal.any([stopping(), ...(init?.signal ? [init.signal] : [])]) }),
   };
+}
+
+/** HTTP mode's proof of life: auth.test every `everyMs`; a failure is a broken link for the watchdog. */
+function checkHttpLink(web: () => WebClient, events: PlatformEvents, everyMs: number): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    web()
+      .auth.test()
+      .then(
+        () => events.alive(),
+        (error: unknown) => events.failed(toChannelSendError(error, 'auth.test')),
+      );
+  }, everyMs);
+  timer.unref();
+  return timer;
 }
 
 /** auth.test: the bot's user id (to ignore its own messages and find its mentions) and name. */
