@@ -16,6 +16,7 @@ import {
   type OutboundMessage,
   type OutboundPiece,
   type PlatformAdapter,
+  type PlatformChannelOptions,
   type PlatformEvents,
 } from '../../src/host/channels/index.ts';
 import { createLogger } from '../../src/host/logger.ts';
@@ -108,6 +109,10 @@ function inbound(overrides: Partial<InboundMessage> = {}): InboundMessage {
   };
 }
 
+/** The machinery around a recording adapter, with `options` over the defaults. */
+const channelOf = (a: { adapter: PlatformAdapter }, options: Partial<PlatformChannelOptions> = {}) =>
+  createPlatformChannel('telegram', a.adapter, { db, clock: () => new Date(), log, options });
+
 const fastRetries = { maxRateLimitWaitMs: 5_000, checkEveryMs: 20, staleAfterMs: 200 };
 
 describe('platform channel', () => {
@@ -129,12 +134,7 @@ describe('platform channel', () => {
 
   it('waits out a 429 for the time the platform asks and posts the piece once', async () => {
     const a = recordingAdapter();
-    const channel = createPlatformChannel('telegram', a.adapter, {
-      db,
-      clock: () => new Date(),
-      log,
-      options: fastRetries,
-    });
+    const channel = channelOf(a, fastRetries);
     a.failures.push(new ChannelSendError('rate_limited', 'Too Many Requests', 300));
     const started = Date.now();
     await channel.send(send('hello'));
@@ -144,12 +144,7 @@ describe('platform channel', () => {
 
   it('gives a 429 longer than it will wait back to delivery, with the wait', async () => {
     const a = recordingAdapter();
-    const channel = createPlatformChannel('telegram', a.adapter, {
-      db,
-      clock: () => new Date(),
-      log,
-      options: fastRetries,
-    });
+    const channel = channelOf(a, fastRetries);
     a.failures.push(new ChannelSendError('rate_limited', 'slow down', 60_000));
     await expect(channel.send(send('hello'))).rejects.toMatchObject({
       code: 'rate_limited',
@@ -257,12 +252,7 @@ describe('platform channel', () => {
 
   it('shows typing until the reply goes out, and stops by itself at the deadline', async () => {
     const a = recordingAdapter();
-    const channel = createPlatformChannel('telegram', a.adapter, {
-      db,
-      clock: () => new Date(),
-      log,
-      options: { typingTimeoutMs: 150 },
-    });
+    const channel = channelOf(a, { typingTimeoutMs: 150 });
     channel.startTyping!('c1', null);
     await waitUntil(
       () => a.typed.length >= 3,
@@ -284,12 +274,7 @@ describe('platform channel', () => {
 
   it('reports an adapter that stopped receiving as unhealthy, restarts it with backoff, and recovers', async () => {
     const a = recordingAdapter();
-    const channel = createPlatformChannel('telegram', a.adapter, {
-      db,
-      clock: () => new Date(),
-      log,
-      options: { ...fastRetries, restartBackoff: { firstMs: 50, maxMs: 200 } },
-    });
+    const channel = channelOf(a, { ...fastRetries, restartBackoff: { firstMs: 50, maxMs: 200 } });
     await channel.connect(async () => undefined);
     expect(channel.health().connected).toBe(true);
     a.setStartFails(true);
@@ -319,12 +304,7 @@ describe('platform channel', () => {
   it('starts even when the platform is down at start-up, and connects when it answers', async () => {
     const a = recordingAdapter();
     a.setStartFails(true);
-    const channel = createPlatformChannel('telegram', a.adapter, {
-      db,
-      clock: () => new Date(),
-      log,
-      options: { ...fastRetries, restartBackoff: { firstMs: 20, maxMs: 50 } },
-    });
+    const channel = channelOf(a, { ...fastRetries, restartBackoff: { firstMs: 20, maxMs: 50 } });
     await channel.connect(async () => undefined);
     expect(channel.health()).toMatchObject({ connected: false, lastError: 'platform down' });
     a.setStartFails(false);

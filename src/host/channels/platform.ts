@@ -3,10 +3,20 @@
 // per-chat queues, 429 waits, idempotency, typing, dedup and the liveness watchdog are built once.
 import type { Hono } from 'hono';
 import type { Logger } from '../logger.ts';
-import type { Card, InboundMessage } from './channel.ts';
+import { Capability, type Card, type InboundMessage } from './channel.ts';
 
 export const PLATFORMS = ['telegram', 'slack', 'discord'] as const;
 export type Platform = (typeof PLATFORMS)[number];
+
+/** What the chat platforms all have; an adapter adds Typing where the platform shows it. */
+export const CHAT_PLATFORM_CAPABILITIES =
+  Capability.RichCard |
+  Capability.Buttons |
+  Capability.Threads |
+  Capability.Edit |
+  Capability.Reactions |
+  Capability.Files |
+  Capability.DirectMessages;
 
 export interface PlatformLimits {
   /** Longest text of one platform message, in characters (JS string length). */

@@ -6,7 +6,7 @@
 import { Routes } from 'discord.js';
 import { z } from 'zod';
 import { Capability, ChannelSendError } from '../../channel.ts';
-import type { AdapterOptions, PlatformAdapter } from '../../platform.ts';
+import { CHAT_PLATFORM_CAPABILITIES, type AdapterOptions, type PlatformAdapter } from '../../platform.ts';
 import { createConnection } from './connection.ts';
 import { createDiscordRest } from './rest.ts';
 import { createSender } from './send.ts';
@@ -58,15 +58,7 @@ export function createDiscordAdapter(options: AdapterOptions): PlatformAdapter {
 
   return {
     platform: 'discord',
-    capabilities:
-      Capability.RichCard |
-      Capability.Buttons |
-      Capability.Threads |
-      Capability.Edit |
-      Capability.Reactions |
-      Capability.Files |
-      Capability.Typing |
-      Capability.DirectMessages,
+    capabilities: CHAT_PLATFORM_CAPABILITIES | Capability.Typing,
     limits: { maxText: 2000, minIntervalMs: 250, typingRefreshMs: 8000 },
     start: connection.start,
     stop: connection.stop,

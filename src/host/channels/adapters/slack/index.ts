@@ -8,9 +8,14 @@
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { Capability, ChannelSendError } from '../../channel.ts';
+import { ChannelSendError } from '../../channel.ts';
 import type { Logger } from '../../../logger.ts';
-import type { AdapterOptions, PlatformAdapter, PlatformEvents } from '../../platform.ts';
+import {
+  CHAT_PLATFORM_CAPABILITIES,
+  type AdapterOptions,
+  type PlatformAdapter,
+  type PlatformEvents,
+} from '../../platform.ts';
 import { describe, toChannelSendError } from './errors.ts';
 import { originOf } from '../../inbound-file.ts';
 import type { FileAccess } from './files.ts';
@@ -78,7 +83,7 @@ export function createSlackAdapter(options: AdapterOptions): PlatformAdapter & {
 
   return {
     platform: 'slack',
-    capabilities: CAPABILITIES,
+    capabilities: CHAT_PLATFORM_CAPABILITIES, // Slack bots have no typing indicator
     limits: { maxText: 40_000, minIntervalMs: 1000 },
     ...(settings.mode === 'http' && {
       http: httpRoutes({
@@ -151,15 +156,6 @@ export function createSlackAdapter(options: AdapterOptions): PlatformAdapter & {
     },
   };
 }
-
-const CAPABILITIES =
-  Capability.RichCard |
-  Capability.Buttons |
-  Capability.Threads |
-  Capability.Edit |
-  Capability.Reactions |
-  Capability.Files |
-  Capability.DirectMessages;
 
 /** Options of every Web API client (the bot's, and the Socket Mode client's for apps.connections.open). */
 function webClientOptions(

@@ -3,7 +3,12 @@
 // normalized by a pure function (normalize.ts), and the loop owns the offset and its abort.
 import type { Hono } from 'hono';
 import { Capability } from '../../channel.ts';
-import type { AdapterOptions, PlatformAdapter, PlatformEvents } from '../../platform.ts';
+import {
+  CHAT_PLATFORM_CAPABILITIES,
+  type AdapterOptions,
+  type PlatformAdapter,
+  type PlatformEvents,
+} from '../../platform.ts';
 import { bounded, clearWebhook, createApi, whoAmI } from './client.ts';
 import type { BotIdentity } from './normalize.ts';
 import { startPolling, type Offset, type Poller } from './polling.ts';
@@ -23,15 +28,7 @@ export { parseTelegramSettings, type TelegramSettings } from './settings.ts';
 const DEFAULT_API_ROOT = 'https://api.telegram.org';
 const CALL_TIMEOUT_MS = 10_000;
 
-export const TELEGRAM_CAPABILITIES =
-  Capability.RichCard |
-  Capability.Buttons |
-  Capability.Threads |
-  Capability.Edit |
-  Capability.Reactions |
-  Capability.Files |
-  Capability.Typing |
-  Capability.DirectMessages;
+export const TELEGRAM_CAPABILITIES = CHAT_PLATFORM_CAPABILITIES | Capability.Typing;
 
 export interface TelegramAdapter extends PlatformAdapter {
   /** Webhook mode only: the app the host mounts at /channels/<installation> (Telegram posts to /webhook). */
