@@ -350,18 +350,19 @@ describe.concurrent('agent runner', () => {
       expect,
     }) => {
       const s = await newSession();
-      s.script({ default: [{ delay: 5000 }, { reply: 'finally' }] });
+      // A turn far longer than anything below may take on a loaded machine: SIGTERM must cut it short.
+      s.script({ default: [{ delay: 60_000 }, { reply: 'finally' }] });
       const [message] = insertMessagesIn(s.paths, [chat('take your time')]);
       const runner = s.start({ WARREN_HEARTBEAT_MS: '100', WARREN_IDLE_EXIT_MS: '10000' });
-      await waitFor(() => s.ackOf(message!.id)?.status === 'processing');
+      await waitFor(() => s.ackOf(message!.id)?.status === 'processing', 20_000);
       await waitFor(() => existsSync(s.paths.heartbeat));
       const first = statSync(s.paths.heartbeat).mtimeMs;
-      await waitFor(() => statSync(s.paths.heartbeat).mtimeMs > first + 200, 2000, 20);
+      await waitFor(() => statSync(s.paths.heartbeat).mtimeMs > first + 200, 5000, 20);
 
       const stopped = performance.now();
       runner.child.kill('SIGTERM');
       expect(await runner.exited).toBe(0);
-      expect(performance.now() - stopped).toBeLessThan(1000);
+      expect(performance.now() - stopped).toBeLessThan(5000); // the turn had most of a minute to go
       expect(s.ackOf(message!.id)?.status).toBe('processing');
       expect(s.sent()).toHaveLength(0);
     });
