@@ -96,6 +96,24 @@ export function listAttempts(db: Db, sessionId: string | null, messageOutId: str
     .all(sessionId, messageOutId) as DeliveryAttempt[];
 }
 
+/** The latest attempts, newest first: every status, or only 'failed' ones (`warren deliveries`). */
+export function listRecentAttempts(
+  db: Db,
+  options: { failedOnly: boolean; limit: number; sessionId?: string },
+): DeliveryAttempt[] {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM delivery_attempts
+       WHERE (@failedOnly = 0 OR status = 'failed') AND (@sessionId IS NULL OR session_id = @sessionId)
+       ORDER BY id DESC LIMIT @limit`,
+    )
+    .all({
+      failedOnly: options.failedOnly ? 1 : 0,
+      sessionId: options.sessionId ?? null,
+      limit: options.limit,
+    }) as DeliveryAttempt[];
+}
+
 function truncate(text: string): string {
   if (text.length <= MAX_ERROR_LENGTH) return text;
   // Cut between code points (never half a surrogate pair) and show that something was cut.

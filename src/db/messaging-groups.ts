@@ -102,6 +102,14 @@ export function denyMessagingGroup(db: Db, id: string, now: string): boolean {
   );
 }
 
+/** Lifts a denial (an operator wired the chat after all); false when it was not denied. */
+export function allowMessagingGroup(db: Db, id: string): boolean {
+  return (
+    db.prepare('UPDATE messaging_groups SET denied_at = NULL WHERE id = ? AND denied_at IS NOT NULL').run(id)
+      .changes === 1
+  );
+}
+
 function toMessagingGroup(row: Row): MessagingGroup {
   return { ...row, isGroup: row.isGroup === 1 };
 }

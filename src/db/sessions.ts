@@ -63,6 +63,16 @@ export function listActiveSessions(db: Db): Session[] {
     .all() as Session[];
 }
 
+/** Active sessions (or every one with `all`), most recently active first, at most `limit`. */
+export function listSessions(db: Db, options: { all: boolean; limit: number }): Session[] {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM sessions WHERE @all OR status = 'active'
+       ORDER BY coalesce(last_active, created_at) DESC, id LIMIT @limit`,
+    )
+    .all({ all: options.all ? 1 : 0, limit: options.limit }) as Session[];
+}
+
 export function setContainerStatus(db: Db, id: string, status: ContainerStatus): boolean {
   const s = z.enum(CONTAINER_STATUSES).parse(status);
   return db.prepare('UPDATE sessions SET container_status = ? WHERE id = ?').run(s, id).changes === 1;

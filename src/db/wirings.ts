@@ -86,6 +86,20 @@ export function listWiringsForAgentGroup(db: Db, agentGroupId: string): Wiring[]
     .all(agentGroupId) as Wiring[];
 }
 
+/** Every wiring, by chat then evaluation order (for `warren wirings`). */
+export function listWirings(db: Db): Wiring[] {
+  return db
+    .prepare(`SELECT ${COLUMNS} FROM wirings ORDER BY messaging_group_id, priority DESC, created_at, id`)
+    .all() as Wiring[];
+}
+
+/** The wiring of one chat to one agent group (there is at most one). */
+export function findWiring(db: Db, messagingGroupId: string, agentGroupId: string): Wiring | undefined {
+  return db
+    .prepare(`SELECT ${COLUMNS} FROM wirings WHERE messaging_group_id = ? AND agent_group_id = ?`)
+    .get(messagingGroupId, agentGroupId) as Wiring | undefined;
+}
+
 export function deleteWiring(db: Db, id: string): boolean {
   return db.prepare('DELETE FROM wirings WHERE id = ?').run(id).changes === 1;
 }

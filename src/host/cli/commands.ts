@@ -11,14 +11,23 @@ import { APPROVALS_HELP, runApprovalsCommand } from './approvals.ts';
 import { CHANNELS_HELP, runChannelsCommand } from './channels.ts';
 import { CHAT_HELP, runChat } from './chat.ts';
 import { CRON_HELP, cronNext } from './cron.ts';
+import { DELIVERIES_HELP, runDeliveriesCommand } from './deliveries.ts';
 import { DROPPED_HELP, runDroppedCommand } from './dropped.ts';
 import { GROUPS_HELP, runGroupsCommand } from './groups.ts';
 import { LOGIN_LINK_HELP, runLoginLinkCommand } from './login-link.ts';
 import { ROLES_HELP, runRolesCommand } from './roles.ts';
+import { runSessionsCommand, SESSIONS_HELP } from './sessions.ts';
 import { runTasksCommand, TASKS_HELP } from './tasks.ts';
 import { runTokensCommand, TOKENS_HELP } from './tokens.ts';
 import { runUsageCommand, USAGE_HELP } from './usage.ts';
 import { runUsersCommand, USERS_HELP } from './users.ts';
+import {
+  runUnwireCommand,
+  runWireCommand,
+  runWiringsCommand,
+  WIRING_HELP,
+  type WiringIo,
+} from './wirings.ts';
 
 const FLAGS = {
   'data-dir': { type: 'string' },
@@ -55,6 +64,16 @@ const FLAGS = {
   'api-url': { type: 'string' },
   secret: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
+  engage: { type: 'string' },
+  pattern: { type: 'string' },
+  'session-mode': { type: 'string' },
+  'sender-scope': { type: 'string' },
+  ignored: { type: 'string' },
+  'unknown-senders': { type: 'string' },
+  'group-chat': { type: 'boolean' },
+  dm: { type: 'boolean' },
+  failed: { type: 'boolean' },
+  limit: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -167,6 +186,34 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
         env: process.env,
       }),
   },
+  wire: { help: WIRING_HELP, run: (ctx) => runWireCommand(wiringIo(ctx)) },
+  unwire: { help: WIRING_HELP, run: (ctx) => runUnwireCommand(wiringIo(ctx)) },
+  wirings: { help: WIRING_HELP, run: (ctx) => runWiringsCommand(wiringIo(ctx)) },
+  sessions: {
+    help: SESSIONS_HELP,
+    run: ({ args, flags, config, operator, hostRunning }) =>
+      runSessionsCommand({
+        ...operator(),
+        config,
+        args,
+        all: flags.all ?? false,
+        limit: flags.limit,
+        json: flags.json ?? false,
+        hostRunning,
+      }),
+  },
+  deliveries: {
+    help: DELIVERIES_HELP,
+    run: ({ args, flags, config, terminal }) =>
+      runDeliveriesCommand({
+        ...terminal,
+        config,
+        args,
+        failed: flags.failed ?? false,
+        limit: flags.limit,
+        json: flags.json ?? false,
+      }),
+  },
 };
 
 async function initCommand({ config, terminal }: CommandContext): Promise<number> {
@@ -238,6 +285,24 @@ function peopleIo({ args, flags, config, operator, hostRunning }: CommandContext
     out: flags.out,
     yes: flags.yes ?? false,
     hostRunning,
+  };
+}
+
+/** What `wire`, `unwire` and `wirings` work with. */
+function wiringIo({ args, flags, config, operator }: CommandContext): WiringIo {
+  return {
+    ...operator(),
+    config,
+    args,
+    engage: flags.engage,
+    pattern: flags.pattern,
+    sessionMode: flags['session-mode'],
+    senderScope: flags['sender-scope'],
+    ignored: flags.ignored,
+    unknownSenders: flags['unknown-senders'],
+    groupChat: flags['group-chat'] ?? false,
+    dm: flags.dm ?? false,
+    json: flags.json ?? false,
   };
 }
 

@@ -25,6 +25,11 @@ commands:
   roles    list [USER] | grant USER ROLE [--group G] | revoke USER ROLE [--group G]  (owner, admin, member)
   dropped  messages that were not routed, and why (unknown senders, caps on agent messages, …)
   channels chat platforms: add telegram|slack|discord [--name N] [--mode M] | list [--json] | test NAME | remove NAME
+  wire     wire CHANNEL:CHAT_ID GROUP [--engage M] [--session-mode M] [--unknown-senders P]: a group answers there
+  unwire   unwire CHANNEL:CHAT_ID GROUP: it stops answering there
+  wirings  which agent group answers in which chat, and how [--json]  (warren wire help: the options)
+  sessions list [--all] [--json] | show ID | stop ID: conversations and their containers
+  deliveries list [--failed] [--limit N] [--json]: the latest attempts to send replies to chats
 
 options (every command):
   --data-dir DIR     data folder (default ./data, or WARREN_DATA_DIR)
