@@ -235,7 +235,7 @@ describe('files in', () => {
     fake.message({ channelId: DM, content: 'x', attachments: [{ filename: 'a.txt', url: evil, size: 3 }] });
     const m = await nextMessage();
     expect(m.attachments).toEqual([]);
-    expect(m.text).toContain("[file not received: a.txt (not from the platform)]");
+    expect(m.text).toContain('[file not received: a.txt (not from the platform)]');
     expect(fake.strayHits).toEqual([]);
   });
 });
