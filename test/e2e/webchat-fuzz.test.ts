@@ -337,5 +337,4 @@ test('10,000 generated web chat requests: each a 202 or a 4xx with a clear error
   );
   expect(counts.get(202) ?? 0).toBeGreaterThan(1000);
   expect(unsafeInboxEntries(paths.inbox)).toEqual([]);
-  expect(seconds).toBeLessThan(60);
 }, 120_000);
