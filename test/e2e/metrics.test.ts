@@ -1,6 +1,7 @@
 // /metrics scraped while real containers answer web chat messages: the numbers match what happened.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiToken } from '../../src/db/tokens.ts';
+import { createUser } from '../../src/db/users.ts';
 import { parsePrometheusText, type Samples } from '../harness/prometheus.ts';
 import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 
@@ -89,5 +90,13 @@ describe('metrics at /metrics', () => {
     const wrong = await scrape('wrn_not-a-token');
     expect(wrong.status).toBe(401);
     expect(await wrong.text()).not.toContain('warren_');
+  });
+
+  test('a token of someone who administers nothing is refused', async () => {
+    const now = new Date().toISOString();
+    const member = createUser(warren.wire.db, { displayName: 'Member' }, now);
+    const response = await scrape(createApiToken(warren.wire.db, member.id, 'curious', now).token);
+    expect(response.status).toBe(403);
+    expect(await response.text()).not.toContain('warren_');
   });
 });

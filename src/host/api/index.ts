@@ -9,7 +9,7 @@ import { approvalsApi } from './approvals.ts';
 import { apiTokenAuth, type ApiEnv } from './auth.ts';
 import { channelsApi } from './channels.ts';
 
-export { apiTokenAuth } from './auth.ts';
+export { apiTokenAuth, type ApiEnv } from './auth.ts';
 
 export interface AdminApiDeps {
   db: Db;
