@@ -250,6 +250,11 @@ export function listPendingApprovals(db: Db): Approval[] {
   return rows.map(toApproval);
 }
 
+/** How many approvals wait for a decision (an index count: cheap enough for every metrics scrape). */
+export function countPendingApprovals(db: Db): number {
+  return db.prepare(`SELECT count(*) FROM approvals WHERE status = 'pending'`).pluck().get() as number;
+}
+
 /**
  * Settles a pending approval. Returns false, changing nothing, when it was already settled: the
  * caller applies the effect only on true, inside the same transaction, so it happens exactly once.

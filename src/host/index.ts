@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { listAgentGroups } from '../db/agent-groups.ts';
+import { countPendingApprovals } from '../db/approvals.ts';
 import { releaseAbandonedClaims } from '../db/inbound-dedup.ts';
 import type { Db } from '../db/connection.ts';
 import {
@@ -31,6 +32,7 @@ import { createGateway, describeGroupModel, loadSecrets, type Secrets } from './
 import { startHttpServer, type RunningHttpServer } from './http.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, metricsApp, type HostMetrics } from './metrics/index.ts';
 import { REPO_ROOT } from './repo.ts';
 import { createRouter } from './router.ts';
 import { getSession, resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
@@ -66,9 +68,14 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   resetContainerStatuses(db);
 
   const { channels, webchat, cli, platformRoutes } = await createChannels(config, db, clock, log, secrets);
-  const base: Base = { config, db, clock, log, channels };
+  const metrics = createMetrics();
+  const base: Base = { config, db, clock, log, channels, metrics };
   const parts = buildParts(base, { ...engine, secrets, onDelivered: options.onDelivered });
-  const { approvals, router } = parts;
+  const { approvals, router, pool } = parts;
+  metrics.readFrom({
+    containers: () => ({ running: pool.running().length, queued: pool.queuedSessions().length }),
+    approvalsPending: () => countPendingApprovals(db),
+  });
   parts.sweep.start(config.sweepIntervalMs);
   await channels.connectAll(async (message) => {
     const outcome = await router.route(message);
@@ -85,6 +92,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
       { path: '/webchat', app: webchat.app },
       { path: '/cli', app: cli.app },
       { path: '/api', app: createAdminApi({ db, clock, approvals, channelHealth: () => channels.health() }) },
+      { path: '/metrics', app: metricsApp({ db, clock, metrics }) },
       ...platformRoutes,
     ],
     log,
@@ -102,6 +110,8 @@ interface Base {
   clock: () => Date;
   log: Logger;
   channels: ChannelRegistry;
+  /** The host's Prometheus registry and the hooks each part calls (metrics/). */
+  metrics: HostMetrics;
 }
 
 /** The data folder made or checked, and what the host must warn about before it starts. */
@@ -189,7 +199,7 @@ function buildParts(base: Base, supplies: Supplies) {
 
 /** What turns agents' rows into effects: notices, tasks, approvals, agent messages, delivery, models. */
 function buildMessaging(base: Base, supplies: Supplies, events: HostEvents) {
-  const { config, db, clock, log, channels } = base;
+  const { config, db, clock, log, channels, metrics } = base;
   const { docker, image, secrets } = supplies;
   const wake = events.wake.emit;
   const notices = createNotices({ db, dataDir: config.dataDir, channels, clock, log });
@@ -219,6 +229,7 @@ function buildMessaging(base: Base, supplies: Supplies, events: HostEvents) {
       build: (packages) => ensurePackageImage(docker, image.tag, packages, { log }),
     },
     settings: { ttlMs: config.approvals.ttlMs },
+    metrics,
   });
   const agentMessages = createAgentMessages({
     db,
@@ -241,8 +252,9 @@ function buildMessaging(base: Base, supplies: Supplies, events: HostEvents) {
     questions: approvals.questions,
     agentMessages,
     onUnsafe: events.unsafe.emit,
+    metrics,
   });
-  const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log });
+  const gateway = createGateway({ db, dataDir: config.dataDir, secrets, clock, log, metrics });
   const diskQuota = createDiskQuota({
     dataDir: config.dataDir,
     quotaBytes: config.containers.diskQuotaBytes,
@@ -265,7 +277,7 @@ function buildSessions(
   events: HostEvents,
   messaging: ReturnType<typeof buildMessaging>,
 ) {
-  const { config, db, clock, log } = base;
+  const { config, db, clock, log, metrics } = base;
   const { notices, notifyUser, scheduler, approvals, delivery, gateway, diskQuota } = messaging;
   const wake = events.wake.emit;
   const onUnsafe = events.unsafe.emit;
@@ -283,6 +295,7 @@ function buildSessions(
     clock,
     log,
     onUnsafe,
+    metrics,
   });
   events.wake.on(pool.wake);
   events.overQuota.on((id) => pool.stop(id, 5000));
@@ -306,6 +319,7 @@ function buildSessions(
     diskQuota,
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
     onUnsafe,
+    metrics,
   });
 
   const router = createRouter({
@@ -320,6 +334,7 @@ function buildSessions(
     attachments: config.attachments,
     approvals,
     intercept: (message) => approvals.intercept(message),
+    metrics,
   });
   events.admitted.on(router.replay);
   return { pool, sweep, router };

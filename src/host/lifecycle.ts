@@ -19,6 +19,7 @@ import {
 import type { Delivery, NotifyUser } from './delivery/index.ts';
 import { GATEWAY_DIR, type Gateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics/index.ts';
 import {
   foldAcks,
   isHeldForDiskQuota,
@@ -55,6 +56,7 @@ export interface LifecycleDeps {
   log: Logger;
   /** A session whose out/ cannot be trusted (sessions/quarantine.ts). */
   onUnsafe?: (sessionId: string, err: SessionUnsafeError) => void;
+  metrics?: Pick<Metrics, 'containerStarted'>;
 }
 
 const LOG_MAX_BYTES = 1 << 20;
@@ -70,6 +72,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     maxContainers: config.containers.maxTotal,
     maxPerAgentGroup: config.containers.maxPerAgentGroup,
     log,
+    metrics: deps.metrics,
     limits: { maxLifetimeMs: config.containers.maxLifetimeMs, idleStopMs: config.containers.idleStopMs },
     lastActivity: (sessionId) => lastActivity(deps, sessionId),
     launch: (sessionId) => launchFor(deps, sessionId, user),

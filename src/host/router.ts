@@ -37,6 +37,7 @@ import type { InboundMessage } from './channels/index.ts';
 import { DEFAULT_GROUP_FOLDER } from './data-folder.ts';
 import type { Say } from './delivery/index.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics/index.ts';
 import {
   DEFAULT_ATTACHMENT_LIMITS,
   insertMessagesIn,
@@ -79,6 +80,8 @@ export interface RouterDeps {
   bindingCodeTtlMs?: number;
   /** Caps on the files of one message (config `attachments`); larger files are named, not stored. */
   attachments?: AttachmentLimits;
+  /** Counts what became of each message (metrics/). */
+  metrics?: Pick<Metrics, 'routed'>;
 }
 
 export type RouteOutcome =
@@ -110,6 +113,7 @@ export function createRouter(deps: RouterDeps) {
     const token = newId('claim');
     const now = clock().toISOString();
     if (claimInbound(db, key, token, now, deps.claimStaleAfterMs ?? 60_000) === 'duplicate') {
+      deps.metrics?.routed({ status: 'duplicate' }, false);
       return { status: 'duplicate' };
     }
     try {
@@ -117,7 +121,7 @@ export function createRouter(deps: RouterDeps) {
         ? { status: 'intercepted' }
         : await routeClaimed(deps, message, now, { replay: false });
       markInboundProcessed(db, key, token, clock().toISOString());
-      finish(deps, message, outcome, now);
+      finish(deps, message, outcome, now, false);
       return outcome;
     } catch (err) {
       // Give the claim back: the sender's retry must be routed, not taken for a duplicate.
@@ -134,15 +138,22 @@ export function createRouter(deps: RouterDeps) {
   async function replay(message: InboundMessage): Promise<RouteOutcome> {
     const now = clock().toISOString();
     const outcome = await routeClaimed(deps, message, now, { replay: true });
-    finish(deps, message, outcome, now);
+    finish(deps, message, outcome, now, true);
     return outcome;
   }
 }
 
 export type Router = ReturnType<typeof createRouter>;
 
-/** A dropped message is recorded; a session that received a triggering one is woken. */
-function finish(deps: RouterDeps, message: InboundMessage, outcome: RouteOutcome, now: string): void {
+/** A dropped message is recorded; a session that received a triggering one is woken; both counted. */
+function finish(
+  deps: RouterDeps,
+  message: InboundMessage,
+  outcome: RouteOutcome,
+  now: string,
+  replay: boolean,
+): void {
+  deps.metrics?.routed(outcome, replay);
   if (outcome.status === 'dropped') recordDrop(deps, message, outcome.reason, now);
   else if (outcome.status === 'routed')
     for (const s of outcome.sessions) if (s.trigger) deps.wake(s.sessionId);

@@ -5,6 +5,7 @@ import { pruneSentParts } from '../db/channel-sent-parts.ts';
 import type { Db } from '../db/connection.ts';
 import { deleteSession, getSession, listClosedBefore, listDueWakes, takeWakes } from '../db/sessions.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics/index.ts';
 import {
   foldAcks,
   heartbeatAt,
@@ -40,6 +41,8 @@ export interface SweepDeps {
   closedRetentionMs: number;
   /** A session whose out/ cannot be trusted (sessions/quarantine.ts). */
   onUnsafe?: (sessionId: string, err: SessionUnsafeError) => void;
+  /** Times each pass (metrics/). */
+  metrics?: Pick<Metrics, 'swept'>;
 }
 
 export interface SweepReport {
@@ -77,7 +80,12 @@ export function createSweep(deps: SweepDeps) {
 
   /** One pass; overlapping calls share the pass in flight. */
   function tick(): Promise<SweepReport> {
-    ticking ??= sweepOnce(deps).finally(() => (ticking = undefined));
+    ticking ??= sweepOnce(deps)
+      .then((report) => {
+        deps.metrics?.swept(report.ms);
+        return report;
+      })
+      .finally(() => (ticking = undefined));
     return ticking;
   }
 }

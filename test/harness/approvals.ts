@@ -17,6 +17,7 @@ import { grantRole } from '../../src/db/roles.ts';
 import { setUserDm } from '../../src/db/user-dms.ts';
 import { addIdentity, createUser, type User } from '../../src/db/users.ts';
 import { createApprovals, type Approvals } from '../../src/host/approvals/index.ts';
+import { createMetrics, type HostMetrics } from '../../src/host/metrics/index.ts';
 import {
   Capability,
   type Channel,
@@ -86,6 +87,8 @@ export interface World {
   outsider: Person;
   replayed: InboundMessage[];
   woken: string[];
+  /** Where the engine counts decisions and dropped held messages (no process metrics). */
+  metrics: HostMetrics;
   builds: PackageSet[];
   now(): Date;
   advance(ms: number): void;
@@ -150,7 +153,9 @@ export function createWorld(options: WorldOptions = {}): World {
   const woken: string[] = [];
   const builds: PackageSet[] = [];
   const notices = createNotices({ db, dataDir, channels, clock: () => now, log: pino({ level: 'silent' }) });
+  const metrics = createMetrics({ defaultMetrics: false });
   const engine = createApprovals({
+    metrics,
     db,
     dataDir,
     groupsDir,
@@ -199,6 +204,7 @@ export function createWorld(options: WorldOptions = {}): World {
     otherAdmin,
     outsider,
     replayed,
+    metrics,
     woken,
     builds,
     now: () => now,

@@ -11,6 +11,7 @@ import { openCentralDb, type Db } from '../../src/db/connection.ts';
 import type { Provider } from '../../src/db/enums.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createGateway, loadSecrets, type Gateway, type GatewayCall } from '../../src/host/gateway/index.ts';
+import { createMetrics, type HostMetrics } from '../../src/host/metrics/index.ts';
 import { createSessionFiles, sessionPaths, type SessionPaths } from '../../src/host/sessions/index.ts';
 import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.ts';
@@ -35,6 +36,8 @@ export interface GatewayFixture {
   socket: string;
   /** Every call the gateway finished, in order. */
   calls: GatewayCall[];
+  /** The registry the gateway counts tokens and refusals in (no process metrics). */
+  metrics: HostMetrics;
   /** Resolves with the next finished call. */
   nextCall(): Promise<GatewayCall>;
   /** Log lines the gateway wrote (JSON, one per line). */
@@ -65,7 +68,9 @@ export async function startGatewayFixture(options: GatewayFixtureOptions): Promi
   const calls: GatewayCall[] = [];
   const waiters: ((call: GatewayCall) => void)[] = [];
   const secretsFile = join(dataDir, 'secrets.json');
+  const metrics = createMetrics({ defaultMetrics: false });
   const gateway = createGateway({
+    metrics,
     db,
     dataDir,
     secrets: loadSecrets({ file: secretsFile, env: options.env ?? {} }),
@@ -86,6 +91,7 @@ export async function startGatewayFixture(options: GatewayFixtureOptions): Promi
     gateway,
     socket: join(dir, 'model.sock'),
     calls,
+    metrics,
     nextCall: () => new Promise((resolve) => waiters.push(resolve)),
     logs: () => logText,
     async close() {

@@ -17,6 +17,7 @@ import type { OutboundOperation } from '../../src/shared/session-content.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';
 import { createDelivery } from '../../src/host/delivery/index.ts';
+import { createMetrics } from '../../src/host/metrics/index.ts';
 import {
   createSessionFiles,
   sessionPaths,
@@ -24,11 +25,12 @@ import {
   writeRouting,
 } from '../../src/host/sessions/index.ts';
 import { recordingChannel } from '../harness/approvals.ts';
+import { parsePrometheusText } from '../harness/prometheus.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'warren-isolation-'));
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-test('a row whose handler throws fails alone with the reason; later rows are delivered', async () => {
+test('a row whose handler throws fails alone with the reason; later rows are delivered and counted', async () => {
   const now = '2026-12-01T10:00:00.000Z';
   const db = openCentralDb(join(root, 'warren.db'));
   const group = createAgentGroup(db, { name: 'Main', folder: 'main' }, now);
@@ -49,11 +51,13 @@ test('a row whose handler throws fails alone with the reason; later rows are del
   const channels = createChannelRegistry();
   channels.register(channel);
   const woken: string[] = [];
+  const metrics = createMetrics({ defaultMetrics: false });
   const delivery = createDelivery({
+    metrics,
     db,
     dataDir: root,
     channels,
-    clock: () => new Date(now),
+    clock: () => new Date(Date.parse(now) + 300), // delivered 0.3 s after the runner wrote the rows
     log: pino({ level: 'silent' }),
     wake: (id) => woken.push(id),
     watchFiles: false,
@@ -90,5 +94,9 @@ test('a row whose handler throws fails alone with the reason; later rows are del
   ) as string[];
   expect(told.join('\n')).toMatch(/the host could not handle this message: the handler exploded/);
   expect(woken).toContain(session.id);
+  const m = parsePrometheusText((await metrics.scrape()).text);
+  expect(m.value('warren_delivery_latency_seconds_count')).toBe(2);
+  expect(m.value('warren_delivery_latency_seconds_sum')).toBeCloseTo(0.6);
+  expect(m.series('warren_delivery_failures_total')).toEqual([{ labels: { code: 'unknown' }, value: 1 }]);
   db.close();
 });

@@ -12,6 +12,7 @@ import {
   type GatewayFixture,
 } from '../harness/gateway-fixture.ts';
 import { cleanupsAfterEach } from '../harness/cleanups.ts';
+import { parsePrometheusText } from '../harness/prometheus.ts';
 
 const cleanups = cleanupsAfterEach();
 
@@ -67,6 +68,34 @@ describe('claude', () => {
     await callSocket(gw.socket, { path: '/v1/messages', body: { model: 'claude-sonnet-4-5', messages: [] } });
     await callSocket(gw.socket, { path: '/v1/messages', body: { model: 'not-allowed', messages: [] } });
     expect(rows(gw)).toMatchObject([{ statusCode: 500, inputTokens: 0, outputTokens: 0 }]);
+  });
+});
+
+describe('metrics', () => {
+  test('the tokens recorded are the tokens counted for the agent group; a local refusal counts by reason', async () => {
+    const { fake: anthropic, gw } = await startClaudeGateway(cleanups, { key: null });
+    anthropic.reply({
+      text: 'a',
+      usage: { input_tokens: 321, output_tokens: 45, cache_read_input_tokens: 9 },
+    });
+    await callSocket(gw.socket, {
+      path: '/v1/messages',
+      body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] },
+    });
+    await callSocket(gw.socket, { path: '/v1/messages', body: { model: 'not-allowed', messages: [] } });
+
+    const m = parsePrometheusText((await gw.metrics.scrape()).text);
+    const tokens = (kind: string) => m.value('warren_model_tokens_total', { agent_group: gw.group.id, kind });
+    const [row] = rows(gw);
+    expect([tokens('input'), tokens('output'), tokens('cache_read')]).toEqual([
+      row!.inputTokens,
+      row!.outputTokens,
+      row!.cacheReadTokens,
+    ]);
+    expect([tokens('input'), tokens('output'), tokens('cache_read')]).toEqual([321, 45, 9]);
+    expect(m.series('warren_gateway_refusals_total')).toEqual([
+      { labels: { reason: 'model_not_allowed' }, value: 1 },
+    ]);
   });
 });
 

@@ -9,6 +9,8 @@ import { approvalsApi } from './approvals.ts';
 import { apiTokenAuth, type ApiEnv } from './auth.ts';
 import { channelsApi } from './channels.ts';
 
+export { apiTokenAuth, type ApiEnv } from './auth.ts';
+
 export interface AdminApiDeps {
   db: Db;
   clock: () => Date;

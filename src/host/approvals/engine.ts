@@ -8,6 +8,7 @@ import { isApprovalAction } from '../../shared/session-content.ts';
 import { type InboundMessage, type ChannelRegistry } from '../channels/index.ts';
 import type { SendHostMessage } from '../delivery/index.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/index.ts';
 import { sendApprovalCards } from './approval-card.ts';
 import { applyDecision } from './apply-decision.ts';
 import { createCards } from './cards.ts';
@@ -41,6 +42,8 @@ export interface ApprovalsDeps {
   /** Builds agent images with packages (install_packages); without it such builds fail. */
   images?: PackageImagesDeps['images'];
   settings?: Partial<ApprovalsSettings>;
+  /** Counts decisions and the held messages they drop (metrics/). */
+  metrics?: Pick<Metrics, 'dropped' | 'approvalDecided'>;
 }
 
 export function createApprovals(deps: ApprovalsDeps) {

@@ -11,6 +11,7 @@ import type { Cards } from './cards.ts';
 import { releaseHeldMessages, type ReleaseHeldDeps } from './held.ts';
 import { KIND_HANDLERS, type FollowUpContext } from './kinds/index.ts';
 import { notifyAgent, type NotifyAgentDeps } from './notify-agent.ts';
+import type { Metrics } from '../metrics/index.ts';
 import type { ImageBuildOutcome } from './package-images.ts';
 
 /** A follow-up failing this many times in a row is given up on (logged): the sweep must not spin on it. */
@@ -20,6 +21,7 @@ export interface FollowUpsDeps extends NotifyAgentDeps, ReleaseHeldDeps {
   groupsDir: string;
   cards: Cards;
   rebuildImage(agentGroupId: string): Promise<ImageBuildOutcome>;
+  metrics?: Pick<Metrics, 'dropped' | 'approvalDecided'>;
 }
 
 export function createFollowUps(deps: FollowUpsDeps) {
@@ -43,6 +45,7 @@ export function createFollowUps(deps: FollowUpsDeps) {
         }
         log.error({ approvalId, err }, 'approval follow-up keeps failing; given up');
         markFollowupsDone(db, approvalId, clock().toISOString());
+        countDecided(deps, getApproval(db, approvalId));
       })
       .finally(() => inFlight.delete(approvalId));
     inFlight.set(approvalId, work);
@@ -91,6 +94,12 @@ async function runFollowUp(deps: FollowUpsDeps, approvalId: string): Promise<voi
   if (handler?.followUp) await handler.followUp(ctx, approval, payload, approved);
   else await ctx.releaseHeld(false, 'sender_rejected');
   markFollowupsDone(db, approval.id, clock().toISOString());
+  countDecided(deps, approval);
+}
+
+/** Counted once its follow-up is done: so a decision made by the CLI counts too, and none twice. */
+function countDecided(deps: FollowUpsDeps, approval: Approval | undefined): void {
+  if (approval && approval.status !== 'pending') deps.metrics?.approvalDecided(approval.status);
 }
 
 function followUpContext(deps: FollowUpsDeps, approval: Approval): FollowUpContext {

@@ -7,6 +7,7 @@ import type { DropReason } from '../../db/enums.ts';
 import { listHeldMessages, releaseHeldMessage } from '../../db/held-messages.ts';
 import type { InboundMessage } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/index.ts';
 
 type StoredAttachment = Omit<InboundMessage['attachments'][number], 'data'> & { data: string };
 export type StoredMessage = Omit<InboundMessage, 'raw' | 'attachments'> & { attachments: StoredAttachment[] };
@@ -29,6 +30,7 @@ export interface ReleaseHeldDeps {
   log: Logger;
   /** Routes a held message again, past the dedup claim its first arrival took (the access router). */
   replay?(message: InboundMessage): Promise<unknown>;
+  metrics?: Pick<Metrics, 'dropped'>;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function releaseHeldMessages(
         },
         clock().toISOString(),
       );
+      deps.metrics?.dropped(dropReason);
     }
     if (releaseHeldMessage(db, held.id, clock().toISOString())) released++;
   }

@@ -11,6 +11,7 @@ import {
   type PoolLimits,
   type WatchedSlot,
 } from './pool-limits.ts';
+import type { Metrics } from '../metrics/index.ts';
 import type { ContainerRef, ContainerRuntime, ContainerSpec } from './runtime.ts';
 
 export type { LimitStop, PoolLimits } from './pool-limits.ts';
@@ -48,6 +49,8 @@ export interface PoolDeps {
   lastActivity?: (sessionId: string) => number | null;
   /** Epoch ms; tests move time. */
   now?: () => number;
+  /** Counts starts and how long they take (metrics/). */
+  metrics?: Pick<Metrics, 'containerStarted'>;
 }
 
 interface Slot extends WatchedSlot {
@@ -164,9 +167,11 @@ async function runContainer(
   spec: ContainerSpec,
 ): Promise<number> {
   let exitCode = -1;
+  const began = performance.now(); // a duration: monotonic, whatever the tests do to `now`
   try {
     await deps.beforeStart?.(sessionId);
     slot.ref = await deps.runtime.start(spec);
+    deps.metrics?.containerStarted(performance.now() - began, true);
     slot.startedAt = now();
     watchdog.arm();
     if (state.closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
@@ -181,6 +186,7 @@ async function runContainer(
     await deps.runtime.remove(slot.ref);
   } catch (err) {
     slot.exiting = true;
+    if (!slot.ref) deps.metrics?.containerStarted(performance.now() - began, false);
     if (!state.closed) deps.log.warn({ sessionId, err }, 'session container failed; its work is retried');
     if (slot.ref) await deps.runtime.remove(slot.ref).catch(() => {});
   }

@@ -5,6 +5,7 @@ import type { DeliveryErrorCode } from '../../db/enums.ts';
 import type { Session } from '../../db/sessions.ts';
 import type { ChannelRegistry } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/index.ts';
 import type { OutboundRow, SessionPaths, SessionUnsafeError } from '../sessions/index.ts';
 
 export interface DeliveryDeps {
@@ -21,6 +22,8 @@ export interface DeliveryDeps {
   maxAttempts?: number;
   onDelivered?: (event: { sessionId: string; messageOutId: string; inReplyTo: string | null }) => void;
   onFailed?: (event: { sessionId: string; messageOutId: string; code: DeliveryErrorCode }) => void;
+  /** Counts deliveries, their latency, and final failures (metrics/). */
+  metrics?: Pick<Metrics, 'delivered' | 'deliveryFailed'>;
   /** The session's out/ cannot be trusted (DESIGN §10): take it out of service (sessions/quarantine.ts). */
   onUnsafe?: (sessionId: string, err: SessionUnsafeError) => void;
   /**

@@ -15,7 +15,7 @@ import type { DeliveryDeps } from './deps.ts';
 const MAX_FAILURE_NOTICES = 3;
 const FAILURE_NOTICE_WINDOW_MS = 10 * 60_000;
 
-export type FailureDeps = Pick<DeliveryDeps, 'clock' | 'log' | 'wake' | 'onFailed'>;
+export type FailureDeps = Pick<DeliveryDeps, 'clock' | 'log' | 'wake' | 'onFailed' | 'metrics'>;
 
 export interface RowFailure {
   session: Session;
@@ -35,6 +35,7 @@ export function failRow(deps: FailureDeps, failure: RowFailure): void {
     deliveredAt: now,
   });
   notifyAgentOfFailure(deps, failure, now);
+  deps.metrics?.deliveryFailed(code);
   deps.onFailed?.({ sessionId: session.id, messageOutId: row.id, code });
 }
 

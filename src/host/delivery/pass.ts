@@ -110,12 +110,14 @@ async function deliverRow(
       ),
   );
   if (outcome.ok) {
+    const deliveredAt = deps.clock();
     recordDelivered(paths, {
       messageOutId: row.id,
       platformMessageId: outcome.platformMessageId,
       status: 'delivered',
-      deliveredAt: deps.clock().toISOString(),
+      deliveredAt: deliveredAt.toISOString(),
     });
+    deps.metrics?.delivered(deliveredAt.getTime() - dueSince(row, deliveredAt.getTime()));
     await removeDeliveredFiles(paths, row);
     deps.onDelivered?.({ sessionId: session.id, messageOutId: row.id, inReplyTo: row.in_reply_to });
     return true;
@@ -170,6 +172,20 @@ async function sendRow(
   );
   if ('unsupported' in message) return refused('unsupported', message.unsupported);
   return sendThrough(channel, message);
+}
+
+/**
+ * Since when the row could be delivered: written by the runner (its clock is the host's: same
+ * kernel), or its deliver_after if later; a timestamp that does not parse counts as due `now`.
+ */
+function dueSince(row: OutboundRow, now: number): number {
+  const written = Date.parse(row.timestamp);
+  const after = row.deliver_after ? Date.parse(row.deliver_after) : NaN;
+  const since = Math.max(
+    Number.isNaN(written) ? -Infinity : written,
+    Number.isNaN(after) ? -Infinity : after,
+  );
+  return Number.isFinite(since) ? since : now;
 }
 
 function refused(code: DeliveryErrorCode, error: string): SendOutcome {

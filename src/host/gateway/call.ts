@@ -7,6 +7,7 @@ import type { ModelProvider } from '../../db/enums.ts';
 import { recordModelUsage, tokensUsedByGroup, type TokenCounts } from '../../db/model-usage.ts';
 import { getSession } from '../../db/sessions.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/index.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import { admitCall } from './admission.ts';
 import { currentUserOf } from './attribution.ts';
@@ -45,6 +46,7 @@ export interface CallContext {
   fetch: typeof fetch;
   rate: RateLimiter;
   onCall?: (call: GatewayCall) => void;
+  metrics?: Pick<Metrics, 'modelCall'>;
 }
 
 type CallOutcome = Omit<GatewayCall, 'sessionId' | 'agentGroupId' | 'path' | 'durationMs'>;
@@ -73,14 +75,11 @@ export async function handleCall(
   const session = getSession(db, sessionId);
   const group = session && getAgentGroup(db, session.agentGroupId);
   const path = req.url ?? '/';
-  const report = (call: CallOutcome) =>
-    ctx.onCall?.({
-      sessionId,
-      agentGroupId: group?.id ?? '',
-      path,
-      durationMs: clock().getTime() - started,
-      ...call,
-    });
+  const report = (call: CallOutcome) => {
+    const agentGroupId = group?.id ?? '';
+    ctx.metrics?.modelCall({ agentGroupId, ...call });
+    ctx.onCall?.({ sessionId, agentGroupId, path, durationMs: clock().getTime() - started, ...call });
+  };
   if (!session || !group || session.status !== 'active') {
     req.resume();
     send(res, refusal('openai', 'no_session', `session ${sessionId} is not active; it makes no model calls`));

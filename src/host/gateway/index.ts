@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Db } from '../../db/connection.ts';
 import { getSession } from '../../db/sessions.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/index.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import { handleCall, type CallContext, type GatewayCall } from './call.ts';
 import { send } from './forward.ts';
@@ -40,6 +41,8 @@ export interface GatewayDeps {
   fetch?: typeof fetch;
   /** Tests observe each call once it has been recorded. */
   onCall?: (call: GatewayCall) => void;
+  /** Counts tokens by agent group and the gateway's refusals (metrics/). */
+  metrics?: Pick<Metrics, 'modelCall'>;
 }
 
 export interface Gateway {
@@ -61,6 +64,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     fetch: deps.fetch ?? fetch,
     rate: createRateLimiter(clock),
     onCall: deps.onCall,
+    metrics: deps.metrics,
   };
   const servers = new Map<string, { server: Server; socket: string; ready: Promise<void> }>();
 
@@ -79,6 +83,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const server = createServer((req, res) => {
       handleCall(calls, sessionId, req, res).catch((err: unknown) => {
         log.error({ sessionId, err }, 'gateway: a model call failed inside the gateway');
+        deps.metrics?.modelCall({ agentGroupId: '', refused: 'upstream_unreachable' });
         send(res, refusal('openai', 'upstream_unreachable', 'the Warren gateway failed; see the host log'));
       });
     });
