@@ -10,6 +10,7 @@ const SUBSYSTEMS = [
   'containers',
   'delivery',
   'gateway',
+  'metrics',
   'scheduling',
   'sessions',
 ];
