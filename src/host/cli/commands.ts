@@ -21,13 +21,7 @@ import { runTasksCommand, TASKS_HELP } from './tasks.ts';
 import { runTokensCommand, TOKENS_HELP } from './tokens.ts';
 import { runUsageCommand, USAGE_HELP } from './usage.ts';
 import { runUsersCommand, USERS_HELP } from './users.ts';
-import {
-  runUnwireCommand,
-  runWireCommand,
-  runWiringsCommand,
-  WIRING_HELP,
-  type WiringIo,
-} from './wirings.ts';
+import { runUnwireCommand, runWireCommand, runWiringsCommand, wiringHelp, type WiringIo } from './wirings.ts';
 
 const FLAGS = {
   'data-dir': { type: 'string' },
@@ -186,9 +180,9 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
         env: process.env,
       }),
   },
-  wire: { help: WIRING_HELP, run: (ctx) => runWireCommand(wiringIo(ctx)) },
-  unwire: { help: WIRING_HELP, run: (ctx) => runUnwireCommand(wiringIo(ctx)) },
-  wirings: { help: WIRING_HELP, run: (ctx) => runWiringsCommand(wiringIo(ctx)) },
+  wire: { help: wiringHelp('wire'), run: (ctx) => runWireCommand(wiringIo(ctx)) },
+  unwire: { help: wiringHelp('unwire'), run: (ctx) => runUnwireCommand(wiringIo(ctx)) },
+  wirings: { help: wiringHelp('wirings'), run: (ctx) => runWiringsCommand(wiringIo(ctx)) },
   sessions: {
     help: SESSIONS_HELP,
     run: ({ args, flags, config, operator, hostRunning }) =>

@@ -29,10 +29,20 @@ import { withCentralDb } from './central-db.ts';
 import { resolveGroup } from './groups.ts';
 import { renderTable } from './table.ts';
 
-export const WIRING_HELP = `warren wire CHAT GROUP [options]   agent group GROUP answers in chat CHAT
-warren unwire CHAT GROUP           it stops answering there
-warren wirings [--json]            every wiring: chat, group, engage mode, session mode, unknown senders
-CHAT is CHANNEL:CHAT_ID, the chat's id on its platform: telegram:-1001234567890, slack:C0123ABC,
+const USAGE = {
+  wire: 'warren wire CHAT GROUP [options]   agent group GROUP answers in chat CHAT',
+  unwire: 'warren unwire CHAT GROUP           it stops answering there',
+  wirings:
+    'warren wirings [--json]            every wiring: chat, group, engage mode, session mode, unknown senders',
+};
+
+/** The help of `wire`, `unwire` or `wirings`: its own usage first, then its siblings' and the details. */
+export function wiringHelp(command: keyof typeof USAGE): string {
+  const others = Object.entries(USAGE).filter(([name]) => name !== command);
+  return [USAGE[command], ...others.map(([, line]) => line), WIRING_DETAILS].join('\n');
+}
+
+const WIRING_DETAILS = `CHAT is CHANNEL:CHAT_ID, the chat's id on its platform: telegram:-1001234567890, slack:C0123ABC,
   discord:112233445566, webchat:lobby, cli:terminal. A chat Warren has not seen yet is created.
 GROUP is an agent group's folder (e.g. main) or name (warren groups list).
 A change applies to the chat's next message, whether or not the host runs.
