@@ -12,6 +12,9 @@ export interface DeliveryAttempt {
   attempt: number;
   idempotencyKey: string;
   channelType: string;
+  /** The conversation it went to: the chat, and the thread within it (null: none, or not known). */
+  chatId: string | null;
+  threadId: string | null;
   status: DeliveryStatus;
   errorCode: DeliveryErrorCode | null;
   error: string | null;
@@ -27,6 +30,8 @@ export interface AttemptStart {
   /** The same for every attempt of one message, so a platform that honours it never posts twice. */
   idempotencyKey: string;
   channelType: string;
+  chatId?: string | null;
+  threadId?: string | null;
 }
 
 const outcome = z.discriminatedUnion('status', [
@@ -44,7 +49,7 @@ export type AttemptOutcome = z.input<typeof outcome>;
 const MAX_ERROR_LENGTH = 1024;
 
 const COLUMNS = `id, session_id AS sessionId, message_out_id AS messageOutId, attempt, idempotency_key AS idempotencyKey,
-  channel_type AS channelType, status, error_code AS errorCode, error, platform_message_id AS platformMessageId,
+  channel_type AS channelType, chat_id AS chatId, thread_id AS threadId, status, error_code AS errorCode, error, platform_message_id AS platformMessageId,
   started_at AS startedAt, finished_at AS finishedAt`;
 
 /** Opens the next attempt (numbered from 1) for the message, in status 'sending'. */
@@ -54,14 +59,14 @@ export function startAttempt(db: Db, start: AttemptStart, now: string): Delivery
       () =>
         db
           .prepare(
-            `INSERT INTO delivery_attempts (session_id, message_out_id, attempt, idempotency_key, channel_type, status,
-               started_at)
+            `INSERT INTO delivery_attempts (session_id, message_out_id, attempt, idempotency_key, channel_type, chat_id,
+               thread_id, status, started_at)
              SELECT @sessionId, @messageOutId, coalesce(max(attempt), 0) + 1, @idempotencyKey, @channelType,
-               'sending', @now
+               @chatId, @threadId, 'sending', @now
              FROM delivery_attempts WHERE session_id IS @sessionId AND message_out_id = @messageOutId
              RETURNING ${COLUMNS}`,
           )
-          .get({ ...start, now }) as DeliveryAttempt,
+          .get({ chatId: null, threadId: null, ...start, now }) as DeliveryAttempt,
     )
     .immediate();
 }

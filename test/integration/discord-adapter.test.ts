@@ -24,6 +24,7 @@ import {
   type FakeDiscord,
 } from '../harness/fake-discord.ts';
 import { waitUntil } from '../harness/wait-until.ts';
+import { memoryChannelState } from '../harness/channel-state.ts';
 
 const MAX_FILE = 1000;
 
@@ -67,6 +68,7 @@ function makeAdapter(token = fake.token, settings: Record<string, unknown> = {})
       return token;
     },
     maxInboundFileBytes: MAX_FILE,
+    state: memoryChannelState(),
     log: createLogger('debug', sink),
     clock: () => new Date(),
   });

@@ -12,6 +12,7 @@ import { createSlackAdapter, signSlackRequest } from '../../src/host/channels/ad
 import type { PlatformAdapter, PlatformEvents } from '../../src/host/channels/platform.ts';
 import { startFakeSlack, type FakeSlack } from '../harness/fake-slack.ts';
 import { waitUntil } from '../harness/wait-until.ts';
+import { memoryChannelState } from '../harness/channel-state.ts';
 
 let slack: FakeSlack;
 const adapters: PlatformAdapter[] = [];
@@ -42,6 +43,7 @@ function adapter(
     },
     secret: overrides.secret ?? slack.secret,
     maxInboundFileBytes: overrides.maxBytes ?? 1024,
+    state: memoryChannelState(),
     log: pino({ level: process.env.SLACK_TEST_LOG ?? 'silent' }),
     clock: () => new Date(),
   });

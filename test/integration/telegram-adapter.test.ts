@@ -13,6 +13,7 @@ import {
 import { cleanupsAfterEach } from '../harness/cleanups.ts';
 import { startFakeTelegram, type FakeMessage, type FakeTelegram } from '../harness/fake-telegram.ts';
 import { waitUntil } from '../harness/wait-until.ts';
+import { memoryChannelState } from '../harness/channel-state.ts';
 
 const TOKEN = '123456:AAE-secret-token_xyz';
 const BOT = { id: 99, username: 'warren_bot' };
@@ -56,6 +57,7 @@ async function setup(
     settings: { pollTimeoutSeconds: 1, ...options.settings },
     secret: (role) => secrets[role] ?? '',
     maxInboundFileBytes: options.maxInboundFileBytes ?? 1_000,
+    state: memoryChannelState(),
     log: pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) }),
     clock: () => new Date(),
   });

@@ -7,6 +7,7 @@ import unsafeSessions from './005-unsafe-sessions.ts';
 import webSignIn from './006-web-sign-in.ts';
 import hostNotices from './007-host-notices.ts';
 import channelSends from './008-channel-sends.ts';
+import channelState from './009-channel-state.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   webSignIn,
   hostNotices,
   channelSends,
+  channelState,
 ];

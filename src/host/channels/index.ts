@@ -30,7 +30,7 @@ export {
   type PlatformChannel,
   type PlatformChannelOptions,
 } from './platform-channel.ts';
-export { createInstalledChannels } from './installed-channels.ts';
+export { channelStateIn, createInstalledChannels } from './installed-channels.ts';
 export {
   buildAdapter,
   channelTypeOf,

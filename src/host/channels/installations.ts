@@ -106,7 +106,8 @@ export function missingCredentials(
 export async function buildAdapter(
   installation: ChannelInstallation,
   factories: Partial<Record<Platform, () => Promise<AdapterFactory>>>,
-  env: Omit<AdapterOptions, 'installation' | 'apiBaseUrl' | 'settings' | 'secret'> & {
+  env: Omit<AdapterOptions, 'installation' | 'apiBaseUrl' | 'settings' | 'secret' | 'state'> & {
+    state: (channelType: string) => AdapterOptions['state'];
     secret: (name: string) => string | undefined;
     secretsFile: string;
   },
@@ -134,6 +135,7 @@ export async function buildAdapter(
       return value;
     },
     maxInboundFileBytes: env.maxInboundFileBytes,
+    state: env.state(type),
     log: env.log,
     clock: env.clock,
   });

@@ -37,8 +37,10 @@ export interface OutboundPiece {
   /**
    * Buttons to show under the text: each has a label and a token. The token (≤ 64 bytes, ASCII) comes
    * back in InboundMessage.action.value when pressed; the machinery maps it to the option's value.
+   * `url`, when the option has one, is a signed page that decides it (approvals): a platform without
+   * buttons (email) shows it as a link.
    */
-  buttons?: { label: string; token: string }[];
+  buttons?: { label: string; token: string; url?: string }[];
   /** The card's title and body, for adapters that render cards natively (Slack blocks). */
   card?: Card;
   file?: { name: string; path: string };
@@ -88,6 +90,12 @@ export interface PlatformAdapter {
   probe(): Promise<{ botName: string }>;
 }
 
+/** Short strings by key, kept in the database for this channel alone (keys ≤ 512, values ≤ 64 KiB). */
+export interface ChannelState {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+}
+
 /** What an adapter is made from: one row of channel_installations with its credentials resolved. */
 export interface AdapterOptions {
   /** The installation's id: the channel's type, InboundMessage.channelType and .installation. */
@@ -100,6 +108,8 @@ export interface AdapterOptions {
   secret(role: string): string;
   /** Largest inbound file the adapter downloads; bigger ones are skipped, named in the message text. */
   maxInboundFileBytes: number;
+  /** What the adapter remembers across restarts (a mail cursor, conversation references), per channel. */
+  state: ChannelState;
   log: Logger;
   clock: () => Date;
 }

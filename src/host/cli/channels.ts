@@ -11,6 +11,7 @@ import { errorText } from '../../shared/error-text.ts';
 import {
   ADAPTER_FACTORIES,
   buildAdapter,
+  channelStateIn,
   channelTypeOf,
   installationConfig,
   isPlatform,
@@ -175,6 +176,7 @@ async function test(db: Db, io: ChannelsIo, name: string | undefined): Promise<n
       secret: secrets.get,
       secretsFile: secrets.file,
       maxInboundFileBytes: 0,
+      state: channelStateIn(db, () => new Date()),
       log: createLogger('silent'),
       clock: () => new Date(),
     });
@@ -209,6 +211,8 @@ async function checkSettings(
         secret: () => 'unchecked',
         secretsFile: '',
         maxInboundFileBytes: 0,
+        // Built to check its settings only: it remembers nothing.
+        state: () => ({ get: () => undefined, set: () => undefined }),
         log: createLogger('silent'),
         clock: () => new Date(),
       },

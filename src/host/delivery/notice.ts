@@ -93,6 +93,8 @@ async function sendRecorded(
     messageOutId: `notice:${key}`,
     idempotencyKey: message.idempotencyKey,
     channelType,
+    chatId: message.chatId,
+    threadId: message.threadId,
   };
   const { outcome } = await recordAttempt(deps, attempt, async () => {
     const channel = channelOf(deps.channels, channelType);

@@ -103,6 +103,8 @@ async function deliverRow(
       messageOutId: row.id,
       idempotencyKey: `${session.id}:${row.id}`,
       channelType: address.channelType ?? 'unknown',
+      chatId: address.platformId ?? null,
+      threadId: address.threadId ?? null,
     },
     (started) =>
       withStagedFiles(paths, row, (files) =>
