@@ -37,10 +37,8 @@ export interface OutboundPiece {
   /**
    * Buttons to show under the text: each has a label and a token. The token (≤ 64 bytes, ASCII) comes
    * back in InboundMessage.action.value when pressed; the machinery maps it to the option's value.
-   * `url`, when the option has one, is a signed page that decides it (approvals): a platform without
-   * buttons (email) shows it as a link.
    */
-  buttons?: { label: string; token: string; url?: string }[];
+  buttons?: { label: string; token: string }[];
   /** The card's title and body, for adapters that render cards natively (Slack blocks). */
   card?: Card;
   file?: { name: string; path: string };
