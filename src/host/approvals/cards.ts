@@ -1,7 +1,7 @@
 // Sending cards for approvals and questions, and updating them once they are settled. Degradation
-// is the host's job (DESIGN §5): a channel without Buttons gets the card as text with numbered
-// options, and a reply "1", "2" … in that chat picks one; a channel without Edit gets a short
-// follow-up message instead of an edited card.
+// is the host's job (DESIGN §5): a channel without Buttons, or a card with more options than the
+// channel shows as buttons, gets the card as text with numbered options, and a reply "1", "2" … in
+// that chat picks one; a channel without Edit gets a short follow-up message instead of an edited card.
 import {
   closeCard,
   listCards,
@@ -49,7 +49,9 @@ export function createCards(deps: CardsDeps) {
   async function send(target: CardTarget, spec: CardSpec): Promise<ApprovalCard | undefined> {
     const channel = channelOf(deps, target.channelType);
     if (!channel) return undefined;
-    const numbered = !hasCapability(channel.capabilities, 'Buttons');
+    const numbered =
+      !hasCapability(channel.capabilities, 'Buttons') ||
+      spec.options.length > (channel.maxButtons ?? Infinity);
     const card = recordCard(db, {
       approvalId: 'approvalId' in spec.subject ? spec.subject.approvalId : null,
       questionId: 'questionId' in spec.subject ? spec.subject.questionId : null,

@@ -124,6 +124,8 @@ export interface ChannelHealth {
 export interface Channel {
   readonly type: string;
   readonly capabilities: number;
+  /** Most buttons one card may show (WhatsApp: 3); a card with more is sent as numbered text. */
+  readonly maxButtons?: number;
   connect(sink: InboundSink): Promise<void>;
   disconnect(): Promise<void>;
   send(message: OutboundMessage): Promise<SendResult>;

@@ -118,6 +118,7 @@ export function createPlatformChannel(
   return {
     type,
     capabilities: adapter.capabilities,
+    ...(adapter.limits.maxButtons !== undefined ? { maxButtons: adapter.limits.maxButtons } : {}),
     /** Never fails the host's start: a platform that does not answer yet is retried by the watchdog. */
     async connect(onMessage) {
       sink = onMessage;

@@ -25,6 +25,8 @@ export interface PlatformLimits {
   minIntervalMs: number;
   /** How often a typing indicator must be renewed to stay on; absent: the platform has none. */
   typingRefreshMs?: number;
+  /** Most buttons one message may carry; a card with more options goes as numbered text. */
+  maxButtons?: number;
 }
 
 /** One platform message: text within the limit, or one file; buttons only on the last piece. */
