@@ -80,11 +80,15 @@ export function codeForStatus(status: number): DeliveryErrorCode {
 
 /** A fetch that never got an answer (refused, reset, timed out): worth another try. */
 export function networkError(error: unknown, what: string): ChannelSendError {
+  return new ChannelSendError('transient', `whatsapp ${what}: ${describeFailure(error).slice(0, 300)}`);
+}
+
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timed out or stopped';
+  // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is its cause.
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
   const reason =
-    error instanceof Error
-      ? error.name === 'TimeoutError' || error.name === 'AbortError'
-        ? 'timed out or stopped'
-        : error.message
-      : String(error);
-  return new ChannelSendError('transient', `whatsapp ${what}: ${reason.slice(0, 300)}`);
+    typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+  return reason ? `${error.message} (${reason})` : error.message;
 }
