@@ -68,6 +68,7 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}) {
   const media = new Map<string, { data: Buffer; type: string }>();
   const uploads: Upload[] = [];
   const downloads: { id: string; authorization: string | undefined }[] = [];
+  const reads: { messageId: string; typing: boolean; at: number }[] = [];
   let counter = 0;
 
   const server = createServer((req, res) => void answer(req, res).catch(() => res.destroy()));
@@ -146,6 +147,12 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}) {
   }
 
   function postMessage(res: ServerResponse, body: Record<string, unknown>): void {
+    if (body.status === 'read') {
+      if (typeof body.message_id !== 'string')
+        return reply(res, 400, { error: { message: 'message_id', code: 100 } });
+      reads.push({ messageId: body.message_id, typing: body.typing_indicator !== undefined, at: Date.now() });
+      return reply(res, 200, { success: true });
+    }
     const fault = faults.shift();
     if (fault) {
       refused.push({ body, fault, at: Date.now() });
@@ -189,6 +196,8 @@ export async function startFakeWhatsApp(options: FakeWhatsAppOptions = {}) {
     calls: () => [...calls],
     uploads: () => [...uploads],
     downloads: () => [...downloads],
+    /** Read receipts, with or without "typing…", by the message they mark. */
+    reads: () => [...reads],
     /** The next `n` message sends are refused with this fault. */
     failNext(n: number, fault: GraphFault) {
       for (let i = 0; i < n; i++) faults.push(fault);

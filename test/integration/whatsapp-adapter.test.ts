@@ -126,8 +126,10 @@ const send = (
 describe('the subscription check', () => {
   test('the challenge is echoed for the right verify token; a wrong token or mode gets 403', async () => {
     const { url } = await connected();
-    const check = (mode: string, token: string) =>
-      fetch(`${url}?hub.mode=${mode}&hub.verify_token=${encodeURIComponent(token)}&hub.challenge=1158201444`);
+    const check = (mode: string, token: string, challenge = '1158201444') =>
+      fetch(
+        `${url}?hub.mode=${mode}&hub.verify_token=${encodeURIComponent(token)}&hub.challenge=${encodeURIComponent(challenge)}`,
+      );
     const ok = await check('subscribe', VERIFY_TOKEN);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -141,6 +143,8 @@ describe('the subscription check', () => {
       expect(refused.status).toBe(403);
       expect(await refused.text()).not.toContain('1158201444');
     }
+    // Only a challenge of Meta's shape is echoed: the page is never made to say something else.
+    expect((await check('subscribe', VERIFY_TOKEN, '<script>alert(1)</script>')).status).toBe(403);
   });
 });
 
@@ -429,6 +433,21 @@ describe('outbound', () => {
       type: 'document',
       document: { id: wa.uploads()[0]!.id, filename: 'report.csv' },
     });
+  });
+
+  test('"typing…" marks the person\'s last message read and shows against it; a chat nobody wrote in gets none', async () => {
+    const { channel, post } = await connected();
+    await post([textMessage({ from: ANA, id: 'wamid.in.typing', text: 'think hard' })]);
+    channel.startTyping!(ANA, null);
+    channel.startTyping!('15559999999', null);
+    const read = await waitUntil(
+      () => wa.reads()[0],
+      5_000,
+      () => 'no read receipt',
+    );
+    expect(read).toMatchObject({ messageId: 'wamid.in.typing', typing: true });
+    await channel.send(send('done'));
+    expect(wa.reads()).toHaveLength(1);
   });
 
   test('a reaction goes as a reaction message', async () => {

@@ -3,14 +3,13 @@
 // is healthy (quietIsHealthy); a Graph call every healthCheckSeconds proves the token still works.
 import type { Hono } from 'hono';
 import { errorText } from '../../../../shared/error-text.ts';
-import { Capability, type InboundAttachment } from '../../channel.ts';
+import { Capability } from '../../channel.ts';
 import { originOf } from '../../inbound-file.ts';
 import type { AdapterOptions, PlatformAdapter, PlatformEvents } from '../../platform.ts';
 import { graphCall, type GraphClient } from './graph.ts';
-import { downloadMedia, type MediaAccess } from './media.ts';
-import { normalizePayload } from './normalize.ts';
-import type { WebhookPayload } from './payload.ts';
-import { MAX_BUTTONS, MAX_TEXT, postPiece, react, type Sender } from './send.ts';
+import type { MediaAccess } from './media.ts';
+import { createInbound } from './receive.ts';
+import { MAX_BUTTONS, MAX_TEXT, postPiece, react, showTyping, type Sender } from './send.ts';
 import { parseWhatsAppSettings } from './settings.ts';
 import { createWebhookApp } from './webhook.ts';
 
@@ -25,7 +24,11 @@ export const WHATSAPP_CAPABILITIES =
   Capability.Buttons |
   Capability.Files |
   Capability.Reactions |
+  Capability.Typing |
   Capability.DirectMessages;
+
+/** WhatsApp's "typing…" lasts 25 s: renewed before it lapses. */
+const TYPING_REFRESH_MS = 20_000;
 
 /**
  * Meta allows about one message per 6 s to the same person, with bursts (error 131056 beyond). Pacing
@@ -60,12 +63,16 @@ export function createWhatsAppAdapter(options: AdapterOptions): WhatsAppAdapter 
     maxBytes: options.maxInboundFileBytes,
   };
   let events: PlatformEvents | null = null;
+  const inbound = createInbound({ installation, phoneNumberId: settings.phoneNumberId, media, log });
   let healthCheck: NodeJS.Timeout | undefined;
 
   const http = createWebhookApp({
     appSecret: options.secret('appSecret'),
     verifyToken: options.secret('verifyToken'),
-    receiver: () => (events === null ? null : receive),
+    receiver: () => {
+      const current = events;
+      return current === null ? null : (payload) => inbound.receive(payload, current);
+    },
     onAlive: () => events?.alive(),
     log,
   });
@@ -73,13 +80,22 @@ export function createWhatsAppAdapter(options: AdapterOptions): WhatsAppAdapter 
   return {
     platform: 'whatsapp',
     capabilities: WHATSAPP_CAPABILITIES,
-    limits: { maxText: MAX_TEXT, minIntervalMs: WHATSAPP_MIN_INTERVAL_MS, maxButtons: MAX_BUTTONS },
+    limits: {
+      maxText: MAX_TEXT,
+      minIntervalMs: WHATSAPP_MIN_INTERVAL_MS,
+      maxButtons: MAX_BUTTONS,
+      typingRefreshMs: TYPING_REFRESH_MS,
+    },
     http,
     quietIsHealthy: true,
     start,
     stop,
     post: (piece) => postPiece(sender, piece),
     react: (chatId, messageId, emoji) => react(sender, chatId, messageId, emoji),
+    typing: async (chatId) => {
+      const messageId = inbound.lastMessageOf(chatId);
+      if (messageId !== undefined) await showTyping(sender, messageId);
+    },
     probe: async () => ({ botName: await whoAmI() }),
   };
 
@@ -127,25 +143,5 @@ export function createWhatsAppAdapter(options: AdapterOptions): WhatsAppAdapter 
     const name = typeof number.verified_name === 'string' ? number.verified_name : '';
     const phone = typeof number.display_phone_number === 'string' ? number.display_phone_number : '';
     return [name, phone && `(${phone})`].filter(Boolean).join(' ') || settings.phoneNumberId;
-  }
-
-  async function receive(payload: WebhookPayload): Promise<void> {
-    const target = events;
-    if (target === null) throw new Error('whatsapp: stopped');
-    const { messages, invalid } = normalizePayload(payload, {
-      installation,
-      phoneNumberId: settings.phoneNumberId,
-    });
-    if (invalid > 0) log.warn({ installation, invalid }, 'whatsapp: messages of an unknown shape left out');
-    for (const { message, media: ref } of messages) {
-      const attachments: InboundAttachment[] = [];
-      let text = message.text;
-      if (ref) {
-        const got = await downloadMedia(ref, media);
-        if ('attachment' in got) attachments.push(got.attachment);
-        else text = [text, got.note].filter(Boolean).join('\n');
-      }
-      await target.message({ ...message, text, attachments }, message.platformMessageId);
-    }
   }
 }

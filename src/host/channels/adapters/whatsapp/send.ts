@@ -17,6 +17,7 @@ const MAX_HEADER = 60;
 const MAX_BODY = 1_024;
 const MAX_CAPTION = 1_024;
 const SEND_TIMEOUT_MS = 30_000;
+const TYPING_TIMEOUT_MS = 10_000;
 
 export interface Sender {
   graph: GraphClient;
@@ -66,6 +67,26 @@ export async function postPiece(
 
 export async function react(sender: Sender, chatId: string, messageId: string, emoji: string): Promise<void> {
   await send(sender, chatId, { type: 'reaction', reaction: { message_id: messageId, emoji } });
+}
+
+/**
+ * Marks the person's last message read (blue ticks) and shows "typing…" for up to 25 s, or until the
+ * reply: the Cloud API ties the indicator to a message the person sent.
+ */
+export async function showTyping(sender: Sender, messageId: string): Promise<void> {
+  await graphCall(
+    sender.graph,
+    'POST',
+    `${sender.phoneNumberId}/messages`,
+    {
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: messageId,
+      typing_indicator: { type: 'text' },
+    },
+    'typing',
+    TYPING_TIMEOUT_MS,
+  );
 }
 
 function buttonAction(buttons: Button[]) {

@@ -11,7 +11,8 @@ import { isValidWhatsAppSignature, sameSecret } from './signature.ts';
 
 /** Meta's notifications are small (a text is at most 4,096 characters); a batch stays well under this. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
-const MAX_CHALLENGE = 256;
+/** Meta's challenge is a number; anything else is not echoed (the page is ours to answer). */
+const CHALLENGE = /^[\w.-]{1,256}$/;
 
 export interface WebhookDeps {
   appSecret: string;
@@ -28,7 +29,7 @@ export function createWebhookApp(deps: WebhookDeps): Hono {
     const mode = c.req.query('hub.mode');
     const token = c.req.query('hub.verify_token') ?? '';
     const challenge = c.req.query('hub.challenge') ?? '';
-    if (mode !== 'subscribe' || !sameSecret(token, deps.verifyToken) || challenge.length > MAX_CHALLENGE) {
+    if (mode !== 'subscribe' || !sameSecret(token, deps.verifyToken) || !CHALLENGE.test(challenge)) {
       return c.text('forbidden', 403);
     }
     deps.onAlive();
