@@ -54,13 +54,22 @@ export async function graphCall(
   return parsed;
 }
 
+/** The answer's text; '' when it passes the cap (read no further than that). */
 async function readText(response: Response): Promise<string> {
-  if (Number(response.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
-    await response.body?.cancel();
-    return '';
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks, total).toString('utf8');
+    total += value.byteLength;
+    if (total > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      return '';
+    }
+    chunks.push(value);
   }
-  const text = await response.text();
-  return text.length > MAX_ANSWER_BYTES ? '' : text;
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
