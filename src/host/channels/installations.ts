@@ -29,6 +29,7 @@ const NEEDS: Record<Platform, Record<string, string[]>> = {
   slack: { socket: ['botToken', 'appToken'], http: ['botToken', 'signingSecret'] },
   discord: { gateway: ['botToken'] },
   webhook: { signed: ['secret', 'callbackSecret'] },
+  whatsapp: { cloud: ['accessToken', 'appSecret', 'verifyToken'] },
 };
 
 export const isPlatform = (name: string): name is Platform => (PLATFORMS as readonly string[]).includes(name);

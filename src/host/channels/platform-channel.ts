@@ -78,7 +78,8 @@ export function createPlatformChannel(
     failed: (err) => watchdog.failed(err),
   };
   const watchdog = createWatchdog({
-    staleAfterMs: options.staleAfterMs,
+    // A webhook-only platform may stay silent for days: only its own failed() marks it unhealthy.
+    staleAfterMs: adapter.quietIsHealthy ? Infinity : options.staleAfterMs,
     checkEveryMs: options.checkEveryMs,
     backoff: options.restartBackoff,
     restart: async () => {

@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import type { Logger } from '../logger.ts';
 import { Capability, type Card, type InboundMessage } from './channel.ts';
 
-export const PLATFORMS = ['telegram', 'slack', 'discord', 'webhook'] as const;
+export const PLATFORMS = ['telegram', 'slack', 'discord', 'webhook', 'whatsapp'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 /** What the chat platforms all have; an adapter adds Typing where the platform shows it. */
@@ -86,6 +86,11 @@ export interface PlatformAdapter {
   typing?(chatId: string, threadId: string | null): Promise<void>;
   /** Webhook modes: the routes the platform calls, mounted by the host at /channels/<installation>. */
   readonly http?: Hono;
+  /**
+   * The platform only calls in (webhooks) and nothing can be polled to prove the link: no event for days
+   * is normal, so silence never makes the watchdog restart it; only failed() does.
+   */
+  readonly quietIsHealthy?: boolean;
   /** A live API call proving the credentials work (`warren channels test`): the bot's name. */
   probe(): Promise<{ botName: string }>;
 }

@@ -10,4 +10,5 @@ export const ADAPTER_FACTORIES: Readonly<Record<Platform, AdapterLoader>> = {
   slack: async () => (await import('./slack/index.ts')).createSlackAdapter,
   discord: async () => (await import('./discord/index.ts')).createDiscordAdapter,
   webhook: async () => (await import('./webhook/index.ts')).createWebhookAdapter,
+  whatsapp: async () => (await import('./whatsapp/index.ts')).createWhatsAppAdapter,
 };
