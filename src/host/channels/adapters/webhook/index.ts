@@ -15,13 +15,6 @@ export { outboundBody, type OutboundBody } from './send.ts';
 export { InboundBody } from './normalize.ts';
 export { sign, signedHeaders, verify, secretKey, SIGNATURE_TOLERANCE_MS } from './signature.ts';
 
-/**
- * A passive receiver has no link to watch: nothing can go quiet but the integrator. While started it
- * tells the watchdog so this often, well inside the shortest staleness an operator would set (90 s by
- * default), so silence never restarts it; each inbound message counts as well.
- */
-export const RECEIVING_PROOF_MS = 15_000;
-
 const MAX_TEXT = 100_000;
 
 export function createWebhookAdapter(options: AdapterOptions): PlatformAdapter & { readonly http: Hono } {
@@ -32,7 +25,6 @@ export function createWebhookAdapter(options: AdapterOptions): PlatformAdapter &
   const callbackKey = () => secretKey(options.secret('callbackSecret'), 'callbackSecret');
   let stopping = new AbortController();
   let receiving: { events: PlatformEvents; key: Buffer } | null = null;
-  let proof: NodeJS.Timeout | undefined;
 
   const send: SendDeps = {
     callbackUrl: settings.callbackUrl,
@@ -48,6 +40,8 @@ export function createWebhookAdapter(options: AdapterOptions): PlatformAdapter &
     capabilities: Capability.RichCard | Capability.Buttons | Capability.Threads | Capability.DirectMessages,
     // No platform rate to respect: the integrator answers 429 with Retry-After when it needs a pause.
     limits: { maxText: MAX_TEXT, minIntervalMs: 0 },
+    // A passive receiver has no link to watch: only the integrator can go quiet, and that is no fault.
+    quietIsHealthy: true,
     http: inboundRoutes({
       installation: options.installation,
       maxBodyBytes: settings.maxBodyBytes,
@@ -61,16 +55,12 @@ export function createWebhookAdapter(options: AdapterOptions): PlatformAdapter &
       const key = inboundKey();
       callbackKey(); // a malformed callback secret fails the start, not every reply
       receiving = { events, key };
-      proof = setInterval(() => events.alive(), RECEIVING_PROOF_MS);
-      proof.unref();
       events.alive();
       log.info({ callback: new URL(settings.callbackUrl).origin }, 'webhook: receiving');
     },
 
     async stop() {
       receiving = null;
-      clearInterval(proof);
-      proof = undefined;
       stopping.abort(new Error('the webhook adapter stopped'));
       stopping = new AbortController();
     },
