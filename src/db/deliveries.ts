@@ -126,3 +126,42 @@ function truncate(text: string): string {
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}…`;
 }
+
+export interface DeliveryPageQuery {
+  channelType?: string;
+  /** The delivery's latest attempt has this status. */
+  status?: DeliveryStatus;
+  /** Deliveries whose first attempt came before this one (the previous page's last). */
+  beforeId?: number;
+  limit: number;
+}
+
+/** One outbound message's delivery: its first attempt's row, and every attempt in order. */
+export interface Delivery {
+  first: DeliveryAttempt;
+  attempts: DeliveryAttempt[];
+}
+
+/**
+ * Deliveries newest first, a page at a time (the admin API): keyset on the first attempt's id, so a
+ * page is an index walk however many attempts are kept, and rows added meanwhile do not shift it.
+ */
+export function listDeliveries(db: Db, query: DeliveryPageQuery): Delivery[] {
+  const firsts = db
+    .prepare(
+      `SELECT ${COLUMNS} FROM delivery_attempts AS d
+       WHERE attempt = 1 AND (@beforeId IS NULL OR id < @beforeId)
+         AND (@channelType IS NULL OR channel_type = @channelType)
+         AND (@status IS NULL OR @status = (SELECT status FROM delivery_attempts AS l
+               WHERE l.session_id IS d.session_id AND l.message_out_id = d.message_out_id
+               ORDER BY l.attempt DESC LIMIT 1))
+       ORDER BY id DESC LIMIT @limit`,
+    )
+    .all({
+      beforeId: query.beforeId ?? null,
+      channelType: query.channelType ?? null,
+      status: query.status ?? null,
+      limit: query.limit,
+    }) as DeliveryAttempt[];
+  return firsts.map((first) => ({ first, attempts: listAttempts(db, first.sessionId, first.messageOutId) }));
+}

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { getApproval, type Approval } from '../../src/db/approvals.ts';
 import { listAuditEvents } from '../../src/db/audit.ts';
+import { finishAttempt, startAttempt, type AttemptOutcome } from '../../src/db/deliveries.ts';
 import { createApiToken, revokeApiToken } from '../../src/db/tokens.ts';
 import { setUserStatus } from '../../src/db/users.ts';
 import { createAdminApi } from '../../src/host/api/index.ts';
@@ -140,6 +141,73 @@ describe('channel health', () => {
     expect((await call('/channels', { token: tokens.gus })).status).toBe(200);
     expect((await call('/channels', { token: tokens.ada })).status).toBe(403);
     expect((await call('/channels')).status).toBe(401);
+  });
+});
+
+describe('deliveries', () => {
+  /** Three deliveries on two channels: one delivered at once, one after a 429, one still failing. */
+  function recordDeliveries(): void {
+    const at = () => w.now().toISOString();
+    const attempt = (messageOutId: string, channelType: string, outcome: AttemptOutcome) => {
+      const start = {
+        sessionId: null,
+        messageOutId,
+        idempotencyKey: `key:${messageOutId}`,
+        channelType,
+        chatId: `chat-of-${messageOutId}`,
+        threadId: channelType === 'teams' ? 'thread-1' : null,
+      };
+      finishAttempt(w.db, startAttempt(w.db, start, at()).id, outcome, at());
+      w.advance(1000);
+    };
+    attempt('notice:a', 'teams', { status: 'delivered', platformMessageId: 'p-a' });
+    attempt('notice:b', 'teams', { status: 'failed', errorCode: 'rate_limited', error: '429' });
+    attempt('notice:c', 'slack', { status: 'failed', errorCode: 'transient', error: '503' });
+    attempt('notice:b', 'teams', { status: 'delivered', platformMessageId: 'p-b' });
+  }
+
+  test('each delivery with its conversation, key and attempts, newest first, page by page', async () => {
+    recordDeliveries();
+    const first = await call('/deliveries?channel=teams&limit=1', { token: tokens.owner });
+    expect(first.status).toBe(200);
+    expect(first.body.items).toEqual([
+      {
+        sessionId: null,
+        messageOutId: 'notice:b',
+        idempotencyKey: 'key:notice:b',
+        channelType: 'teams',
+        conversation: { chatId: 'chat-of-notice:b', threadId: 'thread-1' },
+        status: 'delivered',
+        errorCode: null,
+        platformMessageId: 'p-b',
+        attempts: [
+          expect.objectContaining({ attempt: 1, status: 'failed', errorCode: 'rate_limited', error: '429' }),
+          expect.objectContaining({ attempt: 2, status: 'delivered', errorCode: null }),
+        ],
+      },
+    ]);
+    const second = await call(`/deliveries?channel=teams&limit=1&cursor=${String(first.body.nextCursor)}`, {
+      token: tokens.owner,
+    });
+    expect((second.body.items as { messageOutId: string }[]).map((d) => d.messageOutId)).toEqual([
+      'notice:a',
+    ]);
+    expect(second.body.nextCursor).toBeNull();
+    const failing = await call('/deliveries?status=failed', { token: tokens.gus });
+    expect((failing.body.items as { messageOutId: string }[]).map((d) => d.messageOutId)).toEqual([
+      'notice:c',
+    ]);
+  });
+
+  test('only owners and install-wide admins read them; a bad query names its field', async () => {
+    expect((await call('/deliveries', { token: tokens.ada })).status).toBe(403);
+    expect((await call('/deliveries')).status).toBe(401);
+    const bad = await call('/deliveries?status=lost', { token: tokens.owner });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/^status: /);
+    const forged = await call('/deliveries?cursor=bm90LWEtY3Vyc29y', { token: tokens.owner });
+    expect(forged.status).toBe(400);
+    expect(forged.body.error).toMatch(/^cursor: /);
   });
 });
 

@@ -1,7 +1,7 @@
 // The admin API's approvals: list (filter by status, cursor pages), show, decide. The decider is the
 // token's user, authorized by the access check when the decision arrives; a user sees only the
 // approvals they could decide (cards show env values and other payload fields in full).
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { getApproval, listApprovals, type Approval } from '../../db/approvals.ts';
@@ -11,6 +11,7 @@ import { listRoles } from '../../db/roles.ts';
 import { can } from '../access/index.ts';
 import type { DecisionInput, DecisionOutcome, DecisionRefusal } from '../approvals/index.ts';
 import type { ApiEnv } from './auth.ts';
+import { badRequest } from './bad-request.ts';
 import { decodeCursor, encodeCursor, pageQuery } from './pagination.ts';
 
 export interface ApprovalsApiDeps {
@@ -132,11 +133,4 @@ function view(a: Approval) {
     decision: a.decision,
     appliedPayload: a.appliedPayload,
   };
-}
-
-function badRequest(c: Context, error: z.ZodError): Response {
-  return c.json(
-    { error: error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') },
-    400,
-  );
 }

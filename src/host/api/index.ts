@@ -8,6 +8,7 @@ import type { DecisionInput, DecisionOutcome } from '../approvals/index.ts';
 import { approvalsApi } from './approvals.ts';
 import { apiTokenAuth, type ApiEnv } from './auth.ts';
 import { channelsApi } from './channels.ts';
+import { deliveriesApi } from './deliveries.ts';
 
 export { apiTokenAuth, type ApiEnv } from './auth.ts';
 
@@ -27,6 +28,7 @@ export function createAdminApi(deps: AdminApiDeps): Hono {
     approvalsApi({ db: deps.db, submitDecision: (input) => deps.approvals.submitDecision(input) }),
   );
   api.route('/channels', channelsApi(deps.db, deps.channelHealth));
+  api.route('/deliveries', deliveriesApi(deps.db));
   // Mounted as a plain app: the token's user is a variable of these routes only.
   return new Hono().route('/', api);
 }
