@@ -58,7 +58,7 @@ export interface FakeTeams {
   posted(): ConnectorCall[];
   tokenRequests: { clientId: string | null; clientSecret: string | null; scope: string | null }[];
   /** The adapter settings that point it here (appId, tokenUrl, openIdMetadataUrl). */
-  settings(): Record<string, unknown>;
+  settings(): Record<string, string>;
   secret(role: string): string;
   /** A Bot Framework token: RS256 by this fake's key, for APP_ID, valid now, for serviceUrl. */
   sign(claims?: Record<string, unknown>, options?: { key?: KeyObject; kid?: string }): string;
@@ -159,6 +159,7 @@ export async function startFakeTeams(): Promise<FakeTeams> {
         return void res.writeHead(fault.status, headers).end(JSON.stringify({ error: { code: 'Fault' } }));
       }
       if (req.method === 'PUT') return json(200, { id: call.activityId });
+      call.status = 201;
       call.id = `1${String(Date.now()).slice(-9)}${String(++counter).padStart(3, '0')}`;
       return json(201, { id: call.id });
     }
