@@ -56,6 +56,8 @@ export interface FakeTeams {
   calls: ConnectorCall[];
   /** Posted activities that were accepted (2xx). */
   posted(): ConnectorCall[];
+  /** How often the signing keys were fetched. */
+  keyFetches(): number;
   tokenRequests: { clientId: string | null; clientSecret: string | null; scope: string | null }[];
   /** The adapter settings that point it here (appId, tokenUrl, openIdMetadataUrl). */
   settings(): Record<string, string>;
@@ -98,6 +100,7 @@ export async function startFakeTeams(): Promise<FakeTeams> {
   const issued = new Set<string>();
   const faults: ConnectorFault[] = [];
   let counter = 0;
+  let keyFetches = 0;
 
   const server = createServer((req, res) => void answer(req, res).catch(() => res.destroy()));
   server.listen(0, '127.0.0.1');
@@ -119,6 +122,7 @@ export async function startFakeTeams(): Promise<FakeTeams> {
       });
     }
     if (req.method === 'GET' && url.pathname === '/v1/.well-known/keys') {
+      keyFetches++;
       return json(200, { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' }] });
     }
     if (req.method === 'POST' && url.pathname === `/${TENANT_ID}/oauth2/v2.0/token`) {
@@ -213,6 +217,7 @@ export async function startFakeTeams(): Promise<FakeTeams> {
     calls,
     posted: () => calls.filter((c) => c.method === 'POST' && c.status < 300 && c.activity.type === 'message'),
     tokenRequests,
+    keyFetches: () => keyFetches,
     otherKey,
     settings: () => ({
       appId: APP_ID,

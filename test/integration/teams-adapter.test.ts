@@ -95,6 +95,39 @@ test('an activity without a token, or with a token signed by another key, for an
   expect(received.map((r) => r.message.text)).toEqual(['let me in']);
 });
 
+test('tokens naming keys never published are refused without fetching the key set for each; unreadable keys answer 503 so Teams retries', async () => {
+  const { received, endpoint } = await started();
+  const activity = teams.message({ conversation: 'a:dm-ada', text: 'hi' });
+  expect((await teams.send(endpoint, activity)).status).toBe(200);
+  const fetchesBefore = teams.keyFetches();
+  for (let i = 0; i < 20; i++) {
+    const answer = await teams.send(endpoint, activity, {
+      token: teams.sign({}, { key: teams.otherKey, kid: `made-up-${i}` }),
+    });
+    expect(answer.status).toBe(401);
+  }
+  expect(teams.keyFetches() - fetchesBefore).toBeLessThanOrEqual(1);
+  expect(received).toHaveLength(1);
+
+  const unreachable = createTeamsAdapter({
+    installation: 'teams',
+    settings: { ...teams.settings(), openIdMetadataUrl: `${teams.origin}/nowhere/openidconfiguration` },
+    secret: teams.secret,
+    maxInboundFileBytes: 1024,
+    state: memoryChannelState(),
+    log,
+    clock: () => new Date(),
+  });
+  await unreachable.start({ message: async () => {}, alive: () => {}, failed: () => {} });
+  cleanups.push(() => unreachable.stop());
+  const server = await serveChannel({ mountPath: '/channels/teams', app: unreachable.http }, log, cleanups);
+  expect((await teams.send(`${server.url}/channels/teams/api/messages`, activity)).status).toBe(503);
+  // Without a token nothing is fetched at all: 401 straight away.
+  expect(
+    (await teams.send(`${server.url}/channels/teams/api/messages`, activity, { token: null })).status,
+  ).toBe(401);
+});
+
 test('a personal message and a channel mention are normalized: chat without the thread mark, thread, sender by AAD id, mention stripped', async () => {
   const { received, endpoint, state } = await started();
   const dm = teams.message({ conversation: 'a:dm-ada', text: 'hello there', id: '1700000000001' });
