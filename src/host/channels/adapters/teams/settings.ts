@@ -13,7 +13,9 @@ export const teamsSettingsSchema = z
     /** The only mode: Microsoft posts activities to the adapter's `http` app (the messaging endpoint). */
     mode: z.literal('bot').default('bot'),
     /** The bot's Microsoft App ID (Azure Bot → Configuration): the audience of inbound tokens. */
-    appId: z.string().regex(GUID, 'appId is the bot’s Microsoft App ID, a GUID'),
+    appId: z
+      .string({ error: 'appId is required: the bot’s Microsoft App ID (--set appId=…)' })
+      .regex(GUID, 'appId is the bot’s Microsoft App ID, a GUID'),
     /** Single-tenant bots: their tenant; the bot token then comes from that tenant. */
     tenantId: z.string().regex(TENANT, 'tenantId is a GUID or a domain').optional(),
     /** Where the bot token comes from (client credentials); default from tenantId or botframework.com. */
