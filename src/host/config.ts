@@ -12,6 +12,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const fileSchema = z
   .object({
     port: z.number().int().min(1).max(65535),
+    /** Where people reach this host from outside (a reverse proxy): approval links are made with it. */
+    publicUrl: z.url({ protocol: /^https?$/ }),
     groupsDir: z.string().min(1),
     logLevel: z.enum(LOG_LEVELS),
     dockerHost: z.string().regex(/^unix:\/\//, 'dockerHost must be a unix:// socket URL'),
@@ -103,6 +105,11 @@ export interface Config {
   /** The host always binds loopback; the admin surface is never exposed by default. */
   host: '127.0.0.1';
   port: number;
+  /**
+   * The host's address as people outside reach it (a reverse proxy in front of the loopback port),
+   * without a trailing slash: approval links in email point here. Default: the loopback address.
+   */
+  publicUrl: string;
   logLevel: LogLevel;
   /** unix:// URL of a Docker-compatible API; undefined = look for one (see containers/engine.ts). */
   dockerHost: string | undefined;
@@ -211,6 +218,9 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
     groupsDir: resolve(cwd, flags.groupsDir ?? env.WARREN_GROUPS_DIR ?? file.groupsDir ?? './groups'),
     host: '127.0.0.1',
     port,
+    publicUrl:
+      (env.WARREN_PUBLIC_URL ? publicUrlOf(env.WARREN_PUBLIC_URL) : file.publicUrl)?.replace(/\/+$/, '') ??
+      `http://127.0.0.1:${port}`,
     logLevel: logLevel.data,
     dockerHost: env.DOCKER_HOST ?? file.dockerHost,
     centralDbPath: join(dataDir, 'warren.db'),
@@ -271,6 +281,12 @@ function parseCount(name: string, raw: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 1)
     throw new ConfigError(`${name} must be a whole number of at least 1, got "${raw}"`);
   return n;
+}
+
+function publicUrlOf(raw: string): string {
+  const url = z.url({ protocol: /^https?$/ }).safeParse(raw);
+  if (!url.success) throw new ConfigError(`WARREN_PUBLIC_URL must be an http(s) URL, got "${raw}"`);
+  return url.data;
 }
 
 function parsePort(raw: string | undefined): number | undefined {

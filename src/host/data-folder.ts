@@ -36,7 +36,10 @@ export async function initDataFolder(
   if (!existsSync(config.centralDbPath)) changes.push(`created ${config.centralDbPath}`);
   await mkdir(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
   changes.push(...(await tightenDataFolder(config)));
-  if (ensureCliSecret(config.dataDir)) changes.push(`created ${cliSecretPath(config.dataDir)}`);
+  for (const name of Object.values(DATA_SECRETS)) {
+    if (ensureDataSecret(config.dataDir, name))
+      changes.push(`created ${dataSecretPath(config.dataDir, name)}`);
+  }
   const db = openCentralDb(config.centralDbPath);
   try {
     if (!getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER)) {
@@ -104,15 +107,20 @@ export async function tightenDataFolder(
   return changes;
 }
 
-/** The install secret `warren chat` proves itself with (docs/channels.md): readable by the data folder's owner only. */
-export function cliSecretPath(dataDir: string): string {
-  return join(dataDir, 'cli-secret');
-}
+/**
+ * The install's own secrets, each a file readable by the data folder's owner only: `cli-secret`, which
+ * `warren chat` proves itself with (docs/channels.md), and `link-key`, which signs the approval links
+ * sent by email (docs/approvals.md).
+ */
+export const DATA_SECRETS = { cli: 'cli-secret', links: 'link-key' } as const;
+export type DataSecret = (typeof DATA_SECRETS)[keyof typeof DATA_SECRETS];
+
+export const dataSecretPath = (dataDir: string, name: DataSecret): string => join(dataDir, name);
 
 /** Creates the secret (mode 0600) when missing; true when it did. */
-export function ensureCliSecret(dataDir: string): boolean {
+function ensureDataSecret(dataDir: string, name: DataSecret): boolean {
   try {
-    writeFileSync(cliSecretPath(dataDir), `${randomBytes(32).toString('base64url')}\n`, {
+    writeFileSync(dataSecretPath(dataDir, name), `${randomBytes(32).toString('base64url')}\n`, {
       mode: 0o600,
       flag: 'wx',
     });
@@ -124,11 +132,11 @@ export function ensureCliSecret(dataDir: string): boolean {
 }
 
 /**
- * The secret, refusing one that others may read: whoever reads it may chat as the operator.
- * Throws with what to do when it is missing or too open.
+ * The secret, refusing one that others may read: whoever reads the CLI secret may chat as the operator,
+ * whoever reads the link key may forge approval links. Throws with what to do when it is missing or too open.
  */
-export function readCliSecret(dataDir: string): string {
-  const path = cliSecretPath(dataDir);
+export function readDataSecret(dataDir: string, name: DataSecret): string {
+  const path = dataSecretPath(dataDir, name);
   let mode: number;
   try {
     mode = statSync(path).mode;

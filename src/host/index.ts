@@ -23,9 +23,9 @@ import {
   removeOrphans,
   type ContainerRuntime,
 } from './containers/index.ts';
-import { initDataFolder, readCliSecret, restrictNewFileModes } from './data-folder.ts';
+import { initDataFolder, DATA_SECRETS, readDataSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
-import { createApprovals } from './approvals/index.ts';
+import { approvalLinkPage, createApprovals } from './approvals/index.ts';
 import { combineActions, createDelivery, createNotices, type DeliveryDeps } from './delivery/index.ts';
 import { createHostEvents, type HostEvents } from './events.ts';
 import { createGateway, describeGroupModel, loadSecrets, type Secrets } from './gateway/index.ts';
@@ -69,7 +69,8 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
 
   const { channels, webchat, cli, platformRoutes } = await createChannels(config, db, clock, log, secrets);
   const metrics = createMetrics();
-  const base: Base = { config, db, clock, log, channels, metrics };
+  const linkKey = readDataSecret(config.dataDir, DATA_SECRETS.links);
+  const base: Base = { config, db, clock, log, channels, metrics, linkKey };
   const parts = buildParts(base, { ...engine, secrets, onDelivered: options.onDelivered });
   const { approvals, router, pool } = parts;
   metrics.readFrom({
@@ -93,6 +94,15 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
       { path: '/cli', app: cli.app },
       { path: '/api', app: createAdminApi({ db, clock, approvals, channelHealth: () => channels.health() }) },
       { path: '/metrics', app: metricsApp({ db, clock, metrics }) },
+      {
+        path: '/approve',
+        app: approvalLinkPage({
+          db,
+          clock,
+          key: linkKey,
+          submitDecision: (input) => approvals.submitDecision(input),
+        }),
+      },
       ...platformRoutes,
     ],
     log,
@@ -112,6 +122,8 @@ interface Base {
   channels: ChannelRegistry;
   /** The host's Prometheus registry and the hooks each part calls (metrics/). */
   metrics: HostMetrics;
+  /** Signs approval links (data folder `link-key`); the /approve page checks them with it. */
+  linkKey: string;
 }
 
 /** The data folder made or checked, and what the host must warn about before it starts. */
@@ -156,7 +168,7 @@ async function createChannels(config: Config, db: Db, clock: () => Date, log: Lo
     clock,
     log,
     filesDir: join(filesDir, 'cli'),
-    operatorSecret: readCliSecret(config.dataDir),
+    operatorSecret: readDataSecret(config.dataDir, DATA_SECRETS.cli),
     limits: config.webchat,
     attachments: config.attachments,
   });
@@ -229,6 +241,7 @@ function buildMessaging(base: Base, supplies: Supplies, events: HostEvents) {
       build: (packages) => ensurePackageImage(docker, image.tag, packages, { log }),
     },
     settings: { ttlMs: config.approvals.ttlMs },
+    links: { key: base.linkKey, publicUrl: config.publicUrl },
     metrics,
   });
   const agentMessages = createAgentMessages({

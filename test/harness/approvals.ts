@@ -16,7 +16,7 @@ import {
 import { grantRole } from '../../src/db/roles.ts';
 import { setUserDm } from '../../src/db/user-dms.ts';
 import { addIdentity, createUser, type User } from '../../src/db/users.ts';
-import { createApprovals, type Approvals } from '../../src/host/approvals/index.ts';
+import { createApprovals, type ApprovalLinks, type Approvals } from '../../src/host/approvals/index.ts';
 import { createMetrics, type HostMetrics } from '../../src/host/metrics/index.ts';
 import {
   Capability,
@@ -114,6 +114,8 @@ export interface World {
 export interface WorldOptions {
   /** What an image build does (default: resolves with a tag). */
   build?: (packages: PackageSet) => Promise<string>;
+  /** Signed links on cards shown without buttons (the `text` channel). */
+  links?: ApprovalLinks;
 }
 
 export function createWorld(options: WorldOptions = {}): World {
@@ -165,6 +167,7 @@ export function createWorld(options: WorldOptions = {}): World {
     log: pino({ level: 'silent' }),
     wake: (id) => woken.push(id),
     replay: async (message) => void replayed.push(message),
+    ...(options.links ? { links: options.links } : {}),
     images: {
       baseTag: 'localhost/warren-agent:test',
       build: async (packages) => {

@@ -98,6 +98,13 @@ export interface FakeDiscord {
   /** Answers the next `count` REST calls matching `route` ("POST /channels/:id/messages") with `failure`. */
   failNext(route: string, count: number, failure: Failure): void;
   rateLimitNext(route: string, count: number, retryAfterSeconds: number): void;
+  /**
+   * The next message POST is stored, but its answer is lost: a 502 goes back instead (a proxy that
+   * timed out after Discord had saved the message).
+   */
+  loseNextPostAnswer(): void;
+  /** Every message the fake has stored, by channel, in order (a post deduplicated by nonce is one). */
+  stored(channelId: string): { id: string; content?: unknown; nonce?: unknown }[];
   /** Answers the next IDENTIFY by closing the socket with `code` (4014: disallowed intents). */
   refuseNextIdentify(code: number): void;
   /** Closes the gateway socket with a resumable code; events dispatched until the client is back are replayed. */
@@ -147,6 +154,8 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
   let silent = false;
   let refuseIdentify: number | null = null;
   let nextId = 900000000000000000n;
+  let loseAnswer = false;
+  const storedMessages = new Map<string, { id: string; content?: unknown; nonce?: unknown }[]>();
   const snowflake = (): string => String(nextId++);
 
   const api = createServer((req, res) => void handleApi(req, res));
@@ -207,7 +216,17 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
         filename: f.name,
         size: f.data.length,
       }));
-      call.response = { ...body, id: snowflake(), channel_id: m[1], author: BOT, attachments };
+      const inChannel = storedMessages.get(m[1]!) ?? [];
+      storedMessages.set(m[1]!, inChannel);
+      // Discord's enforce_nonce: a second post with a nonce it saw recently returns the first message.
+      const same =
+        body.enforce_nonce && body.nonce ? inChannel.find((s) => s.nonce === body.nonce) : undefined;
+      call.response = same ?? { ...body, id: snowflake(), channel_id: m[1], author: BOT, attachments };
+      if (!same) inChannel.push(call.response as { id: string });
+      if (loseAnswer) {
+        loseAnswer = false;
+        return send(res, 502, { message: 'Bad Gateway', code: 0 });
+      }
       return send(res, 200, call.response);
     }
     if (method === 'PATCH' && (m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
@@ -397,6 +416,8 @@ export async function startFakeDiscord(options: { heartbeatIntervalMs?: number }
       return `${cdnUrl}/attachments/${name}`;
     },
     failNext: (route, count, failure) => void failures.push({ route, left: count, failure }),
+    loseNextPostAnswer: () => void (loseAnswer = true),
+    stored: (channelId) => [...(storedMessages.get(channelId) ?? [])],
     rateLimitNext(route, count, retryAfterSeconds) {
       failures.push({
         route,

@@ -379,6 +379,22 @@ describe('what is posted', () => {
     expect(posts(GENERAL)).toHaveLength(2); // the refused one and the one that landed
   });
 
+  test('a piece whose answer was lost is posted again with the same nonce, and Discord keeps one message', async () => {
+    const piece = {
+      chatId: GENERAL,
+      threadId: null,
+      replyTo: null,
+      text: 'said once',
+      nonce: 'n'.repeat(25),
+    };
+    fake.loseNextPostAnswer();
+    await expect(adapter.post(piece)).rejects.toMatchObject({ code: 'transient' });
+    const retried = await adapter.post(piece);
+    const stored = fake.stored(GENERAL).filter((m) => m.content === 'said once');
+    expect(stored).toEqual([expect.objectContaining({ id: retried.platformMessageId, nonce: piece.nonce })]);
+    expect(posts(GENERAL).at(-1)?.json).toMatchObject({ nonce: piece.nonce, enforce_nonce: true });
+  });
+
   test.each([
     [401, 'auth_failed'],
     [403, 'forbidden'],

@@ -111,3 +111,17 @@ test('chat platform settings default to 120 s of typing and a 5 s liveness check
     expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/channels/);
   }
 });
+
+test('publicUrl: the loopback address by default; the file or WARREN_PUBLIC_URL, without a trailing slash', () => {
+  expect(loadConfig({ flags: { port: '8123' }, env: {}, cwd }).publicUrl).toBe('http://127.0.0.1:8123');
+  const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ publicUrl: 'https://warren.example.com/' }));
+  expect(loadConfig({ flags: { dataDir }, env: {}, cwd }).publicUrl).toBe('https://warren.example.com');
+  const env = { WARREN_PUBLIC_URL: 'https://chat.example.org/warren//' };
+  expect(loadConfig({ flags: { dataDir }, env, cwd }).publicUrl).toBe('https://chat.example.org/warren');
+  expect(() => loadConfig({ flags: {}, env: { WARREN_PUBLIC_URL: 'ftp://x' }, cwd })).toThrow(
+    /WARREN_PUBLIC_URL/,
+  );
+  writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ publicUrl: 'javascript:alert(1)' }));
+  expect(() => loadConfig({ flags: { dataDir }, env: {}, cwd })).toThrow(/publicUrl/);
+});

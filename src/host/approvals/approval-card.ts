@@ -9,13 +9,23 @@ import { actorName } from './actor-name.ts';
 import { dmTargets, listApprovers } from './approvers.ts';
 import type { Cards, CardSpec } from './cards.ts';
 import { KIND_HANDLERS } from './kinds/index.ts';
-import { approvalOptionValue } from './replies.ts';
+import { signApprovalLink } from './links.ts';
+import { approvalOptionValue, parseOptionValue } from './replies.ts';
 
 export interface ApprovalCardDeps {
   db: Db;
   channels: ChannelRegistry;
   log: Logger;
   cards: Cards;
+  /** Signed links under each option, for chats without buttons (email); absent: no links. */
+  links?: ApprovalLinks;
+}
+
+export interface ApprovalLinks {
+  /** The install's link key (data folder `link-key`). */
+  key: string;
+  /** Where people reach the host (config publicUrl): links are `<publicUrl>/approve/<token>`. */
+  publicUrl: string;
 }
 
 /** Sends the approval's card to every approver's direct chats; returns how many were shown. */
@@ -25,7 +35,8 @@ export async function sendApprovalCards(deps: ApprovalCardDeps, approval: Approv
   const capabilitiesOf = (channelType: string) => channelCapabilities(deps.channels, channelType);
   let sent = 0;
   for (const userId of listApprovers(db, approval.agentGroupId)) {
-    for (const target of dmTargets(db, userId, capabilitiesOf)) if (await cards.send(target, spec)) sent++;
+    const shown = deps.links ? withLinks(spec, approval, userId, deps.links) : spec;
+    for (const target of dmTargets(db, userId, capabilitiesOf)) if (await cards.send(target, shown)) sent++;
   }
   if (sent === 0) {
     log.warn(
@@ -60,6 +71,27 @@ export function approvalCard(db: Db, approval: Approval): CardSpec {
     textHint: `Reply with the number, or "approve ${approval.id}" / "reject ${approval.id} <reason>".`,
     payloadHash: hash,
   };
+}
+
+/**
+ * The card for one approver with a signed link under each option (shown where there are no buttons):
+ * the link decides as that approver, and only after they confirm on the page it opens.
+ */
+function withLinks(spec: CardSpec, approval: Approval, userId: string, links: ApprovalLinks): CardSpec {
+  const options = spec.options.map((option) => {
+    const intent = parseOptionValue(option.value);
+    if (intent?.type !== 'approval') return option;
+    const token = signApprovalLink(links.key, {
+      approvalId: intent.approvalId,
+      decision: intent.decision,
+      payloadHash: intent.payloadHash,
+      ...(intent.choice ? { choice: intent.choice } : {}),
+      userId,
+      expiresAt: approval.expiresAt,
+    });
+    return { ...option, url: `${links.publicUrl}/approve/${token}` };
+  });
+  return { ...spec, options, textHint: `Open the link under your choice, or: ${spec.textHint}` };
 }
 
 /** What a settled approval's cards say instead. */

@@ -24,7 +24,8 @@ export interface CardSpec {
   subject: { approvalId: string } | { questionId: string };
   title: string;
   body: string;
-  options: { label: string; value: string }[];
+  /** `url`: a signed page that decides the option, shown beside it where there are no buttons. */
+  options: { label: string; value: string; url?: string }[];
   /** Shown under numbered options on channels without buttons (how else to answer). */
   textHint: string;
   /** The payload hash this card shows (approvals). */
@@ -137,7 +138,15 @@ function cardMessage(
   };
   return numbered
     ? { ...base, text: numberedText(spec) }
-    : { ...base, text: '', card: { title: spec.title, body: spec.body, options: spec.options } };
+    : {
+        ...base,
+        text: '',
+        card: {
+          title: spec.title,
+          body: spec.body,
+          options: spec.options.map(({ label, value }) => ({ label, value })),
+        },
+      };
 }
 
 /** A settled card: edited to `text` where the channel can, else a follow-up answering it. */
@@ -150,7 +159,7 @@ function closedCardMessage(card: ApprovalCard, text: string, canEdit: boolean): 
 
 /** A card as text: title, body, numbered options, and how to answer. */
 export function numberedText(spec: Pick<CardSpec, 'title' | 'body' | 'options' | 'textHint'>): string {
-  const options = spec.options.map((o, i) => `${i + 1}. ${o.label}`).join('\n');
+  const options = spec.options.map((o, i) => `${i + 1}. ${o.label}${o.url ? `: ${o.url}` : ''}`).join('\n');
   return [`**${spec.title}**`, spec.body, options, spec.textHint].filter(Boolean).join('\n\n');
 }
 

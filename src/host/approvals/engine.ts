@@ -9,7 +9,7 @@ import { type InboundMessage, type ChannelRegistry } from '../channels/index.ts'
 import type { SendHostMessage } from '../delivery/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { sendApprovalCards } from './approval-card.ts';
+import { sendApprovalCards, type ApprovalLinks } from './approval-card.ts';
 import { applyDecision } from './apply-decision.ts';
 import { createCards } from './cards.ts';
 import { interceptCardReply } from './chat-replies.ts';
@@ -42,6 +42,8 @@ export interface ApprovalsDeps {
   /** Builds agent images with packages (install_packages); without it such builds fail. */
   images?: PackageImagesDeps['images'];
   settings?: Partial<ApprovalsSettings>;
+  /** Signed links on cards shown without buttons (email): the install's link key and public URL. */
+  links?: ApprovalLinks;
   /** Counts decisions and the held messages they drop (metrics/). */
   metrics?: Pick<Metrics, 'dropped' | 'approvalDecided'>;
 }

@@ -67,7 +67,7 @@ export interface ApprovalRequest {
 export type RequestOutcome =
   { ok: true; approval: Approval; created: boolean; cardsSent: number } | { ok: false; error: string };
 
-export type DecisionVia = 'card' | 'text' | 'cli' | 'api' | 'expiry';
+export type DecisionVia = 'card' | 'link' | 'text' | 'cli' | 'api' | 'expiry';
 
 /** Who decides: a user (authorized by the access check when the decision arrives) or the operator's CLI. */
 export type Decider = { userId: string } | { operator: string };
@@ -101,5 +101,7 @@ export type DecisionOutcome =
 
 export { createApprovals, type Approvals, type ApprovalsDeps } from './engine.ts';
 export { applyDecision } from './apply-decision.ts';
+export { approvalLinkPage } from './link-page.ts';
+export type { ApprovalLinks } from './approval-card.ts';
 /** What the container subsystem starts: the group's approved MCP servers (add_mcp_server). */
 export { approvedMcpServers } from './kinds/index.ts';

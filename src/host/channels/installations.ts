@@ -28,6 +28,7 @@ const NEEDS: Record<Platform, Record<string, string[]>> = {
   telegram: { polling: ['botToken'], webhook: ['botToken', 'webhookSecret'] },
   slack: { socket: ['botToken', 'appToken'], http: ['botToken', 'signingSecret'] },
   discord: { gateway: ['botToken'] },
+  webhook: { signed: ['secret', 'callbackSecret'] },
   teams: { bot: ['appPassword'] },
 };
 

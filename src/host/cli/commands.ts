@@ -2,7 +2,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
-import { initDataFolder, readCliSecret } from '../data-folder.ts';
+import { initDataFolder, DATA_SECRETS, readDataSecret } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
 import { startHost, type RunningHost } from '../index.ts';
 import { createLogger } from '../logger.ts';
@@ -239,7 +239,7 @@ async function chatCommand({ flags, config }: CommandContext): Promise<number> {
     url: `http://${config.host}:${config.port}`,
     chat: flags.chat ?? 'terminal',
     sender: { id: name.replace(/[^A-Za-z0-9._:@-]/g, '_'), name },
-    secret: readCliSecret(config.dataDir),
+    secret: readDataSecret(config.dataDir, DATA_SECRETS.cli),
     input: process.stdin,
     output: process.stdout,
   });

@@ -9,5 +9,6 @@ export const ADAPTER_FACTORIES: Readonly<Record<Platform, AdapterLoader>> = {
   telegram: async () => (await import('./telegram/index.ts')).createTelegramAdapter,
   slack: async () => (await import('./slack/index.ts')).createSlackAdapter,
   discord: async () => (await import('./discord/index.ts')).createDiscordAdapter,
+  webhook: async () => (await import('./webhook/index.ts')).createWebhookAdapter,
   teams: async () => (await import('./teams/index.ts')).createTeamsAdapter,
 };

@@ -37,6 +37,9 @@ export function createSender(rest: REST, call: RestCall): Sender {
           : {}),
         ...(piece.card ? { embeds: [cardEmbed(piece.card)] } : {}),
         ...(piece.buttons?.length ? { components: buttonRows(piece.buttons) } : {}),
+        // Posted again after an answer was lost, the piece carries the same nonce: Discord returns the
+        // message it already made instead of making a second one.
+        ...(piece.nonce ? { nonce: piece.nonce, enforce_nonce: true } : {}),
       };
       const files = piece.file ? [await fileOf(piece.file)] : undefined;
       const created = await call('post', (signal) =>
