@@ -30,6 +30,7 @@ const NEEDS: Record<Platform, Record<string, string[]>> = {
   discord: { gateway: ['botToken'] },
   webhook: { signed: ['secret', 'callbackSecret'] },
   whatsapp: { cloud: ['accessToken', 'appSecret', 'verifyToken'] },
+  teams: { bot: ['appPassword'] },
 };
 
 export const isPlatform = (name: string): name is Platform => (PLATFORMS as readonly string[]).includes(name);

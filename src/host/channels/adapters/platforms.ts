@@ -11,4 +11,5 @@ export const ADAPTER_FACTORIES: Readonly<Record<Platform, AdapterLoader>> = {
   discord: async () => (await import('./discord/index.ts')).createDiscordAdapter,
   webhook: async () => (await import('./webhook/index.ts')).createWebhookAdapter,
   whatsapp: async () => (await import('./whatsapp/index.ts')).createWhatsAppAdapter,
+  teams: async () => (await import('./teams/index.ts')).createTeamsAdapter,
 };
