@@ -64,6 +64,8 @@ export function createTeamsAdapter(options: AdapterOptions): PlatformAdapter & {
       Capability.DirectMessages,
     // Teams paces bots at about one message per second per conversation (and answers 429 beyond).
     limits: { maxText: TEAMS_MAX_TEXT, minIntervalMs: 1000, typingRefreshMs: 3000 },
+    // Teams calls in; a quiet tenant is no fault. The token check below reports a broken one.
+    quietIsHealthy: true,
     http: messagingEndpoint({
       installation: options.installation,
       verify: auth.verify,
@@ -78,7 +80,7 @@ export function createTeamsAdapter(options: AdapterOptions): PlatformAdapter & {
       // A bot token proves the app id and secret before anything is accepted.
       await token.get();
       receiving = events;
-      // Teams may send nothing for hours: a token still obtainable is the proof of life meanwhile.
+      // Teams may send nothing for hours: a bot token that can no longer be had is what breaks.
       check = setInterval(() => {
         token.get().then(
           () => events.alive(),
