@@ -165,3 +165,11 @@ export function listDeliveries(db: Db, query: DeliveryPageQuery): Delivery[] {
     }) as DeliveryAttempt[];
   return firsts.map((first) => ({ first, attempts: listAttempts(db, first.sessionId, first.messageOutId) }));
 }
+
+/** Attempts that failed since `since` (`warren status`). */
+export function countFailedAttemptsSince(db: Db, since: string): number {
+  return db
+    .prepare(`SELECT count(*) FROM delivery_attempts WHERE status = 'failed' AND started_at >= ?`)
+    .pluck()
+    .get(since) as number;
+}

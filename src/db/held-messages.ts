@@ -50,3 +50,11 @@ export function releaseHeldMessage(db: Db, id: number, now: string): boolean {
       .run(now, id).changes === 1
   );
 }
+
+/** Messages still held, waiting for their approval (`warren status`). */
+export function countHeldMessages(db: Db): number {
+  return db
+    .prepare('SELECT count(*) FROM approval_held_messages WHERE released_at IS NULL')
+    .pluck()
+    .get() as number;
+}

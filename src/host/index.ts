@@ -26,6 +26,7 @@ import {
 import { initDataFolder, DATA_SECRETS, readDataSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
 import { approvalLinkPage, createApprovals } from './approvals/index.ts';
+import { createHeartbeat } from './heartbeat.ts';
 import { combineActions, createDelivery, createNotices, type DeliveryDeps } from './delivery/index.ts';
 import { createHostEvents, type HostEvents } from './events.ts';
 import { createGateway, describeGroupModel, loadSecrets, type Secrets } from './gateway/index.ts';
@@ -320,6 +321,13 @@ function buildSessions(
     notifyChat: (id, text) => notifyUser(id, `unsafe:${id}`, text),
   });
   events.unsafe.on(quarantine);
+  const heartbeat = createHeartbeat({
+    db,
+    clock,
+    sweepIntervalMs: config.sweepIntervalMs,
+    containers: () => ({ running: pool.running().length, queued: pool.queuedSessions().length }),
+    channels: () => base.channels.health(),
+  });
   const sweep = createSweep({
     db,
     dataDir: config.dataDir,
@@ -333,6 +341,7 @@ function buildSessions(
     closedRetentionMs: config.retention.closedSessionsDays * 86_400_000,
     onUnsafe,
     metrics,
+    onPass: (report) => heartbeat.beat(report.ms),
   });
 
   const router = createRouter({

@@ -43,6 +43,8 @@ export interface SweepDeps {
   onUnsafe?: (sessionId: string, err: SessionUnsafeError) => void;
   /** Times each pass (metrics/). */
   metrics?: Pick<Metrics, 'swept'>;
+  /** Told after each pass (the host's heartbeat). */
+  onPass?: (report: SweepReport) => void;
 }
 
 export interface SweepReport {
@@ -83,6 +85,7 @@ export function createSweep(deps: SweepDeps) {
     ticking ??= sweepOnce(deps)
       .then((report) => {
         deps.metrics?.swept(report.ms);
+        deps.onPass?.(report);
         return report;
       })
       .finally(() => (ticking = undefined));

@@ -8,6 +8,7 @@ import webSignIn from './006-web-sign-in.ts';
 import hostNotices from './007-host-notices.ts';
 import channelSends from './008-channel-sends.ts';
 import channelState from './009-channel-state.ts';
+import hostHeartbeat from './010-host-heartbeat.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   hostNotices,
   channelSends,
   channelState,
+  hostHeartbeat,
 ];

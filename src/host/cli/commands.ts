@@ -17,6 +17,7 @@ import { GROUPS_HELP, runGroupsCommand } from './groups.ts';
 import { LOGIN_LINK_HELP, runLoginLinkCommand } from './login-link.ts';
 import { ROLES_HELP, runRolesCommand } from './roles.ts';
 import { runSessionsCommand, SESSIONS_HELP } from './sessions.ts';
+import { runStatusCommand, STATUS_HELP } from './status.ts';
 import { runTasksCommand, TASKS_HELP } from './tasks.ts';
 import { runTokensCommand, TOKENS_HELP } from './tokens.ts';
 import { runUsageCommand, USAGE_HELP } from './usage.ts';
@@ -195,6 +196,11 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
         json: flags.json ?? false,
         hostRunning,
       }),
+  },
+  status: {
+    help: STATUS_HELP,
+    run: ({ args, flags, config, terminal, hostRunning }) =>
+      runStatusCommand({ ...terminal, config, args, json: flags.json ?? false, hostRunning }),
   },
   deliveries: {
     help: DELIVERIES_HELP,

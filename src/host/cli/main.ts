@@ -12,6 +12,7 @@ commands:
   init     create the data folder, the central database and the default agent group
   start    run the host (web chat, API and agents) on 127.0.0.1
   chat     talk to the main agent from this terminal (the host must be running)
+  status   what is wrong, on one screen: host, engine, containers, channels, approvals, failures [--json]
   tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
   approvals  list [--all] | show ID | approve ID --hash HASH [--note T] [--choice ID] [--edited F] | reject ID
   tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
@@ -24,7 +25,8 @@ commands:
            (warren users help, warren roles help: details)
   roles    list [USER] | grant USER ROLE [--group G] | revoke USER ROLE [--group G]  (owner, admin, member)
   dropped  messages that were not routed, and why (unknown senders, caps on agent messages, …)
-  channels chat platforms: add telegram|slack|discord [--name N] [--mode M] | list [--json] | test NAME | remove NAME
+  channels chat platforms: add PLATFORM [--name N] [--mode M] | list [--json] | test NAME | remove NAME
+           (telegram, slack, discord, webhook, teams, whatsapp, email; warren channels help)
   wire     wire CHANNEL:CHAT_ID GROUP [--engage M] [--session-mode M] [--unknown-senders P]: a group answers there
   unwire   unwire CHANNEL:CHAT_ID GROUP: it stops answering there
   wirings  which agent group answers in which chat, and how [--json]  (warren wire help: the options)

@@ -204,3 +204,27 @@ export function writeRouting(paths: SessionPaths, routing: SessionRouting): void
     ).run(routing.channelType, routing.platformId, routing.threadId);
   });
 }
+
+/** A message a crashed runner left behind: waiting for another try, or given up on after maxTries. */
+export interface TroubledMessage {
+  messageId: string;
+  status: 'pending' | 'failed';
+  tries: number;
+  timestamp: string;
+}
+
+/**
+ * The session's messages a crash interrupted (`warren status`): pending after at least one failed try,
+ * or failed since `since`. Read-only; at most `limit`.
+ */
+export function troubledMessages(paths: SessionPaths, since: string, limit: number): TroubledMessage[] {
+  return withSessionFile(paths, 'inbound', 'read', (db) =>
+    db
+      .prepare(
+        `SELECT id AS messageId, status, tries, timestamp FROM messages_in
+         WHERE (status = 'pending' AND tries > 0) OR (status = 'failed' AND timestamp >= ?)
+         ORDER BY seq LIMIT ?`,
+      )
+      .all(since, limit),
+  ) as TroubledMessage[];
+}

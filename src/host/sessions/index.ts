@@ -7,6 +7,7 @@ export {
   writeDestinations,
   writeRouting,
   writeSystemMessage,
+  troubledMessages,
   InvalidMessageError,
   type NewMessageIn,
   type SystemMessage,
@@ -14,6 +15,7 @@ export {
   type DeliveredRecord,
   type DestinationProjection,
   type SessionRouting,
+  type TroubledMessage,
 } from './inbound.ts';
 export { outboundSeqOf, senderUserIdOf } from './lookup.ts';
 export {
