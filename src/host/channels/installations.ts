@@ -28,6 +28,7 @@ const NEEDS: Record<Platform, Record<string, string[]>> = {
   telegram: { polling: ['botToken'], webhook: ['botToken', 'webhookSecret'] },
   slack: { socket: ['botToken', 'appToken'], http: ['botToken', 'signingSecret'] },
   discord: { gateway: ['botToken'] },
+  email: { imap: ['password'] },
 };
 
 export const isPlatform = (name: string): name is Platform => (PLATFORMS as readonly string[]).includes(name);

@@ -9,4 +9,5 @@ export const ADAPTER_FACTORIES: Readonly<Record<Platform, AdapterLoader>> = {
   telegram: async () => (await import('./telegram/index.ts')).createTelegramAdapter,
   slack: async () => (await import('./slack/index.ts')).createSlackAdapter,
   discord: async () => (await import('./discord/index.ts')).createDiscordAdapter,
+  email: async () => (await import('./email/index.ts')).createEmailAdapter,
 };
