@@ -82,7 +82,7 @@ async function add(db: Db, io: ChannelsIo, platform: string | undefined): Promis
   const settings = parsePairs('--set', io.set ?? [], 'pollTimeoutSeconds=30');
   if (typeof settings === 'string') return refuse(io, settings);
   const config = installationConfig.safeParse({
-    ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, settingValue(v)])),
+    ...nestedSettings(settings),
     ...(io.mode ? { mode: io.mode } : {}),
     ...(io.apiUrl ? { apiBaseUrl: io.apiUrl } : {}),
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
@@ -235,6 +235,22 @@ function parsePairs(flag: string, pairs: string[], example: string): Record<stri
     const at = pair.indexOf('=');
     if (at < 1 || at === pair.length - 1) return `${flag} takes KEY=VALUE (e.g. ${example}), got "${pair}"`;
     out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
+}
+
+/** `imap.host=…` sets `host` inside `imap` (email's server settings); values typed as settingValue. */
+function nestedSettings(pairs: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(pairs)) {
+    const path = key.split('.');
+    if (path.some((part) => part === '' || part === '__proto__' || part === 'constructor')) continue;
+    let at = out;
+    for (const part of path.slice(0, -1)) {
+      const next = Object.hasOwn(at, part) ? at[part] : undefined;
+      at = at[part] = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : {};
+    }
+    at[path.at(-1)!] = settingValue(raw);
   }
   return out;
 }
