@@ -178,6 +178,23 @@ describe('receiving', () => {
     expect(message.text).toBe('see attached\n[file too large: huge.bin (5000 bytes)]');
   });
 
+  test('a mail over maxMessageBytes is read only that far: its text is kept, its files are named', async () => {
+    const { received } = await started({ maxBytes: 1_000_000, settings: { maxMessageBytes: 16_384 } });
+    mail.deliver(
+      await simple('<cut@example.org>', 'the text comes first', {
+        attachments: [{ filename: 'photo.jpg', content: Buffer.alloc(60_000, 1) }],
+      }),
+    );
+    const { message } = await waitFor(
+      () => received[0],
+      () => 'nothing arrived',
+    );
+    expect(message.attachments).toEqual([]);
+    expect(message.text).toBe(
+      'the text comes first\n[file too large: photo.jpg (the mail is over the size limit)]',
+    );
+  });
+
   test("the bot's own mail and automatic replies are ignored", async () => {
     const { received } = await started();
     mail.deliver(
@@ -195,6 +212,41 @@ describe('receiving', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(texts(received)).toBe('a real one');
+  });
+
+  test('with authservId set, only mail the receiving server found DMARC-aligned is taken', async () => {
+    const { received } = await started({ settings: { authservId: 'mx.example.com' } });
+    const results = (value: string) => ({ 'Authentication-Results': value });
+    // Forged: no verdict, another server's verdict, a failing verdict, a pass for another domain.
+    mail.deliver(await simple('<f1@example.org>', 'no verdict'));
+    mail.deliver(
+      await simple('<f2@example.org>', 'other server', {
+        headers: results('evil.example; dmarc=pass header.from=example.org'),
+      }),
+    );
+    mail.deliver(
+      await simple('<f3@example.org>', 'failed', {
+        headers: results('mx.example.com; dkim=none; dmarc=fail header.from=example.org'),
+      }),
+    );
+    mail.deliver(
+      await simple('<f4@example.org>', 'other domain', {
+        headers: results('mx.example.com; dmarc=pass header.from=attacker.example'),
+      }),
+    );
+    mail.deliver(
+      await simple('<ok@example.org>', 'vouched for', {
+        headers: results(
+          'mx.example.com 1; spf=pass; dkim=pass header.d=example.org;\r\n dmarc=pass (p=reject) header.from=example.org',
+        ),
+      }),
+    );
+    await waitFor(
+      () => received[0],
+      () => 'nothing arrived',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(texts(received)).toBe('vouched for');
   });
 
   test('hostile mail (a huge header, broken MIME, binary junk) is skipped or bounded and the next mail still arrives', async () => {

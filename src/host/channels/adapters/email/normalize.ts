@@ -6,6 +6,7 @@ import type { ParsedMail } from 'mailparser';
 import type { InboundAttachment, InboundMessage } from '../../channel.ts';
 import { fileNote } from '../../inbound-file.ts';
 import { stripQuotes } from './quotes.ts';
+import { senderVerified } from './sender-check.ts';
 import { MAX_MESSAGE_ID, MAX_SUBJECT, trimReferences, type MailContext } from './threads.ts';
 
 /** `<left@right>`, printable ASCII only, bounded: anything else is not used as an id or header. */
@@ -17,6 +18,8 @@ export interface NormalizeContext {
   installation: string;
   /** The bot's own address, lower-cased. */
   ownAddress: string;
+  /** Set: only mail this server vouched for (Authentication-Results dmarc=pass) is taken. */
+  authservId?: string;
   maxFileBytes: number;
   maxTextChars: number;
   maxAttachments: number;
@@ -36,6 +39,9 @@ export function normalizeMail(mail: ParsedMail, context: NormalizeContext): Norm
     return { kind: 'skip', reason: 'no usable From address' };
   }
   if (address === context.ownAddress) return { kind: 'skip', reason: "the bot's own mail" };
+  if (context.authservId !== undefined && !senderVerified(mail.headerLines, context.authservId, address)) {
+    return { kind: 'skip', reason: `${context.authservId} did not vouch for the From address (DMARC)` };
+  }
   const auto = autoReason(mail);
   if (auto !== undefined) return { kind: 'skip', reason: auto };
 

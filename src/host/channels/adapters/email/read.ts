@@ -133,6 +133,7 @@ async function readOne(client: ImapFlow, deps: ReaderDeps, cursor: Cursor, uid: 
   const normalized = normalizeMail(parsed, {
     installation,
     ownAddress: settings.address.toLowerCase(),
+    ...(settings.authservId !== undefined && { authservId: settings.authservId }),
     maxFileBytes: deps.maxFileBytes,
     maxTextChars: settings.maxTextChars,
     maxAttachments: settings.maxAttachments,

@@ -26,6 +26,14 @@ export const emailSettingsSchema = z
     fromName: z.string().min(1).max(64).default('Warren'),
     imap: serverSchema,
     smtp: serverSchema,
+    /**
+     * The receiving server's name in its Authentication-Results headers (e.g. mx.google.com). Set, mail
+     * is taken only when that server found it DMARC-aligned with its From; unset, From is believed.
+     */
+    authservId: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name like mx.example.com')
+      .optional(),
     /** The folder watched for new mail. */
     mailbox: z.string().min(1).max(256).default('INBOX'),
     /** How often the mailbox is checked (and the link proven) while IDLE brings nothing. */
