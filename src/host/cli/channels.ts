@@ -29,7 +29,7 @@ import { renderTable } from './table.ts';
 
 export const CHANNELS_HELP = `warren channels add PLATFORM [--name NAME] [--mode MODE] [--api-url URL] [--secret ROLE=NAME]... [--set KEY=VALUE]...
     PLATFORM: ${PLATFORMS.join(', ')}; NAME defaults to the platform (a second bot needs its own name).
-    --set: a platform setting (docs/channels.md), e.g. --set webhookUrl=https://bot.example.com/channels/telegram/webhook
+    --set: a platform setting (docs/channels.md), e.g. --set webhookUrl=https://bot.example.com/channels/telegram/webhook; a dot nests (--set imap.port=993)
     Credentials are read from the environment or the secrets file, by the names \`channels list\` shows.
 warren channels list [--json]
 warren channels remove NAME          NAME as listed (telegram, telegram-support…)
