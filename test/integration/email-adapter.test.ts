@@ -440,6 +440,31 @@ describe('sending', () => {
     expect(sentNext.parsed.references).toContain('<q0@example.org>');
   });
 
+  test('a mail without a Message-ID gets a stable made-up id; the reply to it is threaded by subject alone', async () => {
+    const { adapter: emailAdapter, received } = await started();
+    const raw = `From: ${ADA}\r\nTo: ${BOT}\r\nSubject: No id here\r\nDate: Mon, 1 Dec 2026 10:00:00 +0000\r\n\r\nhello\r\n`;
+    mail.deliver(raw);
+    mail.deliver(raw);
+    await waitFor(
+      () => received[1],
+      () => `only ${texts(received)}`,
+    );
+    const [first, second] = received.map((r) => r.message.platformMessageId);
+    expect(first).toMatch(/^synthetic:/);
+    expect(second).toBe(first);
+    const { platformMessageId } = await emailAdapter.post({
+      chatId: ADA,
+      threadId: received[0]!.message.threadId,
+      replyTo: first!,
+      text: 'hi',
+      nonce: 'nonce-synthetic',
+    });
+    const sent = await mail.waitForSent((m) => m.parsed.messageId === platformMessageId);
+    expect(sent.parsed.subject).toBe('Re: No id here');
+    expect(sent.parsed.inReplyTo).toBeUndefined();
+    expect(sent.parsed.references).toBeUndefined();
+  });
+
   test('a new mail takes its subject from its first line; a file goes as an attachment', async () => {
     const emailAdapter = adapter();
     const dir = await mkdtemp(join(tmpdir(), 'email-send-'));

@@ -50,7 +50,11 @@ export async function postMail(mailer: Mailer, piece: OutboundPiece): Promise<{ 
   const answered = answeredMail(mailer.threads, piece);
   const messageId = messageIdFor(mailer, piece);
   const subject = answered ? replySubject(answered.subject) : subjectFrom(piece);
-  const references = answered ? trimReferences([...answered.references, answered.id]) : [];
+  // A mail that came without a Message-ID has a made-up one: threaded by subject alone.
+  const inReplyTo = answered?.id.startsWith('<') ? answered.id : undefined;
+  const references = answered
+    ? trimReferences([...answered.references, answered.id].filter((id) => id.startsWith('<')))
+    : [];
   try {
     await mailer.transport.sendMail({
       from: { name: settings.fromName, address: settings.address },
@@ -58,7 +62,8 @@ export async function postMail(mailer: Mailer, piece: OutboundPiece): Promise<{ 
       subject,
       messageId,
       text: piece.text,
-      ...(answered && { inReplyTo: answered.id, references }),
+      ...(inReplyTo !== undefined && { inReplyTo }),
+      ...(references.length > 0 && { references }),
       // RFC 3834: auto-responders do not answer this, so two bots cannot reply to each other forever.
       headers: { 'Auto-Submitted': answered ? 'auto-replied' : 'auto-generated' },
       ...(piece.file && { attachments: [{ filename: piece.file.name, path: piece.file.path }] }),

@@ -34,14 +34,15 @@ export interface Threads {
 export function createThreads(state: ChannelState): Threads {
   return {
     remember(context, alsoUnder) {
-      const value = JSON.stringify({
+      const entry = {
         ...context,
         subject: context.subject.slice(0, MAX_SUBJECT),
         references: trimReferences(context.references),
-      });
-      state.set(slotOf(context.id), value);
+      };
+      state.set(slotOf(context.id), JSON.stringify(entry));
+      // Under the thread's root too: a later piece of an answer names only its thread.
       if (alsoUnder !== undefined && alsoUnder !== context.id) {
-        state.set(slotOf(alsoUnder), JSON.stringify({ ...JSON.parse(value), key: alsoUnder }));
+        state.set(slotOf(alsoUnder), JSON.stringify({ ...entry, key: alsoUnder }));
       }
     },
     recall(id) {
