@@ -124,3 +124,25 @@ test('test names the missing credential; remove takes the installation away', as
   expect(removed.code).toBe(0);
   expect((await warren(['channels', 'list'])).stdout).not.toContain('slack-support');
 });
+
+test('a dot in --set nests a setting: email takes its servers that way', async () => {
+  const server = (kind: string, port: number) => [
+    ...['--set', `${kind}.host=mail.example.com`, '--set', `${kind}.port=${port}`],
+    ...['--set', `${kind}.secure=true`],
+  ];
+  const added = await warren([
+    ...['channels', 'add', 'email', '--set', 'address=warren@example.com'],
+    ...server('imap', 993),
+    ...server('smtp', 465),
+  ]);
+  expect(added.code, added.stderr).toBe(0);
+  expect(added.stdout).toContain('it needs EMAIL_PASSWORD');
+  const refused = await warren([
+    ...['channels', 'add', 'email', '--name', 'bad', '--set', 'address=warren@example.com'],
+    ...server('imap', 993),
+    ...['--set', 'smtp.host=mail.example.com', '--set', 'smtp.port=none', '--set', 'smtp.secure=true'],
+  ]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/email settings: smtp\.port: /);
+  expect((await warren(['channels', 'remove', 'email'])).code).toBe(0);
+});

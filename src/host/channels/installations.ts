@@ -31,6 +31,7 @@ const NEEDS: Record<Platform, Record<string, string[]>> = {
   webhook: { signed: ['secret', 'callbackSecret'] },
   whatsapp: { cloud: ['accessToken', 'appSecret', 'verifyToken'] },
   teams: { bot: ['appPassword'] },
+  email: { imap: ['password'] },
 };
 
 export const isPlatform = (name: string): name is Platform => (PLATFORMS as readonly string[]).includes(name);

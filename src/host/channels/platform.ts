@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import type { Logger } from '../logger.ts';
 import { Capability, type Card, type InboundMessage } from './channel.ts';
 
-export const PLATFORMS = ['telegram', 'slack', 'discord', 'webhook', 'teams', 'whatsapp'] as const;
+export const PLATFORMS = ['telegram', 'slack', 'discord', 'webhook', 'teams', 'whatsapp', 'email'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 /** What the chat platforms all have; an adapter adds Typing where the platform shows it. */

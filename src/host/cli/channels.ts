@@ -29,7 +29,7 @@ import { renderTable } from './table.ts';
 
 export const CHANNELS_HELP = `warren channels add PLATFORM [--name NAME] [--mode MODE] [--api-url URL] [--secret ROLE=NAME]... [--set KEY=VALUE]...
     PLATFORM: ${PLATFORMS.join(', ')}; NAME defaults to the platform (a second bot needs its own name).
-    --set: a platform setting (docs/channels.md), e.g. --set webhookUrl=https://bot.example.com/channels/telegram/webhook
+    --set: a platform setting (docs/channels.md), e.g. --set webhookUrl=https://bot.example.com/channels/telegram/webhook; a dot nests (--set imap.port=993)
     Credentials are read from the environment or the secrets file, by the names \`channels list\` shows.
 warren channels list [--json]
 warren channels remove NAME          NAME as listed (telegram, telegram-support…)
@@ -82,7 +82,7 @@ async function add(db: Db, io: ChannelsIo, platform: string | undefined): Promis
   const settings = parsePairs('--set', io.set ?? [], 'pollTimeoutSeconds=30');
   if (typeof settings === 'string') return refuse(io, settings);
   const config = installationConfig.safeParse({
-    ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, settingValue(v)])),
+    ...nestedSettings(settings),
     ...(io.mode ? { mode: io.mode } : {}),
     ...(io.apiUrl ? { apiBaseUrl: io.apiUrl } : {}),
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
@@ -235,6 +235,22 @@ function parsePairs(flag: string, pairs: string[], example: string): Record<stri
     const at = pair.indexOf('=');
     if (at < 1 || at === pair.length - 1) return `${flag} takes KEY=VALUE (e.g. ${example}), got "${pair}"`;
     out[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return out;
+}
+
+/** `imap.host=…` sets `host` inside `imap` (email's server settings); values typed as settingValue. */
+function nestedSettings(pairs: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(pairs)) {
+    const path = key.split('.');
+    if (path.some((part) => part === '' || part === '__proto__' || part === 'constructor')) continue;
+    let at = out;
+    for (const part of path.slice(0, -1)) {
+      const next = Object.hasOwn(at, part) ? at[part] : undefined;
+      at = at[part] = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : {};
+    }
+    at[path.at(-1)!] = settingValue(raw);
   }
   return out;
 }

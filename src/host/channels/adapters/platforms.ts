@@ -12,4 +12,5 @@ export const ADAPTER_FACTORIES: Readonly<Record<Platform, AdapterLoader>> = {
   webhook: async () => (await import('./webhook/index.ts')).createWebhookAdapter,
   whatsapp: async () => (await import('./whatsapp/index.ts')).createWhatsAppAdapter,
   teams: async () => (await import('./teams/index.ts')).createTeamsAdapter,
+  email: async () => (await import('./email/index.ts')).createEmailAdapter,
 };
