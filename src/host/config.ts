@@ -107,9 +107,9 @@ export interface Config {
   port: number;
   /**
    * The host's address as people outside reach it (a reverse proxy in front of the loopback port),
-   * without a trailing slash: approval links in email point here. Default: the loopback address.
+   * without a trailing slash: approval links in email point here. Undefined: the address it listens on.
    */
-  publicUrl: string;
+  publicUrl: string | undefined;
   logLevel: LogLevel;
   /** unix:// URL of a Docker-compatible API; undefined = look for one (see containers/engine.ts). */
   dockerHost: string | undefined;
@@ -218,9 +218,10 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
     groupsDir: resolve(cwd, flags.groupsDir ?? env.WARREN_GROUPS_DIR ?? file.groupsDir ?? './groups'),
     host: '127.0.0.1',
     port,
-    publicUrl:
-      (env.WARREN_PUBLIC_URL ? publicUrlOf(env.WARREN_PUBLIC_URL) : file.publicUrl)?.replace(/\/+$/, '') ??
-      `http://127.0.0.1:${port}`,
+    publicUrl: (env.WARREN_PUBLIC_URL ? publicUrlOf(env.WARREN_PUBLIC_URL) : file.publicUrl)?.replace(
+      /\/+$/,
+      '',
+    ),
     logLevel: logLevel.data,
     dockerHost: env.DOCKER_HOST ?? file.dockerHost,
     centralDbPath: join(dataDir, 'warren.db'),

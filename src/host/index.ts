@@ -71,7 +71,10 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
   const { channels, webchat, cli, platformRoutes } = await createChannels(config, db, clock, log, secrets);
   const metrics = createMetrics();
   const linkKey = readDataSecret(config.dataDir, DATA_SECRETS.links);
-  const base: Base = { config, db, clock, log, channels, metrics, linkKey };
+  // Approval links name the host as people reach it: publicUrl, else where it listens (once it does).
+  const listening = { url: config.publicUrl };
+  const publicUrl = () => listening.url ?? `http://${config.host}:${config.port}`;
+  const base: Base = { config, db, clock, log, channels, metrics, linkKey, publicUrl };
   const parts = buildParts(base, { ...engine, secrets, onDelivered: options.onDelivered });
   const { approvals, router, pool } = parts;
   metrics.readFrom({
@@ -108,6 +111,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     ],
     log,
   });
+  listening.url ??= http.url;
   log.info(
     { url: `${http.url}/webchat/`, dataDir: config.dataDir, engine: engine.socketPath },
     'Warren is running',
@@ -125,6 +129,8 @@ interface Base {
   metrics: HostMetrics;
   /** Signs approval links (data folder `link-key`); the /approve page checks them with it. */
   linkKey: string;
+  /** The host's address as people reach it (config publicUrl, else where it listens). */
+  publicUrl: () => string;
 }
 
 /** The data folder made or checked, and what the host must warn about before it starts. */
@@ -242,7 +248,7 @@ function buildMessaging(base: Base, supplies: Supplies, events: HostEvents) {
       build: (packages) => ensurePackageImage(docker, image.tag, packages, { log }),
     },
     settings: { ttlMs: config.approvals.ttlMs },
-    links: { key: base.linkKey, publicUrl: config.publicUrl },
+    links: { key: base.linkKey, publicUrl: base.publicUrl },
     metrics,
   });
   const agentMessages = createAgentMessages({

@@ -4,16 +4,21 @@
 // SMTP server was handed: to whom, in reply to what, under which subject.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { composeMail, startFakeMail, type FakeMail, type SentMail } from '../harness/fake-mail.ts';
-import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
+import { getApproval } from '../../src/db/approvals.ts';
+import type { User } from '../../src/db/users.ts';
+import { deployApprovalRule, startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 
 const BOT = 'warren@example.com';
 const ADA = 'ada@example.org';
+/** What the receiving server adds once DMARC passed: with authservId set, Ada's From is believed. */
+const VOUCHED = { 'Authentication-Results': 'mx.test; dmarc=pass header.from=example.org' };
 /** Watchdog bounds shortened for the test; the keep-alive (proof of life) comes well within them. */
 const STALE_AFTER_MS = 5_000;
 const KEEPALIVE_SECONDS = 1;
 
 let mail: FakeMail;
 let w: Warren;
+let ada: User;
 let seq = 0;
 
 beforeAll(async () => {
@@ -28,6 +33,7 @@ beforeAll(async () => {
           imap: { host: '127.0.0.1', port: mail.imapPort, secure: false, requireTLS: false },
           smtp: { host: '127.0.0.1', port: mail.smtpPort, secure: false, requireTLS: false },
           keepaliveSeconds: KEEPALIVE_SECONDS,
+          authservId: 'mx.test',
           staleAfterMs: STALE_AFTER_MS,
         },
       },
@@ -47,12 +53,14 @@ beforeAll(async () => {
           ],
         },
         { match: '^question_answered$', steps: [{ reply: 'answer: {{prompt}}' }] },
+        deployApprovalRule('Deploy the site', 'v7', { reply: 'asked for approval' }),
+        { match: '^approval_decided$', steps: [{ reply: 'decision: {{prompt}}' }] },
       ],
       default: [{ reply: 'echo: {{text}}' }],
     },
   });
   // Ada owns the install; her address is a direct chat wired to the main agent.
-  w.wire.owner({ account: ADA, name: 'Ada', dm: ADA, channelType: 'email' });
+  ada = w.wire.owner({ account: ADA, name: 'Ada', dm: ADA, channelType: 'email' });
   w.wire.wiring(w.wire.chat(ADA, 'email'), w.wire.main());
 }, 120_000);
 
@@ -70,6 +78,7 @@ async function write(text: string, answering?: SentMail, subject = 'Plans'): Pro
   mail.deliver(
     await composeMail({
       from: `Ada <${ADA}>`,
+      headers: VOUCHED,
       to: BOT,
       subject: answering ? answering.parsed.subject : subject,
       messageId: id,
@@ -138,6 +147,7 @@ describe('email', () => {
     mail.deliver(
       await composeMail({
         from: `Ada <${ADA}>`,
+        headers: VOUCHED,
         to: BOT,
         subject: question.parsed.subject,
         messageId: `<ada-answer-${Date.now()}@example.org>`,
@@ -153,6 +163,53 @@ describe('email', () => {
     );
     expect(answer.parsed.text).toContain('blue');
     expect(answer.parsed.text).toContain('event="question_answered"');
+  }, 120_000);
+
+  test('an approval card by email carries signed links: a GET decides nothing, the POST decides once', async () => {
+    await write('please deploy');
+    const card = await waitUntil(
+      () => mail.sent.find((m) => m.parsed.text?.includes('Approval needed')),
+      60_000,
+      () => `no card; sent: ${mail.sent.map((m) => m.parsed.text).join(' | ')}`,
+    );
+    expect(card.to).toEqual([ADA]);
+    const links = Object.fromEntries(
+      [...card.parsed.text!.matchAll(/^\d\. (Approve|Reject): (\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    expect(Object.keys(links)).toEqual(['Approve', 'Reject']);
+    expect(links.Approve!.startsWith(`${w.url}/approve/`)).toBe(true);
+    const [pending] = w
+      .db()
+      .prepare("SELECT id FROM approvals WHERE status = 'pending'")
+      .pluck()
+      .all() as string[];
+
+    // A mail scanner following the link decides nothing.
+    const look = await fetch(links.Approve!);
+    expect(look.status).toBe(200);
+    expect(await look.text()).toContain('Nothing has been decided yet');
+    expect(getApproval(w.db(), pending!)?.status).toBe('pending');
+
+    // An edited link (reject turned into approve) is refused.
+    const [body, signature] = links.Reject!.split('/approve/')[1]!.split('.');
+    const fields = JSON.parse(Buffer.from(body!, 'base64url').toString()) as string[];
+    fields[1] = 'approve';
+    const edited = `${w.url}/approve/${Buffer.from(JSON.stringify(fields)).toString('base64url')}.${signature}`;
+    expect((await fetch(edited, { method: 'POST' })).status).toBe(400);
+    expect(getApproval(w.db(), pending!)?.status).toBe('pending');
+
+    // The confirmation decides, as Ada; the same link (or the other one) is refused afterwards.
+    const confirm = await fetch(links.Approve!, { method: 'POST' });
+    expect(confirm.status).toBe(200);
+    expect(getApproval(w.db(), pending!)).toMatchObject({ status: 'approved', decidedBy: ada.id });
+    expect((await fetch(links.Approve!, { method: 'POST' })).status).toBe(409);
+    expect((await fetch(links.Reject!, { method: 'POST' })).status).toBe(409);
+    const decided = await waitUntil(
+      () => mail.sent.find((m) => m.parsed.text?.startsWith('decision:')),
+      60_000,
+      () => `no follow-up; sent: ${mail.sent.map((m) => m.parsed.text).join(' | ')}`,
+    );
+    expect(decided.parsed.text).toContain('approved: true');
   }, 120_000);
 
   test('restarting the host does not read old mail again; mail that came while it was down is answered once', async () => {

@@ -13,7 +13,7 @@ let w: World;
 let http: RunningHttpServer;
 
 beforeAll(async () => {
-  w = createWorld({ links: { key: KEY, publicUrl: 'https://warren.example' } });
+  w = createWorld({ links: { key: KEY, publicUrl: () => 'https://warren.example' } });
   http = await startHttpServer({
     port: 0,
     host: '127.0.0.1',

@@ -128,7 +128,8 @@ describe('receiving', () => {
     expect(eventId).toBe('<m3@example.org>');
     expect(message.threadId).toBe('<root@example.org>');
     expect(message.chat).toEqual({ id: ADA, name: 'Ada Lovelace', isGroup: false });
-    expect(message.sender).toEqual({ id: ADA, name: 'Ada Lovelace' });
+    // Nobody vouched for the From address (no authservId): the sender is anonymous.
+    expect(message.sender).toEqual({ id: ADA, name: 'Ada Lovelace', anonymous: true });
     expect(message.mentioned).toBe(true);
     expect(message.attachments).toHaveLength(1);
     expect(message.attachments[0]).toMatchObject({ name: 'data.csv', type: 'text/csv', size: 8 });
@@ -247,6 +248,7 @@ describe('receiving', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(texts(received)).toBe('vouched for');
+    expect(received[0]!.message.sender.anonymous).toBeUndefined();
   });
 
   test('hostile mail (a huge header, broken MIME, binary junk) is skipped or bounded and the next mail still arrives', async () => {

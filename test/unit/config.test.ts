@@ -112,8 +112,8 @@ test('chat platform settings default to 120 s of typing and a 5 s liveness check
   }
 });
 
-test('publicUrl: the loopback address by default; the file or WARREN_PUBLIC_URL, without a trailing slash', () => {
-  expect(loadConfig({ flags: { port: '8123' }, env: {}, cwd }).publicUrl).toBe('http://127.0.0.1:8123');
+test('publicUrl: unset by default (the address the host listens on); the file or WARREN_PUBLIC_URL, without a trailing slash', () => {
+  expect(loadConfig({ flags: { port: '8123' }, env: {}, cwd }).publicUrl).toBeUndefined();
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-config-'));
   writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ publicUrl: 'https://warren.example.com/' }));
   expect(loadConfig({ flags: { dataDir }, env: {}, cwd }).publicUrl).toBe('https://warren.example.com');

@@ -24,8 +24,11 @@ export interface ApprovalCardDeps {
 export interface ApprovalLinks {
   /** The install's link key (data folder `link-key`). */
   key: string;
-  /** Where people reach the host (config publicUrl): links are `<publicUrl>/approve/<token>`. */
-  publicUrl: string;
+  /**
+   * Where people reach the host (config publicUrl, else where it listens, known once it does): links
+   * are `<publicUrl>/approve/<token>`.
+   */
+  publicUrl: () => string;
 }
 
 /** Sends the approval's card to every approver's direct chats; returns how many were shown. */
@@ -89,7 +92,7 @@ function withLinks(spec: CardSpec, approval: Approval, userId: string, links: Ap
       userId,
       expiresAt: approval.expiresAt,
     });
-    return { ...option, url: `${links.publicUrl}/approve/${token}` };
+    return { ...option, url: `${links.publicUrl()}/approve/${token}` };
   });
   return { ...spec, options, textHint: `Open the link under your choice, or: ${spec.textHint}` };
 }

@@ -67,7 +67,13 @@ export function normalizeMail(mail: ParsedMail, context: NormalizeContext): Norm
       installation: context.installation,
       platformMessageId,
       chat: { id: address, ...(name !== '' && { name }), isGroup: false },
-      sender: { id: address, ...(name !== '' && { name }) },
+      // Anyone can write any From. Unless the receiving server vouched for it (authservId), the sender
+      // is anonymous: it is answered, but never holds a role or decides an approval by reply.
+      sender: {
+        id: address,
+        ...(name !== '' && { name }),
+        ...(context.authservId === undefined && { anonymous: true }),
+      },
       threadId,
       text,
       attachments,
