@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { initDataFolder, DATA_SECRETS, readDataSecret } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
 import { startHost, type RunningHost } from '../index.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, logFormatFor } from '../logger.ts';
 import { guardProcess } from '../process-guards.ts';
 import { APPROVALS_HELP, runApprovalsCommand } from './approvals.ts';
 import { CHANNELS_HELP, runChannelsCommand } from './channels.ts';
@@ -230,7 +230,7 @@ async function initCommand({ config, terminal }: CommandContext): Promise<number
 
 async function startCommand({ config }: CommandContext): Promise<number> {
   // Installed before the host starts, so a stray rejection during start-up is logged too.
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, logFormatFor(process.stdout, process.env));
   const running: { host?: RunningHost } = {};
   const unguard = guardProcess({ log, shutdown: async () => running.host?.stop() });
   const host = (running.host = await startHost(config, { log }));
