@@ -170,7 +170,21 @@ async function test(db: Db, io: ChannelsIo, name: string | undefined): Promise<n
     io.fail(`warren channels test: no channel named ${JSON.stringify(name ?? '')} (warren channels list)\n`);
     return name ? 1 : 2;
   }
-  const secrets = secretsOf(io);
+  const probed = await probeInstallation(db, installation, secretsOf(io));
+  if (probed.ok) {
+    io.write(`${name}: connected as ${probed.botName}\n`);
+    return 0;
+  }
+  io.fail(`warren channels test: ${name}: ${probed.error}\n`);
+  return 1;
+}
+
+/** One live API call with the installation's credentials (`channels test`, `doctor`). */
+export async function probeInstallation(
+  db: Db,
+  installation: ChannelInstallation,
+  secrets: { file: string; get: (name: string) => string | undefined },
+): Promise<{ ok: true; botName: string } | { ok: false; error: string }> {
   try {
     const adapter = await buildAdapter(installation, ADAPTER_FACTORIES, {
       secret: secrets.get,
@@ -181,17 +195,15 @@ async function test(db: Db, io: ChannelsIo, name: string | undefined): Promise<n
       clock: () => new Date(),
     });
     const { botName } = await withTimeout(adapter.probe(), 15_000);
-    io.write(`${name}: connected as ${botName}\n`);
-    return 0;
+    return { ok: true, botName };
   } catch (err) {
-    io.fail(`warren channels test: ${name}: ${errorText(err)}\n`);
-    return 1;
+    return { ok: false, error: errorText(err) };
   }
 }
 
 const find = (db: Db, name: string) => listChannelInstallations(db).find((i) => channelTypeOf(i) === name);
 
-function secretsOf(io: ChannelsIo) {
+export function secretsOf(io: Pick<ChannelsIo, 'config' | 'env'>) {
   const secrets = loadSecrets({ file: io.config.secretsFile, env: io.env });
   return { file: secrets.file, get: (n: string) => secrets.get(n) };
 }

@@ -12,6 +12,7 @@ import { CHANNELS_HELP, runChannelsCommand } from './channels.ts';
 import { CHAT_HELP, runChat } from './chat.ts';
 import { CRON_HELP, cronNext } from './cron.ts';
 import { DELIVERIES_HELP, runDeliveriesCommand } from './deliveries.ts';
+import { DOCTOR_HELP, runDoctorCommand } from './doctor.ts';
 import { DROPPED_HELP, runDroppedCommand } from './dropped.ts';
 import { GROUPS_HELP, runGroupsCommand } from './groups.ts';
 import { LOGIN_LINK_HELP, runLoginLinkCommand } from './login-link.ts';
@@ -196,6 +197,11 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
         json: flags.json ?? false,
         hostRunning,
       }),
+  },
+  doctor: {
+    help: DOCTOR_HELP,
+    run: ({ args, flags, config, terminal }) =>
+      runDoctorCommand({ ...terminal, config, args, json: flags.json ?? false, env: process.env }),
   },
   status: {
     help: STATUS_HELP,

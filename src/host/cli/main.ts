@@ -13,6 +13,7 @@ commands:
   start    run the host (web chat, API and agents) on 127.0.0.1
   chat     talk to the main agent from this terminal (the host must be running)
   status   what is wrong, on one screen: host, engine, containers, channels, approvals, failures [--json]
+  doctor   checks permissions, database, engine and image, channel credentials, models and keys [--json]
   tasks    scheduled tasks: list [--all] [--json] | show ID | run-now ID | pause ID | resume ID | cancel ID
   approvals  list [--all] | show ID | approve ID --hash HASH [--note T] [--choice ID] [--edited F] | reject ID
   tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
