@@ -13,7 +13,13 @@ export {
 } from './runtime.ts';
 export { createDockerRuntime, type DockerRuntimeOptions } from './docker.ts';
 export { removeOrphans } from './orphans.ts';
-export { AGENT_IMAGE_REPO, agentImageTag, ensureAgentImage, imageExists, type EnsuredImage } from './image.ts';
+export {
+  AGENT_IMAGE_REPO,
+  agentImageTag,
+  ensureAgentImage,
+  imageExists,
+  type EnsuredImage,
+} from './image.ts';
 export {
   ensurePackageImage,
   packageImageTag,
