@@ -8,6 +8,7 @@ import {
 } from '@slack/web-api';
 import type { DeliveryErrorCode } from '../../../../db/enums.ts';
 import { ChannelSendError } from '../../channel.ts';
+import { codeForHttpStatus } from '../../http-answers.ts';
 
 /** Slack's wait when a rate limit comes without a Retry-After (a 200 `ok:false ratelimited`). */
 const DEFAULT_RETRY_AFTER_MS = 1000;
@@ -68,7 +69,7 @@ export function toChannelSendError(error: unknown, what: string): ChannelSendErr
   }
   if (error instanceof WebAPIHTTPError) {
     return new ChannelSendError(
-      codeForStatus(error.statusCode),
+      codeForHttpStatus(error.statusCode),
       `${what}: Slack answered HTTP ${error.statusCode}`,
     );
   }
@@ -76,17 +77,6 @@ export function toChannelSendError(error: unknown, what: string): ChannelSendErr
     return new ChannelSendError('transient', `${what}: ${scrub(error.original.message)}`);
   }
   return new ChannelSendError('transient', `${what}: ${describe(error)}`);
-}
-
-export function codeForStatus(status: number): DeliveryErrorCode {
-  if (status === 429) return 'rate_limited';
-  if (status === 401) return 'auth_failed';
-  if (status === 403) return 'forbidden';
-  if (status === 404 || status === 410) return 'not_found';
-  if (status === 413) return 'too_large';
-  if (status >= 500) return 'transient';
-  if (status >= 400) return 'invalid_request';
-  return 'unknown';
 }
 
 /** Slack tokens (bot, user, app, config) and Socket Mode tickets removed from a text. */

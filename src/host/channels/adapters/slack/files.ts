@@ -7,7 +7,8 @@ import type { WebClient } from '@slack/web-api';
 import { ChannelSendError, type InboundAttachment } from '../../channel.ts';
 import type { OutboundPiece } from '../../platform.ts';
 import { escapeMrkdwn } from './blocks.ts';
-import { codeForStatus, describe } from './errors.ts';
+import { codeForHttpStatus } from '../../http-answers.ts';
+import { describe } from './errors.ts';
 import { fetchInboundFile, fileNote, originOf, type FetchedFile } from '../../inbound-file.ts';
 import type { SlackFileRef } from './normalize.ts';
 
@@ -84,7 +85,7 @@ export async function uploadFile(
   }
   await response.body?.cancel();
   if (!response.ok)
-    throw new ChannelSendError(codeForStatus(response.status), `file upload: HTTP ${response.status}`);
+    throw new ChannelSendError(codeForHttpStatus(response.status), `file upload: HTTP ${response.status}`);
 
   const done = await client.files.completeUploadExternal({
     files: [{ id: fileId, title: name }],

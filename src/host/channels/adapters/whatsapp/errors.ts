@@ -2,6 +2,7 @@
 // HTTP 400 and a numeric `error.code`, so the code decides first, the HTTP status second.
 import type { DeliveryErrorCode } from '../../../../db/enums.ts';
 import { ChannelSendError } from '../../channel.ts';
+import { codeForHttpStatus } from '../../http-answers.ts';
 
 /** "Too many messages to the same user": the pair rate limit (about one message per 6 s, with bursts). */
 export const PAIR_RATE_LIMIT = 131056;
@@ -65,17 +66,7 @@ export function graphError(
     return new ChannelSendError('rate_limited', message, wait);
   }
   const known = code !== undefined ? CODES[code] : undefined;
-  return new ChannelSendError(known ?? codeForStatus(status), message);
-}
-
-export function codeForStatus(status: number): DeliveryErrorCode {
-  if (status === 401) return 'auth_failed';
-  if (status === 403) return 'forbidden';
-  if (status === 404 || status === 410) return 'not_found';
-  if (status === 413) return 'too_large';
-  if (status >= 500) return 'transient';
-  if (status >= 400) return 'invalid_request';
-  return 'unknown';
+  return new ChannelSendError(known ?? codeForHttpStatus(status), message);
 }
 
 /** A fetch that never got an answer (refused, reset, timed out): worth another try. */
