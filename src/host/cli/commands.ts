@@ -16,6 +16,7 @@ import { DOCTOR_HELP, runDoctorCommand } from './doctor.ts';
 import { DROPPED_HELP, runDroppedCommand } from './dropped.ts';
 import { GROUPS_HELP, runGroupsCommand } from './groups.ts';
 import { LOGIN_LINK_HELP, runLoginLinkCommand } from './login-link.ts';
+import { LOGS_HELP, runLogsCommand } from './logs.ts';
 import { ROLES_HELP, runRolesCommand } from './roles.ts';
 import { runSessionsCommand, SESSIONS_HELP } from './sessions.ts';
 import { runStatusCommand, STATUS_HELP } from './status.ts';
@@ -70,6 +71,7 @@ const FLAGS = {
   dm: { type: 'boolean' },
   failed: { type: 'boolean' },
   limit: { type: 'string' },
+  follow: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -202,6 +204,21 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
     help: DOCTOR_HELP,
     run: ({ args, flags, config, terminal }) =>
       runDoctorCommand({ ...terminal, config, args, json: flags.json ?? false, env: process.env }),
+  },
+  logs: {
+    help: LOGS_HELP,
+    run: ({ args, flags, config, terminal }) => {
+      const stop = new AbortController();
+      if (flags.follow) process.once('SIGINT', () => stop.abort());
+      return runLogsCommand({
+        ...terminal,
+        config,
+        args,
+        limit: flags.limit,
+        follow: flags.follow ?? false,
+        signal: stop.signal,
+      });
+    },
   },
   status: {
     help: STATUS_HELP,

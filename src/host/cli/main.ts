@@ -32,6 +32,7 @@ commands:
   unwire   unwire CHANNEL:CHAT_ID GROUP: it stops answering there
   wirings  which agent group answers in which chat, and how [--json]  (warren wire help: the options)
   sessions list [--all] [--json] | show ID | stop ID: conversations and their containers
+  logs     logs SESSION [--limit N] [--follow]: what the session's container printed
   deliveries list [--failed] [--limit N] [--json]: the latest attempts to send replies to chats
 
 options (every command):

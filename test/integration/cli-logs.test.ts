@@ -1,0 +1,102 @@
+// `warren logs` as an operator runs it: the last lines of a session's container log across its rotation,
+// terminal escapes from the container never reaching the terminal, and --follow printing lines as they
+// are written (through a rotation) until Ctrl-C.
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, expect, test } from 'vitest';
+import { getAgentGroupByFolder } from '../../src/db/agent-groups.ts';
+import { openCentralDb } from '../../src/db/connection.ts';
+import { createSession } from '../../src/db/sessions.ts';
+import { runWarrenCli } from '../harness/warren-cli.ts';
+import { waitUntil } from '../harness/wait-until.ts';
+
+let dataDir: string;
+let sessionId: string;
+let log: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'warren-logs-'));
+  expect((await runWarrenCli(['init'], { dataDir })).code).toBe(0);
+  const db = openCentralDb(join(dataDir, 'warren.db'));
+  const main = getAgentGroupByFolder(db, 'main')!;
+  sessionId = createSession(
+    db,
+    { agentGroupId: main.id, messagingGroupId: null, threadId: null },
+    new Date().toISOString(),
+  ).id;
+  db.close();
+  mkdirSync(join(dataDir, 'logs', 'sessions'), { recursive: true });
+  log = join(dataDir, 'logs', 'sessions', `${sessionId}.log`);
+  writeFileSync(`${log}.1`, 't1 one\nt2 two\n');
+  writeFileSync(log, 't3 three\nt4 \u001b[2J\u001b]0;pwned\u0007four\r\n');
+});
+
+test('the last N lines, across the rotated log; escapes are shown as ?', async () => {
+  const all = await runWarrenCli(['logs', sessionId], { dataDir });
+  expect(all.code).toBe(0);
+  expect(all.stdout).toBe('t1 one\nt2 two\nt3 three\nt4 ?[2J?]0;pwned?four?\n');
+  const last = await runWarrenCli(['logs', sessionId, '--limit', '2'], { dataDir });
+  expect(last.stdout).toBe('t3 three\nt4 ?[2J?]0;pwned?four?\n');
+});
+
+test('an unknown session exits 1; bad input exits 2 with the usage', async () => {
+  const unknown = await runWarrenCli(['logs', 'ses_nope'], { dataDir });
+  expect([unknown.code, unknown.stderr]).toEqual([
+    1,
+    'warren logs: there is no session ses_nope (warren sessions list)\n',
+  ]);
+  const none = await runWarrenCli(['logs'], { dataDir });
+  expect(none.code).toBe(2);
+  expect(none.stderr).toMatch(/name one session[\s\S]*warren logs SESSION/);
+  const limit = await runWarrenCli(['logs', sessionId, '--limit', 'all'], { dataDir });
+  expect([limit.code, limit.stderr]).toEqual([
+    2,
+    'warren logs: --limit must be a whole number from 1 to 100000, got "all"\n',
+  ]);
+});
+
+test('--follow prints new lines as they are written, through a rotation, until Ctrl-C', async () => {
+  const child = spawn(process.execPath, [
+    'bin/warren.js',
+    'logs',
+    sessionId,
+    '--follow',
+    '--limit',
+    '1',
+    '--data-dir',
+    dataDir,
+  ]);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await waitUntil(
+    () => out.includes('four'),
+    10_000,
+    () => `printed: ${out}`,
+  );
+  appendFileSync(log, 't5 five\nt6 si');
+  await waitUntil(
+    () => out.includes('t5 five\n'),
+    5_000,
+    () => `printed: ${out}`,
+  );
+  expect(out).not.toContain('t6'); // half a line waits for its end
+  appendFileSync(log, 'x\n');
+  await waitUntil(
+    () => out.includes('t6 six\n'),
+    5_000,
+    () => `printed: ${out}`,
+  );
+  renameSync(log, `${log}.1`);
+  writeFileSync(log, 't7 seven\n');
+  await waitUntil(
+    () => out.includes('t7 seven\n'),
+    5_000,
+    () => `printed: ${out}`,
+  );
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(out).toBe('t4 ?[2J?]0;pwned?four?\nt5 five\nt6 six\nt7 seven\n');
+}, 30_000);
