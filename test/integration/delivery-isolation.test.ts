@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterEach, expect, test } from 'vitest';
 import {
@@ -15,8 +16,9 @@ import { openCentralDb } from '../../src/db/connection.ts';
 import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
 import type { OutboundOperation } from '../../src/shared/session-content.ts';
 import { createSession } from '../../src/db/sessions.ts';
+import { ChannelSendError, type Channel } from '../../src/host/channels/channel.ts';
 import { createChannelRegistry } from '../../src/host/channels/registry.ts';
-import { createDelivery } from '../../src/host/delivery/index.ts';
+import { createDelivery, type DeliveryDeps } from '../../src/host/delivery/index.ts';
 import { createMetrics } from '../../src/host/metrics/index.ts';
 import {
   createSessionFiles,
@@ -26,11 +28,13 @@ import {
 } from '../../src/host/sessions/index.ts';
 import { recordingChannel } from '../harness/approvals.ts';
 import { parsePrometheusText } from '../harness/prometheus.ts';
+import { waitUntil } from '../harness/wait-until.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'warren-isolation-'));
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-test('a row whose handler throws fails alone with the reason; later rows are delivered and counted', async () => {
+/** A session on real files, its chat on `channel`, and delivery over it (no file watching). */
+function deliveryOver(channel: Channel, extra: Partial<DeliveryDeps> = {}) {
   const now = '2026-12-01T10:00:00.000Z';
   const db = openCentralDb(join(root, 'warren.db'));
   const group = createAgentGroup(db, { name: 'Main', folder: 'main' }, now);
@@ -47,13 +51,10 @@ test('a row whose handler throws fails alone with the reason; later rows are del
   const paths = sessionPaths(root, group.id, session.id);
   createSessionFiles(paths);
   writeRouting(paths, { channelType: 'webchat', platformId: 'c1', threadId: null });
-  const channel = recordingChannel('webchat', 1);
   const channels = createChannelRegistry();
   channels.register(channel);
   const woken: string[] = [];
-  const metrics = createMetrics({ defaultMetrics: false });
   const delivery = createDelivery({
-    metrics,
     db,
     dataDir: root,
     channels,
@@ -61,6 +62,30 @@ test('a row whose handler throws fails alone with the reason; later rows are del
     log: pino({ level: 'silent' }),
     wake: (id) => woken.push(id),
     watchFiles: false,
+    ...extra,
+  });
+  /** The runner writes these rows to outbound.db. */
+  const write = (operations: OutboundOperation[]) => {
+    const runner = openRunnerSession({
+      sessionId: session.id,
+      inboundPath: paths.inbound,
+      outboundPath: paths.outbound,
+    });
+    const rows = writeMessagesOut(
+      runner,
+      operations.map((operation) => ({ kind: 'chat' as const, operation, timestamp: now })),
+    );
+    closeRunnerSession(runner);
+    return rows;
+  };
+  return { db, session, paths, delivery, woken, write };
+}
+
+test('a row whose handler throws fails alone with the reason; later rows are delivered and counted', async () => {
+  const channel = recordingChannel('webchat', 1);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const { db, session, paths, delivery, woken, write } = deliveryOver(channel, {
+    metrics,
     actions: {
       handles: (action) => action === 'explode',
       apply: () => {
@@ -68,18 +93,11 @@ test('a row whose handler throws fails alone with the reason; later rows are del
       },
     },
   });
-  const runner = openRunnerSession({
-    sessionId: session.id,
-    inboundPath: paths.inbound,
-    outboundPath: paths.outbound,
-  });
-  const say = (operation: OutboundOperation) => ({ kind: 'chat' as const, operation, timestamp: now });
-  const [, boom] = writeMessagesOut(runner, [
-    say({ op: 'send', text: 'before', files: [] }),
-    say({ op: 'action', action: 'explode', payload: {} }),
-    say({ op: 'send', text: 'after', files: [] }),
+  const [, boom] = write([
+    { op: 'send', text: 'before', files: [] },
+    { op: 'action', action: 'explode', payload: {} },
+    { op: 'send', text: 'after', files: [] },
   ]);
-  closeRunnerSession(runner);
 
   await delivery.deliverSession(session.id);
   await delivery.stop();
@@ -99,4 +117,33 @@ test('a row whose handler throws fails alone with the reason; later rows are del
   expect(m.value('warren_delivery_latency_seconds_sum')).toBeCloseTo(0.6);
   expect(m.series('warren_delivery_failures_total')).toEqual([{ labels: { code: 'unknown' }, value: 1 }]);
   db.close();
+});
+
+test('a retry waits out its backoff even when new work arrives while the failing send is under way', async () => {
+  const tries: number[] = [];
+  const later: { setup?: ReturnType<typeof deliveryOver> } = {};
+  const flaky: Channel = {
+    ...recordingChannel('webchat', 1),
+    async send() {
+      tries.push(performance.now());
+      if (tries.length > 1) return { platformMessageId: 'p-1' };
+      // The runner writes again (a file event) while this send is still failing.
+      void later.setup!.delivery.deliverSession(later.setup!.session.id);
+      await sleep(20);
+      throw new ChannelSendError('transient', 'HTTP 503');
+    },
+  };
+  const setup = (later.setup = deliveryOver(flaky));
+  const delivery = setup.delivery;
+  setup.write([{ op: 'send', text: 'once', files: [] }]);
+  await delivery.deliverSession(setup.session.id);
+  await waitUntil(
+    () => tries.length >= 2,
+    5_000,
+    () => `${tries.length} tries`,
+  );
+  await delivery.stop();
+  // Delivery's first backoff is 500 ms: the file event during the failing send did not hurry it.
+  expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(450);
+  setup.db.close();
 });

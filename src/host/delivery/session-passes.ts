@@ -51,7 +51,9 @@ export function createSessionPasses(deps: DeliveryDeps) {
           },
           (err: unknown) => passFailed(passes, sessionId, running, err),
         );
-      } while (running.again);
+        // A pass that left a send waiting for its backoff hands over to the retry timer: work that
+        // arrived during it must not hurry the retry.
+      } while (running.again && !running.retryTimer);
     })().finally(() => (running.pass = undefined));
     return running.pass;
   }
