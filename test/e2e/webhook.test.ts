@@ -118,7 +118,7 @@ test('a signed POST gets one signed reply at the callback; a replay of its webho
 }, 120_000);
 
 test('a callback answering 503 first gets the reply once on the retry, and delivery_attempts shows both tries', async () => {
-  rx.failNext(1, { status: 503 });
+  rx.failNext(1, { status: 503 }, RETRY_CHAT);
   await post(say(RETRY_CHAT, 'try again please'));
   const delivered = await waitForPost(RETRY_CHAT, (p) => textOf(p) === 'echo: try again please');
   const tries = postsTo(RETRY_CHAT).filter((p) => textOf(p) === 'echo: try again please');

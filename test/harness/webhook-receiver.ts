@@ -40,8 +40,11 @@ export interface WebhookReceiver {
   received: ReceivedPost[];
   /** The verified POSTs answered 2xx. */
   delivered(): ReceivedPost[];
-  /** The next `count` POSTs get `answer` instead of 200. */
-  failNext(count: number, answer: Answer): void;
+  /**
+   * The next `count` POSTs get `answer` instead of 200; with `chatId`, only POSTs to that chat (a
+   * reply still in flight to another chat is not the one meant).
+   */
+  failNext(count: number, answer: Answer, chatId?: string): void;
   /** Every POST from now on gets `answer` (undefined: back to 200 with `{ id }`). */
   answerAll(answer: Answer | undefined): void;
   close(): Promise<void>;
@@ -50,7 +53,7 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(options: { secret: string }): Promise<WebhookReceiver> {
   const verifier = new Webhook(options.secret);
   const received: ReceivedPost[] = [];
-  const queued: Answer[] = [];
+  const queued: { answer: Answer; chatId: string | undefined }[] = [];
   let always: Answer | undefined;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -67,7 +70,9 @@ export async function startWebhookReceiver(options: { secret: string }): Promise
       } catch {
         payload = undefined;
       }
-      const answer = queued.shift() ??
+      const chatId = (payload?.chat as { id?: unknown } | undefined)?.id;
+      const next = queued.findIndex((q) => q.chatId === undefined || q.chatId === chatId);
+      const answer = (next >= 0 ? queued.splice(next, 1)[0]!.answer : undefined) ??
         always ?? {
           status: 200,
           headers: { 'content-type': 'application/json' },
@@ -95,8 +100,8 @@ export async function startWebhookReceiver(options: { secret: string }): Promise
     origin,
     received,
     delivered: () => received.filter((r) => r.verified && r.status >= 200 && r.status < 300),
-    failNext(count, answer) {
-      for (let i = 0; i < count; i++) queued.push(answer);
+    failNext(count, answer, chatId) {
+      for (let i = 0; i < count; i++) queued.push({ answer, chatId });
     },
     answerAll(answer) {
       always = answer;
