@@ -50,6 +50,9 @@ export function benchConfig(opts: BenchHostOptions): Config {
     logLevel: 'warn',
     pollOnly: opts.pollOnly ?? false,
     containers: { ...config.containers, maxTotal: opts.maxContainers, maxPerAgentGroup: opts.maxContainers },
+    // The benchmark measures the pipeline, not the web chat's per-sender flood limit (60 a minute),
+    // which stopped the warm phase at its 66th message.
+    webchat: { ...config.webchat, postsPerMinutePerSender: 1_000_000, postsPerMinutePerChat: 1_000_000 },
   };
 }
 
