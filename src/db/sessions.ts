@@ -73,6 +73,28 @@ export function listSessions(db: Db, options: { all: boolean; limit: number }): 
     .all({ all: options.all ? 1 : 0, limit: options.limit }) as Session[];
 }
 
+/**
+ * A page of sessions (active ones, or every one with `all`), newest first, keyset on (created_at, id)
+ * so a page read while sessions start neither repeats nor skips one.
+ */
+export function listSessionsPage(
+  db: Db,
+  options: { all: boolean; limit: number; before?: { createdAt: string; id: string } },
+): Session[] {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM sessions WHERE (@all OR status = 'active')
+         AND (@createdAt IS NULL OR (created_at, id) < (@createdAt, @id))
+       ORDER BY created_at DESC, id DESC LIMIT @limit`,
+    )
+    .all({
+      all: options.all ? 1 : 0,
+      limit: options.limit,
+      createdAt: options.before?.createdAt ?? null,
+      id: options.before?.id ?? null,
+    }) as Session[];
+}
+
 export function setContainerStatus(db: Db, id: string, status: ContainerStatus): boolean {
   const s = z.enum(CONTAINER_STATUSES).parse(status);
   return db.prepare('UPDATE sessions SET container_status = ? WHERE id = ?').run(s, id).changes === 1;

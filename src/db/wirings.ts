@@ -93,6 +93,10 @@ export function listWirings(db: Db): Wiring[] {
     .all() as Wiring[];
 }
 
+export function getWiring(db: Db, id: string): Wiring | undefined {
+  return db.prepare(`SELECT ${COLUMNS} FROM wirings WHERE id = ?`).get(id) as Wiring | undefined;
+}
+
 /** The wiring of one chat to one agent group (there is at most one). */
 export function findWiring(db: Db, messagingGroupId: string, agentGroupId: string): Wiring | undefined {
   return db

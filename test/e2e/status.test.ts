@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readHeartbeat } from '../../src/db/host-heartbeat.ts';
-import type { StatusReport } from '../../src/host/cli/status-report.ts';
+import type { StatusReport } from '../../src/host/status-report.ts';
 import { runWarrenCli } from '../harness/warren-cli.ts';
 import { startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 

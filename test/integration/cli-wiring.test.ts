@@ -229,7 +229,7 @@ test('bad input is refused with what to do (2: usage, 1: refused), and nothing i
     [
       ['wire', 'discord:77', 'main'],
       2,
-      /say whether discord:77 is a group chat \(--group-chat\) or a direct chat \(--dm\)/,
+      /say whether discord:77 is a group chat or a direct chat .*\(--group-chat or --dm\)/,
     ],
     [['wire', 'discord:77', 'main', '--group-chat', '--dm'], 2, /give --group-chat or --dm, not both/],
     [['wire', 'telegram:-1', 'nobody'], 1, /no agent group "nobody" \(warren groups list shows them\)/],
@@ -241,7 +241,7 @@ test('bad input is refused with what to do (2: usage, 1: refused), and nothing i
     [
       ['wire', 'telegram:-100555', 'main'],
       1,
-      /telegram:-100555 is already wired to main \(engage mention.*\); to change it: warren unwire telegram:-100555 main/,
+      /telegram:-100555 is already wired to main \(engage mention.*\); to change it, unwire it and wire it again/,
     ],
     [['unwire', 'telegram:-1'], 2, /give the chat and the agent group/],
     [['unwire', 'telegram:-1', 'main'], 1, /telegram:-1 is not wired to main \(warren wirings lists them\)/],

@@ -15,7 +15,7 @@ import type { Db } from '../../db/connection.ts';
 import { PROVIDERS, type Provider } from '../../db/enums.ts';
 import { tokensUsedByGroup } from '../../db/model-usage.ts';
 import type { Config } from '../config.ts';
-import { describeGroupModel, loadSecrets, upstreamOf, utcDay } from '../gateway/index.ts';
+import { describeGroupModel, groupModelView, loadSecrets, utcDay } from '../gateway/index.ts';
 import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
 
@@ -76,7 +76,7 @@ export function runGroupsCommand(input: GroupsInput): Promise<number> {
       input.write(
         input.json
           ? `${JSON.stringify(
-              groups.map((g) => view(g, keys.get)),
+              groups.map((g) => groupModelView(g, keys.get)),
               null,
               2,
             )}\n`
@@ -96,7 +96,7 @@ export function runGroupsCommand(input: GroupsInput): Promise<number> {
       const used = tokensUsedByGroup(db, group.id, day.start, day.end);
       input.write(
         input.json
-          ? `${JSON.stringify({ ...view(group, keys.get), tokensToday: used }, null, 2)}\n`
+          ? `${JSON.stringify({ ...groupModelView(group, keys.get), tokensToday: used }, null, 2)}\n`
           : describe(group, keys.get, used),
       );
       if (keys.warning) input.fail(`warning: ${keys.warning}\n`);
@@ -272,29 +272,10 @@ function keyLookup(input: GroupsInput): { get: KeyLookup; warning?: string } {
   }
 }
 
-function keyStatus(group: AgentGroup, keys: KeyLookup): string {
-  if (group.provider === 'scripted') return '-';
-  const upstream = upstreamOf(group.provider, group.modelConfig);
-  if (keys(upstream.keyName)) return `${upstream.keyName} present`;
-  return upstream.official ? `${upstream.keyName} MISSING` : 'none';
-}
-
-function view(group: AgentGroup, keys: KeyLookup) {
-  return {
-    folder: group.folder,
-    name: group.name,
-    provider: group.provider,
-    model: group.model,
-    baseUrl: group.provider === 'scripted' ? null : upstreamOf(group.provider, group.modelConfig).baseUrl,
-    key: keyStatus(group, keys),
-    modelConfig: group.modelConfig,
-  };
-}
-
 function table(groups: AgentGroup[], keys: KeyLookup): string {
   if (groups.length === 0) return 'no agent groups (warren init creates main)\n';
   const rows = groups.map((g) => {
-    const v = view(g, keys);
+    const v = groupModelView(g, keys);
     return [v.folder, v.name, v.provider, v.model ?? '-', v.baseUrl ?? '-', v.key, limits(g.modelConfig)];
   });
   const head = ['GROUP', 'NAME', 'PROVIDER', 'MODEL', 'BASE URL', 'KEY', 'LIMITS'];
@@ -311,7 +292,7 @@ function limits(c: ModelConfig): string {
 
 function describe(group: AgentGroup, keys: KeyLookup, usedToday: number): string {
   const c = group.modelConfig;
-  const v = view(group, keys);
+  const v = groupModelView(group, keys);
   const lines = [
     `group            ${group.folder} (${group.name}, ${group.id})`,
     `provider         ${group.provider}`,

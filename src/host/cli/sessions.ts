@@ -2,14 +2,11 @@
 // whether a container runs for them. `stop` closes a session the way the host closes one: the chat's
 // next message starts a new session. The host has no API to stop a container from outside yet, so a
 // container that is running finishes on its own (the host refuses its model calls from then on).
-import { listAgentGroups } from '../../db/agent-groups.ts';
-import { appendAuditEvent } from '../../db/audit.ts';
 import type { Db } from '../../db/connection.ts';
 import { listRecentAttempts } from '../../db/deliveries.ts';
-import { listMessagingGroups } from '../../db/messaging-groups.ts';
-import { closeSession, getSession, listSessions, type Session } from '../../db/sessions.ts';
+import { getSession, listSessions, type Session } from '../../db/sessions.ts';
 import type { Config } from '../config.ts';
-import { sessionPaths } from '../sessions/index.ts';
+import { sessionPaths, sessionViewer, stopSession } from '../sessions/index.ts';
 import { withCentralDb } from './central-db.ts';
 import { deliveryTable } from './deliveries.ts';
 import { parseLimit } from './limit.ts';
@@ -62,32 +59,13 @@ export function runSessionsCommand(io: SessionsIo): Promise<number> {
   });
 }
 
-/** Sessions with their agent group's folder and their chat as CHANNEL:CHAT_ID. */
-function describer(db: Db) {
-  const groups = new Map(listAgentGroups(db).map((g) => [g.id, g.folder]));
-  const chats = new Map(listMessagingGroups(db).map((m) => [m.id, `${m.channelType}:${m.platformId}`]));
-  return (s: Session) => ({
-    id: s.id,
-    agentGroup: groups.get(s.agentGroupId) ?? s.agentGroupId,
-    /** null: the agent group's one session for every chat wired agent-shared (and agent messages). */
-    chat: s.messagingGroupId === null ? null : (chats.get(s.messagingGroupId) ?? s.messagingGroupId),
-    threadId: s.threadId,
-    status: s.status,
-    containerStatus: s.containerStatus,
-    lastActive: s.lastActive,
-    createdAt: s.createdAt,
-    closedAt: s.closedAt,
-    closedReason: s.closedReason,
-  });
-}
-
 function list(db: Db, io: SessionsIo): number {
   const limit = parseLimit(io.limit, 100);
   if (typeof limit === 'string') {
     io.fail(`warren sessions list: ${limit}\n`);
     return 2;
   }
-  const rows = listSessions(db, { all: io.all, limit }).map(describer(db));
+  const rows = listSessions(db, { all: io.all, limit }).map(sessionViewer(db));
   if (io.json) io.write(`${JSON.stringify(rows, null, 2)}\n`);
   else if (rows.length === 0)
     io.write(io.all ? 'no sessions\n' : 'no active sessions (--all: closed ones too)\n');
@@ -110,7 +88,7 @@ function list(db: Db, io: SessionsIo): number {
 }
 
 function show(db: Db, io: SessionsIo, session: Session): number {
-  const view = describer(db)(session);
+  const view = sessionViewer(db)(session);
   const paths = sessionPaths(io.config.dataDir, session.agentGroupId, session.id);
   const deliveries = listRecentAttempts(db, { failedOnly: false, limit: 10, sessionId: session.id });
   if (io.json) {
@@ -137,30 +115,9 @@ function show(db: Db, io: SessionsIo, session: Session): number {
 }
 
 async function stop(db: Db, io: SessionsIo, session: Session): Promise<number> {
-  if (session.status !== 'active') {
-    io.fail(`warren sessions stop: session ${session.id} is closed already (since ${session.closedAt})\n`);
-    return 1;
-  }
-  const now = io.now.toISOString();
-  const closed = db
-    .transaction(() => {
-      if (!closeSession(db, session.id, now)) return false;
-      appendAuditEvent(
-        db,
-        {
-          actor: io.actor,
-          action: 'session.stopped',
-          targetKind: 'session',
-          targetId: session.id,
-          detail: { containerStatus: session.containerStatus },
-        },
-        now,
-      );
-      return true;
-    })
-    .immediate();
-  if (!closed) {
-    io.fail(`warren sessions stop: session ${session.id} was closed meanwhile\n`);
+  const outcome = stopSession(db, session.id, io.actor, io.now);
+  if (!outcome.ok) {
+    io.fail(`warren sessions stop: ${outcome.error}\n`);
     return 1;
   }
   io.write(`closed session ${session.id}: the chat's next message starts a new session\n`);

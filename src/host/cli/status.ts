@@ -4,7 +4,7 @@
 import type { Config } from '../config.ts';
 import { findEngineSocket } from '../containers/index.ts';
 import { withCentralDb } from './central-db.ts';
-import { gatherStatus, type StatusReport } from './status-report.ts';
+import { gatherStatus, type StatusReport } from '../status-report.ts';
 import { renderTable } from './table.ts';
 
 export const STATUS_HELP = `warren status [--json]

@@ -1,9 +1,6 @@
 // `warren wire|unwire|wirings`: which agent group answers in which chat, and how (docs/access.md). The
-// router reads a chat's wirings for every message, so a change applies to the chat's next message,
-// whether or not the host runs.
-import { getAgentGroup, listAgentGroups, type AgentGroup } from '../../db/agent-groups.ts';
-import { appendAuditEvent } from '../../db/audit.ts';
-import { listChannelInstallations } from '../../db/channel-installations.ts';
+// checks and the change itself are src/host/wirings.ts, shared with the admin API; this file turns
+// flags into a request and the outcome into lines.
 import type { Db } from '../../db/connection.ts';
 import {
   ENGAGE_MODES,
@@ -11,22 +8,18 @@ import {
   SENDER_SCOPES,
   SESSION_MODES,
   UNKNOWN_SENDER_POLICIES,
-  type UnknownSenderPolicy,
 } from '../../db/enums.ts';
-import {
-  allowMessagingGroup,
-  createMessagingGroup,
-  findMessagingGroup,
-  getMessagingGroup,
-  setUnknownSenderPolicy,
-  type MessagingGroup,
-} from '../../db/messaging-groups.ts';
-import { listActiveSessions } from '../../db/sessions.ts';
-import { createWiring, deleteWiring, findWiring, listWirings, type Wiring } from '../../db/wirings.ts';
-import { channelTypeOf } from '../channels/index.ts';
 import type { Config } from '../config.ts';
+import {
+  findChatWiring,
+  listWiringViews,
+  unwire,
+  wireChat,
+  wireRequest,
+  type WireRequest,
+  type WiringRefusal,
+} from '../wirings.ts';
 import { withCentralDb } from './central-db.ts';
-import { resolveGroup } from './groups.ts';
 import { renderTable } from './table.ts';
 
 const USAGE = {
@@ -82,32 +75,8 @@ export interface WiringIo {
   fail: (text: string) => void;
 }
 
-/** Chats of these channels exist without an installation: the web chat and `warren chat`. */
-const BUILT_IN_CHANNELS = ['webchat', 'cli'];
-
-/** `telegram:-100123` → its channel and chat id, or what is wrong with it. */
-export function parseChat(text: string): { channelType: string; platformId: string } | string {
-  const at = text.indexOf(':');
-  if (at < 1 || at === text.length - 1)
-    return `a chat is CHANNEL:CHAT_ID (e.g. telegram:-1001234567890 or webchat:lobby), got "${text}"`;
-  return { channelType: text.slice(0, at), platformId: text.slice(at + 1) };
-}
-
-/**
- * Whether a chat is a group chat, from what its id says on its platform: Telegram groups have
- * negative ids, Slack DMs start with D, web chat and terminal chats are one person's. Undefined
- * where the id does not tell (Discord).
- */
-export function groupChatFromId(channelType: string, platformId: string): boolean | undefined {
-  const platform = channelType.split('-')[0];
-  if (platform === 'webchat' || platform === 'cli') return false;
-  if (platform === 'telegram') return platformId.startsWith('-');
-  if (platform === 'slack') return !platformId.startsWith('D');
-  return undefined;
-}
-
-/** What `--engage` and friends ask for, checked against the wirings table's values. */
-function wiringOptions(io: WiringIo) {
+/** The flags as a wiring request, or what is wrong with them (named by flag). */
+function requestOf(io: WiringIo, chat: string, group: string): WireRequest | string {
   const checks: [string, string | undefined, readonly string[]][] = [
     ['--engage', io.engage, ENGAGE_MODES],
     ['--session-mode', io.sessionMode, SESSION_MODES],
@@ -122,16 +91,19 @@ function wiringOptions(io: WiringIo) {
     return io.pattern === undefined
       ? "--engage pattern needs --pattern REGEX (--pattern '^' engages every message)"
       : '--pattern goes with --engage pattern';
-  if (io.pattern !== undefined && !isRegExp(io.pattern))
-    return `--pattern "${io.pattern}" is not a valid regular expression`;
   if (io.groupChat && io.dm) return 'give --group-chat or --dm, not both';
-  return {
-    engageMode: io.engage as Wiring['engageMode'] | undefined,
-    engagePattern: io.pattern ?? null,
-    sessionMode: io.sessionMode as Wiring['sessionMode'] | undefined,
-    senderScope: io.senderScope as Wiring['senderScope'] | undefined,
-    ignoredMessagePolicy: io.ignored as Wiring['ignoredMessagePolicy'] | undefined,
-  };
+  const request = wireRequest.safeParse({
+    chat,
+    group,
+    engage: io.engage,
+    pattern: io.pattern,
+    sessionMode: io.sessionMode,
+    senderScope: io.senderScope,
+    ignored: io.ignored,
+    unknownSenders: io.unknownSenders,
+    groupChat: io.groupChat ? true : io.dm ? false : undefined,
+  });
+  return request.success ? request.data : (request.error.issues[0]?.message ?? 'bad request');
 }
 
 export function runWireCommand(io: WiringIo): Promise<number> {
@@ -139,88 +111,15 @@ export function runWireCommand(io: WiringIo): Promise<number> {
     const [chatText, groupName] = io.args;
     if (!chatText || !groupName || io.args.length > 2)
       return usage(io, 'wire', 'give the chat and the agent group: warren wire CHANNEL:CHAT_ID GROUP');
-    const chat = parseChat(chatText);
-    if (typeof chat === 'string') return usage(io, 'wire', chat);
-    const options = wiringOptions(io);
-    if (typeof options === 'string') return usage(io, 'wire', options);
-    const group = resolveGroup(db, groupName);
-    const existing = findMessagingGroup(db, chat.channelType, chat.platformId);
-    const unknownChannel = existing ? undefined : checkChannel(db, chat.channelType);
-    if (unknownChannel) return refuse(io, 'wire', unknownChannel);
-    const isGroup = chatKind(io, chat, existing);
-    if (typeof isGroup === 'string') return usage(io, 'wire', isGroup);
-    const wired = existing && findWiring(db, existing.id, group.id);
-    if (wired)
-      return refuse(
-        io,
-        'wire',
-        `${chatText} is already wired to ${group.folder} (${describeWiring(wired, existing)}); ` +
-          `to change it: warren unwire ${chatText} ${group.folder}, then wire it again`,
-      );
-    const result = db.transaction(() => wire(db, io, { ...chat, isGroup }, group, options)).immediate();
-    io.write(`wired ${chatText} to ${group.folder}: ${describeWiring(result.wiring, result.chat)}\n`);
-    for (const note of result.notes) io.write(`${note}\n`);
+    const request = requestOf(io, chatText, groupName);
+    if (typeof request === 'string') return usage(io, 'wire', request);
+    const outcome = wireChat(db, request, io.actor, io.now);
+    if (!outcome.ok) return refusal(io, 'wire', outcome);
+    const w = outcome.wiring;
+    io.write(`wired ${chatText} to ${w.agentGroup}: ${describe(w)}\n`);
+    for (const note of outcome.notes) io.write(`${note}\n`);
     return 0;
   });
-}
-
-/** The chat (created when missing) and its wiring, and the audit row, in one transaction. */
-function wire(
-  db: Db,
-  io: WiringIo,
-  chat: { channelType: string; platformId: string; isGroup: boolean },
-  group: AgentGroup,
-  options: Exclude<ReturnType<typeof wiringOptions>, string>,
-) {
-  const now = io.now.toISOString();
-  const notes: string[] = [];
-  const policy = io.unknownSenders as UnknownSenderPolicy | undefined;
-  let messagingGroup = findMessagingGroup(db, chat.channelType, chat.platformId);
-  const created = !messagingGroup;
-  const policyBefore = messagingGroup?.unknownSenderPolicy ?? null;
-  if (!messagingGroup) {
-    const builtIn = BUILT_IN_CHANNELS.includes(chat.channelType);
-    messagingGroup = createMessagingGroup(
-      db,
-      { ...chat, unknownSenderPolicy: policy ?? (builtIn ? 'public' : 'strict') },
-      now,
-    );
-    notes.push(`the chat was created (${chat.isGroup ? 'a group chat' : 'a direct chat'})`);
-  } else if (policy && policy !== messagingGroup.unknownSenderPolicy) {
-    setUnknownSenderPolicy(db, messagingGroup.id, policy);
-    notes.push(
-      `unknown senders in this chat: ${policy} (was ${policyBefore}), for every agent group wired to it`,
-    );
-  }
-  const denialLifted = allowMessagingGroup(db, messagingGroup.id);
-  if (denialLifted) notes.push('the chat had been denied; it is allowed again');
-  messagingGroup = getMessagingGroup(db, messagingGroup.id)!;
-  const wiring = createWiring(
-    db,
-    { messagingGroupId: messagingGroup.id, agentGroupId: group.id, ...definedOnly(options) },
-    now,
-  );
-  if (messagingGroup.unknownSenderPolicy === 'strict')
-    notes.push(
-      `only people ${group.folder} knows are answered: warren roles grant USER member --group ${group.folder}`,
-    );
-  appendAuditEvent(
-    db,
-    {
-      actor: io.actor,
-      action: 'wiring.created',
-      targetKind: 'wiring',
-      targetId: wiring.id,
-      detail: {
-        ...viewOf(wiring, messagingGroup, group),
-        chatCreated: created,
-        policyBefore,
-        denialLifted,
-      },
-    },
-    now,
-  );
-  return { wiring, chat: messagingGroup, notes };
 }
 
 export function runUnwireCommand(io: WiringIo): Promise<number> {
@@ -228,35 +127,15 @@ export function runUnwireCommand(io: WiringIo): Promise<number> {
     const [chatText, groupName] = io.args;
     if (!chatText || !groupName || io.args.length > 2)
       return usage(io, 'unwire', 'give the chat and the agent group: warren unwire CHANNEL:CHAT_ID GROUP');
-    const chat = parseChat(chatText);
-    if (typeof chat === 'string') return usage(io, 'unwire', chat);
-    const group = resolveGroup(db, groupName);
-    const messagingGroup = findMessagingGroup(db, chat.channelType, chat.platformId);
-    const wiring = messagingGroup && findWiring(db, messagingGroup.id, group.id);
-    if (!messagingGroup || !wiring)
-      return refuse(io, 'unwire', `${chatText} is not wired to ${group.folder} (warren wirings lists them)`);
-    const now = io.now.toISOString();
-    db.transaction(() => {
-      deleteWiring(db, wiring.id);
-      appendAuditEvent(
-        db,
-        {
-          actor: io.actor,
-          action: 'wiring.deleted',
-          targetKind: 'wiring',
-          targetId: wiring.id,
-          detail: viewOf(wiring, messagingGroup, group),
-        },
-        now,
-      );
-    }).immediate();
-    io.write(`unwired ${chatText} from ${group.folder}: its next message does not reach ${group.folder}\n`);
-    const open = listActiveSessions(db).filter(
-      (s) => s.agentGroupId === group.id && s.messagingGroupId === messagingGroup.id,
-    );
-    if (open.length > 0)
+    const wiring = findChatWiring(db, chatText, groupName);
+    if ('ok' in wiring) return refusal(io, 'unwire', wiring);
+    const outcome = unwire(db, wiring.id, io.actor, io.now);
+    if (!outcome.ok) return refusal(io, 'unwire', outcome);
+    const group = outcome.wiring.agentGroup;
+    io.write(`unwired ${chatText} from ${group}: its next message does not reach ${group}\n`);
+    if (outcome.openSessions.length > 0)
       io.write(
-        `its sessions stay active (with their scheduled tasks): ${open.map((s) => s.id).join(', ')}; ` +
+        `its sessions stay active (with their scheduled tasks): ${outcome.openSessions.join(', ')}; ` +
           'warren sessions stop ID ends one\n',
       );
     return 0;
@@ -264,13 +143,9 @@ export function runUnwireCommand(io: WiringIo): Promise<number> {
 }
 
 export function runWiringsCommand(io: WiringIo): Promise<number> {
-  return withCentralDb({ name: 'wirings', sub: undefined }, io, (db) => {
+  return withCentralDb({ name: 'wirings', sub: undefined }, io, (db: Db) => {
     if (io.args.length > 0) return usage(io, 'wirings', `unexpected "${io.args[0]}"`);
-    const groups = new Map(listAgentGroups(db).map((g) => [g.id, g]));
-    const rows = listWirings(db).map((w) => {
-      const chat = getMessagingGroup(db, w.messagingGroupId)!;
-      return viewOf(w, chat, groups.get(w.agentGroupId) ?? getAgentGroup(db, w.agentGroupId)!);
-    });
+    const rows = listWiringViews(db);
     if (io.json) io.write(`${JSON.stringify(rows, null, 2)}\n`);
     else if (rows.length === 0) io.write('no wirings (warren wire CHAT GROUP makes one)\n');
     else
@@ -293,82 +168,23 @@ export function runWiringsCommand(io: WiringIo): Promise<number> {
   });
 }
 
-/** One wiring as `warren wirings --json` shows it. */
-function viewOf(w: Wiring, chat: MessagingGroup, group: AgentGroup) {
-  return {
-    id: w.id,
-    chat: `${chat.channelType}:${chat.platformId}`,
-    chatName: chat.name,
-    isGroup: chat.isGroup,
-    agentGroup: group.folder,
-    engageMode: w.engageMode,
-    engagePattern: w.engagePattern,
-    sessionMode: w.sessionMode,
-    unknownSenders: chat.unknownSenderPolicy,
-    senderScope: w.senderScope,
-    ignoredMessages: w.ignoredMessagePolicy,
-    priority: w.priority,
-    denied: chat.deniedAt !== null,
-    createdAt: w.createdAt,
-  };
-}
-
-function describeWiring(w: Wiring, chat: MessagingGroup): string {
+function describe(w: ReturnType<typeof listWiringViews>[number]): string {
   const engage = w.engageMode === 'pattern' ? `pattern /${w.engagePattern}/` : w.engageMode;
   return (
-    `engage ${engage}, session mode ${w.sessionMode}, unknown senders ${chat.unknownSenderPolicy}, ` +
-    `senders ${w.senderScope}, ignored messages ${w.ignoredMessagePolicy}`
+    `engage ${engage}, session mode ${w.sessionMode}, unknown senders ${w.unknownSenders}, ` +
+    `senders ${w.senderScope}, ignored messages ${w.ignoredMessages}`
   );
 }
 
-/** A chat of a channel nobody installed would never hear a message: most likely a typo. */
-function checkChannel(db: Db, channelType: string): string | undefined {
-  const known = [...BUILT_IN_CHANNELS, ...listChannelInstallations(db).map(channelTypeOf)];
-  if (known.includes(channelType)) return undefined;
-  return `there is no channel "${channelType}" (channels: ${known.join(', ')}; warren channels add adds one)`;
-}
-
-/** Whether the chat is a group chat: as recorded, as its id tells, or as the operator says. */
-function chatKind(
-  io: WiringIo,
-  chat: { channelType: string; platformId: string },
-  existing: MessagingGroup | undefined,
-): boolean | string {
-  const said = io.groupChat ? true : io.dm ? false : undefined;
-  const known = existing?.isGroup ?? groupChatFromId(chat.channelType, chat.platformId);
-  const kind = (g: boolean) => (g ? 'a group chat' : 'a direct chat');
-  if (known !== undefined && said !== undefined && said !== known)
-    return `${chat.channelType}:${chat.platformId} is ${kind(known)}, not ${kind(said)}`;
-  const isGroup = known ?? said;
-  if (isGroup === undefined)
-    return (
-      `say whether ${chat.channelType}:${chat.platformId} is a group chat (--group-chat) or a direct chat ` +
-      '(--dm): approval cards and /link codes go to direct chats'
-    );
-  return isGroup;
-}
-
-function definedOnly<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]?: Exclude<T[K], undefined>;
-  };
-}
-
-function isRegExp(source: string): boolean {
-  try {
-    new RegExp(source);
-    return source.length > 0;
-  } catch {
-    return false;
-  }
+/** Bad input is a usage error (exit 2, with the flag to use); the rest are refusals (exit 1). */
+function refusal(io: WiringIo, command: 'wire' | 'unwire', r: WiringRefusal): number {
+  if (r.reason === 'invalid')
+    return usage(io, command, r.field === 'groupChat' ? `${r.error} (--group-chat or --dm)` : r.error);
+  io.fail(`warren ${command}: ${r.error}\n`);
+  return 1;
 }
 
 function usage(io: WiringIo, command: string, problem: string): number {
   io.fail(`warren ${command}: ${problem}\n`);
   return 2;
-}
-
-function refuse(io: WiringIo, command: string, problem: string): number {
-  io.fail(`warren ${command}: ${problem}\n`);
-  return 1;
 }

@@ -27,6 +27,7 @@ export {
   DEFAULT_OPENAI_MODEL,
   defaultModelSetup,
   describeGroupModel,
+  groupModelView,
   type ModelSetup,
 } from './model-setup.ts';
 export { DEFAULT_TIMEOUT_MS, type GatewayCall } from './call.ts';

@@ -64,3 +64,23 @@ export function describeGroupModel(group: AgentGroup, lookup: Lookup): GroupMode
       'set it in the environment or in secrets.json (docs/models.md)',
   };
 }
+
+function keyStatus(group: AgentGroup, keys: Lookup): string {
+  if (group.provider === 'scripted') return '-';
+  const upstream = upstreamOf(group.provider, group.modelConfig);
+  if (keys(upstream.keyName)) return `${upstream.keyName} present`;
+  return upstream.official ? `${upstream.keyName} MISSING` : 'none';
+}
+
+/** An agent group's model as `warren groups list --json` and GET /api/groups show it: the key only as present or missing. */
+export function groupModelView(group: AgentGroup, keys: Lookup) {
+  return {
+    folder: group.folder,
+    name: group.name,
+    provider: group.provider,
+    model: group.model,
+    baseUrl: group.provider === 'scripted' ? null : upstreamOf(group.provider, group.modelConfig).baseUrl,
+    key: keyStatus(group, keys),
+    modelConfig: group.modelConfig,
+  };
+}

@@ -90,3 +90,4 @@ export {
   type IncomingFile,
   type StoredInbox,
 } from './inbox.ts';
+export { sessionViewer, stopSession, type SessionView, type StopOutcome } from './operator.ts';

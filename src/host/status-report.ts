@@ -1,16 +1,16 @@
 // What `warren status` reports (docs/operations.md), gathered from the central database, the session
 // files and the container engine's socket: no model call, and no help from the host, which may be the
 // thing that is broken. Plain data out; `problems` names each thing wrong with what to do about it.
-import { listChannelInstallations } from '../../db/channel-installations.ts';
-import type { Db } from '../../db/connection.ts';
-import { countFailedAttemptsSince, listRecentAttempts } from '../../db/deliveries.ts';
-import { countHeldMessages } from '../../db/held-messages.ts';
-import { readHeartbeat, type Heartbeat } from '../../db/host-heartbeat.ts';
-import { countPendingApprovals } from '../../db/approvals.ts';
-import { listActiveSessions } from '../../db/sessions.ts';
-import { errorText } from '../../shared/error-text.ts';
-import { channelTypeOf } from '../channels/index.ts';
-import { sessionPaths, troubledMessages, type TroubledMessage } from '../sessions/index.ts';
+import { listChannelInstallations } from '../db/channel-installations.ts';
+import type { Db } from '../db/connection.ts';
+import { countFailedAttemptsSince, listRecentAttempts } from '../db/deliveries.ts';
+import { countHeldMessages } from '../db/held-messages.ts';
+import { readHeartbeat, type Heartbeat } from '../db/host-heartbeat.ts';
+import { countPendingApprovals } from '../db/approvals.ts';
+import { listActiveSessions } from '../db/sessions.ts';
+import { errorText } from '../shared/error-text.ts';
+import { channelTypeOf } from './channels/index.ts';
+import { sessionPaths, troubledMessages, type TroubledMessage } from './sessions/index.ts';
 
 export interface StatusReport {
   /** Bumped when a field changes meaning or goes; new fields may be added without it. */
