@@ -58,3 +58,13 @@ export function countHeldMessages(db: Db): number {
     .pluck()
     .get() as number;
 }
+
+/** Per pending approval: how many of its messages are held and since when (the dashboard, the API). */
+export function listHeldByApproval(db: Db): { approvalId: string; messages: number; since: string }[] {
+  return db
+    .prepare(
+      `SELECT approval_id AS approvalId, count(*) AS messages, min(held_at) AS since
+       FROM approval_held_messages WHERE released_at IS NULL GROUP BY approval_id ORDER BY since`,
+    )
+    .all() as { approvalId: string; messages: number; since: string }[];
+}

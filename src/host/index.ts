@@ -96,7 +96,22 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
     mounts: [
       { path: '/webchat', app: webchat.app },
       { path: '/cli', app: cli.app },
-      { path: '/api', app: createAdminApi({ db, clock, approvals, channelHealth: () => channels.health() }) },
+      {
+        path: '/api',
+        app: createAdminApi({
+          db,
+          clock,
+          dataDir: config.dataDir,
+          approvals,
+          channelHealth: () => channels.health(),
+          engineProblem: () =>
+            findEngineSocket(config.dockerHost).then(
+              () => null,
+              (err: unknown) => (err instanceof Error ? err.message : String(err)),
+            ),
+          hasSecret: (name) => secrets.get(name) !== undefined,
+        }),
+      },
       { path: '/metrics', app: metricsApp({ db, clock, metrics }) },
       {
         path: '/approve',

@@ -28,7 +28,10 @@ beforeAll(async () => {
         app: createAdminApi({
           db: w.db,
           clock: w.now,
+          dataDir: w.dataDir,
           approvals: w.engine,
+          engineProblem: async () => null,
+          hasSecret: () => false,
           channelHealth: () => ({
             telegram: {
               connected: false,

@@ -89,7 +89,15 @@ test('the admin API answers 410 for an expired approval and does not apply it', 
     mounts: [
       {
         path: '/api',
-        app: createAdminApi({ db: w.db, clock: w.now, approvals: w.engine, channelHealth: () => ({}) }),
+        app: createAdminApi({
+          db: w.db,
+          clock: w.now,
+          dataDir: w.dataDir,
+          approvals: w.engine,
+          channelHealth: () => ({}),
+          engineProblem: async () => null,
+          hasSecret: () => false,
+        }),
       },
     ],
     log: pino({ level: 'silent' }),

@@ -2,7 +2,6 @@
 // token's user, authorized by the access check when the decision arrives; a user sees only the
 // approvals they could decide (cards show env values and other payload fields in full).
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { getApproval, listApprovals, type Approval } from '../../db/approvals.ts';
 import type { Db } from '../../db/connection.ts';
@@ -11,8 +10,10 @@ import { listRoles } from '../../db/roles.ts';
 import { can } from '../access/index.ts';
 import type { DecisionInput, DecisionOutcome, DecisionRefusal } from '../approvals/index.ts';
 import type { ApiEnv } from './auth.ts';
+import type { ApiOperation } from './openapi.ts';
 import { badRequest } from './bad-request.ts';
-import { decodeCursor, encodeCursor, pageQuery } from './pagination.ts';
+import { limitBody, readJsonBody } from './json-body.ts';
+import { decodeCursor, encodeCursor, pageOf, pageQuery } from './pagination.ts';
 
 export interface ApprovalsApiDeps {
   db: Db;
@@ -27,6 +28,60 @@ const decisionBody = z.strictObject({
   editedPayload: z.json().optional(),
   choice: z.string().min(1).max(200).optional(),
 });
+
+const nullable = z.string().nullable();
+const approvalView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  status: z.enum(APPROVAL_STATUSES),
+  agentGroupId: nullable,
+  sessionId: nullable,
+  requestedBy: z.string(),
+  payload: z.unknown(),
+  payloadHash: z.string(),
+  renderedEffect: z.string(),
+  expiresAt: z.string(),
+  expiryAction: z.string(),
+  createdAt: z.string(),
+  decidedBy: nullable,
+  decidedAt: nullable,
+  note: nullable,
+  decision: z
+    .object({
+      via: z.string(),
+      choice: z.string().optional(),
+      edited: z.object({ beforeHash: z.string(), afterHash: z.string() }).optional(),
+    })
+    .nullable(),
+  appliedPayload: z.unknown(),
+});
+const oneApproval = z.object({ approval: approvalView });
+
+export const approvalsOperations: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/approvals',
+    summary: 'approvals the token may decide, newest first',
+    query: listQuery,
+    response: pageOf(approvalView),
+    errors: [400, 403],
+  },
+  {
+    method: 'get',
+    path: '/approvals/:id',
+    summary: 'one approval',
+    response: oneApproval,
+    errors: [403, 404],
+  },
+  {
+    method: 'post',
+    path: '/approvals/:id/decision',
+    summary: 'approve (with an edit or a choice) or reject, as the token user',
+    body: decisionBody,
+    response: oneApproval,
+    errors: [400, 403, 404, 409, 410, 413, 415, 422],
+  },
+];
 
 const STATUS_OF: Record<DecisionRefusal, 403 | 404 | 409 | 410 | 422> = {
   unauthorized: 403,
@@ -70,31 +125,18 @@ export function approvalsApi(deps: ApprovalsApiDeps): Hono<ApiEnv> {
     return c.json({ approval: view(approval) });
   });
 
-  app.post(
-    '/:id/decision',
-    bodyLimit({ maxSize: 256 * 1024, onError: (c) => c.json({ error: 'body too large' }, 413) }),
-    async (c) => {
-      if (!c.req.header('content-type')?.startsWith('application/json')) {
-        return c.json({ error: 'content-type must be application/json' }, 415);
-      }
-      let json: unknown;
-      try {
-        json = await c.req.json();
-      } catch {
-        return c.json({ error: 'body is not valid JSON' }, 400);
-      }
-      const body = decisionBody.safeParse(json);
-      if (!body.success) return badRequest(c, body.error);
-      const outcome = await deps.submitDecision({
-        approvalId: c.req.param('id'),
-        decider: { userId: c.get('userId') },
-        via: 'api',
-        ...body.data,
-      });
-      if (outcome.ok) return c.json({ approval: view(outcome.approval) });
-      return c.json({ error: outcome.error, code: outcome.code }, STATUS_OF[outcome.code]);
-    },
-  );
+  app.post('/:id/decision', limitBody(), async (c) => {
+    const body = await readJsonBody(c, decisionBody);
+    if (!body.ok) return body.response;
+    const outcome = await deps.submitDecision({
+      approvalId: c.req.param('id'),
+      decider: { userId: c.get('userId') },
+      via: 'api',
+      ...body.value,
+    });
+    if (outcome.ok) return c.json({ approval: view(outcome.approval) });
+    return c.json({ error: outcome.error, code: outcome.code }, STATUS_OF[outcome.code]);
+  });
 
   return app;
 
@@ -113,7 +155,7 @@ export function approvalsApi(deps: ApprovalsApiDeps): Hono<ApiEnv> {
 }
 
 /** What the API shows of an approval: everything a decider needs, the hash to send back included. */
-function view(a: Approval) {
+function view(a: Approval): z.infer<typeof approvalView> {
   return {
     id: a.id,
     kind: a.kind,

@@ -5,6 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import type { Db } from '../../db/connection.ts';
 import { verifyApiToken } from '../../db/tokens.ts';
+import { can } from '../access/index.ts';
 
 export interface ApiEnv {
   Variables: { userId: string; tokenId: string };
@@ -34,4 +35,13 @@ export function apiTokenAuth(db: Db, clock: () => Date): MiddlewareHandler<ApiEn
       return true;
     },
   });
+}
+
+/** Owners and admins of the whole install only: the route shows or changes every agent group's data. */
+export function installAdminsOnly(db: Db, what: string): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    if (!can(db, c.get('userId'), { kind: 'administer', agentGroupId: null }).allowed)
+      return c.json({ error: `only owners and admins of the whole install may ${what}` }, 403);
+    await next();
+  };
 }

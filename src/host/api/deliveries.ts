@@ -6,11 +6,11 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Db } from '../../db/connection.ts';
 import { listDeliveries, type Delivery, type DeliveryAttempt } from '../../db/deliveries.ts';
-import { DELIVERY_STATUSES } from '../../db/enums.ts';
-import { can } from '../access/index.ts';
-import type { ApiEnv } from './auth.ts';
+import { DELIVERY_ERROR_CODES, DELIVERY_STATUSES } from '../../db/enums.ts';
+import { installAdminsOnly, type ApiEnv } from './auth.ts';
+import type { ApiOperation } from './openapi.ts';
 import { badRequest } from './bad-request.ts';
-import { decodeCursor, encodeCursor, pageQuery } from './pagination.ts';
+import { decodeCursor, encodeCursor, pageOf, pageQuery } from './pagination.ts';
 
 const listQuery = pageQuery
   .extend({
@@ -19,10 +19,40 @@ const listQuery = pageQuery
   })
   .strict();
 
+const nullable = z.string().nullable();
+const attemptView = z.object({
+  attempt: z.number().int(),
+  status: z.enum(DELIVERY_STATUSES),
+  errorCode: z.enum(DELIVERY_ERROR_CODES).nullable(),
+  error: nullable,
+  startedAt: z.string(),
+  finishedAt: nullable,
+});
+const deliveryView = z.object({
+  sessionId: nullable,
+  messageOutId: z.string(),
+  idempotencyKey: z.string(),
+  channelType: z.string(),
+  conversation: z.object({ chatId: nullable, threadId: nullable }),
+  status: z.enum(DELIVERY_STATUSES),
+  errorCode: z.enum(DELIVERY_ERROR_CODES).nullable(),
+  platformMessageId: nullable,
+  attempts: z.array(attemptView),
+});
+
+export const deliveriesOperations: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/deliveries',
+    summary: "every outbound message's delivery and its attempts, newest first",
+    query: listQuery,
+    response: pageOf(deliveryView),
+    errors: [400, 403],
+  },
+];
+
 export function deliveriesApi(db: Db): Hono<ApiEnv> {
-  return new Hono<ApiEnv>().get('/', (c) => {
-    if (!can(db, c.get('userId'), { kind: 'administer', agentGroupId: null }).allowed)
-      return c.json({ error: 'only owners and admins of the whole install may read deliveries' }, 403);
+  return new Hono<ApiEnv>().get('/', installAdminsOnly(db, 'read deliveries'), (c) => {
     const query = listQuery.safeParse(c.req.query());
     if (!query.success) return badRequest(c, query.error);
     const { cursor, limit, channel, status } = query.data;
@@ -44,7 +74,7 @@ export function deliveriesApi(db: Db): Hono<ApiEnv> {
   });
 }
 
-function view({ first, attempts }: Delivery) {
+function view({ first, attempts }: Delivery): z.infer<typeof deliveryView> {
   const latest = attempts.at(-1) ?? first;
   return {
     sessionId: first.sessionId,
@@ -55,11 +85,11 @@ function view({ first, attempts }: Delivery) {
     status: latest.status,
     errorCode: latest.errorCode,
     platformMessageId: latest.platformMessageId,
-    attempts: attempts.map(attemptView),
+    attempts: attempts.map(viewOfAttempt),
   };
 }
 
-const attemptView = (a: DeliveryAttempt) => ({
+const viewOfAttempt = (a: DeliveryAttempt) => ({
   attempt: a.attempt,
   status: a.status,
   errorCode: a.errorCode,

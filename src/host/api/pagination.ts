@@ -30,3 +30,35 @@ export function decodeCursor(cursor: string): Position | undefined {
     return undefined;
   }
 }
+
+/** A list answer: one page of items and the cursor of the next page (null on the last). */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+/**
+ * One page of a list held in memory (lists an operator keeps small: groups, wirings, users, tasks),
+ * ordered by (createdAt, id), oldest first: a row added while paging lands after every cursor, so
+ * pages already read do not shift. `undefined` for a cursor this API did not make.
+ */
+export function keysetPage<T>(
+  items: readonly T[],
+  positionOf: (item: T) => Position,
+  query: { cursor?: string | undefined; limit: number },
+): { items: T[]; nextCursor: string | null } | undefined {
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  if (query.cursor !== undefined && !after) return undefined;
+  const sorted = items.map((item) => ({ item, at: positionOf(item) })).sort((a, b) => compare(a.at, b.at));
+  const rest = after ? sorted.filter(({ at }) => compare(at, after) > 0) : sorted;
+  const page = rest.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(({ item }) => item),
+    nextCursor: rest.length > query.limit && last ? encodeCursor(last.at) : null,
+  };
+}
+
+function compare(a: Position, b: Position): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
