@@ -264,6 +264,19 @@ describe('warren users unmapped', () => {
     expect(after.map((a) => a.account)).not.toContain('telegram:900');
   });
 
+  test('a name the platform gave is printed escaped: it cannot drive the terminal', async () => {
+    withDb((db) =>
+      userForAccount(
+        db,
+        { kind: 'telegram', externalId: '905', name: 'Eve\u001b[2J\nroot' },
+        new Date().toISOString(),
+      ),
+    );
+    const text = (await inProcess(['users', 'unmapped'])).stdout;
+    expect(text).toContain('telegram:905  "Eve\\u001b[2J\\nroot"  user ');
+    expect(text).not.toContain('\u001b');
+  });
+
   test('extra words are refused with exit 2; help explains what unmapped means', async () => {
     const extra = await inProcess(['users', 'unmapped', 'now']);
     expect(extra).toMatchObject({ code: 2, stdout: '' });

@@ -237,34 +237,31 @@ function budgetCommand(db: Db, rest: string[], io: CommandIo): number {
     );
   const user = resolveUser(db, ref!);
   if (user.mergedInto) throw new Error(`${user.id} was merged into ${user.mergedInto}; change that user`);
-  const now = io.now.toISOString();
-  let before = getUserDailyTokenBudget(db, user.id);
-  if (budget !== undefined) {
-    const change = setUserDailyTokenBudget(db, user.id, budget, now);
-    before = change.before;
-    if (change.before !== change.after)
-      audit(db, io, change.after === null ? 'user.budget_cleared' : 'user.budget_set', user.id, {
-        before: change.before,
-        after: change.after,
-      });
-  }
+  const change =
+    budget === undefined ? undefined : setUserDailyTokenBudget(db, user.id, budget, io.now.toISOString());
+  if (change && change.before !== change.after)
+    audit(db, io, change.after === null ? 'user.budget_cleared' : 'user.budget_set', user.id, {
+      before: change.before,
+      after: change.after,
+    });
   const day = utcDay(io.now);
   const view = {
     userId: user.id,
     displayName: user.displayName,
-    dailyTokenBudget: budget === undefined ? before : budget,
+    dailyTokenBudget: change ? change.after : getUserDailyTokenBudget(db, user.id),
     usedToday: tokensUsedByUser(db, user.id, day.start, day.end),
     resetsAt: day.end,
   };
   if (io.json) return out(io, view);
   const who = user.displayName ? `${user.id} (${user.displayName})` : user.id;
-  const limit = (n: number | null) => (n === null ? 'no daily token budget' : `${n} tokens per UTC day`);
-  const was = budget !== undefined && before !== budget ? ` (was: ${limit(before)})` : '';
+  const was = change && change.before !== change.after ? ` (was: ${budgetText(change.before)})` : '';
   io.write(
-    `${who}: ${limit(view.dailyTokenBudget)}${was}; ${view.usedToday} used today, resets at ${view.resetsAt}\n`,
+    `${who}: ${budgetText(view.dailyTokenBudget)}${was}; ${view.usedToday} used today, resets at ${view.resetsAt}\n`,
   );
   return 0;
 }
+
+const budgetText = (n: number | null) => (n === null ? 'no daily token budget' : `${n} tokens per UTC day`);
 
 /** A budget from the command line: a positive whole number, `none` (null) or invalid. */
 function parseBudget(raw: string): number | null | 'invalid' {
@@ -287,7 +284,8 @@ function unmappedCommand(db: Db, rest: string[], io: CommandIo): number {
 }
 
 function describeUnmapped(a: UnmappedAccount): string {
-  const name = a.displayName ? `  "${a.displayName}"` : '';
+  // A platform's name is the sender's to choose: quoted and escaped, it cannot drive the terminal.
+  const name = a.displayName ? `  ${JSON.stringify(a.displayName)}` : '';
   const bot = a.userKind === 'bot' ? '  (a bot)' : '';
   const dropped = a.droppedMessages > 0 ? `, ${a.droppedMessages} dropped message(s)` : '';
   const member = a.memberOf.length > 0 ? `, member of ${a.memberOf.join(', ')}` : '';
@@ -407,7 +405,7 @@ function describe(d: {
     `roles       ${d.roles.map((r) => (r.agentGroupId ? `${r.role} of ${r.agentGroupId}` : r.role)).join(', ') || '-'}`,
     `member of   ${d.memberships.join(', ') || '-'}`,
     `DMs         ${d.directChats.map((c) => `${c.channelType}:${c.messagingGroupId}`).join(', ') || '-'}`,
-    `budget      ${d.dailyTokenBudget === null ? 'no daily token budget' : `${d.dailyTokenBudget} tokens per UTC day`}`,
+    `budget      ${budgetText(d.dailyTokenBudget)}`,
     '',
     'history:',
     ...d.events.map(
