@@ -73,6 +73,28 @@ export function tokensUsedByGroup(db: Db, agentGroupId: string, from: string, to
     .get(agentGroupId, from, to) as number;
 }
 
+/** Every token the calls made for one user used in [from, to), in every agent group. */
+export function tokensUsedByUser(db: Db, userId: string, from: string, to: string): number {
+  return db
+    .prepare(
+      `SELECT ifnull(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)
+       FROM model_usage WHERE user_id = ? AND created_at >= ? AND created_at < ?`,
+    )
+    .pluck()
+    .get(userId, from, to) as number;
+}
+
+/** Tokens per user in [from, to), every group together; calls for no user are left out. */
+export function tokensUsedPerUser(db: Db, from: string, to: string): Map<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT user_id AS userId, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens) AS tokens
+       FROM model_usage WHERE user_id IS NOT NULL AND created_at >= ? AND created_at < ? GROUP BY user_id`,
+    )
+    .all(from, to) as { userId: string; tokens: number }[];
+  return new Map(rows.map((r) => [r.userId, r.tokens]));
+}
+
 export interface UsageFilter {
   agentGroupId?: string;
   userId?: string;

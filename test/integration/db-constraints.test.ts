@@ -320,3 +320,14 @@ test('a closed session does not block a new active one for the same chat', () =>
   ]);
   db.close();
 });
+
+test('a user’s daily token budget is a whole number of at least 1, or NULL for no limit', () => {
+  const db = seeded();
+  const set = (value: unknown) =>
+    db.prepare('UPDATE users SET daily_token_budget = ? WHERE id = ?').run(value, 'u_1');
+  for (const bad of [0, -1, 1.5, 'lots']) expect(() => set(bad), String(bad)).toThrow(/CHECK constraint/);
+  set(1000);
+  set(null);
+  expect(db.prepare('SELECT daily_token_budget FROM users WHERE id = ?').pluck().get('u_1')).toBeNull();
+  db.close();
+});

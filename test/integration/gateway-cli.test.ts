@@ -62,6 +62,7 @@ async function usage(
     user: input.user,
     since: input.since,
     json: input.json ?? false,
+    now: new Date('2026-05-02T12:00:00Z'),
     write: (t) => (out += t),
     fail: (t) => (err += t),
   });

@@ -1,15 +1,23 @@
 // What the gateway refuses before anything leaves the host: models outside the group's list, calls
-// beyond its rate, and calls once its daily token budget is spent. Real sockets, a fake upstream.
+// beyond its rate, and calls once its daily token budget, or the budget of the user the call is for,
+// is spent. Real sockets, a fake upstream.
+import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
 import { updateAgentGroup } from '../../src/db/agent-groups.ts';
-import { recordModelUsage } from '../../src/db/model-usage.ts';
+import { listModelUsage, recordModelUsage } from '../../src/db/model-usage.ts';
+import { setUserDailyTokenBudget } from '../../src/db/user-budgets.ts';
+import { createUser } from '../../src/db/users.ts';
+import { mergeUsers } from '../../src/host/access/index.ts';
+import { insertMessagesIn } from '../../src/host/sessions/index.ts';
 import {
   callSocket,
   startClaudeGateway,
   startGatewayFixture,
   startOpenAIGateway,
+  type GatewayFixture,
 } from '../harness/gateway-fixture.ts';
 import { cleanupsAfterEach } from '../harness/cleanups.ts';
+import { parsePrometheusText } from '../harness/prometheus.ts';
 
 const cleanups = cleanupsAfterEach();
 
@@ -135,6 +143,80 @@ test('the daily token budget refuses calls once the day’s recorded usage reach
   expect((await send()).status).toBe(200);
 });
 
+test('a user’s daily token budget refuses calls for that user only; other users and calls for no one go on', async () => {
+  const time = testClock('2026-05-01T22:00:00Z');
+  const { anthropic, gw, send } = await claude({}, time.clock);
+  const now = time.clock().toISOString();
+  const ana = createUser(gw.db, { displayName: 'Ana' }, now);
+  const bo = createUser(gw.db, { displayName: 'Bo' }, now);
+  setUserDailyTokenBudget(gw.db, ana.id, 1000, now);
+  const [fromAna, fromBo] = insertMessagesIn(gw.paths, [
+    { kind: 'chat', timestamp: now, content: { text: 'hi', sender: { id: 'webchat:ana', userId: ana.id } } },
+    { kind: 'chat', timestamp: now, content: { text: 'yo', sender: { id: 'webchat:bo', userId: bo.id } } },
+  ]);
+  // Yesterday's usage does not count.
+  recordModelUsage(gw.db, { ...usageRow(gw, 5000, '2026-04-30T23:59:59.999Z'), userId: ana.id });
+  ack(gw, fromAna!.id, 'processing', now);
+  anthropic.reply({ text: 'one', usage: { input_tokens: 600, output_tokens: 300 } });
+  expect((await send()).status).toBe(200); // 900 used: still under
+  anthropic.reply({ text: 'two', usage: { input_tokens: 50, output_tokens: 60 } });
+  expect((await send()).status).toBe(200); // 1010 used: the call that crossed it was allowed to finish
+  const refused = await send();
+  expect(refused.status).toBe(429);
+  expect(refused.headers['x-warren-gateway']).toBe('user_budget');
+  expect(refused.headers['x-should-retry']).toBe('false');
+  expect(refused.json().error).toEqual({
+    type: 'rate_limit_error',
+    message:
+      `daily token budget of 1000 tokens for user Ana (${ana.id}), whose message this call answers, is used up ` +
+      `(1010 used today); resets at 2026-05-02T00:00:00.000Z; ` +
+      `an operator can change it with: warren users budget ${ana.id} N|none`,
+  });
+  expect(anthropic.requests).toHaveLength(2);
+
+  ack(gw, fromAna!.id, 'completed', now);
+  ack(gw, fromBo!.id, 'processing', now);
+  expect((await send()).status).toBe(200); // Bo, same group, no budget of his own
+  ack(gw, fromBo!.id, 'completed', now);
+  expect((await send()).status).toBe(200); // a call for no user: no user budget applies
+  expect(listModelUsage(gw.db, { agentGroupId: gw.group.id }).map((r) => r.userId)).toEqual([
+    null,
+    bo.id,
+    ana.id,
+    ana.id,
+    ana.id,
+  ]);
+  const metrics = parsePrometheusText((await gw.metrics.scrape()).text);
+  expect(metrics.series('warren_gateway_refusals_total')).toEqual([
+    { labels: { reason: 'user_budget' }, value: 1 },
+  ]);
+
+  ack(gw, fromAna!.id, 'processing', now);
+  expect((await send()).status).toBe(429);
+  time.advance(2 * 3_600_000); // the next UTC day is fresh, as for the group's budget
+  expect((await send()).status).toBe(200);
+});
+
+test('a user merged into another counts against, and is limited by, the person they were merged into', async () => {
+  const time = testClock('2026-05-01T10:00:00Z');
+  const { anthropic, gw, send } = await claude({}, time.clock);
+  const now = time.clock().toISOString();
+  const stand = createUser(gw.db, { displayName: 'ana' }, now);
+  const ana = createUser(gw.db, { displayName: 'Ana' }, now);
+  setUserDailyTokenBudget(gw.db, ana.id, 100, now);
+  const [msg] = insertMessagesIn(gw.paths, [
+    { kind: 'chat', timestamp: now, content: { text: 'hi', sender: { id: 'telegram:7', userId: stand.id } } },
+  ]);
+  mergeUsers(gw.db, stand.id, ana.id, 'test', now);
+  ack(gw, msg!.id, 'processing', now);
+  anthropic.reply({ text: 'one', usage: { input_tokens: 100, output_tokens: 1 } });
+  expect((await send()).status).toBe(200);
+  expect(listModelUsage(gw.db, { agentGroupId: gw.group.id })[0]!.userId).toBe(ana.id);
+  const refused = await send();
+  expect(refused.status).toBe(429);
+  expect(refused.headers['x-warren-gateway']).toBe('user_budget');
+});
+
 test('the scripted provider makes no model calls: its socket says so', async () => {
   const gw = await startGatewayFixture({ provider: 'scripted' });
   cleanups.push(() => gw.close());
@@ -159,4 +241,14 @@ function usageRow(gw: { group: { id: string }; sessionId: string }, tokens: numb
     durationMs: 1,
     createdAt,
   };
+}
+
+/** What the runner writes when it claims or finishes a row (the host never writes outbound.db). */
+function ack(gw: GatewayFixture, messageId: string, status: string, at: string): void {
+  const db = new Database(gw.paths.outbound);
+  db.prepare(
+    `INSERT INTO processing_ack (message_id, status, status_changed) VALUES (?, ?, ?)
+     ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, status_changed = excluded.status_changed`,
+  ).run(messageId, status, at);
+  db.close();
 }

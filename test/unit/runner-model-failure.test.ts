@@ -41,6 +41,14 @@ describe('describeFailure', () => {
     expect(failure.error).toBe('model call failed (budget_exhausted, HTTP 429): the gateway says so');
   });
 
+  test('a user’s spent budget is told apart from the agent’s: others may still be answered', () => {
+    const failure = refusedCall('user_budget', 429);
+    expect(failure.reason).toBe('user_budget');
+    expect(failure.notice).toMatch(
+      /^I can't answer this right now: the person who asked has used up their model budget for today \(429 user budget exhausted\)\. It resets at midnight UTC/,
+    );
+  });
+
   test('a model the group may not use asks for an operator', () => {
     const failure = refusedCall('model_not_allowed', 403);
     expect(failure.notice).toMatch(/^I can't use my model: .*\(403 model not allowed\)\. An operator/);

@@ -9,6 +9,7 @@ import hostNotices from './007-host-notices.ts';
 import channelSends from './008-channel-sends.ts';
 import channelState from './009-channel-state.ts';
 import hostHeartbeat from './010-host-heartbeat.ts';
+import userBudgets from './011-user-budgets.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   channelSends,
   channelState,
   hostHeartbeat,
+  userBudgets,
 ];

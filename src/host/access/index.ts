@@ -64,4 +64,5 @@ export {
   type UserExport,
 } from './data-rights.ts';
 export { isDestinationAllowed } from './destinations.ts';
+export { listUnmappedAccounts, type UnmappedAccount, type UnmappedQuery } from './unmapped.ts';
 export { createWebSignIn, DEFAULT_LOGIN_LINK_TTL_MS, makeLoginLink } from './web-sign-in.ts';

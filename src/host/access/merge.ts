@@ -4,6 +4,7 @@
 import { appendAuditEvent } from '../../db/audit.ts';
 import type { Db } from '../../db/connection.ts';
 import type { Role, UserStatus } from '../../db/enums.ts';
+import { getUserDailyTokenBudget } from '../../db/user-budgets.ts';
 import { getUser, recordIdentityEvent } from '../../db/users.ts';
 import { MergedUserError, UnknownUserError } from './identity.ts';
 
@@ -43,9 +44,18 @@ export function mergeUsers(db: Db, fromId: string, intoId: string, actor: string
 
       const moved = moveHoldings(db, fromId, intoId);
       const status = mergedStatus(from.status, into.status);
+      // Like a suspension, a daily token budget is not lifted by a merge: the smaller one stays.
       db.prepare(
-        `UPDATE users SET status = ?, display_name = coalesce(display_name, ?), updated_at = ? WHERE id = ?`,
-      ).run(status, from.displayName, now, intoId);
+        `UPDATE users SET status = @status, display_name = coalesce(display_name, @name), updated_at = @now,
+           daily_token_budget = coalesce(min(daily_token_budget, @fromBudget), daily_token_budget, @fromBudget)
+         WHERE id = @intoId`,
+      ).run({
+        status,
+        name: from.displayName,
+        now,
+        intoId,
+        fromBudget: getUserDailyTokenBudget(db, fromId),
+      });
       // The record stays (approvals and the trail name it) but can do nothing: merged and suspended.
       db.prepare(`UPDATE users SET merged_into = ?, status = 'suspended', updated_at = ? WHERE id = ?`).run(
         intoId,

@@ -22,8 +22,8 @@ commands:
   groups   agent groups and their models: list [--json] | show NAME | model NAME [model options]
            (warren groups help: the model options)
   usage    tokens used per agent group and user: [--group NAME] [--user ID] [--since ISO] [--json]
-  users    list | show | add | suspend | activate | link | unlink | merge | bind-code | export | delete
-           (warren users help, warren roles help: details)
+  users    list | show | add | suspend | activate | link | unlink | merge | bind-code | budget | unmapped
+           | export | delete  (warren users help, warren roles help: details)
   roles    list [USER] | grant USER ROLE [--group G] | revoke USER ROLE [--group G]  (owner, admin, member)
   dropped  messages that were not routed, and why (unknown senders, caps on agent messages, …)
   channels chat platforms: add PLATFORM [--name N] [--mode M] | list [--json] | test NAME | remove NAME
@@ -48,6 +48,12 @@ options (chat):
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseCommandLine(argv);
   const [name, ...args] = positionals;
+  // `warren help users` is `warren users help`.
+  const helped = name === 'help' && args[0] !== undefined && Object.hasOwn(COMMANDS, args[0]);
+  if (helped) {
+    process.stdout.write(COMMANDS[args[0]!]!.help);
+    return 0;
+  }
   if (!name || name === 'help') {
     process.stdout.write(USAGE);
     return name || values.help ? 0 : 2;

@@ -3,8 +3,10 @@
 import { writeFile } from 'node:fs/promises';
 import { appendAuditEvent } from '../../db/audit.ts';
 import type { Db } from '../../db/connection.ts';
+import { tokensUsedByUser } from '../../db/model-usage.ts';
 import { listRoles } from '../../db/roles.ts';
 import { createBindingCode } from '../../db/tokens.ts';
+import { getUserDailyTokenBudget, setUserDailyTokenBudget } from '../../db/user-budgets.ts';
 import { listUserDms } from '../../db/user-dms.ts';
 import {
   createUser,
@@ -17,8 +19,17 @@ import {
   getIdentity,
   type User,
 } from '../../db/users.ts';
-import { deleteUser, exportUser, linkAccount, mergeUsers, userOf } from '../access/index.ts';
+import {
+  deleteUser,
+  exportUser,
+  linkAccount,
+  listUnmappedAccounts,
+  mergeUsers,
+  userOf,
+  type UnmappedAccount,
+} from '../access/index.ts';
 import type { Config } from '../config.ts';
+import { utcDay } from '../gateway/index.ts';
 import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
 
@@ -50,9 +61,20 @@ warren users link USER KIND EXTERNAL_ID    e.g. warren users link u_… telegram
 warren users unlink USER KIND EXTERNAL_ID
 warren users merge FROM_USER INTO_USER     FROM's accounts, roles, memberships and DMs move to INTO
 warren users bind-code USER                a one-time code; the person sends "/link CODE" from another account
+warren users budget USER [N | none] [--json]
+                                           tokens per UTC day the model gateway allows for calls answering
+                                           USER, in every agent group (none: no limit); without N, shows it
+warren users unmapped [--json]             accounts that spoke but belong to no person you know, with the
+                                           command that maps each one
 warren users export USER [--out FILE]      everything held about USER, as one JSON document
 warren users delete USER --yes             deletes it; prints what was removed, per table
 USER is a user id (u_…) or one of their accounts as KIND:EXTERNAL_ID (e.g. webchat:alice).
+
+An unmapped account is one whose user the router made on its first message (an account nobody had
+linked) and that is still alone: that account and no other, no owner or admin role (memberships do
+not count), active, not merged. Merging it into the person behind it (warren users merge THIS_USER
+PERSON) maps it; so do linking another account to it, making it owner or admin, or suspending it.
+A likely person is a known user with the same name.
 `;
 
 export function runUsersCommand(io: CommandIo): Promise<number> {
@@ -73,6 +95,8 @@ const SUBCOMMANDS: Record<string, { needs: number; run: Subcommand }> = {
   unlink: { needs: 3, run: unlinkCommand },
   merge: { needs: 2, run: mergeCommand },
   'bind-code': { needs: 1, run: bindCodeCommand },
+  budget: { needs: 1, run: budgetCommand },
+  unmapped: { needs: 0, run: unmappedCommand },
   export: { needs: 1, run: exportCommand },
   delete: { needs: 1, run: deleteCommand },
 };
@@ -120,6 +144,7 @@ function showCommand(db: Db, [ref]: string[], io: CommandIo): number {
       .pluck()
       .all(user.id) as string[],
     directChats: listUserDms(db, user.id),
+    dailyTokenBudget: getUserDailyTokenBudget(db, user.id),
     events: listIdentityEvents(db, user.id),
   };
   return io.json ? out(io, detail) : (io.write(describe(detail)), 0);
@@ -198,6 +223,93 @@ function bindCodeCommand(db: Db, [ref]: string[], io: CommandIo): number {
   return 0;
 }
 
+const NO_BUDGET = 'none';
+
+function budgetCommand(db: Db, rest: string[], io: CommandIo): number {
+  const [ref, raw, ...extra] = rest;
+  if (extra.length > 0) return usageError(io, 'budget', `unexpected "${extra.join(' ')}"`);
+  const budget = raw === undefined ? undefined : parseBudget(raw);
+  if (budget === 'invalid')
+    return usageError(
+      io,
+      'budget',
+      `"${raw}" is not a budget: give a whole number of tokens per UTC day (at least 1), or ${NO_BUDGET} to remove it`,
+    );
+  const user = resolveUser(db, ref!);
+  if (user.mergedInto) throw new Error(`${user.id} was merged into ${user.mergedInto}; change that user`);
+  const change =
+    budget === undefined ? undefined : setUserDailyTokenBudget(db, user.id, budget, io.now.toISOString());
+  if (change && change.before !== change.after)
+    audit(db, io, change.after === null ? 'user.budget_cleared' : 'user.budget_set', user.id, {
+      before: change.before,
+      after: change.after,
+    });
+  const day = utcDay(io.now);
+  const view = {
+    userId: user.id,
+    displayName: user.displayName,
+    dailyTokenBudget: change ? change.after : getUserDailyTokenBudget(db, user.id),
+    usedToday: tokensUsedByUser(db, user.id, day.start, day.end),
+    resetsAt: day.end,
+  };
+  if (io.json) return out(io, view);
+  const who = user.displayName ? `${user.id} (${user.displayName})` : user.id;
+  const was = change && change.before !== change.after ? ` (was: ${budgetText(change.before)})` : '';
+  io.write(
+    `${who}: ${budgetText(view.dailyTokenBudget)}${was}; ${view.usedToday} used today, resets at ${view.resetsAt}\n`,
+  );
+  return 0;
+}
+
+const budgetText = (n: number | null) => (n === null ? 'no daily token budget' : `${n} tokens per UTC day`);
+
+/** A budget from the command line: a positive whole number, `none` (null) or invalid. */
+function parseBudget(raw: string): number | null | 'invalid' {
+  if (raw.trim().toLowerCase() === NO_BUDGET) return null;
+  if (!/^\d+$/.test(raw.trim())) return 'invalid';
+  const n = Number(raw.trim());
+  return n >= 1 && Number.isSafeInteger(n) ? n : 'invalid';
+}
+
+function unmappedCommand(db: Db, rest: string[], io: CommandIo): number {
+  if (rest.length > 0) return usageError(io, 'unmapped', `unexpected "${rest.join(' ')}"`);
+  const accounts = listUnmappedAccounts(db);
+  if (io.json) return out(io, accounts);
+  if (accounts.length === 0) {
+    io.write('no unmapped accounts: every account that spoke belongs to a person you know\n');
+    return 0;
+  }
+  io.write(`${accounts.map(describeUnmapped).join('\n')}\n${accounts.length} unmapped account(s)\n`);
+  return 0;
+}
+
+function describeUnmapped(a: UnmappedAccount): string {
+  // A platform's name is the sender's to choose: quoted and escaped, it cannot drive the terminal.
+  const name = a.displayName ? `  ${JSON.stringify(a.displayName)}` : '';
+  const bot = a.userKind === 'bot' ? '  (a bot)' : '';
+  const dropped = a.droppedMessages > 0 ? `, ${a.droppedMessages} dropped message(s)` : '';
+  const member = a.memberOf.length > 0 ? `, member of ${a.memberOf.join(', ')}` : '';
+  const likely = a.likelyPeople.map((p) => `${p.displayName} (${p.userId})`).join(', ');
+  const hint =
+    a.likelyPeople.length === 1
+      ? `likely ${likely}`
+      : a.likelyPeople.length > 1
+        ? `same name as ${likely}: pick one as USER`
+        : 'USER: the person it belongs to (a user id or one of their accounts)';
+  return [
+    `${a.account}${name}${bot}  user ${a.userId}`,
+    `  first seen ${a.firstSeenAt}, last seen ${a.lastSeenAt}${dropped}${member}`,
+    `  ${hint}`,
+    `  ${a.command}`,
+  ].join('\n');
+}
+
+/** Bad words on the command line: said, with the usage, exit 2; nothing has changed. */
+function usageError(io: CommandIo, sub: string, problem: string): number {
+  io.fail(`warren users ${sub}: ${problem}\n\n${USERS_HELP}`);
+  return 2;
+}
+
 async function exportCommand(db: Db, [ref]: string[], io: CommandIo): Promise<number> {
   const user = resolveUser(db, ref!);
   const doc = exportUser(db, io.config.dataDir, user.id, io.actor, io.now.toISOString(), {
@@ -257,7 +369,13 @@ export function resolveUser(db: Db, ref: string): User {
   return byAccount;
 }
 
-function audit(db: Db, io: CommandIo, action: string, userId: string, detail: Record<string, string>): void {
+function audit(
+  db: Db,
+  io: CommandIo,
+  action: string,
+  userId: string,
+  detail: Record<string, string | number | null>,
+): void {
   appendAuditEvent(
     db,
     { actor: io.actor, action, targetKind: 'user', targetId: userId, detail },
@@ -276,6 +394,7 @@ function describe(d: {
   roles: ReturnType<typeof listRoles>;
   memberships: string[];
   directChats: ReturnType<typeof listUserDms>;
+  dailyTokenBudget: number | null;
   events: ReturnType<typeof listIdentityEvents>;
 }): string {
   const u = d.user;
@@ -286,6 +405,7 @@ function describe(d: {
     `roles       ${d.roles.map((r) => (r.agentGroupId ? `${r.role} of ${r.agentGroupId}` : r.role)).join(', ') || '-'}`,
     `member of   ${d.memberships.join(', ') || '-'}`,
     `DMs         ${d.directChats.map((c) => `${c.channelType}:${c.messagingGroupId}`).join(', ') || '-'}`,
+    `budget      ${budgetText(d.dailyTokenBudget)}`,
     '',
     'history:',
     ...d.events.map(

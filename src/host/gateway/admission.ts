@@ -1,6 +1,7 @@
 // Whether one model call may leave the host, decided in order: the model is on the group's list, a
-// key exists where one is needed, the day's token budget is not spent, the minute's calls are not
-// used up (last, because it counts the call). A refusal says what, for which group, and what now.
+// key exists where one is needed, the group's token budget for the day is not spent, nor the budget
+// of the user the call is for, the minute's calls are not used up (last, because it counts the call).
+// A refusal says what, for which group or user, and what now.
 import type { AgentGroup } from '../../db/agent-groups.ts';
 import type { ModelProvider } from '../../db/enums.ts';
 import { checkBudget, type RateLimiter } from './limits.ts';
@@ -17,7 +18,18 @@ export interface AdmissionInput {
   rate: RateLimiter;
   /** Tokens the group used this UTC day; only asked for when it has a budget. */
   tokensToday: () => number;
+  /** The user whose message the call answers; null (a task, another agent, unknown) has no user limit. */
+  user: BudgetedUser | null;
+  /** Tokens the calls for that user used this UTC day, in every group; only asked for when they have a budget. */
+  userTokensToday: () => number;
   now: Date;
+}
+
+export interface BudgetedUser {
+  id: string;
+  displayName: string | null;
+  /** Tokens per UTC day; null is no limit. */
+  dailyTokenBudget: number | null;
 }
 
 export type Admission =
@@ -65,6 +77,8 @@ export function admitCall(input: AdmissionInput): Admission {
       };
     }
   }
+  const userRefusal = userBudgetRefusal(input);
+  if (userRefusal) return userRefusal;
   if (config.requestsPerMinute !== undefined) {
     const rate = input.rate.take(group.id, config.requestsPerMinute);
     if (!rate.ok) {
@@ -78,4 +92,22 @@ export function admitCall(input: AdmissionInput): Admission {
     }
   }
   return { ok: true, upstream, key };
+}
+
+/** The user's own budget, with the same UTC day as the group's; other users of the group are not affected. */
+function userBudgetRefusal(input: AdmissionInput): Admission | undefined {
+  const { user } = input;
+  if (user?.dailyTokenBudget == null) return undefined;
+  const used = input.userTokensToday();
+  const budget = checkBudget(used, user.dailyTokenBudget, input.now);
+  if (budget.ok) return undefined;
+  const who = user.displayName ? `${user.displayName} (${user.id})` : user.id;
+  return {
+    ok: false,
+    kind: 'user_budget',
+    message:
+      `daily token budget of ${user.dailyTokenBudget} tokens for user ${who}, whose message this call answers, ` +
+      `is used up (${used} used today); resets at ${budget.resetsAt}; ` +
+      `an operator can change it with: warren users budget ${user.id} N|none`,
+  };
 }

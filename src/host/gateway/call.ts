@@ -4,12 +4,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getAgentGroup, type AgentGroup } from '../../db/agent-groups.ts';
 import type { Db } from '../../db/connection.ts';
 import type { ModelProvider } from '../../db/enums.ts';
-import { recordModelUsage, tokensUsedByGroup, type TokenCounts } from '../../db/model-usage.ts';
+import {
+  recordModelUsage,
+  tokensUsedByGroup,
+  tokensUsedByUser,
+  type TokenCounts,
+} from '../../db/model-usage.ts';
 import { getSession } from '../../db/sessions.ts';
+import { getUserDailyTokenBudget } from '../../db/user-budgets.ts';
+import { getUser } from '../../db/users.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { sessionPaths } from '../sessions/index.ts';
-import { admitCall } from './admission.ts';
+import { admitCall, type BudgetedUser } from './admission.ts';
 import { currentUserOf } from './attribution.ts';
 import { forwardCall, send } from './forward.ts';
 import { readIncomingCall, type IncomingCall } from './incoming.ts';
@@ -61,6 +68,8 @@ interface AdmittedCall {
   incoming: Extract<IncomingCall, { ok: true }>;
   upstream: Upstream;
   key: string | undefined;
+  /** The user the call is made for (its usage goes on their account), or null. */
+  userId: string | null;
   started: number;
 }
 
@@ -112,15 +121,16 @@ export async function handleCall(
   const incoming = await readIncomingCall(provider, req, path);
   if (!incoming.ok) return refuse(incoming.kind, incoming.message);
   const { model } = incoming;
+  const userId = attributeCall(ctx, sessionId, group.id);
+  const day = utcDay(clock());
   const admission = admitCall({
     group: { ...group, provider },
     model,
     secrets: ctx.secrets,
     rate: ctx.rate,
-    tokensToday: () => {
-      const day = utcDay(clock());
-      return tokensUsedByGroup(db, group.id, day.start, day.end);
-    },
+    tokensToday: () => tokensUsedByGroup(db, group.id, day.start, day.end),
+    user: userId === null ? null : budgetedUser(db, userId),
+    userTokensToday: () => (userId === null ? 0 : tokensUsedByUser(db, userId, day.start, day.end)),
     now: clock(),
   });
   if (!admission.ok) {
@@ -128,7 +138,7 @@ export async function handleCall(
     return refuse(kind, message, { retryAfterSeconds }, model);
   }
   const { upstream, key } = admission;
-  const call = { sessionId, group, provider, path, incoming, upstream, key, started };
+  const call = { sessionId, group, provider, path, incoming, upstream, key, userId, started };
   report({ model, ...(await forwardAndRecord(ctx, call, req, res)) });
 }
 
@@ -140,7 +150,6 @@ async function forwardAndRecord(
   res: ServerResponse,
 ): Promise<Omit<CallOutcome, 'model'>> {
   const { sessionId, group, provider, path, incoming, key } = call;
-  const userId = attributeCall(ctx, sessionId, group.id);
   const tap = { current: undefined as ReturnType<typeof createUsageTap> | undefined };
   const result = await forwardCall(
     {
@@ -166,7 +175,7 @@ async function forwardAndRecord(
   const usage = tap.current?.result();
   const durationMs = ctx.clock().getTime() - call.started;
   if (result.upstreamStatus !== undefined) {
-    recordCall(ctx, call, userId, usage, result.upstreamStatus, durationMs);
+    recordCall(ctx, call, usage, result.upstreamStatus, durationMs);
   }
   if (result.failure) {
     ctx.log.warn(
@@ -194,15 +203,22 @@ function attributeCall(ctx: CallContext, sessionId: string, agentGroupId: string
   }
 }
 
+function budgetedUser(db: Db, userId: string): BudgetedUser {
+  return {
+    id: userId,
+    displayName: getUser(db, userId)?.displayName ?? null,
+    dailyTokenBudget: getUserDailyTokenBudget(db, userId),
+  };
+}
+
 function recordCall(
   ctx: CallContext,
   call: AdmittedCall,
-  userId: string | null,
   usage: TokenCounts | undefined,
   statusCode: number,
   durationMs: number,
 ): void {
-  const { sessionId, group } = call;
+  const { sessionId, group, userId } = call;
   try {
     recordModelUsage(ctx.db, {
       agentGroupId: group.id,

@@ -12,6 +12,7 @@ export type RefusalKind =
   | 'no_api_key'
   | 'rate_limited'
   | 'budget_exhausted'
+  | 'user_budget'
   | 'upstream_unreachable'
   | 'upstream_timeout';
 
@@ -68,6 +69,12 @@ const SHAPES: Record<RefusalKind, Shape> = {
     status: 429,
     claude: 'rate_limit_error',
     openai: ['insufficient_quota', 'daily_token_budget_exceeded'],
+    final: true,
+  },
+  user_budget: {
+    status: 429,
+    claude: 'rate_limit_error',
+    openai: ['insufficient_quota', 'user_daily_token_budget_exceeded'],
     final: true,
   },
   upstream_unreachable: {

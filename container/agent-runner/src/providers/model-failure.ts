@@ -5,6 +5,7 @@ import type { ObservedFailure } from './forwarder.ts';
 
 export type FailureReason =
   | 'budget_exhausted'
+  | 'user_budget'
   | 'rate_limited'
   | 'model_not_allowed'
   | 'not_configured'
@@ -39,6 +40,7 @@ export interface ModelFailure {
 
 const GATEWAY_REASONS: Record<string, FailureReason> = {
   budget_exhausted: 'budget_exhausted',
+  user_budget: 'user_budget',
   rate_limited: 'rate_limited',
   model_not_allowed: 'model_not_allowed',
   no_api_key: 'not_configured',
@@ -84,6 +86,8 @@ function noticeFor(reason: FailureReason, status: number | null, retryAfterS: nu
   switch (reason) {
     case 'budget_exhausted':
       return `I can't answer right now: this agent has used up its model budget for today (${code}budget exhausted). It resets at midnight UTC, or an operator can raise it.`;
+    case 'user_budget':
+      return `I can't answer this right now: the person who asked has used up their model budget for today (${code}user budget exhausted). It resets at midnight UTC, or an operator can raise it.`;
     case 'rate_limited':
       return `I couldn't reach the model (${code}rate limited). ${waitHint(retryAfterS)}`;
     case 'model_not_allowed':
