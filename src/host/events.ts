@@ -13,8 +13,11 @@ export interface Topic<A extends unknown[]> {
 }
 
 export interface HostEvents {
-  /** A session has work: its container is started, or the running one looks (the pool). */
-  wake: Topic<[sessionId: string]>;
+  /**
+   * A session has work: its container is started, or the running one looks (the pool). `corr`: the
+   * inbound message that brought the work, when one did (src/shared/correlation.ts), for the logs.
+   */
+  wake: Topic<[sessionId: string, corr?: string]>;
   /** A session's files broke the contract: it is closed (sessions' quarantine). */
   unsafe: Topic<[sessionId: string, err: SessionUnsafeError]>;
   /** A session went over its disk quota: its container stops (the pool). */

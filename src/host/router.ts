@@ -58,8 +58,11 @@ export interface RouterDeps {
   dataDir: string;
   clock: () => Date;
   log: Logger;
-  /** Called for each session that received a message that should start a turn. */
-  wake: (sessionId: string) => void;
+  /**
+   * Called for each session that received a message that should start a turn, with the message's
+   * correlation id (its messages_in id, src/shared/correlation.ts) for the container's start line.
+   */
+  wake: (sessionId: string, corr?: string) => void;
   /** Wire new operator chats (web chat, terminal) to the main agent group (`autoWire` in the config). */
   autoWire?: boolean;
   /** How long an unprocessed dedup claim blocks a redelivery before it may be taken over. */
@@ -156,7 +159,7 @@ function finish(
   deps.metrics?.routed(outcome, replay);
   if (outcome.status === 'dropped') recordDrop(deps, message, outcome.reason, now);
   else if (outcome.status === 'routed')
-    for (const s of outcome.sessions) if (s.trigger) deps.wake(s.sessionId);
+    for (const s of outcome.sessions) if (s.trigger) deps.wake(s.sessionId, s.messageId);
 }
 
 /** Past the dedup claim: the chat, a control command, then one verdict per wiring of the chat. */
@@ -193,7 +196,7 @@ async function routeClaimed(
   if (unknownTo.length > 0 && !pass.replay) {
     if (wasRejected(db, chat.id, sender.id)) firstRefusal = 'sender_rejected';
     else {
-      const held = await hold(deps, newSenderRequest(message, chat, sender, unknownTo[0]!));
+      const held = await hold(deps, message, newSenderRequest(message, chat, sender, unknownTo[0]!));
       if (held && routed.length === 0) return held;
     }
   }
@@ -215,7 +218,7 @@ async function unwired(
   if (sender.status === 'suspended' || sender.mergedInto)
     return { status: 'dropped', reason: 'user_suspended' };
   return (
-    (await hold(deps, newChannelRequest(message, chat, sender))) ?? {
+    (await hold(deps, message, newChannelRequest(message, chat, sender))) ?? {
       status: 'dropped',
       reason: 'no_wiring',
     }
@@ -228,6 +231,7 @@ async function unwired(
  */
 async function hold(
   deps: RouterDeps,
+  message: InboundMessage,
   request: Parameters<ApprovalRequester['request']>[0],
 ): Promise<RouteOutcome | undefined> {
   if (!deps.approvals || !hasDecider(deps.db, request.agentGroupId ?? null)) return undefined;
@@ -236,8 +240,18 @@ async function hold(
     deps.log.warn({ kind: request.kind, error: result.error }, 'approval request refused; message dropped');
     return undefined;
   }
-  if (result.created)
-    deps.log.info({ kind: request.kind, approvalId: result.approval.id }, 'approval requested');
+  // Not in a session yet, so no correlation id: the platform's message id names it until it is routed.
+  deps.log.info(
+    {
+      kind: request.kind,
+      approvalId: result.approval.id,
+      newApproval: result.created,
+      channel: message.channelType,
+      chat: message.chat.id,
+      platformMessageId: message.platformMessageId,
+    },
+    'message held for approval',
+  );
   return { status: 'held', approvalId: result.approval.id };
 }
 
@@ -358,7 +372,19 @@ function writeToSession(
       },
     },
   ]);
-  deps.log.debug({ sessionId: session.id, seq: written!.seq, trigger }, 'routed');
+  // From here on the message is followed by its row id in the session (`corr`, src/shared/correlation.ts):
+  // the platform's id is logged with it once, to go from what a chat or `warren dropped` shows to it.
+  deps.log.info(
+    {
+      corr: written!.id,
+      sessionId: session.id,
+      seq: written!.seq,
+      trigger,
+      channel: chat.channelType,
+      platformMessageId: message.platformMessageId,
+    },
+    'routed',
+  );
   return { sessionId: session.id, messageId: written!.id, seq: written!.seq, trigger };
 }
 
@@ -407,7 +433,16 @@ function recordDrop(deps: RouterDeps, message: InboundMessage, reason: DropReaso
     },
     now,
   );
-  deps.log.info({ channel: message.channelType, chat: message.chat.id, reason }, 'message not routed');
+  // No session got it, so there is no correlation id: the platform's message id names it.
+  deps.log.info(
+    {
+      channel: message.channelType,
+      chat: message.chat.id,
+      platformMessageId: message.platformMessageId,
+      reason,
+    },
+    'message not routed',
+  );
 }
 
 function accountOf(message: InboundMessage): Account {

@@ -1,6 +1,7 @@
 // What a session file's content column may hold (DESIGN §3), shared by the host and the agent runner.
 import { z } from 'zod';
 import type { MessageInKind } from './session-contract.ts';
+import { correlationId } from './correlation.ts';
 
 // ---- content shapes (DESIGN §3) ----
 
@@ -70,26 +71,41 @@ export type TaskContent = z.infer<typeof taskContent>;
 export type SystemContent = z.infer<typeof systemContent>;
 export type AgentContent = z.infer<typeof agentContent>;
 
+/**
+ * Every operation may name the inbound message whose turn wrote it (`corr`, src/shared/correlation.ts),
+ * so the host's delivery lines can be followed back to it. Only for logs: a missing or malformed one is
+ * dropped, never a reason to fail the row.
+ */
+const traced = { corr: correlationId };
+
 export const outboundOperation = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('send'),
     text: z.string(),
     files: z.array(z.string()).default([]),
     card: card.optional(),
+    ...traced,
   }),
-  z.object({ op: z.literal('edit'), targetSeq: z.number().int().positive(), text: z.string() }),
-  z.object({ op: z.literal('react'), targetSeq: z.number().int().positive(), emoji: z.string().min(1) }),
+  z.object({ op: z.literal('edit'), targetSeq: z.number().int().positive(), text: z.string(), ...traced }),
+  z.object({
+    op: z.literal('react'),
+    targetSeq: z.number().int().positive(),
+    emoji: z.string().min(1),
+    ...traced,
+  }),
   z.object({
     op: z.literal('ask'),
     questionId: z.string().min(1),
     question: z.string().min(1),
     options: z.array(option).min(1),
     expiresAt: isoTime,
+    ...traced,
   }),
   z.object({
     op: z.literal('action'),
     action: z.string().min(1),
     payload: z.record(z.string(), z.unknown()),
+    ...traced,
   }),
 ]);
 export type OutboundOperation = z.infer<typeof outboundOperation>;

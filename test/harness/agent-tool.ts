@@ -47,6 +47,7 @@ export async function callAgentTool(
         conversation: { kind: 'chat', address: turn.address, inReplyTo: turn.inReplyTo ?? null },
         ids: createOutboundIds(`turn-${Math.random()}`),
         sentTexts: new Set(),
+        corr: turn.inReplyTo ?? 'in_turn',
       },
     );
     try {

@@ -55,6 +55,11 @@ test('an unknown session exits 1; bad input exits 2 with the usage', async () =>
     2,
     'warren logs: --limit must be a whole number from 1 to 100000, got "all"\n',
   ]);
+  const message = await runWarrenCli(['logs', sessionId, '--message', 'in_\u001b[2J'], { dataDir });
+  expect([message.code, message.stderr]).toEqual([
+    2,
+    'warren logs: --message takes a message id such as in_…, got "in_?[2J"\n',
+  ]);
 });
 
 test('--follow prints new lines as they are written, through a rotation, until Ctrl-C', async () => {

@@ -188,7 +188,7 @@ describe('the send_file tool', () => {
 
     expect(result).toMatchObject({ isError: false, text: expect.stringMatching(/^\{"seq":\d+\}$/) });
     const [row] = readUndelivered(paths);
-    expect(row!.op).toEqual({ op: 'send', text: 'here it is', files: ['summary.md'] });
+    expect(row!.op).toEqual({ op: 'send', text: 'here it is', files: ['summary.md'], corr: 'in_turn' });
     expect(readFileSync(join(paths.outbox, row!.id, 'summary.md'), 'utf8')).toBe('# Summary\n');
   });
 

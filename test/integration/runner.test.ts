@@ -270,15 +270,17 @@ describe.concurrent('agent runner', () => {
           { reply: 'done' },
         ],
       });
-      insertMessagesIn(s.paths, [chat('report please')]);
+      const [asked] = insertMessagesIn(s.paths, [chat('report please')]);
       const runner = s.start();
       expect(await runner.exited).toBe(0);
       const rows = readUndelivered(s.paths);
+      // every row names the message whose turn wrote it, for the host's log lines
+      const corr = asked!.id;
       expect(rows.map((r) => r.op)).toEqual([
-        { op: 'send', text: 'the report', files: ['report.txt'] },
-        { op: 'edit', targetSeq: 3, text: 'the final report' },
-        { op: 'react', targetSeq: 2, emoji: 'eyes' },
-        { op: 'send', text: 'done', files: [] },
+        { op: 'send', text: 'the report', files: ['report.txt'], corr },
+        { op: 'edit', targetSeq: 3, text: 'the final report', corr },
+        { op: 'react', targetSeq: 2, emoji: 'eyes', corr },
+        { op: 'send', text: 'done', files: [], corr },
       ]);
       expect(rows[2]).toMatchObject({ platform_id: 'room-1', thread_id: 'thread-1' });
       expect(readFileSync(join(s.paths.outbox, rows[0]!.id, 'report.txt'), 'utf8')).toBe('numbers');

@@ -17,3 +17,20 @@ test('a runner log line is a pino line bound to its session, with secrets redact
     msg: 'model call failed',
   });
 });
+
+test('while a turn is bound, every line names its message and only its own fields; after it, none does', () => {
+  const lines: string[] = [];
+  const log = createLog({ sessionId: 'sess-1', clock: () => new Date(5000), write: (l) => lines.push(l) });
+  log.bind({ corr: 'in_a', batch: ['in_0', 'in_a'] });
+  log.info('model call', { status: 200 });
+  log.warn('tool call', { corr: 'in_own' }); // a line's own field wins
+  log.bind(undefined);
+  log.info('idle for 60000 ms; exiting');
+  const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const base = { level: 30, time: 5000, session: 'sess-1' };
+  expect(records).toEqual([
+    { ...base, corr: 'in_a', batch: ['in_0', 'in_a'], status: 200, msg: 'model call' },
+    { ...base, level: 40, corr: 'in_own', batch: ['in_0', 'in_a'], msg: 'tool call' },
+    { ...base, msg: 'idle for 60000 ms; exiting' },
+  ]);
+});

@@ -14,7 +14,7 @@ import {
 import { formatTurn } from './formatter.ts';
 import { beatWhile } from './heartbeat.ts';
 import { assembleInstructions, MEMORY_FILE, readInstructionFiles } from './instructions.ts';
-import { type Log } from './log.ts';
+import { type RunnerLog } from './log.ts';
 import { connectTools, type ToolConnection } from './mcp-tools/index.ts';
 import { parseMessageRow, type TurnMessage } from './messages.ts';
 import { createOutboundIds, type OutboundIds } from './outbound-ids.ts';
@@ -26,7 +26,7 @@ export interface TurnDeps {
   session: RunnerSession;
   provider: Provider;
   clock: () => Date;
-  log: Log;
+  log: RunnerLog;
   heartbeat: () => void;
   heartbeatMs: number;
   timezone: string;
@@ -57,7 +57,7 @@ export async function checkForWork(deps: TurnDeps): Promise<boolean> {
     }
     ackMessages(deps.session, [row.id], 'failed', now.toISOString(), parsed.error);
     deps.log.warn('inbound message is invalid; acked failed', {
-      messageId: row.id,
+      corr: row.id,
       seq: row.seq,
       error: parsed.error,
     });
@@ -74,8 +74,22 @@ export async function checkForWork(deps: TurnDeps): Promise<boolean> {
     deps.clock().toISOString(),
   );
   deps.heartbeat();
-  await runTurn(plan, deps);
+  // Every line of the turn names the message it answers (src/shared/correlation.ts), and the others
+  // it took along, so `warren logs SESSION --message ID` finds it.
+  deps.log.bind(traceOf(plan));
+  try {
+    deps.log.info('turn started', { seq: plan.trigger.seq, kind: plan.trigger.kind });
+    await runTurn(plan, deps);
+  } finally {
+    deps.log.bind(undefined);
+  }
   return true;
+}
+
+/** The log fields of a turn: the message it answers, and the whole batch when it took several. */
+export function traceOf(plan: Pick<TurnPlan, 'messages' | 'trigger'>): { corr: string; batch?: string[] } {
+  const corr = plan.trigger.id;
+  return plan.messages.length > 1 ? { corr, batch: plan.messages.map((m) => m.id) } : { corr };
 }
 
 interface Collected {
@@ -99,9 +113,8 @@ const emptyCollected = (): Collected => ({
 
 async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
   const started = deps.clock();
-  const ackIds = plan.messages.map((m) => m.id);
   const ids = createOutboundIds(plan.messages[0]!.id);
-  const scope = { conversation: plan.conversation, ids, sentTexts: new Set<string>() };
+  const scope = { conversation: plan.conversation, ids, sentTexts: new Set<string>(), corr: plan.trigger.id };
   const stopBeating = beatWhile(deps.heartbeat, deps.heartbeatMs);
   // The tool server is connected on the provider's first use: a turn without tools skips its cost.
   let tools: Promise<ToolConnection> | undefined;
@@ -141,13 +154,12 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
     await tools?.then((t) => t.close()).catch(() => undefined);
   }
   if (result.aborted) {
-    deps.log.warn('turn stopped by shutdown; its messages stay claimed for the next runner', { ackIds });
+    deps.log.warn('turn stopped by shutdown; its messages stay claimed for the next runner');
     return;
   }
   recordOutcome(plan, result, scope.sentTexts, ids, deps);
   const ms = deps.clock().getTime() - started.getTime();
   deps.log.info(result.error ? 'turn failed' : 'turn completed', {
-    ackIds,
     ms,
     error: result.error ?? undefined,
   });
@@ -235,6 +247,7 @@ function recordOutcome(
       operation,
       timestamp: now,
       inReplyTo: target.inReplyTo,
+      corr: plan.trigger.id,
       channelType: target.address.channelType,
       platformId: target.address.platformId,
       threadId: target.address.threadId,

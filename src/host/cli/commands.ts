@@ -72,6 +72,7 @@ const FLAGS = {
   failed: { type: 'boolean' },
   limit: { type: 'string' },
   follow: { type: 'boolean' },
+  message: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -216,6 +217,7 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
         args,
         limit: flags.limit,
         follow: flags.follow ?? false,
+        message: flags.message,
         signal: stop.signal,
       });
     },

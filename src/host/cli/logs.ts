@@ -1,17 +1,24 @@
-// `warren logs SESSION [--limit N] [--follow]`: what a session's container printed, from the host's log
-// of it (data/logs/sessions/<id>.log, and .log.1 before it once rotated). The lines are the container's,
-// so hostile: control characters (terminal escapes) are shown as `?`, never passed to the terminal.
+// `warren logs SESSION [--limit N] [--follow] [--message ID]`: what a session's container printed, from the
+// host's log of it (data/logs/sessions/<id>.log, and .log.1 before it once rotated). The lines are the
+// container's, so hostile: control characters (terminal escapes) are shown as `?`, never passed to the
+// terminal; a line that claims to be about a message is only ever shown, so a false claim misleads no
+// one beyond its own session.
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getSession } from '../../db/sessions.ts';
+import { CORRELATION_ID_PATTERN } from '../../shared/correlation.ts';
 import type { Config } from '../config.ts';
 import { withCentralDb } from './central-db.ts';
 import { parseLimit } from './limit.ts';
 
-export const LOGS_HELP = `warren logs SESSION [--limit N] [--follow]
+export const LOGS_HELP = `warren logs SESSION [--limit N] [--follow] [--message ID]
 what the session's container printed, each line with the time the host read it: the last N lines
 (default 200, at most 100000). --follow: then every new line as it comes, until Ctrl-C.
+--message ID: only the lines about one inbound message: ID is its id in the session (in_…, as
+\`warren status\` and the host's "routed" line name it), which every line about it carries as "corr"
+(or in "batch", when a turn took it along with others). The host's own lines are not in this log:
+find them in the host's output by the same field (docs/operations.md).
 `;
 
 export interface LogsIo {
@@ -19,6 +26,8 @@ export interface LogsIo {
   args: string[];
   limit?: string;
   follow: boolean;
+  /** Only the lines about this inbound message (its correlation id). */
+  message?: string;
   /** Ends --follow (Ctrl-C in the terminal). */
   signal?: AbortSignal;
   write: (text: string) => void;
@@ -42,21 +51,33 @@ export function runLogsCommand(io: LogsIo): Promise<number> {
       io.fail(`warren logs: ${lines}\n`);
       return 2;
     }
+    const { message } = io;
+    if (message !== undefined && !CORRELATION_ID_PATTERN.test(message)) {
+      io.fail(`warren logs: --message takes a message id such as in_…, got "${shown(message)}"\n`);
+      return 2;
+    }
     if (!getSession(db, id)) {
       io.fail(`warren logs: there is no session ${id} (warren sessions list)\n`);
       return 1;
     }
     const file = join(io.config.dataDir, 'logs', 'sessions', `${id}.log`);
+    const keep = message === undefined ? () => true : (line: string) => isAboutMessage(line, message);
     const text = (await readFrom(`${file}.1`, 0)).text + (await readFrom(file, 0)).text;
-    if (text === '' && !io.follow) io.write(`no output from session ${id}'s container yet\n`);
-    io.write(shown(lastLines(text, lines)));
-    if (io.follow) await follow(file, io);
+    const kept = lastLines(text, lines, keep);
+    if (kept === '' && !io.follow)
+      io.write(
+        message === undefined
+          ? `no output from session ${id}'s container yet\n`
+          : `no lines about message ${message} in session ${id}'s log\n`,
+      );
+    io.write(shown(kept));
+    if (io.follow) await follow(file, io, keep);
     return 0;
   });
 }
 
 /** New bytes of the log as they are written; starts over on a new file when the log was rotated. */
-async function follow(file: string, io: LogsIo): Promise<void> {
+async function follow(file: string, io: LogsIo, keep: (line: string) => boolean): Promise<void> {
   let seen = await fileOf(file);
   let offset = seen.size;
   let partial = '';
@@ -71,7 +92,7 @@ async function follow(file: string, io: LogsIo): Promise<void> {
     const text = partial + read.text;
     const cut = text.lastIndexOf('\n') + 1;
     partial = text.slice(cut);
-    if (cut > 0) io.write(shown(text.slice(0, cut)));
+    if (cut > 0) io.write(shown(lastLines(text.slice(0, cut), Infinity, keep)));
   }
 }
 
@@ -95,13 +116,34 @@ const fileOf = (file: string) =>
     () => ({ size: 0, ino: 0 }),
   );
 
-function lastLines(text: string, count: number): string {
+function lastLines(text: string, count: number, keep: (line: string) => boolean = () => true): string {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   return lines
+    .filter(keep)
     .slice(-count)
     .map((line) => `${line}\n`)
     .join('');
+}
+
+/**
+ * Pure: whether a line of a session log (`<time the host read it> <the runner's JSON line>`) is about
+ * the inbound message `id`: its `corr` names it, or its `batch` (a turn of several messages) holds it.
+ * Lines that are not JSON (a crash's stack trace) are about no message.
+ */
+export function isAboutMessage(line: string, id: string): boolean {
+  if (!line.includes(id)) return false; // most lines, cheaply
+  const json = line.indexOf(' ') + 1;
+  if (json === 0 || line[json] !== '{') return false;
+  let record: unknown;
+  try {
+    record = JSON.parse(line.slice(json));
+  } catch {
+    return false;
+  }
+  if (typeof record !== 'object' || record === null) return false;
+  const { corr, batch } = record as { corr?: unknown; batch?: unknown };
+  return corr === id || (Array.isArray(batch) && batch.includes(id));
 }
 
 /** Control characters other than tab and newline (ANSI escapes, carriage returns) as `?`. */

@@ -57,6 +57,8 @@ interface Slot extends WatchedSlot {
   agentGroupId: string;
   /** A wake arrived while the container was already exiting: start it again afterwards. */
   rewake: boolean;
+  /** The inbound message whose wake started this container, for its start line. */
+  corr?: string;
 }
 
 /** Who waits, who runs, and whether the pool is shutting down. */
@@ -65,6 +67,8 @@ interface PoolState {
   /** Sessions waiting for a container, oldest first; `queued` holds the same ids for lookups. */
   queue: string[];
   queued: Set<string>;
+  /** The inbound message that first asked for each waiting container (src/shared/correlation.ts). */
+  wokeBy: Map<string, string>;
   /** One per running container: settles once its exit is handled. */
   exits: Set<Promise<void>>;
   closed: boolean;
@@ -83,10 +87,11 @@ export function createSessionPool(deps: PoolDeps) {
     slots: new Map(),
     queue: [],
     queued: new Set(),
+    wokeBy: new Map(),
     exits: new Set(),
     closed: false,
   };
-  const { slots, queue, queued, exits } = state;
+  const { slots, queue, queued, wokeBy, exits } = state;
   const now = deps.now ?? Date.now;
   const watchdog = createLimitWatchdog({ ...deps, now, slots, isClosed: () => state.closed });
   const context: RunContext = { deps, state, now, watchdog };
@@ -103,15 +108,20 @@ export function createSessionPool(deps: PoolDeps) {
     limitStopOf: (sessionId: string): LimitStop | undefined => slots.get(sessionId)?.limitStop,
   };
 
-  /** Makes sure a container serves the session soon; cheap and idempotent. */
-  function wake(sessionId: string): void {
+  /**
+   * Makes sure a container serves the session soon; cheap and idempotent. `corr`: the inbound message
+   * that asks, named on the start line of the container it gets (a running one just picks it up).
+   */
+  function wake(sessionId: string, corr?: string): void {
     if (state.closed) {
       deps.onQueued?.(sessionId); // shutting down: recorded, so the next start picks it up
       return;
     }
     const slot = slots.get(sessionId);
+    if (slot && !slot.exiting) return;
+    if (corr !== undefined && !wokeBy.has(sessionId)) wokeBy.set(sessionId, corr);
     if (slot) {
-      if (slot.exiting) slot.rewake = true;
+      slot.rewake = true;
       return;
     }
     if (!queued.has(sessionId)) {
@@ -130,6 +140,7 @@ export function createSessionPool(deps: PoolDeps) {
       if (!launch) {
         queue.splice(i, 1);
         queued.delete(sessionId);
+        wokeBy.delete(sessionId);
         continue;
       }
       if (countInGroup(slots, launch.agentGroupId) >= deps.maxPerAgentGroup) {
@@ -143,7 +154,13 @@ export function createSessionPool(deps: PoolDeps) {
   }
 
   function start(sessionId: string, launch: Launch): void {
-    const slot: Slot = { agentGroupId: launch.agentGroupId, rewake: false, exiting: false };
+    const slot: Slot = {
+      agentGroupId: launch.agentGroupId,
+      rewake: false,
+      exiting: false,
+      corr: wokeBy.get(sessionId),
+    };
+    wokeBy.delete(sessionId);
     slots.set(sessionId, slot);
     const done = run(sessionId, slot, launch.spec).finally(() => exits.delete(done));
     exits.add(done);
@@ -171,7 +188,9 @@ async function runContainer(
   try {
     await deps.beforeStart?.(sessionId);
     slot.ref = await deps.runtime.start(spec);
-    deps.metrics?.containerStarted(performance.now() - began, true);
+    const ms = performance.now() - began;
+    deps.metrics?.containerStarted(ms, true);
+    deps.log.info({ sessionId, corr: slot.corr, ms: Math.round(ms) }, 'session container started');
     slot.startedAt = now();
     watchdog.arm();
     if (state.closed) await deps.runtime.stop(slot.ref, 0); // shut down while it was starting
@@ -226,6 +245,7 @@ async function stopAllSessions({ deps, state, watchdog }: RunContext, graceMs: n
   watchdog.disarm();
   state.queue.length = 0;
   state.queued.clear();
+  state.wokeBy.clear();
   const stops = [...state.slots.values()].map((s) => (s.ref ? deps.runtime.stop(s.ref, graceMs) : undefined));
   for (const result of await Promise.allSettled(stops)) {
     if (result.status === 'rejected') deps.log.warn({ err: result.reason }, 'a container did not stop');

@@ -9,6 +9,7 @@ import {
   type OutboundRow,
   type SessionPaths,
 } from '../sessions/index.ts';
+import { corrOf } from './corr.ts';
 import type { DeliveryDeps } from './deps.ts';
 
 /** At most this many delivery_failed notices per session within FAILURE_NOTICE_WINDOW_MS. */
@@ -41,7 +42,7 @@ export function failRow(deps: FailureDeps, failure: RowFailure): void {
 
 function notifyAgentOfFailure(deps: FailureDeps, failure: RowFailure, now: string): void {
   const { session, paths, row, code, error } = failure;
-  const logged = { sessionId: session.id, messageOutId: row.id, code, error };
+  const logged = { sessionId: session.id, corr: corrOf(row), messageOutId: row.id, code, error };
   if (recentFailureNotices(paths, now) >= MAX_FAILURE_NOTICES) {
     // The agent's answers to these notices fail too: telling it again would loop forever.
     deps.log.error(logged, 'delivery failed; agent not told again');

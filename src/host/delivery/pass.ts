@@ -16,6 +16,7 @@ import {
   type SessionRouting,
 } from '../sessions/index.ts';
 import { channelOf, recordAttempt, sendThrough, type SendOutcome } from './attempt.ts';
+import { corrOf } from './corr.ts';
 import { isRetryable, retryDelayMs } from './backoff.ts';
 import { toChannelMessage } from './degrade.ts';
 import type { DeliveryDeps } from './deps.ts';
@@ -82,7 +83,10 @@ async function settleRow(
   } catch (err) {
     if (err instanceof SessionFileError) throw err;
     const error = `the host could not handle this message: ${errorText(err)}`;
-    deps.log.error({ sessionId: session.id, messageOutId: row.id, seq: row.seq, err }, 'outbound row failed');
+    deps.log.error(
+      { sessionId: session.id, corr: corrOf(row), messageOutId: row.id, seq: row.seq, err },
+      'outbound row failed',
+    );
     failRow(deps, { session, paths, row, code: 'unknown', error });
     return true;
   }
@@ -119,14 +123,25 @@ async function deliverRow(
       status: 'delivered',
       deliveredAt: deliveredAt.toISOString(),
     });
-    deps.metrics?.delivered(deliveredAt.getTime() - dueSince(row, deliveredAt.getTime()));
+    const ms = deliveredAt.getTime() - dueSince(row, deliveredAt.getTime());
+    deps.metrics?.delivered(ms);
+    deps.log.info(
+      { sessionId: session.id, corr: corrOf(row), messageOutId: row.id, channel: address.channelType, ms },
+      'delivered',
+    );
     await removeDeliveredFiles(paths, row);
     deps.onDelivered?.({ sessionId: session.id, messageOutId: row.id, inReplyTo: row.in_reply_to });
     return true;
   }
   if (isRetryable(outcome.code) && attempt.attempt < ctx.maxAttempts) {
     const delay = retryDelayMs(attempt.attempt, outcome.retryAfterMs);
-    const logged = { sessionId: session.id, messageOutId: row.id, code: outcome.code, delay };
+    const logged = {
+      sessionId: session.id,
+      corr: corrOf(row),
+      messageOutId: row.id,
+      code: outcome.code,
+      delay,
+    };
     deps.log.warn(logged, 'delivery will be retried');
     ctx.retryAfter(delay);
     return false;

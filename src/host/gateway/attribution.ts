@@ -1,15 +1,48 @@
-// Whose message a session is answering right now, so a model call's usage can be put on that user's
-// account. Read-only and cheap: the runner's current claim in outbound.db, the claimed row's sender
-// in inbound.db, the sender's user in the central database. Unknown (a task, another agent, files
-// not there yet) is null, never an error. A user merged into another one is that other one now: their
+// Whose message a session is answering right now: the user a model call's usage is put on, and the
+// message its log lines follow (`corr`, src/shared/correlation.ts). Read-only and cheap: the runner's
+// current claims in outbound.db, the claimed rows in inbound.db, the sender's user in the central
+// database; one read of each file serves both. Unknown (another agent's message, files not there
+// yet) is null or absent, never an error. A user merged into another one is that other one now: their
 // calls count (and are limited) as the person they were merged into.
 import type { Db } from '../../db/connection.ts';
+import { asCorrelationId } from '../../shared/correlation.ts';
 import { chatContent, parseContent } from '../../shared/session-content.ts';
 import { findUserByIdentity, getUser, type User } from '../../db/users.ts';
-import { readClaimedChats, type SessionPaths } from '../sessions/index.ts';
+import { readClaimedRows, type ClaimedRow, type SessionPaths } from '../sessions/index.ts';
 
-export function currentUserOf(db: Db, paths: SessionPaths): string | null {
-  for (const row of readClaimedChats(paths)) {
+export interface CurrentWork {
+  userId: string | null;
+  /** The message the runner's turn answers. */
+  corr?: string;
+  /** Every message of the turn, when it covers more than one. */
+  batch?: string[];
+}
+
+export function currentWorkOf(db: Db, paths: SessionPaths): CurrentWork {
+  const rows = readClaimedRows(paths);
+  return { userId: userOfRows(db, rows), ...turnOf(rows) };
+}
+
+/**
+ * Pure: which message a turn of these claimed rows answers, as the runner decides it: the last
+ * triggering one in seq order. The ids are the host's own (inbound.db); odd ones are left out anyway.
+ */
+export function turnOf(rows: readonly Pick<ClaimedRow, 'id' | 'seq' | 'trigger'>[]): {
+  corr?: string;
+  batch?: string[];
+} {
+  const ordered = [...rows].sort((a, b) => a.seq - b.seq);
+  const answered = ordered.findLast((r) => r.trigger === 1) ?? ordered.at(-1);
+  const corr = asCorrelationId(answered?.id);
+  if (corr === undefined) return {};
+  const batch = ordered.flatMap((r) => asCorrelationId(r.id) ?? []);
+  return batch.length > 1 ? { corr, batch } : { corr };
+}
+
+/** The first claimed chat message (newest claim first) whose sender is a known user. */
+function userOfRows(db: Db, rows: readonly ClaimedRow[]): string | null {
+  for (const row of rows) {
+    if (row.kind !== 'chat') continue;
     const parsed = parseContent(chatContent, row.content);
     if (!parsed.ok) continue;
     const user = userOfSender(db, parsed.value.sender);

@@ -17,7 +17,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import { admitCall, type BudgetedUser } from './admission.ts';
-import { currentUserOf } from './attribution.ts';
+import { currentWorkOf, type CurrentWork } from './attribution.ts';
 import { forwardCall, send } from './forward.ts';
 import { readIncomingCall, type IncomingCall } from './incoming.ts';
 import { utcDay, type RateLimiter } from './limits.ts';
@@ -68,9 +68,9 @@ interface AdmittedCall {
   incoming: Extract<IncomingCall, { ok: true }>;
   upstream: Upstream;
   key: string | undefined;
-  /** The user the call is made for (its usage goes on their account), or null. */
-  userId: string | null;
   started: number;
+  /** The user and the message the call serves. */
+  work: CurrentWork;
 }
 
 export async function handleCall(
@@ -108,6 +108,9 @@ export async function handleCall(
     );
     return report({ model: undefined, refused: 'no_provider' });
   }
+  // Read once per call, for the refusal's line or the call's: a refused call is traced too.
+  let work: CurrentWork | undefined;
+  const workOf = () => (work ??= attributeCall(ctx, sessionId, group.id));
   const refuse = (
     kind: RefusalKind,
     message: string,
@@ -115,13 +118,17 @@ export async function handleCall(
     model?: string,
   ) => {
     send(res, refusal(provider, kind, message, extra));
-    log.info({ sessionId, group: group.folder, path, kind, model }, 'gateway refused a model call');
+    const { corr, batch } = workOf();
+    log.info(
+      { sessionId, corr, batch, group: group.folder, path, kind, model },
+      'gateway refused a model call',
+    );
     report({ model, refused: kind });
   };
   const incoming = await readIncomingCall(provider, req, path);
   if (!incoming.ok) return refuse(incoming.kind, incoming.message);
   const { model } = incoming;
-  const userId = attributeCall(ctx, sessionId, group.id);
+  const { userId } = workOf();
   const day = utcDay(clock());
   const admission = admitCall({
     group: { ...group, provider },
@@ -138,11 +145,11 @@ export async function handleCall(
     return refuse(kind, message, { retryAfterSeconds }, model);
   }
   const { upstream, key } = admission;
-  const call = { sessionId, group, provider, path, incoming, upstream, key, userId, started };
+  const call = { sessionId, group, provider, path, incoming, upstream, key, started, work: workOf() };
   report({ model, ...(await forwardAndRecord(ctx, call, req, res)) });
 }
 
-/** Passes an admitted call upstream, then records the tokens it used and logs a call cut short. */
+/** Passes an admitted call upstream, then records the tokens it used and logs the call. */
 async function forwardAndRecord(
   ctx: CallContext,
   call: AdmittedCall,
@@ -150,6 +157,7 @@ async function forwardAndRecord(
   res: ServerResponse,
 ): Promise<Omit<CallOutcome, 'model'>> {
   const { sessionId, group, provider, path, incoming, key } = call;
+  const { corr, batch } = call.work;
   const tap = { current: undefined as ReturnType<typeof createUsageTap> | undefined };
   const result = await forwardCall(
     {
@@ -177,29 +185,26 @@ async function forwardAndRecord(
   if (result.upstreamStatus !== undefined) {
     recordCall(ctx, call, usage, result.upstreamStatus, durationMs);
   }
+  const line = { sessionId, corr, batch, group: group.folder, path, model: incoming.model };
   if (result.failure) {
     ctx.log.warn(
-      {
-        sessionId,
-        group: group.folder,
-        path,
-        model: incoming.model,
-        status: result.upstreamStatus,
-        failure: result.failure,
-      },
+      { ...line, status: result.upstreamStatus, failure: result.failure },
       'gateway: a model call did not complete',
     );
+  } else {
+    const tokens = usage && { input: usage.inputTokens, output: usage.outputTokens };
+    ctx.log.info({ ...line, status: result.upstreamStatus, ms: durationMs, tokens }, 'gateway: model call');
   }
   return { upstreamStatus: result.upstreamStatus, failure: result.failure, usage };
 }
 
-/** The user the session is serving now, or null when its files cannot tell. */
-function attributeCall(ctx: CallContext, sessionId: string, agentGroupId: string): string | null {
+/** The user and the message the session is serving now; nobody and none when its files cannot tell. */
+function attributeCall(ctx: CallContext, sessionId: string, agentGroupId: string): CurrentWork {
   try {
-    return currentUserOf(ctx.db, sessionPaths(ctx.dataDir, agentGroupId, sessionId));
+    return currentWorkOf(ctx.db, sessionPaths(ctx.dataDir, agentGroupId, sessionId));
   } catch (err) {
     ctx.log.debug({ sessionId, err }, 'gateway: no user for this call (session files not readable)');
-    return null;
+    return { userId: null };
   }
 }
 
@@ -218,7 +223,8 @@ function recordCall(
   statusCode: number,
   durationMs: number,
 ): void {
-  const { sessionId, group, userId } = call;
+  const { sessionId, group } = call;
+  const { userId } = call.work;
   try {
     recordModelUsage(ctx.db, {
       agentGroupId: group.id,

@@ -74,7 +74,7 @@ export {
   type SenderKeys,
   type SentRows,
 } from './sent-rows.ts';
-export { readClaimedChats } from './claims.ts';
+export { readClaimedRows, type ClaimedRow } from './claims.ts';
 export { inTaskTransaction, readSeries, type NewTaskRun, type TaskTx } from './tasks.ts';
 export { projectDestinations, resolveSession, sessionKeyFor } from './resolve.ts';
 export { crashRetryDelayMs, pruneSessionFiles, recoverAbandonedRows } from './recovery.ts';

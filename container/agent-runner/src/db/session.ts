@@ -75,6 +75,8 @@ export interface NewMessageOut {
   operation: OutboundOperation;
   timestamp: string;
   inReplyTo?: string | null;
+  /** The inbound message whose turn writes the row, stored in its content for the host's logs. */
+  corr?: string;
   deliverAfter?: string | null;
   platformId?: string | null;
   channelType?: string | null;
@@ -96,7 +98,10 @@ export function writeMessagesOut(
   const existing = session.outbound.prepare('SELECT seq FROM messages_out WHERE id = ?').pluck();
   const maxOut = session.outbound.prepare('SELECT coalesce(max(seq), 0) FROM messages_out').pluck();
   const maxIn = session.inbound.prepare('SELECT coalesce(max(seq), 0) FROM messages_in').pluck();
-  const rows = messages.map((m) => ({ ...m, content: JSON.stringify(outboundOperation.parse(m.operation)) }));
+  const rows = messages.map((m) => ({
+    ...m,
+    content: JSON.stringify(outboundOperation.parse({ ...m.operation, corr: m.corr })),
+  }));
   return session.outbound
     .transaction(() => {
       let seq = Math.max(maxOut.get() as number, maxIn.get() as number);

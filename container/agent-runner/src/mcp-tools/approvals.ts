@@ -108,6 +108,7 @@ function requestAction(
   const [written] = writeMessagesOut(deps.session, [
     {
       id: scope.ids({ target: 'host', operation }),
+      corr: scope.corr,
       kind: 'system',
       operation,
       timestamp: deps.clock().toISOString(),
@@ -180,6 +181,7 @@ function askQuestion(
       operation,
       timestamp: deps.clock().toISOString(),
       inReplyTo: target.inReplyTo,
+      corr: scope.corr,
       channelType: target.address.channelType,
       platformId: target.address.platformId,
       threadId: target.address.threadId,

@@ -37,6 +37,8 @@ export interface TurnScope {
   ids: OutboundIds;
   /** Texts tools sent to the conversation this turn; the final answer does not repeat them. */
   sentTexts: Set<string>;
+  /** The message the turn answers: written on every row, so the host's lines follow it (src/shared/correlation.ts). */
+  corr: string;
 }
 
 export interface ToolConnection {

@@ -178,6 +178,7 @@ function writeMessage(
       timestamp: deps.clock().toISOString(),
       deliverAfter: deliverAfter ?? null,
       inReplyTo: target.inReplyTo,
+      corr: scope.corr,
       channelType: target.address.channelType,
       platformId: target.address.platformId,
       threadId: target.address.threadId,

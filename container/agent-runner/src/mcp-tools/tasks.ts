@@ -215,6 +215,7 @@ function writeAction(ctx: TaskToolContext, action: TaskAction, payload: Record<s
       kind: 'system',
       operation,
       timestamp: ctx.deps.clock().toISOString(),
+      corr: ctx.scope.corr,
     },
   ]);
   return written!.seq;
