@@ -1,6 +1,7 @@
 // Per-user daily token budgets: how many tokens a UTC day the model gateway lets calls made for one
 // user use (src/host/gateway/admission.ts), next to the agent group's own budget. null is no limit.
 import { z } from 'zod';
+import { appendAuditEvent } from './audit.ts';
 import type { Db } from './connection.ts';
 
 /** A budget is a whole number of tokens per UTC day, at least 1. */
@@ -52,4 +53,32 @@ export function listUserDailyTokenBudgets(db: Db): Map<string, number> {
     .prepare('SELECT id, daily_token_budget AS budget FROM users WHERE daily_token_budget IS NOT NULL')
     .all() as { id: string; budget: number }[];
   return new Map(rows.map((r) => [r.id, r.budget]));
+}
+
+/** Sets or clears the budget and, when it changed, writes the audit row, in one transaction. */
+export function changeUserDailyTokenBudget(
+  db: Db,
+  userId: string,
+  budget: number | null,
+  actor: string,
+  now: string,
+): BudgetChange {
+  return db
+    .transaction(() => {
+      const change = setUserDailyTokenBudget(db, userId, budget, now);
+      if (change.before !== change.after)
+        appendAuditEvent(
+          db,
+          {
+            actor,
+            action: change.after === null ? 'user.budget_cleared' : 'user.budget_set',
+            targetKind: 'user',
+            targetId: userId,
+            detail: { before: change.before, after: change.after },
+          },
+          now,
+        );
+      return change;
+    })
+    .immediate();
 }

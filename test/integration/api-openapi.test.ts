@@ -77,18 +77,19 @@ async function call(path: string, options: { token?: string | null; method?: str
 
 /** A request that succeeds for each documented route, in an order where each finds what it needs. */
 function successfulRequest(op: ApiOperation): { path: string; body?: unknown } {
-  const path = op.path.replace(
-    ':id',
-    op.path.startsWith('/approvals')
-      ? ids.approval!
-      : op.path.startsWith('/wirings')
-        ? ids.wiring!
-        : ids.session!,
-  );
+  const idOf: Record<string, () => string> = {
+    approvals: () => ids.approval!,
+    wirings: () => ids.wiring!,
+    sessions: () => ids.session!,
+    users: () => w.otherAdmin.user.id,
+  };
+  const path = op.path.replace(':id', () => idOf[op.path.split('/')[1]!]!());
   if (op.method === 'post' && op.path === '/wirings')
     return { path, body: { chat: 'webchat:every-route', group: w.main.folder } };
   if (op.method === 'post' && op.path === '/approvals/:id/decision')
     return { path, body: { decision: 'approve', payloadHash: ids.payloadHash } };
+  if (op.method === 'put' && op.path === '/users/:id/budget')
+    return { path, body: { dailyTokenBudget: 5000 } };
   return { path };
 }
 
@@ -123,7 +124,7 @@ describe('the OpenAPI document', () => {
 
 describe('every route', () => {
   test('answers its documented status with a body its schema accepts', async () => {
-    const order = ['get', 'post', 'delete'] as const; // wire before unwire; stop after reading
+    const order = ['get', 'put', 'post', 'delete'] as const; // wire before unwire; stop after reading
     const sorted = [...API_OPERATIONS].sort(
       (a, b) => order.indexOf(a.method as never) - order.indexOf(b.method as never),
     );
@@ -183,6 +184,26 @@ describe('validation', () => {
       (await call('/wirings', { method: 'POST', body: { chat: 'webchat:x', group: 'nobody' } })).status,
     ).toBe(404);
     expect((await call('/wirings?limit=200')).json.items).toEqual(before);
+  });
+
+  test('a budget that is not a positive whole number or null gets 400; an unknown user 404', async () => {
+    const path = `/users/${w.outsider.user.id}/budget`;
+    for (const dailyTokenBudget of [0, -5, 1.5, 'lots'])
+      expect((await call(path, { method: 'PUT', body: { dailyTokenBudget } })).json.error).toMatch(
+        /^dailyTokenBudget:/,
+      );
+    expect(
+      (await call('/users/u_nobody/budget', { method: 'PUT', body: { dailyTokenBudget: 10 } })).status,
+    ).toBe(404);
+    const set = await call(path, { method: 'PUT', body: { dailyTokenBudget: 1234 } });
+    expect(set.json).toEqual({ userId: w.outsider.user.id, before: null, after: 1234 });
+    const listed = (await call('/users?limit=200')).json.items as {
+      id: string;
+      dailyTokenBudget: number | null;
+    }[];
+    expect(listed.find((u) => u.id === w.outsider.user.id)?.dailyTokenBudget).toBe(1234);
+    const cleared = await call(path, { method: 'PUT', body: { dailyTokenBudget: null } });
+    expect(cleared.json).toEqual({ userId: w.outsider.user.id, before: 1234, after: null });
   });
 
   test('wiring a chat twice is a conflict; unwiring an unknown wiring is not found', async () => {

@@ -6,7 +6,7 @@ import type { Db } from '../../db/connection.ts';
 import { tokensUsedByUser } from '../../db/model-usage.ts';
 import { listRoles } from '../../db/roles.ts';
 import { createBindingCode } from '../../db/tokens.ts';
-import { getUserDailyTokenBudget, setUserDailyTokenBudget } from '../../db/user-budgets.ts';
+import { changeUserDailyTokenBudget, getUserDailyTokenBudget } from '../../db/user-budgets.ts';
 import { listUserDms } from '../../db/user-dms.ts';
 import {
   createUser,
@@ -238,12 +238,9 @@ function budgetCommand(db: Db, rest: string[], io: CommandIo): number {
   const user = resolveUser(db, ref!);
   if (user.mergedInto) throw new Error(`${user.id} was merged into ${user.mergedInto}; change that user`);
   const change =
-    budget === undefined ? undefined : setUserDailyTokenBudget(db, user.id, budget, io.now.toISOString());
-  if (change && change.before !== change.after)
-    audit(db, io, change.after === null ? 'user.budget_cleared' : 'user.budget_set', user.id, {
-      before: change.before,
-      after: change.after,
-    });
+    budget === undefined
+      ? undefined
+      : changeUserDailyTokenBudget(db, user.id, budget, io.actor, io.now.toISOString());
   const day = utcDay(io.now);
   const view = {
     userId: user.id,
