@@ -161,9 +161,12 @@ export async function ensureAgentImage(
   if (await imageExists(docker, tag))
     return { tag, built: false, ms: Math.round(performance.now() - started) };
 
+  // Progress for the operator: the first start builds the image and is quiet for a while otherwise.
+  log.info({ tag }, 'agent image not found: building it (once per version of the image)');
   const root = await mkdtemp(join(tmpdir(), 'warren-agent-rootfs-'));
   try {
     await buildRootfs(root, repoRoot);
+    log.info({ tag, ms: Math.round(performance.now() - started) }, 'agent image: files ready, importing');
     const id = await importRootfs(docker, root);
     const [repo, version] = splitTag(tag);
     await docker.getImage(id).tag({ repo, tag: version });
