@@ -64,7 +64,7 @@ export function createAdminApi(deps: AdminApiDeps): Hono {
     '/approvals',
     approvalsApi({ db, submitDecision: (input) => deps.approvals.submitDecision(input) }),
   );
-  api.route('/users', usersApi(db));
+  api.route('/users', usersApi(db, clock));
   api.route('/tasks', tasksApi(db, deps.dataDir));
   api.route('/usage', usageApi(db));
   api.route('/dropped', droppedApi(db));
