@@ -2,7 +2,9 @@
 // Each event names a part that changed (`sessions`, `approvals`, `deliveries`, `channels`, `wirings`,
 // `groups`, `dropped`, `usage`) and carries no data of it: the client reads the part again through
 // the ordinary routes, with the same authorization. Changes are found by comparing a few cheap values
-// once a second (src/db/change-marks.ts), and only while some stream is open. Streams are capped per
+// once a second (src/db/change-marks.ts), and only while some stream is open: the database, not the
+// host's in-process events, because `warren wire`, `warren approvals` and the other commands change it
+// from other processes. Streams are capped per
 // token and in all, and kept alive by a comment every 15 s. Browsers read it with fetch (EventSource
 // cannot send the Authorization header).
 import { Hono } from 'hono';

@@ -152,14 +152,18 @@ function startDashboard(): void {
     sections.set(panel, { body, stale: false, loading: undefined });
   }
   for (const panel of PANELS) void refresh(panel);
+  let reconnecting = false;
   stopLive = startLive({
     onOpen() {
       setLive(true, 'live');
       // Whatever changed while the stream was away.
-      for (const panel of PANELS) void refresh(panel);
+      if (reconnecting) for (const panel of PANELS) void refresh(panel);
     },
     onTopic: refreshTopic,
-    onClosed: () => setLive(false, 'reconnecting…'),
+    onClosed: () => {
+      reconnecting = true;
+      setLive(false, 'reconnecting…');
+    },
     onSignedOut: () => signOut('Your sign-in ended (the token expired or was revoked).'),
   });
 
