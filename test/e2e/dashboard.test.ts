@@ -172,6 +172,20 @@ test('a chat nobody wired is dropped; wired in the wiring editor, its next messa
   await lobby.send({ id: 'n2', text: 'now?' });
   const reply = await lobby.waitForReply((r) => r.inReplyTo === 'n2', 30_000);
   expect(reply.text).toBe('you said: now?');
+
+  // Removed again (after a confirmation), the wiring leaves the list.
+  page.once('dialog', (dialog) => void dialog.accept());
+  await editor.locator('tr', { hasText: 'webchat:new-room' }).getByRole('button', { name: 'Remove' }).click();
+  await editor.locator('td', { hasText: 'webchat:new-room' }).waitFor({ state: 'detached', timeout: 10_000 });
+  expect(
+    warren
+      .db()
+      .prepare(
+        "SELECT count(*) FROM wirings w JOIN messaging_groups m ON m.id = w.messaging_group_id WHERE m.platform_id = 'new-room'",
+      )
+      .pluck()
+      .get(),
+  ).toBe(0);
   await page.close();
 }, 90_000);
 
