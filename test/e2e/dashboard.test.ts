@@ -153,17 +153,22 @@ test('an approval is approved with an edit on the dashboard and the agent’s fo
   await page.close();
 }, 120_000);
 
-test('a chat nobody wired is dropped; wired in the wiring editor, its next message is answered', async () => {
+test('a chat nobody wired is held; wired in the wiring editor, its next message is answered', async () => {
   const page = await signedIn();
   const lobby = await warren.chat('new-room');
   await lobby.send({ id: 'n1', text: 'anyone there?' });
-  await page.locator('#dropped').getByText('webchat:new-room').waitFor({ timeout: 15_000 });
+  // Unwired, the message waits for someone to approve the new chat.
+  const held = page.locator('#dropped tr', { hasText: 'webchat:new-room' });
+  await held.waitFor({ timeout: 15_000 });
+  expect(await held.textContent()).toContain('new_channel');
 
   const editor = page.locator('#wirings');
   await editor.getByLabel('chat').fill('webchat:new-room');
   await editor.getByLabel('group').selectOption('main');
   await editor.getByLabel('engage').selectOption('pattern');
   await editor.getByLabel('pattern').fill('^');
+  // The chat was made when its first message came, strict towards senders nobody knows; it is public.
+  await editor.getByLabel('unknownSenders').selectOption('public');
   await editor.getByRole('button', { name: 'Wire' }).click();
   await editor.getByText('Wired webchat:new-room.').waitFor({ timeout: 10_000 });
   await editor.locator('td', { hasText: 'webchat:new-room' }).first().waitFor();

@@ -46,9 +46,8 @@ export function createApi(onSignedOut: () => void): Api {
   };
 }
 
-/** The rows of a list answer: `{items}` pages, or a bare array. */
+/** The rows of a list answer (`{items, nextCursor}`). */
 export function itemsOf<T>(answer: unknown): T[] {
-  if (Array.isArray(answer)) return answer as T[];
   const items = (answer as { items?: unknown } | null)?.items;
   return Array.isArray(items) ? (items as T[]) : [];
 }

@@ -14,11 +14,20 @@ interface DroppedRow {
   lastAt: string;
 }
 
-interface HeldSender {
+/** The fields of a new_sender or new_channel payload that say who and where. */
+interface HeldFor {
   senderName?: string | null;
-  channelType: string;
-  senderId: string;
+  senderId?: string;
+  requestedByName?: string | null;
+  channelType?: string;
+  platformId?: string;
   chatName?: string | null;
+}
+
+/** GET /api/dropped: dropped rows, and the messages held per pending approval. */
+interface DroppedAnswer {
+  items: DroppedRow[];
+  held: { approvalId: string; messages: number; since: string }[];
 }
 
 export const droppedPanel: Panel = {
@@ -27,33 +36,31 @@ export const droppedPanel: Panel = {
   topics: ['dropped', 'approvals'],
   async load({ api }) {
     const [dropped, pending] = await Promise.all([
-      api('/dropped'),
+      api<DroppedAnswer>('/dropped'),
       api('/approvals?status=pending&limit=200').then((a) => itemsOf<ApprovalView>(a)),
     ]);
-    // `warren dropped --json` is {messages, closedSessions}; a paged route answers {items}.
-    const messages = itemsOf<DroppedRow>(dropped).concat(
-      itemsOf<DroppedRow>({ items: (dropped as { messages?: unknown }).messages }),
-    );
-    const held = pending.filter((a) => a.kind === 'new_sender');
+    const approvals = new Map(pending.map((a) => [a.id, a]));
     return [
       el('h3', {}, 'Held senders'),
       table(
-        ['Sender', 'Chat', 'Since', 'Approval'],
-        held.map((a) => {
-          const p = a.payload as HeldSender;
+        ['Sender', 'Chat', 'Messages', 'Since', 'Waiting for'],
+        dropped.held.map((h) => {
+          const a = approvals.get(h.approvalId);
+          const p = (a?.payload ?? {}) as HeldFor;
           return [
-            p.senderName ?? p.senderId,
-            `${p.channelType}:${p.chatName ?? ''}`,
-            ago(a.createdAt),
-            el('code', {}, a.id),
+            p.senderName ?? p.requestedByName ?? p.senderId ?? '?',
+            `${p.channelType ?? '?'}:${p.platformId ?? p.chatName ?? ''}`,
+            String(h.messages),
+            ago(h.since),
+            el('span', {}, a?.kind ?? 'approval', ' ', el('code', {}, h.approvalId)),
           ];
         }),
-        'No sender is waiting.',
+        'No messages are held.',
       ),
       el('h3', {}, 'Dropped'),
       table(
         ['Last', 'Reason', 'Count', 'Chat', 'Sender'],
-        messages.map((d) => [
+        dropped.items.map((d) => [
           ago(d.lastAt),
           d.reason,
           String(d.count),

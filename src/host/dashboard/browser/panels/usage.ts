@@ -6,6 +6,7 @@ import type { Panel } from './panel.ts';
 interface UsageRow {
   group: string;
   userId: string | null;
+  userName: string | null;
   requests: number;
   errors: number;
   inputTokens: number;
@@ -27,7 +28,7 @@ export const usagePanel: Panel = {
       el('h3', {}, 'Tokens per group'),
       bars(sumBy(rows, (r) => r.group)),
       el('h3', {}, 'Tokens per user'),
-      bars(sumBy(rows, (r) => r.userId ?? '(none)')),
+      bars(sumBy(rows, (r) => r.userName ?? r.userId ?? '(no user)')),
     ];
   },
 };
