@@ -17,25 +17,28 @@ export type ChangeTopic = (typeof CHANGE_TOPICS)[number];
 /** Each value is opaque: only whether it differs from the last reading means anything. */
 export type ChangeMarks = Record<ChangeTopic, string>;
 
-// Each query reads indexes or a handful of aggregates; all of them together take well under a millisecond
-// on an install with thousands of sessions.
+// Each query reads an index or a rowid end, never a whole table: the check runs every second while
+// anyone watches. New rows move max(rowid); a decision, a close or a container state moves a count or
+// a time that has an index.
 const QUERIES: Record<ChangeTopic, string> = {
-  // Containers starting and stopping, and the host's count of running and queued containers.
+  // Sessions made or closed, containers starting and stopping, the host's running and queued counts.
   sessions: `SELECT json_array(
+      (SELECT max(rowid) FROM sessions),
       (SELECT count(*) FROM sessions WHERE status = 'active'),
-      (SELECT max(created_at) FROM sessions),
       (SELECT max(closed_at) FROM sessions WHERE status = 'closed'),
       (SELECT group_concat(id || container_status) FROM sessions WHERE container_status <> 'stopped'),
       (SELECT json_extract(document, '$.containers') FROM host_heartbeat))`,
-  approvals: `SELECT json_array(count(*), max(created_at), max(decided_at)) FROM approvals`,
+  // A request adds a row; a decision or an expiry lowers the pending count.
+  approvals: `SELECT json_array(
+      (SELECT max(rowid) FROM approvals),
+      (SELECT count(*) FROM approvals WHERE status = 'pending'))`,
   deliveries: `SELECT json_array(id, status, finished_at) FROM delivery_attempts ORDER BY id DESC LIMIT 1`,
   wirings: `SELECT json_array(
-      (SELECT count(*) FROM wirings), (SELECT max(created_at) FROM wirings),
-      (SELECT group_concat(unknown_sender_policy || ifnull(denied_at, '')) FROM messaging_groups))`,
+      (SELECT count(*) FROM wirings), (SELECT max(rowid) FROM wirings), (SELECT max(rowid) FROM messaging_groups))`,
   groups: `SELECT json_array(count(*), max(updated_at)) FROM agent_groups`,
+  // A drop bumps its row's last_at (indexed); a held message adds a row.
   dropped: `SELECT json_array(
-      (SELECT sum(count) FROM dropped_messages), (SELECT max(last_at) FROM dropped_messages),
-      (SELECT count(*) FROM approval_held_messages))`,
+      (SELECT max(last_at) FROM dropped_messages), (SELECT max(id) FROM approval_held_messages))`,
   usage: `SELECT max(id) FROM model_usage`,
 };
 
