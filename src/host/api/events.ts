@@ -9,12 +9,14 @@
 // cannot send the Authorization header).
 import { Hono } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { z } from 'zod';
 import { changeMarksReader, type ChangeMarks, type ChangeTopic } from '../../db/change-marks.ts';
 import type { Db } from '../../db/connection.ts';
 import { listRoles } from '../../db/roles.ts';
 import type { ChannelHealth } from '../channels/index.ts';
 import type { Logger } from '../logger.ts';
 import type { ApiEnv } from './auth.ts';
+import type { ApiOperation } from './openapi.ts';
 
 /** Every event name the stream sends besides `hello` (sent once, when it opens). */
 export type EventTopic = ChangeTopic | 'channels';
@@ -33,6 +35,20 @@ export interface EventsApiOptions {
 }
 
 type Listener = (topics: EventTopic[]) => void;
+
+export const eventsOperations: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/events',
+    summary:
+      'server-sent change notices: `hello` once, then `sessions`, `approvals`, `deliveries`, `channels`, ' +
+      '`wirings`, `groups`, `dropped` or `usage` with data {topic, at} when that part changes; a `: ping` ' +
+      'comment every 15 s; at most 4 streams per token (docs/dashboard.md)',
+    response: z.string().regex(/^event: hello$/m),
+    contentType: 'text/event-stream',
+    errors: [403, 429],
+  },
+];
 
 export function eventsApi(options: EventsApiOptions): Hono<ApiEnv> {
   const { db } = options;

@@ -18,7 +18,7 @@ import { tasksApi, tasksOperations } from './tasks.ts';
 import { usageApi, usageOperations } from './usage.ts';
 import { usersApi, usersOperations } from './users.ts';
 import { wiringsApi, wiringsOperations } from './wirings.ts';
-import { eventsApi } from './events.ts';
+import { eventsApi, eventsOperations } from './events.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
 export { apiTokenAuth, type ApiEnv } from './auth.ts';
@@ -51,6 +51,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...tasksOperations,
   ...usageOperations,
   ...droppedOperations,
+  ...eventsOperations,
 ];
 
 export function createAdminApi(deps: AdminApiDeps): Hono {
