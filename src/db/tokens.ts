@@ -13,6 +13,7 @@ export interface ApiToken {
   preview: string;
   createdAt: string;
   lastUsedAt: string | null;
+  /** When it stopped (or, for a short-lived token, will stop) working. */
   revokedAt: string | null;
 }
 
@@ -21,36 +22,48 @@ const API_TOKEN_COLUMNS = `id, user_id AS userId, label, preview, created_at AS 
 
 const label = z.string().trim().min(1).max(100);
 
-/** Returns the plain token: show it once, it cannot be recovered. */
+/**
+ * Returns the plain token: show it once, it cannot be recovered. A short-lived token (`expiresAt`, the
+ * dashboard's sign-in) is stored with its revocation already dated: it works until that moment.
+ */
 export function createApiToken(
   db: Db,
   userId: string,
   tokenLabel: string,
   now: string,
+  options: { expiresAt?: string } = {},
 ): { token: string; apiToken: ApiToken } {
   const token = `wrn_${randomBytes(32).toString('base64url')}`;
   const apiToken = db
     .prepare(
-      `INSERT INTO api_tokens (id, token_hash, preview, user_id, label, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       RETURNING ${API_TOKEN_COLUMNS}`,
+      `INSERT INTO api_tokens (id, token_hash, preview, user_id, label, created_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${API_TOKEN_COLUMNS}`,
     )
-    .get(newId('tok'), sha256(token), token.slice(-4), userId, label.parse(tokenLabel), now) as ApiToken;
+    .get(
+      newId('tok'),
+      sha256(token),
+      token.slice(-4),
+      userId,
+      label.parse(tokenLabel),
+      now,
+      options.expiresAt ?? null,
+    ) as ApiToken;
   return { token, apiToken };
 }
 
 /**
- * The token's record when it is valid (exists, not revoked, its user not suspended), noting the use;
- * undefined otherwise. Suspending a user locks out their tokens without revoking them one by one.
+ * The token's record when it is valid (exists, not revoked or expired, its user not suspended), noting
+ * the use; undefined otherwise. Suspending a user locks out their tokens without revoking them one by one.
  */
 export function verifyApiToken(db: Db, token: string, now: string): ApiToken | undefined {
   return db
     .prepare(
-      `UPDATE api_tokens SET last_used_at = ?
-       WHERE token_hash = ? AND revoked_at IS NULL
+      `UPDATE api_tokens SET last_used_at = @now
+       WHERE token_hash = @hash AND (revoked_at IS NULL OR revoked_at > @now)
          AND user_id IN (SELECT id FROM users WHERE status <> 'suspended')
        RETURNING ${API_TOKEN_COLUMNS}`,
     )
-    .get(now, sha256(token)) as ApiToken | undefined;
+    .get({ now, hash: sha256(token) }) as ApiToken | undefined;
 }
 
 /** Every token (never the token itself), oldest first. */
@@ -60,11 +73,14 @@ export function listApiTokens(db: Db): ApiToken[] {
     .all() as ApiToken[];
 }
 
-/** False when the token is unknown or already revoked. */
+/** False when the token is unknown, already revoked or expired. */
 export function revokeApiToken(db: Db, id: string, now: string): boolean {
   return (
-    db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id)
-      .changes === 1
+    db
+      .prepare(
+        'UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND (revoked_at IS NULL OR revoked_at > @now)',
+      )
+      .run({ now, id }).changes === 1
   );
 }
 

@@ -17,6 +17,12 @@ export interface LoginLink {
 const LINK_COLUMNS = `user_id AS userId, created_by AS createdBy, created_at AS createdAt,
   expires_at AS expiresAt, consumed_at AS consumedAt`;
 
+/**
+ * Secrets of links that sign in to the admin dashboard start with this; the web chat refuses them and
+ * the dashboard refuses the others. '.' is outside base64url, so no web chat secret starts with it.
+ */
+export const DASHBOARD_LINK_PREFIX = 'dash.';
+
 /** A new single-use link secret for `userId`; returns the plain secret (shown once) and its expiry. */
 export function createLoginLink(
   db: Db,
@@ -24,11 +30,13 @@ export function createLoginLink(
   createdBy: string,
   now: string,
   ttlMs: number,
+  purpose: 'webchat' | 'dashboard' = 'webchat',
 ): { secret: string; expiresAt: string } {
   if (!(Number.isInteger(ttlMs) && ttlMs >= 1000 && ttlMs <= MAX_LOGIN_LINK_TTL_MS)) {
     throw new RangeError(`a login link lives from 1 second to 15 minutes, not ${ttlMs} ms`);
   }
-  const secret = randomBytes(32).toString('base64url');
+  const secret =
+    (purpose === 'dashboard' ? DASHBOARD_LINK_PREFIX : '') + randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.parse(now) + ttlMs).toISOString();
   db.prepare(
     'INSERT INTO login_links (link_hash, user_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',

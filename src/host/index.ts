@@ -25,6 +25,7 @@ import {
 } from './containers/index.ts';
 import { initDataFolder, DATA_SECRETS, readDataSecret, restrictNewFileModes } from './data-folder.ts';
 import { createAdminApi } from './api/index.ts';
+import { dashboardApp } from './dashboard/index.ts';
 import { approvalLinkPage, createApprovals } from './approvals/index.ts';
 import { createHeartbeat } from './heartbeat.ts';
 import { combineActions, createDelivery, createNotices, type DeliveryDeps } from './delivery/index.ts';
@@ -101,6 +102,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
         app: createAdminApi({
           db,
           clock,
+          log,
           dataDir: config.dataDir,
           approvals,
           channelHealth: () => channels.health(),
@@ -112,6 +114,7 @@ export async function startHost(config: Config, options: HostOptions = {}): Prom
           hasSecret: (name) => secrets.get(name) !== undefined,
         }),
       },
+      { path: '/admin', app: dashboardApp({ db, clock, log }) },
       { path: '/metrics', app: metricsApp({ db, clock, metrics }) },
       {
         path: '/approve',

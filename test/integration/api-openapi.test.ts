@@ -71,8 +71,15 @@ async function call(path: string, options: { token?: string | null; method?: str
     headers,
     ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
   });
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    // An event stream never ends by itself: its first frame is the answer.
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    return { status: res.status, json: {} as Record<string, unknown>, text: first };
+  }
   const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown> };
+  return { status: res.status, json: (text ? JSON.parse(text) : null) as Record<string, unknown>, text };
 }
 
 /** A request that succeeds for each documented route, in an order where each finds what it needs. */
@@ -132,7 +139,7 @@ describe('every route', () => {
       const { path, body } = successfulRequest(op);
       const res = await call(path, { method: op.method.toUpperCase(), body });
       expect(res.status, `${op.method} ${op.path}: ${JSON.stringify(res.json)}`).toBe(op.status ?? 200);
-      const parsed = op.response.safeParse(res.json);
+      const parsed = op.response.safeParse(op.contentType === 'text/event-stream' ? res.text : res.json);
       expect(parsed.success, `${op.method} ${op.path}: ${parsed.error?.message}`).toBe(true);
       if (op.method === 'post' && op.path === '/wirings') ids.wiring = (res.json.wiring as { id: string }).id;
     }

@@ -66,3 +66,18 @@ test('warren chat refuses an install secret others can read', async () => {
     chmodSync(path, 0o600);
   }
 });
+
+test('login-link --admin prints a one-time dashboard link, for owners and admins only', async () => {
+  const none = await warren(['login-link', '--admin']);
+  expect(none.code).toBe(2);
+  expect(none.stderr).toMatch(/there is no owner; name the user/);
+  const notAdmin = await warren(['login-link', '--admin', 'webchat:ana']);
+  expect(notAdmin.code).toBe(2);
+  expect(notAdmin.stderr).toMatch(/neither an owner nor an admin/);
+
+  expect((await warren(['roles', 'grant', 'webchat:ana', 'owner'])).code).toBe(0);
+  const out = await warren(['login-link', '--admin']);
+  expect(out.code, out.stderr).toBe(0);
+  expect(out.stdout).toMatch(/^http:\/\/127\.0\.0\.1:7999\/admin\/sign-in\/dash\.[A-Za-z0-9_-]{43}$/m);
+  expect(out.stdout).toMatch(/signs one dashboard tab in as Ana/);
+});

@@ -66,3 +66,9 @@ export {
 export { isDestinationAllowed } from './destinations.ts';
 export { listUnmappedAccounts, type UnmappedAccount, type UnmappedQuery } from './unmapped.ts';
 export { createWebSignIn, DEFAULT_LOGIN_LINK_TTL_MS, makeLoginLink } from './web-sign-in.ts';
+export {
+  DASHBOARD_TOKEN_TTL_MS,
+  exchangeDashboardLink,
+  mayUseDashboard,
+  type DashboardSignIn,
+} from './dashboard-sign-in.ts';

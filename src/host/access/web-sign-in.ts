@@ -10,6 +10,7 @@ import {
   browserUser,
   consumeLoginLink,
   createLoginLink,
+  DASHBOARD_LINK_PREFIX,
   findLoginLink,
   signInBrowser,
   signOutBrowser,
@@ -18,12 +19,23 @@ import type { WebchatAuth } from '../channels/index.ts';
 
 export const DEFAULT_LOGIN_LINK_TTL_MS = 10 * 60_000;
 
-/** Makes a login link for `user`; `baseUrl` is the host's (e.g. http://127.0.0.1:7420). Audited. */
+/**
+ * Makes a login link for `user`; `baseUrl` is the host's (e.g. http://127.0.0.1:7420). Audited. A
+ * `dashboard` link signs in to /admin/ instead of the web chat (dashboard-sign-in.ts).
+ */
 export function makeLoginLink(
   db: Db,
-  input: { user: User; actor: string; now: Date; ttlMs?: number; baseUrl: string },
+  input: {
+    user: User;
+    actor: string;
+    now: Date;
+    ttlMs?: number;
+    baseUrl: string;
+    purpose?: 'webchat' | 'dashboard';
+  },
 ): { url: string; expiresAt: string } {
   const { actor } = input;
+  const purpose = input.purpose ?? 'webchat';
   // Read again: the caller's copy may predate a suspension or a merge.
   const user = getUser(db, input.user.id);
   if (!user) throw new Error(`user ${input.user.id} does not exist`);
@@ -39,13 +51,25 @@ export function makeLoginLink(
         actor,
         now,
         input.ttlMs ?? DEFAULT_LOGIN_LINK_TTL_MS,
+        purpose,
       );
       appendAuditEvent(
         db,
-        { actor, action: 'login_link.created', targetKind: 'user', targetId: user.id, detail: { expiresAt } },
+        {
+          actor,
+          action: 'login_link.created',
+          targetKind: 'user',
+          targetId: user.id,
+          detail: { expiresAt, purpose },
+        },
         now,
       );
-      return { url: `${input.baseUrl.replace(/\/$/, '')}/webchat/sign-in?code=${secret}`, expiresAt };
+      const base = input.baseUrl.replace(/\/$/, '');
+      const url =
+        purpose === 'dashboard'
+          ? `${base}/admin/sign-in/${secret}`
+          : `${base}/webchat/sign-in?code=${secret}`;
+      return { url, expiresAt };
     })
     .immediate();
 }
@@ -64,6 +88,8 @@ export function createWebSignIn(deps: { db: Db; clock: () => Date }): WebchatAut
       return verifyApiToken(db, token, clock().toISOString())?.userId;
     },
     describeLink(secret) {
+      // A dashboard link signs in to /admin/ only (dashboard-sign-in.ts).
+      if (secret.startsWith(DASHBOARD_LINK_PREFIX)) return { ok: false, error: UNUSABLE };
       const link = findLoginLink(db, secret);
       const user = link && getUser(db, link.userId);
       if (!link || !user || link.consumedAt || link.expiresAt <= clock().toISOString() || !mayAct(user))
@@ -71,6 +97,7 @@ export function createWebSignIn(deps: { db: Db; clock: () => Date }): WebchatAut
       return { ok: true, userName: user.displayName ?? user.id, expiresAt: link.expiresAt };
     },
     signIn(secret) {
+      if (secret.startsWith(DASHBOARD_LINK_PREFIX)) return { ok: false, error: UNUSABLE };
       const now = clock().toISOString();
       const outcome = db
         .transaction(() => {

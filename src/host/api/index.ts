@@ -18,6 +18,8 @@ import { tasksApi, tasksOperations } from './tasks.ts';
 import { usageApi, usageOperations } from './usage.ts';
 import { usersApi, usersOperations } from './users.ts';
 import { wiringsApi, wiringsOperations } from './wirings.ts';
+import { eventsApi, eventsOperations } from './events.ts';
+import { createLogger, type Logger } from '../logger.ts';
 
 export { apiTokenAuth, type ApiEnv } from './auth.ts';
 
@@ -32,6 +34,8 @@ export interface AdminApiDeps {
   engineProblem: () => Promise<string | null>;
   /** Whether a secret (a model key) by that name is set; its value never leaves the host. */
   hasSecret: (name: string) => boolean;
+  /** Where the event stream reports trouble reading changes; a warn-level logger by default. */
+  log?: Logger;
 }
 
 /** Every route of the API, as the OpenAPI document lists it. */
@@ -47,6 +51,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...tasksOperations,
   ...usageOperations,
   ...droppedOperations,
+  ...eventsOperations,
 ];
 
 export function createAdminApi(deps: AdminApiDeps): Hono {
@@ -68,6 +73,7 @@ export function createAdminApi(deps: AdminApiDeps): Hono {
   api.route('/tasks', tasksApi(db, deps.dataDir));
   api.route('/usage', usageApi(db));
   api.route('/dropped', droppedApi(db));
+  api.route('/events', eventsApi({ ...deps, log: deps.log ?? createLogger('warn') }));
   // The document names no data, so tools may fetch it without a token; everything else needs one.
   // Mounted as a plain app: the token's user is a variable of the API's routes only.
   return new Hono().get('/openapi.json', (c) => c.json(document)).route('/', api);

@@ -37,6 +37,7 @@ const FLAGS = {
   count: { type: 'string' },
   minutes: { type: 'string' },
   all: { type: 'boolean' },
+  admin: { type: 'boolean' },
   json: { type: 'boolean' },
   provider: { type: 'string' },
   model: { type: 'string' },
@@ -166,7 +167,13 @@ runs the host (web chat, API and agents) on 127.0.0.1 until it is stopped (Ctrl-
   'login-link': {
     help: LOGIN_LINK_HELP,
     run: ({ args, flags, config, operator }) =>
-      runLoginLinkCommand({ ...operator(), config, args, minutes: flags.minutes }),
+      runLoginLinkCommand({
+        ...operator(),
+        config,
+        args,
+        minutes: flags.minutes,
+        admin: flags.admin ?? false,
+      }),
   },
   cron: { help: CRON_HELP, run: cronCommand },
   channels: {

@@ -18,6 +18,7 @@ commands:
   approvals  list [--all] | show ID | approve ID --hash HASH [--note T] [--choice ID] [--edited F] | reject ID
   tokens   admin API tokens: create NAME [--user USER] | list | revoke ID
   login-link USER [--minutes N]  a one-time link that signs a browser in to the web chat as USER
+           login-link --admin [USER]: a one-time link to the dashboard (/admin/), for an owner or admin
   cron     cron next "<expr>" [--tz ZONE] [--from ISO] [--count N]: the next run times, in UTC
   groups   agent groups and their models: list [--json] | show NAME | model NAME [model options]
            (warren groups help: the model options)
