@@ -13,18 +13,19 @@ export interface ApiToken {
   preview: string;
   createdAt: string;
   lastUsedAt: string | null;
-  /** When it stopped (or, for a short-lived token, will stop) working. */
   revokedAt: string | null;
+  /** When a short-lived token stops working by itself; null: it works until revoked. */
+  expiresAt: string | null;
 }
 
 const API_TOKEN_COLUMNS = `id, user_id AS userId, label, preview, created_at AS createdAt, last_used_at AS lastUsedAt,
-  revoked_at AS revokedAt`;
+  revoked_at AS revokedAt, expires_at AS expiresAt`;
 
 const label = z.string().trim().min(1).max(100);
 
 /**
  * Returns the plain token: show it once, it cannot be recovered. A short-lived token (`expiresAt`, the
- * dashboard's sign-in) is stored with its revocation already dated: it works until that moment.
+ * dashboard's sign-in) works until that moment.
  */
 export function createApiToken(
   db: Db,
@@ -36,7 +37,7 @@ export function createApiToken(
   const token = `wrn_${randomBytes(32).toString('base64url')}`;
   const apiToken = db
     .prepare(
-      `INSERT INTO api_tokens (id, token_hash, preview, user_id, label, created_at, revoked_at)
+      `INSERT INTO api_tokens (id, token_hash, preview, user_id, label, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${API_TOKEN_COLUMNS}`,
     )
     .get(
@@ -59,7 +60,7 @@ export function verifyApiToken(db: Db, token: string, now: string): ApiToken | u
   return db
     .prepare(
       `UPDATE api_tokens SET last_used_at = @now
-       WHERE token_hash = @hash AND (revoked_at IS NULL OR revoked_at > @now)
+       WHERE token_hash = @hash AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)
          AND user_id IN (SELECT id FROM users WHERE status <> 'suspended')
        RETURNING ${API_TOKEN_COLUMNS}`,
     )
@@ -73,13 +74,11 @@ export function listApiTokens(db: Db): ApiToken[] {
     .all() as ApiToken[];
 }
 
-/** False when the token is unknown, already revoked or expired. */
+/** False when the token is unknown or already revoked. */
 export function revokeApiToken(db: Db, id: string, now: string): boolean {
   return (
     db
-      .prepare(
-        'UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND (revoked_at IS NULL OR revoked_at > @now)',
-      )
+      .prepare('UPDATE api_tokens SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL')
       .run({ now, id }).changes === 1
   );
 }

@@ -6,6 +6,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { Hono } from 'hono';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { listAuditEvents } from '../../src/db/audit.ts';
 import { createMessagingGroup } from '../../src/db/messaging-groups.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createApiToken, revokeApiToken } from '../../src/db/tokens.ts';
@@ -83,7 +84,7 @@ async function call(path: string, options: { token?: string | null; method?: str
 }
 
 /** A request that succeeds for each documented route, in an order where each finds what it needs. */
-function successfulRequest(op: ApiOperation): { path: string; body?: unknown } {
+function successfulRequest(op: ApiOperation): { path: string; body?: unknown; token?: string } {
   const idOf: Record<string, () => string> = {
     approvals: () => ids.approval!,
     wirings: () => ids.wiring!,
@@ -97,8 +98,15 @@ function successfulRequest(op: ApiOperation): { path: string; body?: unknown } {
     return { path, body: { decision: 'approve', payloadHash: ids.payloadHash } };
   if (op.method === 'put' && op.path === '/users/:id/budget')
     return { path, body: { dailyTokenBudget: 5000 } };
+  // Signing out revokes the token it is made with: a token of its own.
+  if (op.path === '/tokens/current') return { path, token: throwawayToken() };
   return { path };
 }
+
+/** Routes any token's user may call, for itself. */
+const FOR_EVERY_USER = new Set(['/tokens/current']);
+
+const throwawayToken = () => createApiToken(w.db, w.owner.user.id, 'throwaway', w.now().toISOString()).token;
 
 describe('the OpenAPI document', () => {
   test('is valid OpenAPI 3.1 and is served without a token', async () => {
@@ -136,8 +144,8 @@ describe('every route', () => {
       (a, b) => order.indexOf(a.method as never) - order.indexOf(b.method as never),
     );
     for (const op of sorted) {
-      const { path, body } = successfulRequest(op);
-      const res = await call(path, { method: op.method.toUpperCase(), body });
+      const { path, body, token } = successfulRequest(op);
+      const res = await call(path, { method: op.method.toUpperCase(), body, token });
       expect(res.status, `${op.method} ${op.path}: ${JSON.stringify(res.json)}`).toBe(op.status ?? 200);
       const parsed = op.response.safeParse(op.contentType === 'text/event-stream' ? res.text : res.json);
       expect(parsed.success, `${op.method} ${op.path}: ${parsed.error?.message}`).toBe(true);
@@ -151,11 +159,28 @@ describe('every route', () => {
       const method = op.method.toUpperCase();
       for (const token of [null, 'wrn_not-a-token', tokens.revoked!])
         expect((await call(path, { token, method, body })).status, `${method} ${op.path}`).toBe(401);
+      if (FOR_EVERY_USER.has(op.path)) continue;
       expect(
         (await call(path, { token: tokens.outsider, method, body })).status,
         `${method} ${op.path}`,
       ).toBe(403);
     }
+  });
+});
+
+describe('signing out', () => {
+  test('a token revokes itself, is audited, and is refused from then on', async () => {
+    const token = throwawayToken();
+    expect((await call('/groups', { token })).status).toBe(200);
+    const out = await call('/tokens/current', { token, method: 'DELETE' });
+    expect(out.status).toBe(200);
+    expect(listAuditEvents(w.db, { limit: 1 })[0]).toMatchObject({
+      action: 'token.revoked',
+      targetId: out.json.revoked,
+      actor: `api:${w.owner.user.id}`,
+    });
+    expect((await call('/groups', { token })).status).toBe(401);
+    expect((await call('/groups')).status).toBe(200); // the owner's other token still works
   });
 });
 

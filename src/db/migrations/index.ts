@@ -10,6 +10,7 @@ import channelSends from './008-channel-sends.ts';
 import channelState from './009-channel-state.ts';
 import hostHeartbeat from './010-host-heartbeat.ts';
 import userBudgets from './011-user-budgets.ts';
+import tokenExpiry from './012-token-expiry.ts';
 
 /** Every migration, in order. Append; never edit or reorder. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   channelState,
   hostHeartbeat,
   userBudgets,
+  tokenExpiry,
 ];

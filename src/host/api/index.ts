@@ -15,6 +15,7 @@ import { openApiDocument, type ApiOperation } from './openapi.ts';
 import { sessionsApi, sessionsOperations } from './sessions.ts';
 import { statusApi, statusOperations } from './status.ts';
 import { tasksApi, tasksOperations } from './tasks.ts';
+import { tokensApi, tokensOperations } from './tokens.ts';
 import { usageApi, usageOperations } from './usage.ts';
 import { usersApi, usersOperations } from './users.ts';
 import { wiringsApi, wiringsOperations } from './wirings.ts';
@@ -52,6 +53,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   ...usageOperations,
   ...droppedOperations,
   ...eventsOperations,
+  ...tokensOperations,
 ];
 
 export function createAdminApi(deps: AdminApiDeps): Hono {
@@ -73,6 +75,7 @@ export function createAdminApi(deps: AdminApiDeps): Hono {
   api.route('/tasks', tasksApi(db, deps.dataDir));
   api.route('/usage', usageApi(db));
   api.route('/dropped', droppedApi(db));
+  api.route('/tokens', tokensApi(db, clock));
   api.route('/events', eventsApi({ ...deps, log: deps.log ?? createLogger('warn') }));
   // The document names no data, so tools may fetch it without a token; everything else needs one.
   // Mounted as a plain app: the token's user is a variable of the API's routes only.

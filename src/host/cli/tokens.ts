@@ -90,7 +90,7 @@ function list(db: Db, io: TokensIo): number {
   else
     io.write(
       renderTable(
-        ['ID', 'NAME', 'USER', 'ENDS IN', 'CREATED', 'LAST USED', 'REVOKED'],
+        ['ID', 'NAME', 'USER', 'ENDS IN', 'CREATED', 'LAST USED', 'REVOKED', 'EXPIRES'],
         rows.map((r) => [
           r.id,
           r.label,
@@ -99,6 +99,7 @@ function list(db: Db, io: TokensIo): number {
           r.createdAt,
           r.lastUsedAt ?? '-',
           r.revokedAt ?? '-',
+          r.expiresAt ?? '-',
         ]),
       ),
     );

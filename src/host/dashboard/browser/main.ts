@@ -44,7 +44,13 @@ function signOut(message?: string): void {
   setLive(false, 'signed out');
   showTokenSignIn(message);
 }
-signOutButton.addEventListener('click', () => signOut());
+// The token ends with the tab's sign-in: a copy left anywhere stops working too.
+signOutButton.addEventListener('click', () => {
+  const token = session.token();
+  if (token)
+    void fetch('/api/tokens/current', { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  signOut();
+});
 
 function showTokenSignIn(message?: string): void {
   const token = el('input', {
