@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { User } from '../../src/db/users.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
 import { runWarrenCli } from '../harness/warren-cli.ts';
-import { deployApprovalRule, startWarren, type Warren } from '../harness/warren.ts';
+import { deployApprovalRule, startWarren, waitUntil, type Warren } from '../harness/warren.ts';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 let warren: Warren;
@@ -103,6 +103,21 @@ test('an operator signs in through a one-time link from `warren login-link --adm
   await again.getByText(/already used, has expired/).waitFor();
   expect(await again.locator('#approvals').count()).toBe(0);
   await shot(again, '03-link-used-twice');
+
+  // Signing out ends the token the link gave: a copy of it is refused from then on.
+  const minted = (await page.evaluate("sessionStorage.getItem('warren.dashboard.token')")) as string;
+  const withMinted = () =>
+    fetch(`${warren.url}/api/groups`, { headers: { authorization: `Bearer ${minted}` } }).then(
+      (r) => r.status,
+    );
+  expect(await withMinted()).toBe(200);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API token').waitFor();
+  await waitUntil(
+    async () => (await withMinted()) === 401,
+    5000,
+    () => 'the minted token still works',
+  );
   await Promise.all([page.close(), again.close()]);
 });
 

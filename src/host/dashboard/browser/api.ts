@@ -2,6 +2,8 @@
 // a cookie), JSON in and out, and errors as values the panels show.
 
 const TOKEN_KEY = 'warren.dashboard.token';
+/** Set when the token came from a one-time link: this tab made it, so signing out may end it. */
+const MINTED_KEY = 'warren.dashboard.minted';
 
 export class ApiError extends Error {
   constructor(
@@ -14,8 +16,16 @@ export class ApiError extends Error {
 
 export const session = {
   token: (): string | null => sessionStorage.getItem(TOKEN_KEY),
-  save: (token: string) => sessionStorage.setItem(TOKEN_KEY, token),
-  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+  minted: (): boolean => sessionStorage.getItem(MINTED_KEY) === 'yes',
+  save: (token: string, minted = false) => {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (minted) sessionStorage.setItem(MINTED_KEY, 'yes');
+    else sessionStorage.removeItem(MINTED_KEY);
+  },
+  clear: () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(MINTED_KEY);
+  },
 };
 
 export type Api = <T = unknown>(path: string, init?: { method?: string; body?: unknown }) => Promise<T>;

@@ -44,10 +44,11 @@ function signOut(message?: string): void {
   setLive(false, 'signed out');
   showTokenSignIn(message);
 }
-// The token ends with the tab's sign-in: a copy left anywhere stops working too.
+// A token this tab got from a one-time link ends with the tab's sign-in, so a copy left anywhere stops
+// working too. A pasted token is the operator's own (`warren tokens create`) and is left alone.
 signOutButton.addEventListener('click', () => {
   const token = session.token();
-  if (token)
+  if (token && session.minted())
     void fetch('/api/tokens/current', { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
   signOut();
 });
@@ -125,7 +126,7 @@ function showLinkSignIn(code: string): void {
       problem.replaceChildren(errorLine(answer.error ?? `sign-in failed (HTTP ${response.status})`));
       return;
     }
-    session.save(answer.token);
+    session.save(answer.token, true);
     startDashboard();
   }
 }
