@@ -7,7 +7,8 @@ import type { Db } from '../../db/connection.ts';
 import { listRoles } from '../../db/roles.ts';
 import { createApiToken } from '../../db/tokens.ts';
 import { getUser, type User } from '../../db/users.ts';
-import { consumeLoginLink, DASHBOARD_LINK_PREFIX, findLoginLink } from '../../db/web-sign-in.ts';
+import { consumeLoginLink, DASHBOARD_LINK_PREFIX } from '../../db/web-sign-in.ts';
+import { auditRefusedLink } from './web-sign-in.ts';
 
 /** How long a token got through a link works: a working day, and only in the tab that signed in. */
 export const DASHBOARD_TOKEN_TTL_MS = 8 * 3600_000;
@@ -49,23 +50,7 @@ export function exchangeDashboardLink(db: Db, secret: string, now: Date): Dashbo
     })
     .immediate();
   if (outcome) return outcome;
-  const link = findLoginLink(db, secret);
-  if (link) {
-    appendAuditEvent(
-      db,
-      {
-        actor: 'web',
-        action: 'login_link.refused',
-        targetKind: 'user',
-        targetId: link.userId,
-        detail: {
-          purpose: 'dashboard',
-          reason: link.consumedAt ? 'already_used' : link.expiresAt <= at ? 'expired' : 'user_cannot_sign_in',
-        },
-      },
-      at,
-    );
-  }
+  auditRefusedLink(db, secret, at, 'dashboard');
   return { ok: false, error: UNUSABLE };
 }
 

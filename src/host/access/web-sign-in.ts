@@ -115,33 +115,34 @@ export function createWebSignIn(deps: { db: Db; clock: () => Date }): WebchatAut
         })
         .immediate();
       if (outcome) return { ok: true, ...outcome };
-      // Known links only: random guesses are not worth a row each.
-      const link = findLoginLink(db, secret);
-      if (link) {
-        appendAuditEvent(
-          db,
-          {
-            actor: 'web',
-            action: 'login_link.refused',
-            targetKind: 'user',
-            targetId: link.userId,
-            detail: {
-              reason: link.consumedAt
-                ? 'already_used'
-                : link.expiresAt <= now
-                  ? 'expired'
-                  : 'user_cannot_sign_in',
-            },
-          },
-          now,
-        );
-      }
+      auditRefusedLink(db, secret, now);
       return { ok: false, error: UNUSABLE };
     },
     signOut(cookie) {
       signOutBrowser(db, cookie);
     },
   };
+}
+
+/**
+ * Records why a known link was refused (used, expired, or its user may no longer sign in). Unknown
+ * links are not recorded: random guesses are not worth a row each.
+ */
+export function auditRefusedLink(db: Db, secret: string, now: string, purpose?: 'dashboard'): void {
+  const link = findLoginLink(db, secret);
+  if (!link) return;
+  const reason = link.consumedAt ? 'already_used' : link.expiresAt <= now ? 'expired' : 'user_cannot_sign_in';
+  appendAuditEvent(
+    db,
+    {
+      actor: 'web',
+      action: 'login_link.refused',
+      targetKind: 'user',
+      targetId: link.userId,
+      detail: purpose ? { purpose, reason } : { reason },
+    },
+    now,
+  );
 }
 
 /** Suspended and merged users cannot sign in. */
