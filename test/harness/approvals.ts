@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { createAdminApi, type AdminApiDeps } from '../../src/host/api/index.ts';
 import { createAgentGroup, type AgentGroup } from '../../src/db/agent-groups.ts';
 import { openCentralDb, type Db } from '../../src/db/connection.ts';
 import {
@@ -290,4 +291,22 @@ export function createWorld(options: WorldOptions = {}): World {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** The admin API over a world: its database, clock and approvals engine; no channels, an engine that answers. */
+export function adminApiOf(
+  w: World,
+  overrides: Partial<AdminApiDeps> = {},
+): ReturnType<typeof createAdminApi> {
+  return createAdminApi({
+    db: w.db,
+    clock: w.now,
+    dataDir: w.dataDir,
+    approvals: w.engine,
+    channelHealth: () => ({}),
+    engineProblem: async () => null,
+    hasSecret: () => false,
+    log: pino({ level: 'silent' }),
+    ...overrides,
+  });
 }

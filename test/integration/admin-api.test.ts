@@ -7,9 +7,8 @@ import { listAuditEvents } from '../../src/db/audit.ts';
 import { finishAttempt, startAttempt, type AttemptOutcome } from '../../src/db/deliveries.ts';
 import { createApiToken, revokeApiToken } from '../../src/db/tokens.ts';
 import { setUserStatus } from '../../src/db/users.ts';
-import { createAdminApi } from '../../src/host/api/index.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
-import { createWorld, type World } from '../harness/approvals.ts';
+import { adminApiOf, createWorld, type World } from '../harness/approvals.ts';
 
 let w: World;
 let http: RunningHttpServer;
@@ -25,13 +24,7 @@ beforeAll(async () => {
     mounts: [
       {
         path: '/api',
-        app: createAdminApi({
-          db: w.db,
-          clock: w.now,
-          dataDir: w.dataDir,
-          approvals: w.engine,
-          engineProblem: async () => null,
-          hasSecret: () => false,
+        app: adminApiOf(w, {
           channelHealth: () => ({
             telegram: {
               connected: false,

@@ -10,10 +10,10 @@ import { listAuditEvents } from '../../src/db/audit.ts';
 import { createMessagingGroup } from '../../src/db/messaging-groups.ts';
 import { createSession } from '../../src/db/sessions.ts';
 import { createApiToken, revokeApiToken } from '../../src/db/tokens.ts';
-import { API_OPERATIONS, createAdminApi } from '../../src/host/api/index.ts';
+import { API_OPERATIONS } from '../../src/host/api/index.ts';
 import type { ApiOperation } from '../../src/host/api/openapi.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
-import { createWorld, type World } from '../harness/approvals.ts';
+import { adminApiOf, createWorld, type World } from '../harness/approvals.ts';
 
 let w: World;
 let app: Hono;
@@ -23,14 +23,9 @@ const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   w = createWorld();
-  app = createAdminApi({
-    db: w.db,
-    clock: w.now,
-    dataDir: w.dataDir,
-    approvals: w.engine,
-    channelHealth: () => ({}),
+  app = adminApiOf(w, {
     engineProblem: async () => 'no engine in this test',
-    hasSecret: (name) => name === 'ANTHROPIC_API_KEY',
+    hasSecret: (name: string) => name === 'ANTHROPIC_API_KEY',
   });
   http = await startHttpServer({
     port: 0,

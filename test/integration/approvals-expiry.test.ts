@@ -8,10 +8,9 @@ import { listCards } from '../../src/db/approval-cards.ts';
 import { getApproval, getQuestion, type Approval } from '../../src/db/approvals.ts';
 import { listAuditEvents } from '../../src/db/audit.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
-import { createAdminApi } from '../../src/host/api/index.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
 import { withSessionFile } from '../../src/host/sessions/index.ts';
-import { createWorld, type Person, type World } from '../harness/approvals.ts';
+import { adminApiOf, createWorld, type Person, type World } from '../harness/approvals.ts';
 
 let w: World;
 beforeEach(() => {
@@ -89,15 +88,7 @@ test('the admin API answers 410 for an expired approval and does not apply it', 
     mounts: [
       {
         path: '/api',
-        app: createAdminApi({
-          db: w.db,
-          clock: w.now,
-          dataDir: w.dataDir,
-          approvals: w.engine,
-          channelHealth: () => ({}),
-          engineProblem: async () => null,
-          hasSecret: () => false,
-        }),
+        app: adminApiOf(w),
       },
     ],
     log: pino({ level: 'silent' }),

@@ -6,12 +6,11 @@ import { listAuditEvents } from '../../src/db/audit.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
 import { getUser } from '../../src/db/users.ts';
 import { createWebSignIn, DASHBOARD_TOKEN_TTL_MS, makeLoginLink } from '../../src/host/access/index.ts';
-import { createAdminApi } from '../../src/host/api/index.ts';
 import type { ChannelHealth } from '../../src/host/channels/index.ts';
 import { readServerSentEvents, type ServerSentEvent } from '../../src/host/channels/sse-reader.ts';
 import { dashboardApp } from '../../src/host/dashboard/index.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
-import { createWorld, type World } from '../harness/approvals.ts';
+import { adminApiOf, createWorld, type World } from '../harness/approvals.ts';
 
 let w: World;
 let http: RunningHttpServer;
@@ -29,16 +28,7 @@ beforeAll(async () => {
     mounts: [
       {
         path: '/api',
-        app: createAdminApi({
-          db: w.db,
-          clock: w.now,
-          log,
-          dataDir: w.dataDir,
-          approvals: w.engine,
-          engineProblem: async () => null,
-          hasSecret: () => false,
-          channelHealth: () => health,
-        }),
+        app: adminApiOf(w, { log, channelHealth: () => health }),
       },
       { path: '/admin', app: dashboardApp({ db: w.db, clock: w.now, log }) },
     ],
