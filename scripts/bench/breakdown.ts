@@ -158,11 +158,22 @@ function readRunnerLog(file: string): RunnerLog {
     const json = line.slice(line.indexOf('{'));
     if (!json.includes('"turn completed"') && !json.includes('"runner ready"')) continue;
     try {
-      // pino lines: time is epoch milliseconds.
-      const entry = JSON.parse(json) as { msg: string; time: number; ms: number; ackIds: string[] };
+      // pino lines: time is epoch milliseconds. A turn names the messages it took as `corr` (the one
+      // it answers) and `batch` (all, when several); older runners logged `ackIds`.
+      const entry = JSON.parse(json) as {
+        msg: string;
+        time: number;
+        ms: number;
+        corr?: string;
+        batch?: string[];
+        ackIds?: string[];
+      };
       const at = entry.time;
       if (entry.msg === 'runner ready') log.ready.push(at);
-      else for (const id of entry.ackIds) log.turns.set(id, { loggedAt: at, ms: entry.ms });
+      else {
+        const ids = entry.batch ?? entry.ackIds ?? (entry.corr ? [entry.corr] : []);
+        for (const id of ids) log.turns.set(id, { loggedAt: at, ms: entry.ms });
+      }
     } catch {
       // a line cut by log rotation: that sample is counted as unmatched
     }
