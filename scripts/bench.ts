@@ -31,12 +31,16 @@ import { watcherPhase } from './bench/watchers.ts';
 const SCRIPT = fileURLToPath(import.meta.url);
 /** Processes writing idle session folders with createSessionFiles at once (full runs). */
 const CREATE_SHARDS = 8;
+/** Where --profile puts its .cpuprofile files (gitignored). */
+const PROFILE_DIR = join(REPO_ROOT, '.bench', 'profiles');
 /** A phase process that has not finished by then is stopped and the run fails. */
 const PHASE_TIMEOUT_MS = 15 * 60_000;
 
-const USAGE = `usage: npm run bench [-- --quick]
+const USAGE = `usage: npm run bench [-- --quick] [-- --profile]
   (tsx scripts/bench.ts [--quick])   every phase, then one JSON object on the last line of stdout
   --quick                            fewer samples: 75–90 s on 2 cores (more when the machine is busy)
+  --profile (or --cpu-prof)          CPU profile of the host over the throughput phase, written to
+                                     .bench/profiles/; its top 15 functions by self time go in the JSON
 See docs/benchmarks.md for what each figure means.
 `;
 
@@ -44,6 +48,9 @@ const { values } = parseArgs({
   options: {
     help: { type: 'boolean', short: 'h', default: false },
     quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    'profile-dir': { type: 'string' },
     phase: { type: 'string' },
     'data-dir': { type: 'string' },
     'groups-dir': { type: 'string' },
@@ -63,7 +70,12 @@ async function runPhaseHere(phase: string): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => setTimeout(() => process.exit(130), 8000));
   }
-  const ctx: PhaseContext = { dataDir: values['data-dir']!, groupsDir: values['groups-dir']!, plan };
+  const ctx: PhaseContext = {
+    dataDir: values['data-dir']!,
+    groupsDir: values['groups-dir']!,
+    plan,
+    ...(values['profile-dir'] ? { profileDir: values['profile-dir'] } : {}),
+  };
   try {
     const result = await runPhase(phase, ctx);
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -138,7 +150,8 @@ async function orchestrate(): Promise<void> {
     const poll = await phase('poll');
     stopIfInterrupted();
     progress('phase 3/5: throughput');
-    const throughput = await phase('throughput');
+    const profiling = values.profile || values['cpu-prof'];
+    const throughput = await phase('throughput', undefined, profiling ? ['--profile-dir', PROFILE_DIR] : []);
     stopIfInterrupted();
     progress('phase 4/5: idle sessions');
     // Writing 10,000 session folders is slow disk work: it runs beside the empty-folder comparison

@@ -8,6 +8,7 @@ import { createDockerRuntime, findEngineSocket, removeOrphans } from '../../src/
 import { startHost, type RunningHost } from '../../src/host/index.ts';
 import { createLogger } from '../../src/host/logger.ts';
 import { createChatClient, type ChatClient } from './chat-client.ts';
+import { containerCpu, type ContainerCpu } from './container-cpu.ts';
 import { withTimeout } from './deadline.ts';
 import { progress } from './progress.ts';
 import { round } from './stats.ts';
@@ -25,6 +26,8 @@ export interface BenchHost {
   host: RunningHost;
   config: Config;
   startMs: number;
+  /** The CPU time of this host's session containers (their cgroups). */
+  runners: ContainerCpu;
   /** Resolves once the host has reported the reply `key` delivered, with when it did. */
   deliveredAt(key: string, timeoutMs: number): Promise<DeliveredAt>;
   chat(name: string): Promise<ChatClient>;
@@ -79,12 +82,14 @@ export async function startBenchHost(opts: BenchHostOptions): Promise<BenchHost>
     },
   });
   const startMs = performance.now() - started;
+  const runners = await containerCpu(config.dockerHost, config.installId);
   const clients = new Set<ChatClient>();
 
   return {
     host,
     config,
     startMs,
+    runners,
     deliveredAt,
     async chat(name) {
       const client = await createChatClient(host.url, name, deliveredAt);

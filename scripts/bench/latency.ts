@@ -3,11 +3,14 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { breakdownOf, readMarks, serverLatencies, toChannelLatencies } from './breakdown.ts';
-import { expectEcho, type ReplyTiming } from './chat-client.ts';
+import { expectEcho, type ChatClient, type ReplyTiming } from './chat-client.ts';
+import { cpuDelta } from './container-cpu.ts';
 import { seedLongHistory } from './history.ts';
 import { startBenchHost, stopFigures, type BenchHost, type StopReport } from './host.ts';
 import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
 import { progress } from './progress.ts';
+import { countCommits, type CommitCounter } from './sqlite-commits.ts';
+import { measureSqliteIo } from './sqlite-io.ts';
 import { round, summarize } from './stats.ts';
 
 const SERVER_SIDE =
@@ -18,6 +21,8 @@ const SERVER_SIDE =
 /** Warm, cold and long-history latency against one host with file-change events (the normal set-up). */
 export async function latencyPhase(ctx: PhaseContext) {
   const { exchanges } = ctx.plan.history;
+  // Before the host opens anything: every statement of this process is counted from here on.
+  const commits = countCommits();
   await seedLongHistory(ctx.dataDir, ctx.groupsDir, 'history', exchanges);
   const bench = await startBenchHost({ dataDir: ctx.dataDir, groupsDir: ctx.groupsDir, maxContainers: 16 });
   progress(`host started in ${bench.startMs.toFixed(0)} ms`);
@@ -28,7 +33,11 @@ export async function latencyPhase(ctx: PhaseContext) {
   try {
     const { warmup, samples } = ctx.plan.warm;
     progress(`warm: one chat, ${warmup} warm-up messages, then ${samples} measured one at a time`);
-    warm = await runWarm(bench, 'warm', { ...ctx.plan.warm, timeoutMs: REPLY_TIMEOUT_MS });
+    warm = await runWarm(bench, 'warm', {
+      ...ctx.plan.warm,
+      timeoutMs: REPLY_TIMEOUT_MS,
+      io: { messages: ctx.plan.warm.ioMessages, commits },
+    });
     progress(`cold: ${ctx.plan.cold.chats} new chats one after another`);
     cold = await runCold(bench, 'cold', ctx.plan.cold.chats, REPLY_TIMEOUT_MS);
     progress(`long history: the same warm workload in a chat with ${exchanges} past exchanges`);
@@ -56,8 +65,10 @@ export async function latencyPhase(ctx: PhaseContext) {
       accept_p50_ms: summarize(warm.samples.map((s) => s.acceptedMs)).p50_ms,
       first_message_ms: round(warm.first.deliveredMs),
       host_process_cpu_ms_per_message: warm.cpuMsPerMessage,
+      runner_cpu_ms_per_msg: warm.runnerCpuMsPerMessage,
       host_event_loop_utilization: warm.eventLoopUtilization,
       breakdown: breakdownOf(warmMarks.marks),
+      sqlite_per_msg: warm.sqlite ?? null,
     },
     cold: {
       ...summarize(toChannelLatencies(coldMarks.marks)),
@@ -74,6 +85,7 @@ export async function latencyPhase(ctx: PhaseContext) {
       exchanges,
       unmatched: historyMarks.unmatched,
       host_process_cpu_ms_per_message: history.cpuMsPerMessage,
+      runner_cpu_ms_per_msg: history.runnerCpuMsPerMessage,
       host_event_loop_utilization: history.eventLoopUtilization,
       breakdown: breakdownOf(historyMarks.marks),
     },
@@ -123,6 +135,8 @@ export interface WarmOptions {
   /** Pause after each reply, so every message finds an idle, waiting runner (as a person's would). */
   pauseMs: number;
   timeoutMs: number;
+  /** After the timed messages: this many more, untimed, counting SQLite opens, commits and fsyncs. */
+  io?: { messages: number; commits: CommitCounter };
 }
 
 export interface WarmRun {
@@ -131,7 +145,10 @@ export interface WarmRun {
   samples: ReplyTiming[];
   /** CPU time of this process (host and client) per measured message, and its event loop's busy share. */
   cpuMsPerMessage: number;
+  /** The chat's container's cgroup CPU per measured message; null when its cgroup was unreadable. */
+  runnerCpuMsPerMessage: number | null;
   eventLoopUtilization: number;
+  sqlite?: Awaited<ReturnType<typeof measureSqliteIo>> | { error: string };
 }
 
 /** One chat, one message at a time: each waits for the previous reply. */
@@ -143,6 +160,8 @@ export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOpti
     await chat.send(`warm-up ${i}`, opts.timeoutMs);
   }
   const samples: ReplyTiming[] = [];
+  const runnerPids = await bench.runners.pids(first.sessionId);
+  const runnerCpu = bench.runners.read(runnerPids);
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
   for (let i = 0; i < opts.samples; i++) {
@@ -154,13 +173,35 @@ export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOpti
   }
   const used = process.cpuUsage(cpu);
   const utilization = performance.eventLoopUtilization(loop).utilization;
+  const runner = cpuDelta(runnerCpu, bench.runners.read(runnerPids));
+  const sqlite = opts.io ? await countSqliteIo(bench, chat, first.sessionId, opts, opts.io) : undefined;
   chat.close();
   return {
     first,
     samples,
     cpuMsPerMessage: round((used.user + used.system) / 1000 / opts.samples, 2),
+    runnerCpuMsPerMessage: runner.containers > 0 ? round(runner.ms / opts.samples, 2) : null,
     eventLoopUtilization: round(utilization, 3),
+    ...(sqlite ? { sqlite } : {}),
   };
+}
+
+/** strace may be missing or refused: the rest of the run's figures still count. */
+async function countSqliteIo(
+  bench: BenchHost,
+  chat: ChatClient,
+  sessionId: string,
+  opts: WarmOptions,
+  io: NonNullable<WarmOptions['io']>,
+) {
+  progress(`  SQLite opens, commits and fsyncs: ${io.messages} more messages under strace (untimed)`);
+  try {
+    return await measureSqliteIo(bench, chat, { ...opts, ...io, sessionId });
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    progress(`  SQLite counts not taken: ${error}`);
+    return { error };
+  }
 }
 
 /** New chats one after another: each first message creates a session and starts its container. */

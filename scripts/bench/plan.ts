@@ -1,7 +1,8 @@
 // How much of each workload a run does: --quick must finish in under 90 s on a 2-core machine.
 
 export interface Plan {
-  warm: { warmup: number; samples: number; pauseMs: number };
+  /** `ioMessages`: more warm messages, untimed, with strace counting SQLite opens, commits and fsyncs. */
+  warm: { warmup: number; samples: number; pauseMs: number; ioMessages: number };
   cold: { chats: number };
   poll: { warmup: number; samples: number };
   /** Warm messages in a chat whose session already holds `exchanges` answered messages. */
@@ -19,7 +20,7 @@ export interface Plan {
 
 export const PLANS: Record<'quick' | 'full', Plan> = {
   quick: {
-    warm: { warmup: 3, samples: 30, pauseMs: 25 },
+    warm: { warmup: 3, samples: 30, pauseMs: 25, ioMessages: 20 },
     cold: { chats: 3 },
     poll: { warmup: 0, samples: 5 },
     history: { exchanges: 5000, warmup: 1, samples: 8 },
@@ -28,7 +29,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     watchers: { samples: 100 },
   },
   full: {
-    warm: { warmup: 20, samples: 300, pauseMs: 25 },
+    warm: { warmup: 20, samples: 300, pauseMs: 25, ioMessages: 50 },
     cold: { chats: 8 },
     poll: { warmup: 2, samples: 20 },
     history: { exchanges: 5000, warmup: 5, samples: 100 },
@@ -44,6 +45,8 @@ export interface PhaseContext {
   dataDir: string;
   groupsDir: string;
   plan: Plan;
+  /** Set by --profile: the throughput phase writes a CPU profile of its host here. */
+  profileDir?: string;
 }
 
 /** Every wait for a reply gives up after this long (a cold start under load included). */

@@ -1,10 +1,14 @@
 // Many conversations at once: every chat sends its messages one at a time (waiting for each reply),
 // all chats in parallel, with the container cap raised so each chat gets its own container.
 import { performance } from 'node:perf_hooks';
+import { breakdownOf, readMarks, type Marks } from './breakdown.ts';
 import { expectEcho, type ChatClient, type ReplyTiming } from './chat-client.ts';
-import { startBenchHost, stopFigures, type StopReport } from './host.ts';
+import { cpuDelta, type CpuSnapshot } from './container-cpu.ts';
+import { startProfiler, summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
+import { startBenchHost, stopFigures, type BenchHost, type StopReport } from './host.ts';
 import { rssAfterGcMb } from './memory.ts';
 import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
+import { REPO_ROOT } from '../../src/host/repo.ts';
 import { progress } from './progress.ts';
 import { round, summarize } from './stats.ts';
 
@@ -16,10 +20,18 @@ export async function throughputPhase(ctx: PhaseContext) {
   let run: Awaited<ReturnType<typeof runChats>>;
   let rssMb: number;
   let stop: StopReport;
+  let profile: { file: string; summary: ProfileSummary } | undefined;
   try {
     const chats = await Promise.all(Array.from({ length: chatCount }, (_, i) => bench.chat(`tp-${i}`)));
     progress(`throughput: ${chatCount} chats x ${messagesPerChat} messages, chats in parallel`);
-    run = await runChats(chats, messagesPerChat);
+    const profiler = ctx.profileDir ? await startProfiler() : undefined;
+    run = await runChats(bench, chats, messagesPerChat);
+    if (profiler && ctx.profileDir) {
+      const name = `throughput-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      const { file, profile: taken } = await profiler.stop(ctx.profileDir, name);
+      profile = { file, summary: summarizeProfile(taken, 15, REPO_ROOT) };
+      progress(`  CPU profile of the host written to ${file}`);
+    }
     rssMb = await rssAfterGcMb();
     progress(`  host process RSS with ${chatCount} sessions running: ${rssMb} MB; stopping the host`);
   } finally {
@@ -29,6 +41,8 @@ export async function throughputPhase(ctx: PhaseContext) {
   const total = chatCount * messagesPerChat;
   const totalS = (run.finished - run.started) / 1000;
   const firstRoundS = (run.opened - run.started) / 1000;
+  const warmS = (run.finished - run.warmStarted) / 1000;
+  const warmMarks = run.rest.length > 0 ? readMarks(ctx.dataDir, run.rest) : null;
   return {
     throughput: {
       msgs_per_s: round(total / totalS),
@@ -42,13 +56,25 @@ export async function throughputPhase(ctx: PhaseContext) {
       total_s: round(totalS, 2),
       first_round_s: round(firstRoundS, 2),
       first_round: summarize(run.first.map((r) => r.deliveredMs)),
+      first_round_breakdown: breakdownOf(readMarks(ctx.dataDir, run.first).marks),
       ...(run.rest.length > 0
         ? {
-            warm_msgs_per_s: round(run.rest.length / ((run.finished - run.opened) / 1000)),
+            warm_msgs_per_s: round(run.rest.length / warmS),
             warm_latency: summarize(run.rest.map((r) => r.deliveredMs)),
+            // A runner idle for idleExitMs (60 s) exits: when the first round takes longer, the chats
+            // answered early need a new container for their next message, a cold start in the "warm" part.
+            warm_restarted: warmMarks ? restarted(warmMarks.marks).length : null,
+            warm_breakdown: warmMarks ? breakdownOf(warmMarks.marks.filter((m) => !startedFor(m))) : null,
+            warm_unmatched: warmMarks?.unmatched ?? null,
+            // Per later message: CPU of this process and of all session containers' cgroups.
+            warm_host_cpu_ms_per_msg: round(run.warmHostCpuMs / run.rest.length, 2),
+            warm_runner_cpu_ms_per_msg:
+              run.warmRunnerCpu.containers > 0 ? round(run.warmRunnerCpu.ms / run.rest.length, 2) : null,
+            warm_runner_containers: run.warmRunnerCpu.containers,
           }
         : {}),
       host_process_cpu_share: round(run.cpuShare, 3),
+      ...(profile ? { host_cpu_profile: { file: profile.file, ...profile.summary } } : {}),
       ...stopFigures(stop),
     },
     memory: {
@@ -58,13 +84,21 @@ export async function throughputPhase(ctx: PhaseContext) {
   };
 }
 
-/** First message of every chat together (every container starts), then the rest chat by chat. */
-async function runChats(chats: ChatClient[], messagesPerChat: number) {
+/**
+ * First message of every chat together (every container starts), then the rest chat by chat. Between
+ * the two, the containers' processes are looked up (engine calls, not counted in the later messages'
+ * time) so their cgroup CPU can bracket the later messages.
+ */
+async function runChats(bench: BenchHost, chats: ChatClient[], messagesPerChat: number) {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const first = await Promise.all(chats.map((chat) => send(chat, 0)));
   const opened = performance.now();
   progress(`  every chat answered its first message after ${((opened - started) / 1000).toFixed(1)} s`);
+  const runnerPids = await bench.runners.pids();
+  const runnerCpu: CpuSnapshot = bench.runners.read(runnerPids);
+  const warmCpu = process.cpuUsage();
+  const warmStarted = performance.now();
   const rest = (
     await Promise.all(
       chats.map(async (chat) => {
@@ -75,11 +109,27 @@ async function runChats(chats: ChatClient[], messagesPerChat: number) {
     )
   ).flat();
   const finished = performance.now();
+  const warmUsed = process.cpuUsage(warmCpu);
+  const warmRunnerCpu = cpuDelta(runnerCpu, bench.runners.read(runnerPids));
   progress(`  ${chats.length * messagesPerChat} replies in ${((finished - started) / 1000).toFixed(1)} s`);
   const used = process.cpuUsage(cpu);
   const cpuShare = (used.user + used.system) / 1000 / (finished - started);
-  return { started, opened, finished, first, rest, cpuShare };
+  return {
+    started,
+    opened,
+    warmStarted,
+    finished,
+    first,
+    rest,
+    cpuShare,
+    warmHostCpuMs: (warmUsed.user + warmUsed.system) / 1000,
+    warmRunnerCpu,
+  };
 }
+
+/** The message waited for its runner to start (a container started after it arrived). */
+const startedFor = (m: Marks) => m.runnerReady !== null && m.runnerReady >= m.inbound;
+const restarted = (marks: readonly Marks[]) => marks.filter(startedFor);
 
 async function send(chat: ChatClient, j: number): Promise<ReplyTiming> {
   return expectEcho(await chat.send(`message ${j}`, REPLY_TIMEOUT_MS), `message ${j}`);
