@@ -77,7 +77,7 @@ describe('warren users budget', () => {
         `^${kim} \\(Kim\\): 5000 tokens per UTC day \\(was: no daily token budget\\); 120 used today, resets at \\d{4}-\\d{2}-\\d{2}T00:00:00\\.000Z\\n$`,
       ),
     );
-    const shown = JSON.parse((await warren(['users', 'budget', kim, '--json'])).stdout) as Record<
+    const shown = JSON.parse((await inProcess(['users', 'budget', kim, '--json'])).stdout) as Record<
       string,
       unknown
     >;
@@ -87,10 +87,10 @@ describe('warren users budget', () => {
     expect((await inProcess(['users', 'show', kim])).stdout).toContain(
       '\nbudget      5000 tokens per UTC day\n',
     );
-    expect((await warren(['users', 'budget', kim, '5000'])).stdout).toMatch(
+    expect((await inProcess(['users', 'budget', kim, '5000'])).stdout).toMatch(
       /: 5000 tokens per UTC day; 120 used/,
     );
-    expect((await warren(['users', 'budget', kim, 'none'])).stdout).toMatch(
+    expect((await inProcess(['users', 'budget', kim, 'none'])).stdout).toMatch(
       /: no daily token budget \(was: 5000 tokens per UTC day\); 120 used today/,
     );
     withDb((db) => {
@@ -159,8 +159,8 @@ describe('warren usage', () => {
       usage(db, null, 5);
       return { mo: mo.id, ny: ny.id };
     });
-    expect((await warren(['users', 'budget', ids.mo, '1000'])).code).toBe(0);
-    const text = await warren(['usage']);
+    expect((await inProcess(['users', 'budget', ids.mo, '1000'])).code).toBe(0);
+    const text = await inProcess(['usage']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(
       /\ntoday \(UTC, resets at .*\), every agent group together:\nUSER\s+USED TODAY\s+DAILY BUDGET\s+LEFT\n/,
@@ -168,7 +168,7 @@ describe('warren usage', () => {
     expect(text.stdout).toMatch(new RegExp(`Mo \\(${ids.mo}\\)\\s+700\\s+1000\\s+300\\n`));
     expect(text.stdout).toMatch(new RegExp(`Ny \\(${ids.ny}\\)\\s+30\\s+-\\s+-\\n`));
 
-    const rows = JSON.parse((await warren(['usage', '--json'])).stdout) as {
+    const rows = JSON.parse((await inProcess(['usage', '--json'])).stdout) as {
       userId: string | null;
       userToday: unknown;
     }[];
@@ -184,7 +184,7 @@ describe('warren usage', () => {
     });
     expect(rows.find((r) => r.userId === null)?.userToday).toBeNull();
 
-    const one = await warren(['usage', '--user', ids.ny]);
+    const one = await inProcess(['usage', '--user', ids.ny]);
     expect(one.stdout).toContain(ids.ny);
     expect(one.stdout).not.toContain(ids.mo);
   });
@@ -224,7 +224,7 @@ describe('warren users unmapped', () => {
       return { ana: ana.id, owner, two, anaOnTelegram, stranger, bot, member };
     });
 
-    const listed = JSON.parse((await warren(['users', 'unmapped', '--json'])).stdout) as UnmappedAccount[];
+    const listed = JSON.parse((await inProcess(['users', 'unmapped', '--json'])).stdout) as UnmappedAccount[];
     const mine = listed.filter((a) => Object.values(ids).includes(a.userId));
     // Most recently seen first: the stranger's dropped message is the latest sign of life.
     expect(mine.map((a) => a.account)).toEqual([
@@ -248,7 +248,7 @@ describe('warren users unmapped', () => {
     expect(by('whatsapp:+4470').memberOf).toEqual(['main']);
     expect(withDb((db) => listUnmappedAccounts(db, { limit: 1 }))).toHaveLength(1);
 
-    const text = await warren(['users', 'unmapped']);
+    const text = await inProcess(['users', 'unmapped']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`telegram:900  "ana  lima"  user ${ids.anaOnTelegram}\n  first seen `);
     expect(text.stdout).toContain(
@@ -259,8 +259,8 @@ describe('warren users unmapped', () => {
     );
 
     // The suggested command maps it: it leaves the list.
-    expect((await warren(['users', 'merge', ids.anaOnTelegram, ids.ana])).code).toBe(0);
-    const after = JSON.parse((await warren(['users', 'unmapped', '--json'])).stdout) as UnmappedAccount[];
+    expect((await inProcess(['users', 'merge', ids.anaOnTelegram, ids.ana])).code).toBe(0);
+    const after = JSON.parse((await inProcess(['users', 'unmapped', '--json'])).stdout) as UnmappedAccount[];
     expect(after.map((a) => a.account)).not.toContain('telegram:900');
   });
 

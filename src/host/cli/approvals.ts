@@ -5,7 +5,6 @@
 // requester, held messages, image builds) at its next sweep, or when it next starts.
 import { readFileSync } from 'node:fs';
 import { getApproval, listApprovals, type Approval } from '../../db/approvals.ts';
-import { applyDecision } from '../approvals/index.ts';
 import type { Config } from '../config.ts';
 import { withCentralDb } from './central-db.ts';
 import { renderTable } from './table.ts';
@@ -38,7 +37,7 @@ const MIN_HASH_PREFIX = 12;
 
 export function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
   const [sub, id] = io.args;
-  return withCentralDb({ name: 'approvals', sub, usage: APPROVALS_HELP }, io, (db) => {
+  return withCentralDb({ name: 'approvals', sub, usage: APPROVALS_HELP }, io, async (db) => {
     if (sub === undefined || sub === 'list') {
       const rows = listApprovals(db, { status: io.all ? undefined : 'pending', limit: 1000 });
       if (io.json) io.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -88,6 +87,8 @@ export function runApprovalsCommand(io: ApprovalsIo): Promise<number> {
         return 2;
       }
     }
+    // The approvals engine is loaded only to decide: every other command starts without it.
+    const { applyDecision } = await import('../approvals/index.ts');
     const outcome = applyDecision(
       db,
       {

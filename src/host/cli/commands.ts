@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import { initDataFolder, DATA_SECRETS, readDataSecret } from '../data-folder.ts';
 import { loadSecrets } from '../gateway/index.ts';
-import { startHost, type RunningHost } from '../index.ts';
+import type { RunningHost } from '../index.ts';
 import { createLogger, logFormatFor } from '../logger.ts';
 import { guardProcess } from '../process-guards.ts';
 import { APPROVALS_HELP, runApprovalsCommand } from './approvals.ts';
@@ -265,6 +265,8 @@ async function startCommand({ config }: CommandContext): Promise<number> {
   const log = createLogger(config.logLevel, undefined, logFormatFor(process.stdout, process.env));
   const running: { host?: RunningHost } = {};
   const unguard = guardProcess({ log, shutdown: async () => running.host?.stop() });
+  // Loaded here, not at the top: every other command starts faster without the whole host.
+  const { startHost } = await import('../index.ts');
   const host = (running.host = await startHost(config, { log }));
   await host.stopped;
   unguard();
