@@ -128,14 +128,24 @@ test('a callback answering 503 first gets the reply once on the retry, and deliv
   expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(400);
   // The callback answered { id: "rx-N" }: that id is what delivery recorded.
   const answerId = `rx-${rx.received.indexOf(delivered) + 1}`;
-  const attempts = w
-    .db()
-    .prepare(
-      `SELECT attempt, status, error_code AS code, platform_message_id AS platformId FROM delivery_attempts
-       WHERE idempotency_key = (SELECT idempotency_key FROM delivery_attempts WHERE platform_message_id = ?)
-       ORDER BY attempt`,
-    )
-    .all(answerId);
+  // The host records the attempt once the callback's answer is back: after the receiver saw the post.
+  const attemptsOf = () =>
+    w
+      .db()
+      .prepare(
+        `SELECT attempt, status, error_code AS code, platform_message_id AS platformId FROM delivery_attempts
+         WHERE idempotency_key = (SELECT idempotency_key FROM delivery_attempts WHERE platform_message_id = ?)
+         ORDER BY attempt`,
+      )
+      .all(answerId);
+  const attempts = await waitUntil(
+    () => {
+      const rows = attemptsOf();
+      return rows.length === 2 && rows;
+    },
+    5000,
+    () => `delivery_attempts for ${answerId}: ${JSON.stringify(attemptsOf())}`,
+  );
   expect(attempts).toEqual([
     { attempt: 1, status: 'failed', code: 'transient', platformId: null },
     { attempt: 2, status: 'delivered', code: null, platformId: answerId },
