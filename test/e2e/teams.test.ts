@@ -219,6 +219,19 @@ test('a 502 is retried as transient; the deliveries read back page by page throu
     [502, 201],
   );
 
+  // The host records the delivery once the connector's answer is back: after the fake saw the post.
+  const postedId = teams.calls.find(
+    (c) => c.activity.text === 'echo: flaky connector' && c.status === 201,
+  )?.id;
+  await waitUntil(
+    async () =>
+      (await deliveries('channel=teams&limit=200')).items.some(
+        (d) => d.platformMessageId === postedId && d.status === 'delivered',
+      ),
+    5000,
+    () => `no delivered record of ${postedId}`,
+  );
+
   const all: DeliveryView[] = [];
   let page = await deliveries('channel=teams&limit=2');
   expect(page.items).toHaveLength(2);
