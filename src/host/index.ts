@@ -39,7 +39,7 @@ import { REPO_ROOT } from './repo.ts';
 import { createRouter } from './router.ts';
 import { getSession, resetContainerStatuses, wakeInterruptedSessions } from '../db/sessions.ts';
 import { createScheduler } from './scheduling/index.ts';
-import { createDiskQuota, createQuarantine } from './sessions/index.ts';
+import { closeKeptFilesUnder, createDiskQuota, createQuarantine } from './sessions/index.ts';
 import { createSweep } from './sweep.ts';
 
 export interface HostOptions {
@@ -422,6 +422,7 @@ function stoppable(
       for (const [name, step] of steps) {
         await step().catch((err: unknown) => log.warn({ err, step: name }, 'shutdown step failed'));
       }
+      closeKeptFilesUnder(config.dataDir);
       db.close();
       restoreFileModes();
       resolveStopped();

@@ -7,6 +7,7 @@ import { deleteSession, getSession, listClosedBefore, listDueWakes, takeWakes } 
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics/index.ts';
 import {
+  closeKeptFilesUnder,
   foldAcks,
   heartbeatAt,
   isStuck,
@@ -205,10 +206,9 @@ async function pruneClosed(deps: SweepDeps, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - deps.closedRetentionMs).toISOString();
   const closed = listClosedBefore(deps.db, cutoff, 20);
   for (const session of closed) {
-    await rm(sessionPaths(deps.dataDir, session.agentGroupId, session.id).root, {
-      recursive: true,
-      force: true,
-    });
+    const { root } = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
+    closeKeptFilesUnder(root);
+    await rm(root, { recursive: true, force: true });
     deleteSession(deps.db, session.id);
   }
   return closed.length;

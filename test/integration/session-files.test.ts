@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, test } from 'vitest';
 import {
+  closeKeptFilesUnder,
   createSessionFiles,
   foldAcks,
   insertMessagesIn,
@@ -190,6 +191,9 @@ describe('a broken session file names its session and spares the others', () => 
       paths,
       Array.from({ length: 200 }, (_, i) => chat(`row ${i} `.repeat(40))),
     );
+    // Damage found when the file is next opened: a kept handle trusts its page cache while the
+    // header's change counter, which this damage keeps, says no other writer committed.
+    closeKeptFilesUnder(dataDir);
     const bytes = readFileSync(paths.inbound);
     bytes.fill(0xa5, 4096, bytes.length); // keep the header page, destroy every other page
     writeFileSync(paths.inbound, bytes);

@@ -6,6 +6,7 @@ import {
   type SessionDb,
   type SessionFileName,
 } from '../../shared/session-contract.ts';
+import { withKeptFile } from './connections.ts';
 import { withOutbound } from './output.ts';
 
 /** Where one session's files live: data/sessions/<agent_group_id>/<session_id>/ (DESIGN §3). */
@@ -63,8 +64,9 @@ export function createSessionFiles(paths: SessionPaths): void {
 }
 
 /**
- * Opens a session file for one unit of work and always closes it (outbound.db through output.ts): the host holds no session
- * handles between operations, so idle sessions cost nothing and a runner never waits on the host.
+ * Runs one unit of work on a session file (outbound.db through output.ts). The handle is kept open
+ * between units of work while the session is in use and closed once idle (connections.ts), so idle
+ * sessions cost nothing; a unit of work is synchronous and short, so a runner never waits long on it.
  */
 export function withSessionFile<T>(
   paths: SessionPaths,
@@ -74,18 +76,13 @@ export function withSessionFile<T>(
 ): T {
   // out/ is the container's: its own module checks everything before SQLite sees the file.
   if (file === 'outbound') return withOutbound(paths, mode, work);
-  const db = openSessionFile({
-    sessionId: paths.sessionId,
-    file,
-    path: pathOf(paths, file),
-    readonly: mode === 'read',
-  });
+  // inbound.db is the host's alone (in/ is read-only in the container): one kept handle reads and writes.
+  const open = () =>
+    openSessionFile({ sessionId: paths.sessionId, file, path: paths.inbound, readonly: false });
   try {
-    return work(db);
+    return withKeptFile(paths.inbound, open, (db) => work(db));
   } catch (err) {
     throw isSqliteError(err) ? asSessionFileError(paths.sessionId, file, err) : err;
-  } finally {
-    db.close();
   }
 }
 

@@ -5,6 +5,7 @@ import type { DestinationKind } from '../../db/enums.ts';
 import { newId } from '../../db/ids.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 import { maxOutboundSeq } from './outbound.ts';
+import { OUTPUT_LIMITS, withOutbound } from './output.ts';
 
 export interface NewMessageIn {
   id?: string;
@@ -116,13 +117,18 @@ export function foldAcks(paths: SessionPaths): number {
     db.prepare("SELECT id FROM messages_in WHERE status = 'pending'").pluck().all(),
   ) as string[];
   if (pending.length === 0) return 0;
-  const acks = withSessionFile(paths, 'outbound', 'read', (db) =>
-    db
-      .prepare(
-        `SELECT message_id, status FROM processing_ack
-         WHERE status IN ('completed', 'failed') AND message_id IN (SELECT value FROM json_each(?))`,
-      )
-      .all(JSON.stringify(pending)),
+  // A short wait for the runner's lock: the sweep reads a locked file again next tick.
+  const acks = withOutbound(
+    paths,
+    'read',
+    (db) =>
+      db
+        .prepare(
+          `SELECT message_id, status FROM processing_ack
+           WHERE status IN ('completed', 'failed') AND message_id IN (SELECT value FROM json_each(?))`,
+        )
+        .all(JSON.stringify(pending)),
+    OUTPUT_LIMITS.deliveryLockWaitMs,
   ) as { message_id: string; status: 'completed' | 'failed' }[];
   if (acks.length === 0) return 0;
   return withSessionFile(paths, 'inbound', 'write', (db) => {

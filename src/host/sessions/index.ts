@@ -1,4 +1,5 @@
 export { sessionPaths, createSessionFiles, withSessionFile, type SessionPaths } from './files.ts';
+export { closeKeptFilesUnder, keptFileCount } from './connections.ts';
 export {
   insertMessagesIn,
   foldAcks,

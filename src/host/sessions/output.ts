@@ -10,6 +10,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Sqlite from 'better-sqlite3';
 import { OUTBOUND_DDL, SessionFileError, type SessionDb } from '../../shared/session-contract.ts';
+import { withKeptFile } from './connections.ts';
 import type { SessionPaths } from './files.ts';
 import { errorText } from '../../shared/error-text.ts';
 
@@ -65,13 +66,15 @@ export class SessionBusyError extends SessionFileError {
 // ---- outbound.db ----
 
 /**
- * Opens outbound.db for one unit of work and always closes it.
+ * Runs one unit of work on outbound.db.
  *
  * Read (a runner may be alive): SQLite opens a hard link in the session's host-only folder, never the
  * path in out/. link(2) does not follow a symlink, so what is opened is exactly an inode that was
  * checked, and the container cannot swap it afterwards. It must be a regular file; SQLite opens it
  * read-only with trusted_schema off, defensive mode (better-sqlite3's default), a bounded wait for the
- * runner's lock (then SessionBusyError), and the schema must be exactly the contract's.
+ * runner's lock (then SessionBusyError). The handle is kept between reads (connections.ts), so each
+ * read is one transaction that first checks the schema version: the container may change the schema
+ * of the same inode at any time, and a changed schema must be exactly the contract's again.
  *
  * Write (only while no runner is alive, so nothing can race the checks): the real path, after the same
  * lstat checks of the file and its journal; opening it read-write rolls back a crashed runner's journal.
@@ -83,25 +86,51 @@ export function withOutbound<T>(
   lockWaitMs: number = OUTPUT_LIMITS.readLockWaitMs,
 ): T {
   assertRealFolder(paths, paths.outDir, 'out/');
-  const link = mode === 'read' ? linkPrivately(paths) : undefined;
-  if (!link) assertWritableFiles(paths);
-  let db: SessionDb | undefined;
   try {
-    db = new Sqlite(link ?? paths.outbound, {
-      readonly: mode === 'read',
-      fileMustExist: true,
-      timeout: mode === 'read' ? lockWaitMs : 5000,
-    });
-    // better-sqlite3 turns defensive mode on and maps no memory by default; untrusted schema runs nothing.
-    db.pragma('trusted_schema = OFF');
-    db.pragma('cell_size_check = ON');
-    if (mode === 'write') for (const p of ['journal_mode = DELETE', 'synchronous = FULL']) db.pragma(p);
-    verifyOutboundSchema(paths.sessionId, db);
-    return work(db);
+    if (mode === 'write') return writeOutbound(paths, work);
+    const link = linkPrivately(paths);
+    const open = () => new Sqlite(link, { readonly: true, fileMustExist: true, timeout: lockWaitMs });
+    return withKeptFile(
+      link,
+      () => hardened(open()),
+      (db, checked) => {
+        db.prepare(`PRAGMA busy_timeout = ${Math.trunc(lockWaitMs)}`).run();
+        return db.transaction(() => {
+          const version = db.prepare('PRAGMA schema_version').pluck().get();
+          if (checked.verified !== version) {
+            verifyOutboundSchema(paths.sessionId, db);
+            checked.verified = version;
+          }
+          return work(db);
+        })();
+      },
+    );
   } catch (err) {
     throw asOutputError(paths.sessionId, err);
+  }
+}
+
+function writeOutbound<T>(paths: SessionPaths, work: (db: SessionDb) => T): T {
+  assertWritableFiles(paths);
+  const db = hardened(new Sqlite(paths.outbound, { fileMustExist: true, timeout: 5000 }));
+  try {
+    for (const p of ['journal_mode = DELETE', 'synchronous = FULL']) db.pragma(p);
+    verifyOutboundSchema(paths.sessionId, db);
+    return work(db);
   } finally {
-    db?.close();
+    db.close();
+  }
+}
+
+/** better-sqlite3 turns defensive mode on and maps no memory by default; untrusted schema runs nothing. */
+function hardened(db: SessionDb): SessionDb {
+  try {
+    db.pragma('trusted_schema = OFF');
+    db.pragma('cell_size_check = ON');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
   }
 }
 
