@@ -207,6 +207,35 @@ describe('limits', () => {
   });
 });
 
+describe('exits', () => {
+  test('many containers exiting at once each report their own exit code', async () => {
+    const refs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        runtime.start(spec({ cmd: ['node', '-e', `setTimeout(() => process.exit(${10 + i}), ${300 * i})`] })),
+      ),
+    );
+    expect(await Promise.all(refs.map((ref) => runtime.wait(ref)))).toEqual([10, 11, 12, 13, 14, 15]);
+    await Promise.all(refs.map((ref) => runtime.remove(ref)));
+  });
+
+  test('an exit before anyone waits is still reported', async () => {
+    const ref = await runtime.start(spec({ cmd: ['node', '-e', 'process.exit(7)'] }));
+    await waitUntil(
+      async () => !(await docker.getContainer(ref.id).inspect()).State.Running,
+      10_000,
+      () => 'the container to exit',
+    );
+    expect(await runtime.wait(ref)).toBe(7);
+    await runtime.remove(ref);
+  });
+
+  test('waiting for a container the engine no longer knows is an error naming it', async () => {
+    const ref = await runtime.start(spec());
+    await docker.getContainer(ref.id).remove({ force: true });
+    await expect(runtime.wait(ref)).rejects.toThrow(new RegExp(`container ${ref.name}`));
+  });
+});
+
 describe('stopping', () => {
   test('a container that ignores SIGTERM is killed once the grace period is over', async () => {
     const ref = await runtime.start(spec());

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
+import { createExitWatch, type ExitWatch } from './exits.ts';
 import { createFrameDemuxer, createLineSplitter } from './log-lines.ts';
 import {
   ContainerRuntimeError,
@@ -46,22 +47,27 @@ interface Engine {
   engineLogMaxSize?: string;
   /** Per container id: open log streams, each settling when the engine has sent its last byte. */
   followers: Map<string, Set<Promise<void>>>;
+  exits: ExitWatch;
 }
 
 export function createDockerRuntime(options: DockerRuntimeOptions): ContainerRuntime {
+  const docker =
+    options.docker ?? new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined);
+  const log = options.log ?? silentLogger;
   const engine: Engine = {
-    docker: options.docker ?? new Docker(options.socketPath ? { socketPath: options.socketPath } : undefined),
+    docker,
     installId: options.installId,
-    log: options.log ?? silentLogger,
+    log,
     engineLogMaxSize: options.engineLogMaxSize,
     followers: new Map(),
+    exits: createExitWatch(docker, options.installId, log),
   };
   return {
     start: (spec) => startContainer(engine, spec),
     stop: (ref, graceMs) => stopContainer(engine, ref, graceMs),
     list: (labels) => listContainers(engine, labels),
     logs: (ref) => followLogLines(engine, ref),
-    wait: (ref) => waitForExit(engine.docker, ref),
+    wait: (ref) => engine.exits.wait(ref.id, ref.name),
     remove: (ref) => removeAfterLogs(engine, ref),
   };
 }
@@ -97,7 +103,7 @@ async function startContainer(
 async function stopContainer(engine: Engine, ref: ContainerRef, graceMs: number): Promise<void> {
   const container = engine.docker.getContainer(ref.id);
   // Ask for the exit before signalling, so a fast exit is not missed; a gone container just resolves.
-  const exited = container.wait().catch(() => undefined);
+  const exited = engine.exits.wait(ref.id, ref.name).catch(() => undefined);
   if ((await signal(container, 'SIGTERM')) && !(await settlesWithin(exited, graceMs))) {
     engine.log.warn(
       { container: ref.name, graceMs },
@@ -193,22 +199,11 @@ function trackFollower(
   });
 }
 
-async function waitForExit(docker: Docker, ref: ContainerRef): Promise<number> {
-  try {
-    const result = (await docker.getContainer(ref.id).wait()) as { StatusCode: number };
-    return result.StatusCode;
-  } catch (err) {
-    throw new ContainerRuntimeError(`waiting for container ${ref.name} failed: ${errorText(err)}`, {
-      cause: err,
-    });
-  }
-}
-
 async function removeAfterLogs(engine: Engine, ref: ContainerRef): Promise<void> {
   const container = engine.docker.getContainer(ref.id);
   if (engine.followers.has(ref.id)) {
     // Killed before removal, so open log streams can deliver the last lines first.
-    const exited = container.wait().catch(() => undefined);
+    const exited = engine.exits.wait(ref.id, ref.name).catch(() => undefined);
     if (await signal(container, 'SIGKILL')) await settlesWithin(exited, KILL_WAIT_MS);
   }
   await removeContainer(engine, container, ref);
