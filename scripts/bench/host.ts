@@ -20,6 +20,8 @@ export interface BenchHostOptions {
   maxContainers: number;
   /** The baseline: no file-change events in host and runner, plain 1 s polling. */
   pollOnly?: boolean;
+  /** A runner idle this long exits (default: the config's, 60 s). */
+  idleExitMs?: number;
 }
 
 export interface BenchHost {
@@ -52,7 +54,12 @@ export function benchConfig(opts: BenchHostOptions): Config {
     port: 0,
     logLevel: 'warn',
     pollOnly: opts.pollOnly ?? false,
-    containers: { ...config.containers, maxTotal: opts.maxContainers, maxPerAgentGroup: opts.maxContainers },
+    containers: {
+      ...config.containers,
+      maxTotal: opts.maxContainers,
+      maxPerAgentGroup: opts.maxContainers,
+      ...(opts.idleExitMs ? { idleExitMs: opts.idleExitMs, idleStopMs: opts.idleExitMs + 30_000 } : {}),
+    },
     // The benchmark measures the pipeline, not the web chat's per-sender flood limit (60 a minute),
     // which stopped the warm phase at its 66th message.
     webchat: { ...config.webchat, postsPerMinutePerSender: 1_000_000, postsPerMinutePerChat: 1_000_000 },

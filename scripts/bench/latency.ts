@@ -5,9 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { breakdownOf, readMarks, serverLatencies, toChannelLatencies } from './breakdown.ts';
 import { expectEcho, type ChatClient, type ReplyTiming } from './chat-client.ts';
 import { cpuDelta } from './container-cpu.ts';
+import { startProfiler, summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { seedLongHistory } from './history.ts';
 import { startBenchHost, stopFigures, type BenchHost, type StopReport } from './host.ts';
 import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
+import { REPO_ROOT } from '../../src/host/repo.ts';
 import { progress } from './progress.ts';
 import { countCommits, type CommitCounter } from './sqlite-commits.ts';
 import { measureSqliteIo } from './sqlite-io.ts';
@@ -37,6 +39,7 @@ export async function latencyPhase(ctx: PhaseContext) {
       ...ctx.plan.warm,
       timeoutMs: REPLY_TIMEOUT_MS,
       io: { messages: ctx.plan.warm.ioMessages, commits },
+      ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
     });
     progress(`cold: ${ctx.plan.cold.chats} new chats one after another`);
     cold = await runCold(bench, 'cold', ctx.plan.cold.chats, REPLY_TIMEOUT_MS);
@@ -69,6 +72,7 @@ export async function latencyPhase(ctx: PhaseContext) {
       host_event_loop_utilization: warm.eventLoopUtilization,
       breakdown: breakdownOf(warmMarks.marks),
       sqlite_per_msg: warm.sqlite ?? null,
+      ...(warm.profile ? { host_cpu_profile: warm.profile } : {}),
     },
     cold: {
       ...summarize(toChannelLatencies(coldMarks.marks)),
@@ -137,6 +141,8 @@ export interface WarmOptions {
   timeoutMs: number;
   /** After the timed messages: this many more, untimed, counting SQLite opens, commits and fsyncs. */
   io?: { messages: number; commits: CommitCounter };
+  /** Profile the host over the measured messages and write the profile here (`--profile`). */
+  profileDir?: string;
 }
 
 export interface WarmRun {
@@ -149,6 +155,7 @@ export interface WarmRun {
   runnerCpuMsPerMessage: number | null;
   eventLoopUtilization: number;
   sqlite?: Awaited<ReturnType<typeof measureSqliteIo>> | { error: string };
+  profile?: { file: string } & ProfileSummary;
 }
 
 /** One chat, one message at a time: each waits for the previous reply. */
@@ -162,6 +169,7 @@ export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOpti
   const samples: ReplyTiming[] = [];
   const runnerPids = await bench.runners.pids(first.sessionId);
   const runnerCpu = bench.runners.read(runnerPids);
+  const profiler = opts.profileDir ? await startProfiler() : undefined;
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
   for (let i = 0; i < opts.samples; i++) {
@@ -174,6 +182,8 @@ export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOpti
   const used = process.cpuUsage(cpu);
   const utilization = performance.eventLoopUtilization(loop).utilization;
   const runner = cpuDelta(runnerCpu, bench.runners.read(runnerPids));
+  const profile =
+    profiler && opts.profileDir ? await profiler.stop(opts.profileDir, `${chatName}-${stamp()}`) : undefined;
   const sqlite = opts.io ? await countSqliteIo(bench, chat, first.sessionId, opts, opts.io) : undefined;
   chat.close();
   return {
@@ -183,8 +193,13 @@ export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOpti
     runnerCpuMsPerMessage: runner.containers > 0 ? round(runner.ms / opts.samples, 2) : null,
     eventLoopUtilization: round(utilization, 3),
     ...(sqlite ? { sqlite } : {}),
+    ...(profile
+      ? { profile: { file: profile.file, ...summarizeProfile(profile.profile, 15, REPO_ROOT) } }
+      : {}),
   };
 }
+
+const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 
 /** strace may be missing or refused: the rest of the run's figures still count. */
 async function countSqliteIo(
