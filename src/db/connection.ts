@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.ts';
+import { cacheStatements } from './statement-cache.ts';
 
 export type Db = Database.Database;
 
@@ -12,7 +13,7 @@ export type Db = Database.Database;
  */
 export function openCentralDb(file: string): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
+  const db = cacheStatements(new Database(file));
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');

@@ -388,8 +388,10 @@ async function untilStopped(
   hostUp: boolean,
   waitMs: number,
 ): Promise<void> {
-  const status = db.prepare('SELECT container_status FROM sessions WHERE id = ?').pluck();
-  const live = () => holding.filter((s) => status.get(s.id) !== 'stopped').map((s) => s.id);
+  // Prepared at each use, not held across the waits: statements are shared per SQL text (statement-cache.ts).
+  const status = (id: string) =>
+    db.prepare('SELECT container_status FROM sessions WHERE id = ?').pluck().get(id);
+  const live = () => holding.filter((s) => status(s.id) !== 'stopped').map((s) => s.id);
   const deadline = Date.now() + waitMs;
   let running = live();
   // With the host up, a held session's container ends at its idle exit and none starts again.

@@ -9,7 +9,7 @@
 // path names now with the one that was opened (a folder removed and made again, a file the container
 // swapped), and the caller's own check runs on every use too (outbound.db's schema, output.ts).
 import { lstatSync } from 'node:fs';
-import type { Statement } from 'better-sqlite3';
+import { cacheStatements } from '../../db/statement-cache.ts';
 import type { SessionDb } from '../../shared/session-contract.ts';
 
 /** A handle unused this long is closed. */
@@ -95,7 +95,7 @@ function keep(path: string, db: SessionDb): Kept {
     // Gone or swapped right after opening: use the handle once, keep nothing.
     return { db, dev: 0, ino: 0, lastUsed: 0, depth: 0, transient: true };
   }
-  const entry: Kept = { db: withStatementCache(db), dev: stats.dev, ino: stats.ino, lastUsed: 0, depth: 0 };
+  const entry: Kept = { db: cacheStatements(db), dev: stats.dev, ino: stats.ino, lastUsed: 0, depth: 0 };
   kept.set(path, entry);
   while (kept.size > MAX_KEPT) drop(kept.keys().next().value!);
   idleTimer ??= setInterval(closeIdle, IDLE_MS / 3).unref();
@@ -116,24 +116,4 @@ function drop(path: string): void {
 function closeIdle(): void {
   const before = Date.now() - IDLE_MS;
   for (const [path, entry] of [...kept]) if (entry.lastUsed < before) drop(path);
-}
-
-/**
- * Compiles each SQL text once per handle. A statement comes back in its default mode (not raw,
- * plucked or expanded), so callers may keep writing `db.prepare(sql).pluck().get()`.
- */
-function withStatementCache(db: SessionDb): SessionDb {
-  const compiled = new Map<string, Statement>();
-  const prepare = db.prepare.bind(db);
-  db.prepare = ((sql: string) => {
-    let statement = compiled.get(sql);
-    if (!statement) {
-      statement = prepare(sql);
-      compiled.set(sql, statement);
-    } else if (statement.reader) {
-      statement.raw(false).pluck(false).expand(false);
-    }
-    return statement;
-  }) as SessionDb['prepare'];
-  return db;
 }
