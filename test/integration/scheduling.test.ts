@@ -14,7 +14,7 @@ import { INBOUND_DDL, INBOUND_TABLES } from '../../src/shared/session-contract.t
 import { type TaskContent } from '../../src/shared/session-content.ts';
 import { getSession, listDueWakes, setContainerStatus, takeWakes } from '../../src/db/sessions.ts';
 import { createScheduler, listTasks, operateTask, showTask } from '../../src/host/scheduling/index.ts';
-import { withSessionFile } from '../../src/host/sessions/index.ts';
+import { closeKeptFilesUnder, withSessionFile } from '../../src/host/sessions/index.ts';
 import { startClockedHost, type ClockedHost, type TestSession } from '../harness/clocked-host.ts';
 import pino from 'pino';
 
@@ -287,6 +287,7 @@ describe('exactly once', () => {
     const old = new Database(s.paths.inbound);
     old.exec('DROP INDEX messages_in_task_slot; DROP INDEX messages_in_series;');
     old.close();
+    closeKeptFilesUnder(s.paths.root); // as a host started on such files opens them afresh
     withSessionFile(s.paths, 'inbound', 'write', () => undefined);
     const db = new Database(s.paths.inbound, { readonly: true });
     const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").pluck().all();

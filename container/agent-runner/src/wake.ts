@@ -1,6 +1,7 @@
-// What wakes the idle runner: a change in the in/ folder (the host writing inbound.db and its
-// journal), or the fallback poll when events are off or missed.
+// What wakes the idle runner: a commit of the host's to inbound.db in the in/ folder, or the
+// fallback poll when events are off or missed.
 import { watch, type FSWatcher } from 'node:fs';
+import { endsCommit } from '../../../src/shared/commit-events.ts';
 
 export type WakeReason = 'event' | 'poll' | 'stop';
 
@@ -16,7 +17,10 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
   let notify: (() => void) | null = null;
   let watcher: FSWatcher | null = null;
   if (opts.watch) {
-    watcher = watch(opts.dir, { persistent: false }, () => {
+    // Only a finished commit of inbound.db wakes it: earlier events of the same commit would have it
+    // read while the host still holds the lock (shared/commit-events.ts).
+    watcher = watch(opts.dir, { persistent: false }, (_event, file) => {
+      if (!endsCommit(opts.dir, 'inbound.db', file)) return;
       changed = true;
       notify?.();
     });

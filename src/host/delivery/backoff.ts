@@ -18,7 +18,11 @@ export function retryDelayMs(attempt: number, retryAfterMs?: number): number {
 /** A session whose outbound.db stays locked for longer than this is taken out of service. */
 export const BUSY_LIMIT_MS = 30_000;
 
-/** How long to wait before reading a locked outbound.db again, after `retries` locked reads in a row. */
+/**
+ * How long to wait before reading a locked outbound.db again, after `retries` locked reads in a row.
+ * The first waits are short: a pass woken by a finished commit may find the runner's lock a moment
+ * before it is released (commit-events.ts), and the read does not wait on the event loop.
+ */
 export function busyRetryDelayMs(retries: number): number {
-  return Math.min(2000, 50 * 2 ** (retries - 1));
+  return Math.min(2000, 2 ** (retries - 1));
 }

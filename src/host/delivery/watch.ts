@@ -2,6 +2,7 @@
 // a poll behind it for the events a watcher misses.
 import { watch, type FSWatcher } from 'node:fs';
 import { getSession } from '../../db/sessions.ts';
+import { endsCommit } from '../../shared/commit-events.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import type { DeliveryDeps } from './deps.ts';
 
@@ -20,11 +21,11 @@ export function createOutWatch(deps: WatchDeps, deliver: (sessionId: string) => 
     if (deps.watchFiles === false) return;
     const { outDir } = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
     try {
-      // The heartbeat file changes every few seconds while a turn runs; only other changes matter.
-      // A commit rewrites outbound.db; the heartbeat, the journal and outbox files come and go
-      // around it and would only cause empty passes (the fallback poll covers a missed event).
+      // One pass per commit of outbound.db, once it is complete (shared/commit-events.ts): the
+      // heartbeat and outbox files, and the commit's own earlier events, would only cause empty
+      // passes or reads that wait for the runner's lock (the fallback poll covers a missed event).
       const watcher = watch(outDir, (_event, file) => {
-        if (file === 'outbound.db') deliver(sessionId);
+        if (endsCommit(outDir, 'outbound.db', file)) deliver(sessionId);
       });
       watcher.on('error', () => watcher.close());
       watched.set(sessionId, watcher);

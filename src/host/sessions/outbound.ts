@@ -26,9 +26,13 @@ export interface OutboundPage {
  * recorded once) and an error, as does a row with an oversized field or content, or content that is
  * not valid for the shared schema.
  */
-export function readOutboundPage(paths: SessionPaths, afterSeq = 0): OutboundPage {
+export function readOutboundPage(
+  paths: SessionPaths,
+  afterSeq = 0,
+  lockWaitMs: number = OUTPUT_LIMITS.deliveryLockWaitMs,
+): OutboundPage {
   const limit = OUTPUT_LIMITS.rowsPerPage;
-  // Delivery's read: a short wait for the runner's lock, then SessionBusyError and a back-off.
+  // Delivery's read: no wait for the runner's lock, but SessionBusyError and a back-off.
   const raw = withOutbound(
     paths,
     'read',
@@ -39,7 +43,7 @@ export function readOutboundPage(paths: SessionPaths, afterSeq = 0): OutboundPag
         maxField: OUTPUT_LIMITS.maxFieldBytes,
         maxContent: OUTPUT_LIMITS.maxContentBytes,
       }),
-    OUTPUT_LIMITS.deliveryLockWaitMs,
+    lockWaitMs,
   ) as StoredRow[];
   if (raw.length === 0) return { rows: [], lastSeq: afterSeq, more: false };
   const rows = raw.map(checkRow);
@@ -62,7 +66,7 @@ export function readOutboundPage(paths: SessionPaths, afterSeq = 0): OutboundPag
 
 /** The first page's undelivered rows (for inspection; delivery reads page by page). */
 export function readUndelivered(paths: SessionPaths, afterSeq = 0): OutboundRow[] {
-  return readOutboundPage(paths, afterSeq).rows;
+  return readOutboundPage(paths, afterSeq, OUTPUT_LIMITS.readLockWaitMs).rows;
 }
 
 /** The largest seq the runner has written; an absurd one (past 2^52) makes the session unusable. */

@@ -34,7 +34,8 @@ export const OUTPUT_LIMITS = {
    * take it out of service after BUSY_LIMIT_MS (delivery/backoff.ts).
    */
   readLockWaitMs: 5000,
-  deliveryLockWaitMs: 250,
+  /** Delivery and the sweep never wait: a locked file is read again on a timer (delivery/backoff.ts). */
+  deliveryLockWaitMs: 0,
   /** Entries removed from one message folder after delivery. */
   maxFolderEntries: 100,
 } as const;
