@@ -21,6 +21,7 @@ const fileSchema = z
       .object({
         maxTotal: z.number().int().min(1).max(1000),
         maxPerAgentGroup: z.number().int().min(1).max(1000),
+        maxStarting: z.number().int().min(1).max(1000),
         idleExitMs: z.number().int().min(1000),
         idleStopMs: z.number().int().min(1000),
         maxLifetimeMs: z.number().int().min(1000),
@@ -120,6 +121,8 @@ export interface Config {
     /** At most this many session containers at once; more wakes wait in a queue. */
     maxTotal: number;
     maxPerAgentGroup: number;
+    /** Containers being created and started at once; more wait their turn (the engine is serial). */
+    maxStarting: number;
     /** A runner with nothing to do exits after this long. */
     idleExitMs: number;
     /**
@@ -230,6 +233,7 @@ export function loadConfig({ flags, env, cwd }: ConfigSources): Config {
       maxTotal:
         parseCount('WARREN_MAX_CONTAINERS', env.WARREN_MAX_CONTAINERS) ?? file.containers?.maxTotal ?? 4,
       maxPerAgentGroup: file.containers?.maxPerAgentGroup ?? 4,
+      maxStarting: file.containers?.maxStarting ?? 4,
       idleExitMs,
       idleStopMs: file.containers?.idleStopMs ?? idleExitMs + 30_000,
       maxLifetimeMs: file.containers?.maxLifetimeMs ?? 30 * 60_000,

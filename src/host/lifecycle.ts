@@ -71,6 +71,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     runtime: deps.runtime,
     maxContainers: config.containers.maxTotal,
     maxPerAgentGroup: config.containers.maxPerAgentGroup,
+    maxStarting: config.containers.maxStarting,
     log,
     metrics: deps.metrics,
     limits: { maxLifetimeMs: config.containers.maxLifetimeMs, idleStopMs: config.containers.idleStopMs },

@@ -27,6 +27,11 @@ export interface PoolDeps {
   launch: (sessionId: string) => Launch | undefined;
   maxContainers: number;
   maxPerAgentGroup: number;
+  /**
+   * Containers being created and started at once (default: no limit beyond the caps). The engine does
+   * much of a start one container at a time, so past a few at once more only makes each one wait.
+   */
+  maxStarting?: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** A session starts waiting for a container; record it, so a host that dies meanwhile wakes it again. */
   onQueued?: (sessionId: string) => void;
@@ -80,6 +85,7 @@ interface RunContext {
   state: PoolState;
   now: () => number;
   watchdog: LimitWatchdog;
+  startGate: Gate;
 }
 
 export function createSessionPool(deps: PoolDeps) {
@@ -94,7 +100,7 @@ export function createSessionPool(deps: PoolDeps) {
   const { slots, queue, queued, wokeBy, exits } = state;
   const now = deps.now ?? Date.now;
   const watchdog = createLimitWatchdog({ ...deps, now, slots, isClosed: () => state.closed });
-  const context: RunContext = { deps, state, now, watchdog };
+  const context: RunContext = { deps, state, now, watchdog, startGate: createGate(deps.maxStarting) };
 
   return {
     wake,
@@ -178,7 +184,7 @@ export function createSessionPool(deps: PoolDeps) {
 
 /** Starts the container, follows it to its exit and removes it; the exit code, -1 when it failed. */
 async function runContainer(
-  { deps, state, now, watchdog }: RunContext,
+  { deps, state, now, watchdog, startGate }: RunContext,
   sessionId: string,
   slot: Slot,
   spec: ContainerSpec,
@@ -187,7 +193,7 @@ async function runContainer(
   const began = performance.now(); // a duration: monotonic, whatever the tests do to `now`
   try {
     await deps.beforeStart?.(sessionId);
-    slot.ref = await deps.runtime.start(spec);
+    slot.ref = await startGate.through(() => deps.runtime.start(spec));
     const ms = performance.now() - began;
     deps.metrics?.containerStarted(ms, true);
     deps.log.info({ sessionId, corr: slot.corr, ms: Math.round(ms) }, 'session container started');
@@ -254,3 +260,27 @@ async function stopAllSessions({ deps, state, watchdog }: RunContext, graceMs: n
 }
 
 export type SessionPool = ReturnType<typeof createSessionPool>;
+
+interface Gate {
+  /** Runs `work` once fewer than the limit are running through the gate, oldest caller first. */
+  through<T>(work: () => Promise<T>): Promise<T>;
+}
+
+function createGate(limit = Infinity): Gate {
+  let inside = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async through(work) {
+      // A caller that waits is handed the place of the one leaving, so `inside` never passes the limit.
+      if (inside >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+      else inside++;
+      try {
+        return await work();
+      } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else inside--;
+      }
+    },
+  };
+}
