@@ -25,6 +25,7 @@ import { latencyPhase, pollPhase } from './bench/latency.ts';
 import { PLANS, type PhaseContext, type Plan } from './bench/plan.ts';
 import { progress, runOrigin } from './bench/progress.ts';
 import { round } from './bench/stats.ts';
+import { startsPhase } from './bench/starts.ts';
 import { throughputPhase } from './bench/throughput.ts';
 import { watcherPhase } from './bench/watchers.ts';
 
@@ -94,6 +95,8 @@ async function runPhase(phase: string, ctx: PhaseContext): Promise<unknown> {
       return pollPhase(ctx);
     case 'throughput':
       return throughputPhase(ctx);
+    case 'starts':
+      return startsPhase(ctx);
     case 'idle':
       return idlePhase(ctx);
     case 'watchers':
@@ -143,17 +146,20 @@ async function orchestrate(): Promise<void> {
   if (othersAtStart) progress(`note: ${othersAtStart} other container(s) running on the engine`);
   let exitCode = 0;
   try {
-    progress('phase 1/5: warm and cold latency');
+    progress('phase 1/6: warm and cold latency');
     const latency = await phase('latency');
     stopIfInterrupted();
-    progress('phase 2/5: poll-only baseline');
+    progress('phase 2/6: poll-only baseline');
     const poll = await phase('poll');
     stopIfInterrupted();
-    progress('phase 3/5: throughput');
+    progress('phase 3/6: throughput');
     const profiling = values.profile || values['cpu-prof'];
     const throughput = await phase('throughput', undefined, profiling ? ['--profile-dir', PROFILE_DIR] : []);
     stopIfInterrupted();
-    progress('phase 4/5: idle sessions');
+    progress('phase 4/6: cold starts at once (1, 10) and idle runner memory');
+    const starts = await phase('starts');
+    stopIfInterrupted();
+    progress('phase 5/6: idle sessions');
     // Writing 10,000 session folders is slow disk work: it runs beside the empty-folder comparison
     // (memory and a sweep over an empty DB), never beside a latency measurement. Quick runs write
     // them to tmpfs: the figures taken from them never read session files (that is the point).
@@ -168,7 +174,7 @@ async function orchestrate(): Promise<void> {
     );
     const idle = await phase('idle', idleDir);
     stopIfInterrupted();
-    progress('phase 5/5: file watchers (fs.watch against chokidar)');
+    progress('phase 6/6: file watchers (fs.watch against chokidar)');
     const watchers = await phase('watchers');
 
     const warm = latency.warm as { p50_ms: number; p99_ms: number };
@@ -195,7 +201,8 @@ async function orchestrate(): Promise<void> {
       poll_baseline: poll.poll_baseline,
       warm_vs_poll_p50_ratio: ratio,
       throughput: throughput.throughput,
-      memory: throughput.memory,
+      cold_starts: starts.cold_starts,
+      memory: { ...(throughput.memory as object), runner: starts.runner_memory },
       watchers: watchers.watchers,
       idle_sessions: {
         ...idle,

@@ -8,6 +8,8 @@ export interface Plan {
   /** Warm messages in a chat whose session already holds `exchanges` answered messages. */
   history: { exchanges: number; warmup: number; samples: number };
   throughput: { chats: number; messagesPerChat: number };
+  /** Cold starts at once, one round per entry (50 at once is the throughput phase's first round). */
+  starts: { rounds: number[] };
   idle: {
     sessions: number;
     /** 'create': createSessionFiles for every session; 'copy': one made so, copied for the rest. */
@@ -25,6 +27,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     poll: { warmup: 0, samples: 5 },
     history: { exchanges: 5000, warmup: 1, samples: 8 },
     throughput: { chats: 50, messagesPerChat: 2 },
+    starts: { rounds: [1, 10] },
     idle: { sessions: 10_000, seed: 'copy', sweepTicks: 20 },
     watchers: { samples: 100 },
   },
@@ -34,6 +37,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     poll: { warmup: 2, samples: 20 },
     history: { exchanges: 5000, warmup: 5, samples: 100 },
     throughput: { chats: 50, messagesPerChat: 8 },
+    starts: { rounds: [1, 10] },
     idle: { sessions: 10_000, seed: 'create', sweepTicks: 50 },
     watchers: { samples: 300 },
   },
