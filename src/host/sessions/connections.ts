@@ -49,8 +49,9 @@ export function withKeptFile<T>(
   try {
     return work(entry.db, entry);
   } catch (err) {
-    // Whatever went wrong (a lock, a damaged file), the next use starts from a fresh open.
-    if (entry.depth === 1 && kept.get(path) === entry) drop(path);
+    // Whatever else went wrong (a damaged file, a changed schema), the next use opens afresh; a
+    // lock held by the other side is no reason to.
+    if (entry.depth === 1 && kept.get(path) === entry && !isBusy(err)) drop(path);
     throw err;
   } finally {
     // Only the outermost use ends what it began: a nested use shares the handle and its transaction.
@@ -74,6 +75,8 @@ export function closeAllKeptFiles(): void {
 
 /** How many handles are open now (status and tests). */
 export const keptFileCount = (): number => kept.size;
+
+const isBusy = (err: unknown) => String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');
 
 function current(path: string): Kept | undefined {
   const entry = kept.get(path);
