@@ -40,7 +40,7 @@ const PHASE_TIMEOUT_MS = 15 * 60_000;
 const USAGE = `usage: npm run bench [-- --quick] [-- --profile]
   (tsx scripts/bench.ts [--quick])   every phase, then one JSON object on the last line of stdout
   --quick                            fewer samples: 75–90 s on 2 cores (more when the machine is busy)
-  --profile (or --cpu-prof)          CPU profile of the host over the throughput phase, written to
+  --profile (or --cpu-prof)          CPU profile of the host over the warm and throughput messages, written to
                                      .bench/profiles/; its top 15 functions by self time go in the JSON
 See docs/benchmarks.md for what each figure means.
 `;
@@ -146,15 +146,16 @@ async function orchestrate(): Promise<void> {
   if (othersAtStart) progress(`note: ${othersAtStart} other container(s) running on the engine`);
   let exitCode = 0;
   try {
+    const profiling = values.profile || values['cpu-prof'];
+    const profileArgs = profiling ? ['--profile-dir', PROFILE_DIR] : [];
     progress('phase 1/6: warm and cold latency');
-    const latency = await phase('latency');
+    const latency = await phase('latency', undefined, profileArgs);
     stopIfInterrupted();
     progress('phase 2/6: poll-only baseline');
     const poll = await phase('poll');
     stopIfInterrupted();
     progress('phase 3/6: throughput');
-    const profiling = values.profile || values['cpu-prof'];
-    const throughput = await phase('throughput', undefined, profiling ? ['--profile-dir', PROFILE_DIR] : []);
+    const throughput = await phase('throughput', undefined, profileArgs);
     stopIfInterrupted();
     progress('phase 4/6: cold starts at once (1, 10) and idle runner memory');
     const starts = await phase('starts');
