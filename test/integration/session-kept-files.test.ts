@@ -15,6 +15,7 @@ import {
   keptFileCount,
   readOutboundPage,
   sessionPaths,
+  settleOutbound,
   SessionUnsafeError,
   withSessionFile,
   type SessionPaths,
@@ -110,6 +111,15 @@ describe('outbound.db changed under a kept handle', () => {
   test('the file overwritten in place with garbage is refused', () => {
     writeFileSync(paths.outbound, Buffer.alloc(8192, 7));
     expect(() => ids()).toThrow(SessionUnsafeError);
+  });
+
+  test('settling after the container ended drops the kept handle: the next read opens afresh', () => {
+    // A read between a runner's crash and the rollback may have cached pages of its torn commit.
+    const before = keptFileCount();
+    settleOutbound(paths);
+    expect(keptFileCount()).toBe(before - 1);
+    expect(ids()).toEqual(['out_1']);
+    expect(keptFileCount()).toBe(before);
   });
 
   test('the file truncated in place is refused', () => {

@@ -68,9 +68,9 @@ export function closeKeptFilesUnder(folder: string): void {
   for (const path of [...kept.keys()]) if (path.startsWith(folder + '/')) drop(path);
 }
 
-/** Closes every kept handle (the host is stopping). */
-export function closeAllKeptFiles(): void {
-  for (const path of [...kept.keys()]) drop(path);
+/** Closes the handle kept on `path`, if any: its next use opens the file afresh. */
+export function closeKeptFile(path: string): void {
+  drop(path);
 }
 
 /** How many handles are open now (status and tests). */

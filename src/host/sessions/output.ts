@@ -10,7 +10,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Sqlite from 'better-sqlite3';
 import { OUTBOUND_DDL, SessionFileError, type SessionDb } from '../../shared/session-contract.ts';
-import { withKeptFile } from './connections.ts';
+import { closeKeptFile, withKeptFile } from './connections.ts';
 import type { SessionPaths } from './files.ts';
 import { errorText } from '../../shared/error-text.ts';
 
@@ -141,6 +141,9 @@ function hardened(db: SessionDb): SessionDb {
  * see that journal) find the last committed state.
  */
 export function settleOutbound(paths: SessionPaths): void {
+  // A read between the runner's crash and this rollback may have cached half-written pages that the
+  // restored header would not tell apart: the next read opens afresh.
+  closeKeptFile(privateLinkOf(paths));
   withOutbound(paths, 'write', () => undefined);
 }
 
@@ -149,8 +152,10 @@ export function settleOutbound(paths: SessionPaths): void {
  * reads and made again only when out/outbound.db is another inode than the one it links: the container
  * may swap the file at any moment, but the link only ever names an inode that was checked here.
  */
+const privateLinkOf = (paths: SessionPaths) => join(paths.hostDir, 'outbound.db');
+
 function linkPrivately(paths: SessionPaths): string {
-  const link = join(paths.hostDir, 'outbound.db');
+  const link = privateLinkOf(paths);
   const real = lstatOrNull(paths.outbound);
   if (!real) throw new SessionFileError(paths.sessionId, 'outbound', 'does not exist');
   if (!real.isFile()) {
