@@ -16,6 +16,8 @@ import type { SessionDb } from '../../shared/session-contract.ts';
 export const IDLE_MS = 30_000;
 /** At most this many handles are kept; the least recently used goes first. */
 export const MAX_KEPT = 256;
+/** Page cache of a kept handle (KiB): the host reads a session's recent rows, not its history. */
+const CACHE_KIB = 512;
 
 interface Kept {
   db: SessionDb;
@@ -98,6 +100,8 @@ function keep(path: string, db: SessionDb): Kept {
     // Gone or swapped right after opening: use the handle once, keep nothing.
     return { db, dev: 0, ino: 0, lastUsed: 0, depth: 0, transient: true };
   }
+  // Bounds the memory of MAX_KEPT handles (SQLite's default is 2 MiB each).
+  db.pragma(`cache_size = -${CACHE_KIB}`);
   const entry: Kept = { db: cacheStatements(db), dev: stats.dev, ino: stats.ino, lastUsed: 0, depth: 0 };
   kept.set(path, entry);
   while (kept.size > MAX_KEPT) drop(kept.keys().next().value!);
