@@ -15,7 +15,7 @@ import { formatTurn } from './formatter.ts';
 import { beatWhile } from './heartbeat.ts';
 import { assembleInstructions, MEMORY_FILE, readInstructionFiles } from './instructions.ts';
 import { type RunnerLog } from './log.ts';
-import { connectTools, type ToolConnection } from './mcp-tools/index.ts';
+import type { ToolConnection } from './mcp-tools/index.ts';
 import { parseMessageRow, type TurnMessage } from './messages.ts';
 import { createOutboundIds, type OutboundIds } from './outbound-ids.ts';
 import { finalTexts, planTurn, targetFor, type TurnPlan } from './plan.ts';
@@ -116,20 +116,24 @@ async function runTurn(plan: TurnPlan, deps: TurnDeps): Promise<void> {
   const ids = createOutboundIds(plan.messages[0]!.id);
   const scope = { conversation: plan.conversation, ids, sentTexts: new Set<string>(), corr: plan.trigger.id };
   const stopBeating = beatWhile(deps.heartbeat, deps.heartbeatMs);
-  // The tool server is connected on the provider's first use: a turn without tools skips its cost.
+  // The tool server is loaded and connected on the provider's first use: a turn without tools skips
+  // its cost, and a runner that never calls a tool never loads the MCP SDK (about 30 ms of start-up).
   let tools: Promise<ToolConnection> | undefined;
   const toolClient = async () => {
-    tools ??= connectTools(
-      {
-        session: deps.session,
-        clock: deps.clock,
-        workspace: deps.workspace,
-        ...(deps.workDir !== undefined ? { workDir: deps.workDir } : {}),
-        outboxDir: deps.outboxDir,
-        timezone: deps.timezone,
-        memoryDir: deps.memoryDir,
-      },
-      scope,
+    // Assigned at once, so concurrent first calls share one server.
+    tools ??= import('./mcp-tools/index.ts').then(({ connectTools }) =>
+      connectTools(
+        {
+          session: deps.session,
+          clock: deps.clock,
+          workspace: deps.workspace,
+          ...(deps.workDir !== undefined ? { workDir: deps.workDir } : {}),
+          outboxDir: deps.outboxDir,
+          timezone: deps.timezone,
+          memoryDir: deps.memoryDir,
+        },
+        scope,
+      ),
     );
     return (await tools).client;
   };
