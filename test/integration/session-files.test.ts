@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { INBOUND_DDL, INBOUND_INDEXES, SESSION_SCHEMA_VERSION } from '../../src/shared/session-contract.ts';
 import { beforeEach, describe, expect, test } from 'vitest';
 import {
   closeKeptFilesUnder,
@@ -60,6 +61,25 @@ describe('session folder', () => {
     const runner = runnerFor(paths);
     expect(readPendingMessages(runner, now)).toHaveLength(1);
     closeRunnerSession(runner);
+  });
+
+  test('new files hold exactly the schema a SQLite-made file would, and a crash leftover is ignored', () => {
+    const made = sessionPaths(dataDir, 'ag_1', 'ses_made');
+    mkdirSync(made.inDir, { recursive: true });
+    writeFileSync(`${made.inbound}.new`, 'half a file left by a crash');
+    createSessionFiles(made);
+    expect(existsSync(`${made.inbound}.new`)).toBe(false);
+    const reference = new Database(':memory:');
+    reference.exec(INBOUND_DDL + INBOUND_INDEXES);
+    const schemaOf = (db: Database.Database) =>
+      db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all();
+    const created = new Database(made.inbound, { readonly: true });
+    expect(schemaOf(created)).toEqual(schemaOf(reference));
+    expect(created.pragma('user_version', { simple: true })).toBe(SESSION_SCHEMA_VERSION);
+    expect(created.pragma('integrity_check', { simple: true })).toBe('ok');
+    created.close();
+    reference.close();
+    expect(readUndelivered(made)).toEqual([]); // the host's strict check of outbound.db passes
   });
 });
 
@@ -151,6 +171,24 @@ describe('the runner and the host see each other', () => {
     expect(runner.inbound.prepare('SELECT platform_id, thread_id FROM session_routing').all()).toEqual([
       { platform_id: 'lobby', thread_id: 't1' },
     ]);
+    closeRunnerSession(runner);
+  });
+
+  test('the same destinations again commit nothing; a changed list is written', () => {
+    // Bytes 24-27 of a SQLite file count its commits (the file change counter).
+    const commits = () => readFileSync(paths.inbound).readUInt32BE(24);
+    const list = [
+      { name: 'ops', kind: 'channel' as const, channelType: 'webchat', platformId: 'ops-room' },
+      { name: 'team', kind: 'agent' as const, agentGroupId: 'ag_2' },
+    ];
+    writeDestinations(paths, list);
+    const after = commits();
+    writeDestinations(paths, [...list].reverse());
+    expect(commits()).toBe(after);
+    writeDestinations(paths, list.slice(1));
+    expect(commits()).toBe(after + 1);
+    const runner = runnerFor(paths);
+    expect(runner.inbound.prepare('SELECT name FROM destinations').pluck().all()).toEqual(['team']);
     closeRunnerSession(runner);
   });
 });

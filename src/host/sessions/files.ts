@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   asSessionFileError,
+  emptySessionFile,
   openSessionFile,
   type SessionDb,
   type SessionFileName,
@@ -53,13 +54,51 @@ export function createSessionFiles(paths: SessionPaths): void {
   mkdirSync(paths.inbox, { recursive: true });
   mkdirSync(paths.outbox, { recursive: true });
   for (const file of ['inbound', 'outbound'] as const) {
-    openSessionFile({
-      sessionId: paths.sessionId,
-      file,
-      path: pathOf(paths, file),
-      readonly: false,
-      create: true,
-    }).close();
+    const path = pathOf(paths, file);
+    if (writeNewFile(path, emptySessionFile(file))) continue;
+    // There already (a session made before, or a crash right after its folder): brought up to date.
+    openSessionFile({ sessionId: paths.sessionId, file, path, readonly: false, create: true }).close();
+  }
+  for (const dir of [paths.inDir, paths.outDir]) syncFolder(dir);
+}
+
+/**
+ * Puts a file that must not exist yet in place, whole or not at all: written beside it and synced,
+ * then linked to its name (link(2) never replaces an existing file). false when it exists already.
+ */
+function writeNewFile(path: string, bytes: Buffer): boolean {
+  const staged = `${path}.new`;
+  rmSync(staged, { force: true }); // left by a crash while it was written
+  // 0o644 as SQLite creates files, narrowed by the host's umask.
+  const fd = openSync(
+    staged,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(staged, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(staged, { force: true });
+  }
+}
+
+/** The folder's new entries survive a crash. */
+function syncFolder(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

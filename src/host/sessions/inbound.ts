@@ -169,15 +169,28 @@ export interface DestinationProjection {
 
 /** Rewrites the agent's destination list (a projection of agent_destinations) in one transaction. */
 export function writeDestinations(paths: SessionPaths, destinations: readonly DestinationProjection[]): void {
+  const rows = destinations.map((d) => [
+    d.name,
+    d.kind,
+    d.channelType ?? null,
+    d.platformId ?? null,
+    d.agentGroupId ?? null,
+  ]);
   withSessionFile(paths, 'inbound', 'write', (db) => {
+    // Rewritten before every container start, and unchanged nearly always: a durable commit (four
+    // fsyncs) only when the list differs.
+    const current = db
+      .prepare('SELECT name, kind, channel_type, platform_id, agent_group_id FROM destinations ORDER BY name')
+      .raw()
+      .all();
+    const wanted = [...rows].sort(([a], [b]) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+    if (JSON.stringify(current) === JSON.stringify(wanted)) return;
     const insert = db.prepare(
       'INSERT INTO destinations (name, kind, channel_type, platform_id, agent_group_id) VALUES (?, ?, ?, ?, ?)',
     );
     db.transaction(() => {
       db.prepare('DELETE FROM destinations').run();
-      for (const d of destinations) {
-        insert.run(d.name, d.kind, d.channelType ?? null, d.platformId ?? null, d.agentGroupId ?? null);
-      }
+      for (const row of rows) insert.run(...row);
     }).immediate();
   });
 }
