@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   asSessionFileError,
@@ -8,6 +8,7 @@ import {
   type SessionFileName,
 } from '../../shared/session-contract.ts';
 import { withKeptFile } from './connections.ts';
+import { syncFolder, writeNewFile } from './durable-writes.ts';
 import { withOutbound } from './output.ts';
 
 /** Where one session's files live: data/sessions/<agent_group_id>/<session_id>/ (DESIGN §3). */
@@ -55,7 +56,7 @@ export function createSessionFiles(paths: SessionPaths): void {
   mkdirSync(paths.outbox, { recursive: true });
   for (const file of ['inbound', 'outbound'] as const) {
     const path = pathOf(paths, file);
-    if (writeNewFile(path, emptySessionFile(file))) continue;
+    if (placeNewFile(path, emptySessionFile(file))) continue;
     // There already (a session made before, or a crash right after its folder): brought up to date.
     openSessionFile({ sessionId: paths.sessionId, file, path, readonly: false, create: true }).close();
   }
@@ -66,21 +67,10 @@ export function createSessionFiles(paths: SessionPaths): void {
  * Puts a file that must not exist yet in place, whole or not at all: written beside it and synced,
  * then linked to its name (link(2) never replaces an existing file). false when it exists already.
  */
-function writeNewFile(path: string, bytes: Buffer): boolean {
+function placeNewFile(path: string, bytes: Buffer): boolean {
   const staged = `${path}.new`;
   rmSync(staged, { force: true }); // left by a crash while it was written
-  // 0o644 as SQLite creates files, narrowed by the host's umask.
-  const fd = openSync(
-    staged,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-    0o644,
-  );
-  try {
-    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeNewFile(staged, bytes, 0o644); // as SQLite creates files, narrowed by the host's umask
   try {
     linkSync(staged, path);
     return true;
@@ -89,16 +79,6 @@ function writeNewFile(path: string, bytes: Buffer): boolean {
     throw err;
   } finally {
     rmSync(staged, { force: true });
-  }
-}
-
-/** The folder's new entries survive a crash. */
-function syncFolder(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

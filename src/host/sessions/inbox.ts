@@ -3,20 +3,10 @@
 // untrusted input from a platform or an HTTP client (DESIGN §10): its name becomes a plain file name,
 // its declared type is checked, its size is capped. The container sees in/ read-only at /session/in.
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { ChatContent } from '../../shared/session-content.ts';
+import { syncFolder, writeNewFile } from './durable-writes.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 
 /** Caps on the files of one inbound message (config.json `attachments`, docs/configuration.md). */
@@ -78,8 +68,8 @@ export function storeInboxFiles(
   const staging = join(paths.inbox, `.tmp-${messageId}-${randomBytes(6).toString('hex')}`);
   mkdirSync(staging, { mode: 0o700 });
   try {
-    for (const file of plan.stored) writeNewFile(join(staging, file.entry.name), file.data);
-    fsyncPath(staging);
+    for (const file of plan.stored) writeNewFile(join(staging, file.entry.name), file.data, 0o600);
+    syncFolder(staging);
     replaceFolder(paths.inbox, messageId, staging);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
@@ -248,28 +238,8 @@ function replaceFolder(inbox: string, messageId: string, staging: string): void 
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   renameSync(staging, target);
-  fsyncPath(inbox);
+  syncFolder(inbox);
   if (moved) rmSync(aside, { recursive: true, force: true });
-}
-
-function writeNewFile(path: string, data: Buffer): void {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  const fd = openSync(path, flags, 0o600);
-  try {
-    for (let at = 0; at < data.length;) at += writeSync(fd, data, at, data.length - at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function bytes(n: number): string {
