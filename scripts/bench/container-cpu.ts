@@ -13,22 +13,35 @@ export interface CpuCounter {
 }
 
 /**
- * Pure: the CPU counter file of a process, from its /proc/<pid>/cgroup text. cgroup v1 (a `cpuacct`
- * controller line) wins over the v2 line a hybrid host also lists, because v1 controllers own the counts.
+ * Pure: the folder of a process's cgroup for one controller, from its /proc/<pid>/cgroup text. A
+ * cgroup v1 line naming the controller wins over the v2 line a hybrid host also lists, because v1
+ * controllers own the counts.
  */
-export function cpuCounterOf(procCgroup: string, root = '/sys/fs/cgroup'): CpuCounter | null {
+export function cgroupDirOf(
+  procCgroup: string,
+  controller: string,
+  root = '/sys/fs/cgroup',
+): { version: 1 | 2; dir: string } | null {
   const lines = procCgroup.split('\n').map((line) => line.split(':'));
-  const v1 = lines.find(([, controllers]) => controllers?.split(',').includes('cpuacct'));
+  const v1 = lines.find(([, controllers]) => controllers?.split(',').includes(controller));
   if (v1?.[2]) {
-    const mount = [join(root, 'cpuacct'), join(root, 'cpu,cpuacct')].find((dir) => existsSync(dir));
-    return { version: 1, file: join(mount ?? join(root, 'cpuacct'), v1[2], 'cpuacct.usage') };
+    // Mounted under the line's own controller list (`cpu,cpuacct`) or the controller's name.
+    const mount = [join(root, v1[1]!), join(root, controller)].find((dir) => existsSync(dir));
+    return { version: 1, dir: join(mount ?? join(root, controller), v1[2]) };
   }
   const v2 = lines.find(([id, controllers]) => id === '0' && controllers === '');
   if (v2?.[2] !== undefined) {
     const mount = existsSync(join(root, 'unified')) ? join(root, 'unified') : root;
-    return { version: 2, file: join(mount, v2[2], 'cpu.stat') };
+    return { version: 2, dir: join(mount, v2[2]) };
   }
   return null;
+}
+
+/** Pure: the CPU counter file of a process, from its /proc/<pid>/cgroup text. */
+export function cpuCounterOf(procCgroup: string, root = '/sys/fs/cgroup'): CpuCounter | null {
+  const at = cgroupDirOf(procCgroup, 'cpuacct', root);
+  if (!at) return null;
+  return { version: at.version, file: join(at.dir, at.version === 1 ? 'cpuacct.usage' : 'cpu.stat') };
 }
 
 /** Pure: a counter file's text → CPU time in ms. */

@@ -1,10 +1,11 @@
 // Cold starts in bulk: N new chats send their first message at the same moment, so N sessions are
 // created and N containers started at once; then what an idle runner container costs in memory.
 // (50 at once is the throughput phase's first round.)
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { expectEcho } from './chat-client.ts';
+import { cgroupDirOf } from './container-cpu.ts';
 import { startBenchHost, stopFigures } from './host.ts';
 import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
 import { progress } from './progress.ts';
@@ -38,9 +39,12 @@ export async function startsPhase(ctx: PhaseContext) {
       };
       for (const chat of chats) chat.close();
     }
-    memory = await idleRunnerMemory(bench.runners.pids()).catch((err: unknown) => ({
-      error: err instanceof Error ? err.message : String(err),
-    }));
+    const runners = await bench.runners.pids();
+    try {
+      memory = idleRunnerMemory(runners);
+    } catch (err) {
+      memory = { error: err instanceof Error ? err.message : String(err) };
+    }
   } finally {
     stop = await bench.stop();
   }
@@ -66,8 +70,8 @@ interface MemoryFigures {
   measured: string;
 }
 
-async function idleRunnerMemory(pidsOf: Promise<Map<string, number>>): Promise<MemoryFigures> {
-  const pids = [...(await pidsOf).values()];
+function idleRunnerMemory(runners: Map<string, number>): MemoryFigures {
+  const pids = [...runners.values()];
   if (pids.length === 0) throw new Error('no running runner containers');
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const status = pids.map((pid) => readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -87,17 +91,9 @@ async function idleRunnerMemory(pidsOf: Promise<Map<string, number>>): Promise<M
 /** The memory cgroup usage (bytes) of the container holding `pid`: cgroup v1 or v2; null if unreadable. */
 function cgroupMemoryBytes(pid: number): number | null {
   try {
-    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-      .split('\n')
-      .map((line) => line.split(':'));
-    const v1 = lines.find(([, controllers]) => controllers?.split(',').includes('memory'));
-    const file = v1?.[2]
-      ? join('/sys/fs/cgroup/memory', v1[2], 'memory.usage_in_bytes')
-      : join(
-          existsSync('/sys/fs/cgroup/unified') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup',
-          lines.find(([id]) => id === '0')?.[2] ?? '',
-          'memory.current',
-        );
+    const at = cgroupDirOf(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), 'memory');
+    if (!at) return null;
+    const file = join(at.dir, at.version === 1 ? 'memory.usage_in_bytes' : 'memory.current');
     return Number(readFileSync(file, 'utf8').trim());
   } catch {
     return null;

@@ -1,7 +1,8 @@
 // When containers exit, learned from one stream of the engine's events instead of one `wait` request
 // per container. Podman 4.3 answers a `wait` by polling the container's state, each poll taking the
 // container's lock and running the OCI runtime's `state`: 10 waits slowed 10 simultaneous starts
-// threefold, and 50 waits made 50 starts take minutes (docs/benchmarks.md, "Bulk cold starts").
+// threefold, and with 50 the first replies took 60-75 s (docs/benchmarks.md, "Halving the cost per
+// message").
 // The stream is open only while someone waits. An exit the stream may have missed (it was not open
 // yet, or broke) is found by asking the engine once: when a wait begins, after each (re)connection,
 // and every SAFETY_POLL_MS.

@@ -75,7 +75,7 @@ export function closeKeptFile(path: string): void {
   drop(path);
 }
 
-/** How many handles are open now (status and tests). */
+/** How many handles are open now (for tests). */
 export const keptFileCount = (): number => kept.size;
 
 const isBusy = (err: unknown) => String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');

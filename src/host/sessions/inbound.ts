@@ -117,7 +117,7 @@ export function foldAcks(paths: SessionPaths): number {
     db.prepare("SELECT id FROM messages_in WHERE status = 'pending'").pluck().all(),
   ) as string[];
   if (pending.length === 0) return 0;
-  // A short wait for the runner's lock: the sweep reads a locked file again next tick.
+  // No wait for the runner's lock: the sweep reads a locked file again next tick.
   const acks = withOutbound(
     paths,
     'read',
@@ -180,11 +180,15 @@ export function writeDestinations(paths: SessionPaths, destinations: readonly De
     // Rewritten before every container start, and unchanged nearly always: a durable commit (four
     // fsyncs) only when the list differs.
     const current = db
-      .prepare('SELECT name, kind, channel_type, platform_id, agent_group_id FROM destinations ORDER BY name')
+      .prepare('SELECT name, kind, channel_type, platform_id, agent_group_id FROM destinations')
       .raw()
-      .all();
-    const wanted = [...rows].sort(([a], [b]) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
-    if (JSON.stringify(current) === JSON.stringify(wanted)) return;
+      .all() as unknown[][];
+    const asText = (list: unknown[][]) =>
+      list
+        .map((row) => JSON.stringify(row))
+        .sort()
+        .join('\n');
+    if (asText(current) === asText(rows)) return;
     const insert = db.prepare(
       'INSERT INTO destinations (name, kind, channel_type, platform_id, agent_group_id) VALUES (?, ?, ?, ?, ?)',
     );
