@@ -1,8 +1,12 @@
-// One web chat conversation driven over the documented HTTP API (docs/channels.md): POST a message,
-// read the reply from the chat's server-sent-event stream, and time both ends.
+// Web chat conversations for the benchmark. The HTTP clients run in a process of their own
+// (load-generator.ts), so the host process's CPU time is the host's alone; this side matches each
+// reply with the host's own record of delivering it.
+import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { withTimeout } from './deadline.ts';
-import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
+import { fileURLToPath } from 'node:url';
+import type { LoadAnswer, LoadCommand, SentMessage } from './load-generator.ts';
+
+const LOAD_GENERATOR = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
 
 export interface ReplyTiming {
   /** The posted message's id; the reply event's `inReplyTo`. */
@@ -30,78 +34,78 @@ export interface ChatClient {
   close(): void;
 }
 
+/** When the host reported a delivery: `at` in this process's performance.now(), `epochMs` from Date.now(). */
 type WaitForDelivered = (key: string, timeoutMs: number) => Promise<{ at: number; epochMs: number }>;
 
-interface SseReply {
-  at: number;
-  key: string;
-  text: string;
+export interface LoadGenerator {
+  chat(name: string): Promise<ChatClient>;
+  stop(): void;
 }
 
-export async function createChatClient(
-  baseUrl: string,
-  name: string,
-  deliveredAt: WaitForDelivered,
-): Promise<ChatClient> {
-  const abort = new AbortController();
-  const replies = new Map<string, SseReply>();
-  const waiters = new Map<string, (reply: SseReply) => void>();
-  let counter = 0;
-
-  const events = await fetch(`${baseUrl}/webchat/api/events?chat=${encodeURIComponent(name)}`, {
-    signal: abort.signal,
+/** Starts the client process; its chats talk to the host at `baseUrl`. */
+export function startLoadGenerator(baseUrl: string, deliveredAt: WaitForDelivered): LoadGenerator {
+  const child: ChildProcess = fork(LOAD_GENERATOR, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const pending = new Map<number, { resolve: (sent?: SentMessage) => void; reject: (err: Error) => void }>();
+  let nextReq = 0;
+  let exited: Error | undefined;
+  child.on('message', (answer: LoadAnswer) => {
+    const waiter = pending.get(answer.req);
+    pending.delete(answer.req);
+    if (answer.ok) waiter?.resolve(answer.sent);
+    else waiter?.reject(new Error(answer.error));
   });
-  if (events.status !== 200 || !events.body)
-    throw new Error(`event stream of ${name}: HTTP ${events.status}`);
-  const body = events.body;
-  void (async () => {
-    for await (const { event, data } of readServerSentEvents(body)) {
-      if (event !== 'message') continue;
-      const reply = JSON.parse(data) as { id: string; inReplyTo: string | null; text: string };
-      if (!reply.inReplyTo) continue;
-      const seen = { at: performance.now(), key: reply.id, text: reply.text };
-      replies.set(reply.inReplyTo, seen);
-      waiters.get(reply.inReplyTo)?.(seen);
-    }
-  })().catch(() => undefined); // ends with an AbortError on close()
+  child.on('exit', (code, signal) => {
+    exited = new Error(`the load generator exited (${signal ?? code})`);
+    for (const waiter of pending.values()) waiter.reject(exited);
+    pending.clear();
+  });
 
-  return { name, send, close: () => abort.abort() };
+  return {
+    async chat(name) {
+      await request({ op: 'open', baseUrl, chat: name });
+      return chatClient(name);
+    },
+    stop: () => child.kill(),
+  };
 
-  async function send(text: string, timeoutMs = 30_000): Promise<ReplyTiming> {
-    const id = `${name}-${++counter}`;
-    const reply = new Promise<SseReply>((resolve) => {
-      const early = replies.get(id);
-      if (early) resolve(early);
-      else waiters.set(id, resolve);
+  function request(command: DistributiveOmit<LoadCommand, 'req'>): Promise<SentMessage | undefined> {
+    if (exited) return Promise.reject(exited);
+    const req = ++nextReq;
+    return new Promise((resolve, reject) => {
+      pending.set(req, { resolve, reject });
+      child.send({ ...command, req });
     });
-    const sentAtEpochMs = Date.now();
-    const sent = performance.now();
-    const response = await fetch(`${baseUrl}/webchat/api/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ chat: name, sender: { id: 'bench', name: 'Bench' }, text, id }),
-    });
-    const accepted = performance.now();
-    if (response.status !== 202) {
-      throw new Error(`POST ${id} to ${name}: HTTP ${response.status} ${await response.text()}`);
-    }
-    await response.arrayBuffer();
-    const seen = await withTimeout(reply, timeoutMs, `no reply to ${id} in ${name} within ${timeoutMs} ms`);
-    waiters.delete(id);
-    const delivered = await deliveredAt(seen.key, timeoutMs);
+  }
+
+  function chatClient(name: string): ChatClient {
+    let counter = 0;
     return {
-      id,
-      key: seen.key,
-      sessionId: seen.key.slice(0, seen.key.indexOf(':')),
-      sentAtEpochMs,
-      acceptedMs: accepted - sent,
-      deliveredMs: delivered.at - sent,
-      deliveredAtEpochMs: delivered.epochMs,
-      sseMs: seen.at - sent,
-      text: seen.text,
+      name,
+      close: () => {
+        if (!exited) child.send({ op: 'close', chat: name } satisfies LoadCommand);
+      },
+      async send(text, timeoutMs = 30_000) {
+        const id = `${name}-${++counter}`;
+        const sent = (await request({ op: 'send', chat: name, id, text, timeoutMs }))!;
+        const delivered = await deliveredAt(sent.key, timeoutMs);
+        const deliveredAtEpoch = performance.timeOrigin + delivered.at;
+        return {
+          id,
+          key: sent.key,
+          sessionId: sent.key.slice(0, sent.key.indexOf(':')),
+          sentAtEpochMs: sent.sentAt,
+          acceptedMs: sent.acceptedAt - sent.sentAt,
+          deliveredMs: deliveredAtEpoch - sent.sentAt,
+          deliveredAtEpochMs: delivered.epochMs,
+          sseMs: sent.seenAt - sent.sentAt,
+          text: sent.text,
+        };
+      },
     };
   }
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The scripted provider without a script echoes: anything else means the wrong reply was timed. */
 export function expectEcho(reply: ReplyTiming, text: string): ReplyTiming {

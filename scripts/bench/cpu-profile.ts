@@ -1,4 +1,4 @@
-// A CPU profile of this process (the host and its load generator) over one stretch of a phase, taken
+// A CPU profile of this process (the host) over one stretch of a phase, taken
 // with the inspector in-process (the same sampler as `node --cpu-prof`), and its self-time summary.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/host/config.ts';
 import { createDockerRuntime, findEngineSocket, removeOrphans } from '../../src/host/containers/index.ts';
 import { startHost, type RunningHost } from '../../src/host/index.ts';
 import { createLogger } from '../../src/host/logger.ts';
-import { createChatClient, type ChatClient } from './chat-client.ts';
+import { startLoadGenerator, type ChatClient } from './chat-client.ts';
 import { containerCpu, type ContainerCpu } from './container-cpu.ts';
 import { withTimeout } from './deadline.ts';
 import { progress } from './progress.ts';
@@ -90,7 +90,7 @@ export async function startBenchHost(opts: BenchHostOptions): Promise<BenchHost>
   });
   const startMs = performance.now() - started;
   const runners = await containerCpu(config.dockerHost, config.installId);
-  const clients = new Set<ChatClient>();
+  const load = startLoadGenerator(host.url, deliveredAt);
 
   return {
     host,
@@ -98,13 +98,9 @@ export async function startBenchHost(opts: BenchHostOptions): Promise<BenchHost>
     startMs,
     runners,
     deliveredAt,
-    async chat(name) {
-      const client = await createChatClient(host.url, name, deliveredAt);
-      clients.add(client);
-      return client;
-    },
+    chat: (name) => load.chat(name),
     async stop() {
-      for (const client of clients) client.close();
+      load.stop();
       const stopping = performance.now();
       try {
         await host.stop();

@@ -11,7 +11,6 @@ import { startBenchHost, stopFigures, type BenchHost, type StopReport } from './
 import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
 import { REPO_ROOT } from '../../src/host/repo.ts';
 import { progress } from './progress.ts';
-import { countCommits, type CommitCounter } from './sqlite-commits.ts';
 import { measureSqliteIo } from './sqlite-io.ts';
 import { round, summarize } from './stats.ts';
 
@@ -23,8 +22,6 @@ const SERVER_SIDE =
 /** Warm, cold and long-history latency against one host with file-change events (the normal set-up). */
 export async function latencyPhase(ctx: PhaseContext) {
   const { exchanges } = ctx.plan.history;
-  // Before the host opens anything: every statement of this process is counted from here on.
-  const commits = countCommits();
   await seedLongHistory(ctx.dataDir, ctx.groupsDir, 'history', exchanges);
   const bench = await startBenchHost({ dataDir: ctx.dataDir, groupsDir: ctx.groupsDir, maxContainers: 16 });
   progress(`host started in ${bench.startMs.toFixed(0)} ms`);
@@ -38,7 +35,7 @@ export async function latencyPhase(ctx: PhaseContext) {
     warm = await runWarm(bench, 'warm', {
       ...ctx.plan.warm,
       timeoutMs: REPLY_TIMEOUT_MS,
-      io: { messages: ctx.plan.warm.ioMessages, commits },
+      io: { messages: ctx.plan.warm.ioMessages },
       ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}),
     });
     progress(`cold: ${ctx.plan.cold.chats} new chats one after another`);
@@ -68,6 +65,7 @@ export async function latencyPhase(ctx: PhaseContext) {
       accept_p50_ms: summarize(warm.samples.map((s) => s.acceptedMs)).p50_ms,
       first_message_ms: round(warm.first.deliveredMs),
       host_process_cpu_ms_per_message: warm.cpuMsPerMessage,
+      host_process_cpu_split: warm.cpuSplitMsPerMessage,
       runner_cpu_ms_per_msg: warm.runnerCpuMsPerMessage,
       host_event_loop_utilization: warm.eventLoopUtilization,
       breakdown: breakdownOf(warmMarks.marks),
@@ -140,7 +138,7 @@ export interface WarmOptions {
   pauseMs: number;
   timeoutMs: number;
   /** After the timed messages: this many more, untimed, counting SQLite opens, commits and fsyncs. */
-  io?: { messages: number; commits: CommitCounter };
+  io?: { messages: number };
   /** Profile the host over the measured messages and write the profile here (`--profile`). */
   profileDir?: string;
 }
@@ -149,8 +147,10 @@ export interface WarmRun {
   /** The chat's first message: container start included, not counted as warm. */
   first: ReplyTiming;
   samples: ReplyTiming[];
-  /** CPU time of this process (host and client) per measured message, and its event loop's busy share. */
+  /** CPU time of the host's process per measured message, and its event loop's busy share. */
   cpuMsPerMessage: number;
+  /** The same CPU split into user and kernel (system) time. */
+  cpuSplitMsPerMessage: { user: number; system: number };
   /** The chat's container's cgroup CPU per measured message; null when its cgroup was unreadable. */
   runnerCpuMsPerMessage: number | null;
   eventLoopUtilization: number;
@@ -190,6 +190,10 @@ export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOpti
     first,
     samples,
     cpuMsPerMessage: round((used.user + used.system) / 1000 / opts.samples, 2),
+    cpuSplitMsPerMessage: {
+      user: round(used.user / 1000 / opts.samples, 2),
+      system: round(used.system / 1000 / opts.samples, 2),
+    },
     runnerCpuMsPerMessage: runner.containers > 0 ? round(runner.ms / opts.samples, 2) : null,
     eventLoopUtilization: round(utilization, 3),
     ...(sqlite ? { sqlite } : {}),

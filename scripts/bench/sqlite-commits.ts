@@ -32,16 +32,23 @@ export function endedWithCommit(
 export interface CommitCounter {
   /** Commits since the counter was made, by database file. */
   counts(): FileCounts;
+  /** Puts the unwrapped methods back: what runs afterwards is neither counted nor slowed. */
+  stop(): void;
 }
 
-/** Wraps Statement.prototype.run/get/all once per process; the counter only counts. */
+/**
+ * Wraps Statement.prototype.run/get/all until stop(); statements prepared before are counted too
+ * (methods are looked up on the prototype at each call). One counter at a time.
+ */
 export function countCommits(): CommitCounter {
   const counts: FileCounts = { inbound: 0, outbound: 0, central: 0, other: 0 };
   const probe = new Database(':memory:');
   const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, unknown>;
   probe.close();
+  const originals = new Map<string, unknown>();
   for (const method of ['run', 'get', 'all'] as const) {
     const original = proto[method] as (...args: unknown[]) => unknown;
+    originals.set(method, original);
     proto[method] = function (this: CountedStatement, ...args: unknown[]) {
       const was = this.database.inTransaction;
       const result = original.apply(this, args);
@@ -51,5 +58,10 @@ export function countCommits(): CommitCounter {
       return result;
     };
   }
-  return { counts: () => ({ ...counts }) };
+  return {
+    counts: () => ({ ...counts }),
+    stop: () => {
+      for (const [method, original] of originals) proto[method] = original;
+    },
+  };
 }

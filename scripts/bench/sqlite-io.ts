@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expectEcho, type ChatClient } from './chat-client.ts';
 import type { BenchHost } from './host.ts';
-import type { CommitCounter } from './sqlite-commits.ts';
+import { countCommits } from './sqlite-commits.ts';
 import { traceSqliteSyscalls, type FileCounts, type SqliteSyscalls } from './sqlite-syscalls.ts';
 import { round } from './stats.ts';
 
@@ -14,12 +14,11 @@ export interface SqliteIoOptions {
   timeoutMs: number;
   /** The chat's session: its container is the runner traced. */
   sessionId: string;
-  commits: CommitCounter;
 }
 
 const METHOD =
-  'strace -f -y -e trace=openat,unlink,unlinkat,fsync,fdatasync attached to this process (host and ' +
-  "client) and to the chat's runner process, over messages of their own (not the timed ones); opens = " +
+  'strace -f -y -e trace=openat,unlink,unlinkat,fsync,fdatasync attached to the host process ' +
+  "and to the chat's runner process, over messages of their own (not the timed ones); opens = " +
   'openat of a *.db file, journal_commits = *.db-journal unlinked (one per DELETE-journal write ' +
   'transaction), fsyncs = fsync/fdatasync of a database file, its journal or its folder. host.commits: ' +
   "better-sqlite3's Statement run/get/all wrapped in this process (WAL commits of the central DB included)";
@@ -32,7 +31,7 @@ export async function measureSqliteIo(bench: BenchHost, chat: ChatClient, opts: 
   const dir = bench.config.dataDir;
   const host = await traceSqliteSyscalls([process.pid], join(dir, 'strace-host.txt'));
   const runner = await traceSqliteSyscalls(runnerPids, join(dir, 'strace-runner.txt'));
-  const commitsBefore = opts.commits.counts();
+  const commits = countCommits();
   let hostCounts: SqliteSyscalls;
   let runnerCounts: SqliteSyscalls;
   try {
@@ -41,14 +40,14 @@ export async function measureSqliteIo(bench: BenchHost, chat: ChatClient, opts: 
       expectEcho(await chat.send(`counted ${i}`, opts.timeoutMs), `counted ${i}`);
     }
   } finally {
+    commits.stop();
     hostCounts = await host.stop();
     runnerCounts = await runner.stop();
   }
-  const commitsAfter = opts.commits.counts();
-  const perMessage = (counts: FileCounts, before?: FileCounts) => {
+  const perMessage = (counts: FileCounts) => {
     const result = {} as FileCounts;
     for (const key of Object.keys(counts) as (keyof FileCounts)[]) {
-      result[key] = round((counts[key] - (before?.[key] ?? 0)) / opts.messages, 2);
+      result[key] = round(counts[key] / opts.messages, 2);
     }
     return result;
   };
@@ -59,7 +58,7 @@ export async function measureSqliteIo(bench: BenchHost, chat: ChatClient, opts: 
   });
   return {
     messages: opts.messages,
-    host: { ...side(hostCounts), commits: perMessage(commitsAfter, commitsBefore) },
+    host: { ...side(hostCounts), commits: perMessage(commits.counts()) },
     runner: side(runnerCounts),
     measured: METHOD,
   };

@@ -85,7 +85,7 @@ export async function throughputPhase(ctx: PhaseContext) {
     },
     memory: {
       host_rss_mb: rssMb,
-      measured: `RSS after a GC of the process running the host (and its load generator), ${chatCount} sessions running`,
+      measured: `RSS after a GC of the host process, ${chatCount} sessions running`,
     },
   };
 }

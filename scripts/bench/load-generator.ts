@@ -1,0 +1,109 @@
+// The benchmark's web chat users, in a process of their own so that the host's CPU figures are the
+// host's alone. The parent sends commands over the IPC channel (see chat-client.ts); each chat posts
+// over the documented HTTP API (docs/channels.md) and reads its replies from its event stream.
+// Times are epoch milliseconds with sub-millisecond resolution (timeOrigin + now), comparable
+// across the two processes.
+import { performance } from 'node:perf_hooks';
+import { withTimeout } from './deadline.ts';
+import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
+
+export type LoadCommand =
+  | { op: 'open'; req: number; baseUrl: string; chat: string }
+  | { op: 'send'; req: number; chat: string; id: string; text: string; timeoutMs: number }
+  | { op: 'close'; chat: string };
+
+export type LoadAnswer =
+  | { req: number; ok: true; sent?: SentMessage }
+  | { req: number; ok: false; error: string };
+
+export interface SentMessage {
+  /** `${sessionId}:${messageOutId}` of the reply (its event id). */
+  key: string;
+  text: string;
+  /** Epoch ms: POST sent, 202 received, reply event read from the stream. */
+  sentAt: number;
+  acceptedAt: number;
+  seenAt: number;
+}
+
+interface SeenReply {
+  at: number;
+  key: string;
+  text: string;
+}
+
+interface OpenChat {
+  baseUrl: string;
+  abort: AbortController;
+  replies: Map<string, SeenReply>;
+  waiters: Map<string, (reply: SeenReply) => void>;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const chats = new Map<string, OpenChat>();
+
+process.on('message', (command: LoadCommand) => {
+  if (command.op === 'close') {
+    chats.get(command.chat)?.abort.abort();
+    chats.delete(command.chat);
+    return;
+  }
+  const work = command.op === 'open' ? open(command.baseUrl, command.chat).then(() => undefined) : send(command);
+  work.then(
+    (sent) => answer(sent ? { req: command.req, ok: true, sent } : { req: command.req, ok: true }),
+    (err: unknown) =>
+      answer({ req: command.req, ok: false, error: err instanceof Error ? err.message : String(err) }),
+  );
+});
+// The parent went away: nothing left to drive.
+process.on('disconnect', () => process.exit(0));
+
+function answer(message: LoadAnswer): void {
+  process.send!(message);
+}
+
+async function open(baseUrl: string, name: string): Promise<void> {
+  const chat: OpenChat = { baseUrl, abort: new AbortController(), replies: new Map(), waiters: new Map() };
+  const events = await fetch(`${baseUrl}/webchat/api/events?chat=${encodeURIComponent(name)}`, {
+    signal: chat.abort.signal,
+  });
+  if (events.status !== 200 || !events.body) throw new Error(`event stream of ${name}: HTTP ${events.status}`);
+  const body = events.body;
+  void (async () => {
+    for await (const { event, data } of readServerSentEvents(body)) {
+      if (event !== 'message') continue;
+      const reply = JSON.parse(data) as { id: string; inReplyTo: string | null; text: string };
+      if (!reply.inReplyTo) continue;
+      const seen = { at: now(), key: reply.id, text: reply.text };
+      chat.replies.set(reply.inReplyTo, seen);
+      chat.waiters.get(reply.inReplyTo)?.(seen);
+    }
+  })().catch(() => undefined); // ends with an AbortError on close
+  chats.set(name, chat);
+}
+
+async function send(command: Extract<LoadCommand, { op: 'send' }>): Promise<SentMessage> {
+  const chat = chats.get(command.chat);
+  if (!chat) throw new Error(`chat ${command.chat} is not open`);
+  const { id, text, timeoutMs } = command;
+  const reply = new Promise<SeenReply>((resolve) => {
+    const early = chat.replies.get(id);
+    if (early) resolve(early);
+    else chat.waiters.set(id, resolve);
+  });
+  const sentAt = now();
+  const response = await fetch(`${chat.baseUrl}/webchat/api/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ chat: command.chat, sender: { id: 'bench', name: 'Bench' }, text, id }),
+  });
+  const acceptedAt = now();
+  if (response.status !== 202) {
+    throw new Error(`POST ${id} to ${command.chat}: HTTP ${response.status} ${await response.text()}`);
+  }
+  await response.arrayBuffer();
+  const seen = await withTimeout(reply, timeoutMs, `no reply to ${id} in ${command.chat} within ${timeoutMs} ms`);
+  chat.waiters.delete(id);
+  chat.replies.delete(id);
+  return { key: seen.key, text: seen.text, sentAt, acceptedAt, seenAt: seen.at };
+}
