@@ -1,7 +1,7 @@
 // What wakes the idle runner: a commit of the host's to inbound.db in the in/ folder, or the
 // fallback poll when events are off or missed.
-import { watch, type FSWatcher } from 'node:fs';
-import { endsCommit } from '../../../src/shared/commit-events.ts';
+import type { FSWatcher } from 'node:fs';
+import { watchCommits } from '../../../src/shared/commit-events.ts';
 
 export type WakeReason = 'event' | 'poll' | 'stop';
 
@@ -19,11 +19,15 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
   if (opts.watch) {
     // Only a finished commit of inbound.db wakes it: earlier events of the same commit would have it
     // read while the host still holds the lock (shared/commit-events.ts).
-    watcher = watch(opts.dir, { persistent: false }, (_event, file) => {
-      if (!endsCommit(opts.dir, 'inbound.db', file)) return;
-      changed = true;
-      notify?.();
-    });
+    watcher = watchCommits(
+      opts.dir,
+      'inbound.db',
+      () => {
+        changed = true;
+        notify?.();
+      },
+      { persistent: false },
+    );
     watcher.on('error', opts.onError);
   }
 

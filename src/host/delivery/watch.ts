@@ -1,8 +1,8 @@
 // While a container runs, delivery reacts to its writes at once (a watcher on the session's out/), with
 // a poll behind it for the events a watcher misses.
-import { watch, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { getSession } from '../../db/sessions.ts';
-import { endsCommit } from '../../shared/commit-events.ts';
+import { watchCommits } from '../../shared/commit-events.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import type { DeliveryDeps } from './deps.ts';
 
@@ -24,8 +24,8 @@ export function createOutWatch(deps: WatchDeps, deliver: (sessionId: string) => 
       // One pass per commit of outbound.db, once it is complete (shared/commit-events.ts): the
       // heartbeat and outbox files, and the commit's own earlier events, would only cause empty
       // passes or reads that wait for the runner's lock (the fallback poll covers a missed event).
-      const watcher = watch(outDir, (_event, file) => {
-        if (endsCommit(outDir, 'outbound.db', file)) deliver(sessionId);
+      const watcher = watchCommits(outDir, 'outbound.db', () => {
+        if (watched.has(sessionId)) deliver(sessionId);
       });
       watcher.on('error', () => watcher.close());
       watched.set(sessionId, watcher);

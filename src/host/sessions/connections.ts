@@ -9,7 +9,7 @@
 // path names now with the one that was opened (a folder removed and made again, a file the container
 // swapped), and the caller's own check runs on every use too (outbound.db's schema, output.ts).
 import { lstatSync } from 'node:fs';
-import { cacheStatements } from '../../db/statement-cache.ts';
+import { cacheStatements } from '../../shared/statement-cache.ts';
 import type { SessionDb } from '../../shared/session-contract.ts';
 
 /** A handle unused this long is closed. */
@@ -30,6 +30,8 @@ interface Kept {
   transient?: boolean;
   /** Anything the opener wants to remember about this handle (outbound.db: its checked schema version). */
   verified?: unknown;
+  /** The busy timeout last set on the handle, so a use sets it only when it wants another. */
+  lockWaitMs?: number;
 }
 
 const kept = new Map<string, Kept>();
@@ -43,7 +45,7 @@ let idleTimer: NodeJS.Timeout | undefined;
 export function withKeptFile<T>(
   path: string,
   open: () => SessionDb,
-  work: (db: SessionDb, entry: { verified?: unknown }) => T,
+  work: (db: SessionDb, entry: { verified?: unknown; lockWaitMs?: number }) => T,
 ): T {
   const entry = current(path) ?? keep(path, open());
   entry.lastUsed = Date.now();

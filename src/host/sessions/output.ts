@@ -95,7 +95,10 @@ export function withOutbound<T>(
       link,
       () => hardened(open()),
       (db, checked) => {
-        db.prepare(`PRAGMA busy_timeout = ${Math.trunc(lockWaitMs)}`).run();
+        if (checked.lockWaitMs !== lockWaitMs) {
+          db.pragma(`busy_timeout = ${Math.trunc(lockWaitMs)}`);
+          checked.lockWaitMs = lockWaitMs;
+        }
         return db.transaction(() => {
           const version = db.prepare('PRAGMA schema_version').pluck().get();
           if (checked.verified !== version) {
