@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrate.ts';
-import { cacheStatements } from './statement-cache.ts';
+import { cacheStatements } from '../shared/statement-cache.ts';
 
 export type Db = Database.Database;
 

@@ -1,7 +1,7 @@
-// db.prepare compiling once per SQL text (src/db/statement-cache.ts), on a real in-memory database.
+// db.prepare compiling once per SQL text (src/shared/statement-cache.ts), on a real in-memory database.
 import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
-import { cacheStatements } from '../../src/db/statement-cache.ts';
+import { cacheStatements } from '../../src/shared/statement-cache.ts';
 
 const db = () => {
   const d = cacheStatements(new Database(':memory:'));

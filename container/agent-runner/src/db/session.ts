@@ -12,6 +12,7 @@ import {
   type SessionDb,
 } from '../../../../src/shared/session-contract.ts';
 import { outboundOperation, type OutboundOperation } from '../../../../src/shared/session-content.ts';
+import { cacheStatements } from '../../../../src/shared/statement-cache.ts';
 
 export interface RunnerSession {
   sessionId: string;
@@ -24,19 +25,19 @@ export function openRunnerSession(opts: {
   inboundPath: string;
   outboundPath: string;
 }): RunnerSession {
-  const inbound = openSessionFile({
-    sessionId: opts.sessionId,
-    file: 'inbound',
-    path: opts.inboundPath,
-    readonly: true,
-  });
+  // Both stay open for the runner's life: each statement is compiled once.
+  const inbound = cacheStatements(
+    openSessionFile({ sessionId: opts.sessionId, file: 'inbound', path: opts.inboundPath, readonly: true }),
+  );
   try {
-    const outbound = openSessionFile({
-      sessionId: opts.sessionId,
-      file: 'outbound',
-      path: opts.outboundPath,
-      readonly: false,
-    });
+    const outbound = cacheStatements(
+      openSessionFile({
+        sessionId: opts.sessionId,
+        file: 'outbound',
+        path: opts.outboundPath,
+        readonly: false,
+      }),
+    );
     return { sessionId: opts.sessionId, inbound, outbound };
   } catch (err) {
     inbound.close();
@@ -51,8 +52,9 @@ export function closeRunnerSession(session: RunnerSession): void {
 
 /**
  * Pending inbound rows that are due and not yet finished by any runner, in seq order. A row an
- * earlier runner claimed ('processing') and never finished is returned again. Acks are looked up
- * per pending row, so the cost follows the work waiting, not the session's history.
+ * earlier runner claimed ('processing') and never finished is returned again. The host folds acks
+ * into messages_in only now and then (its sweep), so finished rows stay 'pending' for a while: their
+ * acks are looked up in one read, so the cost follows the rows waiting, not the session's history.
  */
 export function readPendingMessages(session: RunnerSession, now: string): MessageInRow[] {
   const rows = session.inbound
@@ -62,11 +64,16 @@ export function readPendingMessages(session: RunnerSession, now: string): Messag
     )
     .all(now) as MessageInRow[];
   if (rows.length === 0) return rows;
-  const ack = session.outbound.prepare('SELECT status FROM processing_ack WHERE message_id = ?').pluck();
-  return rows.filter((row) => {
-    const status = ack.get(row.id) as AckStatus | undefined;
-    return status !== 'completed' && status !== 'failed';
-  });
+  const finished = new Set(
+    session.outbound
+      .prepare(
+        `SELECT message_id FROM processing_ack
+         WHERE status IN ('completed', 'failed') AND message_id IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck()
+      .all(JSON.stringify(rows.map((row) => row.id))) as string[],
+  );
+  return rows.filter((row) => !finished.has(row.id));
 }
 
 export interface NewMessageOut {

@@ -1,5 +1,5 @@
-// Compiling a statement costs more than running most of Warren's: the host's hot paths call
-// `db.prepare(sql)` where they use it, so each connection keeps what it compiled, by SQL text.
+// Compiling a statement costs more than running most of Warren's: the host's and the runner's hot
+// paths call `db.prepare(sql)` where they use it, so each connection keeps what it compiled, by SQL text.
 import type Database from 'better-sqlite3';
 
 /** Distinct SQL texts kept per connection; past it the cache starts afresh (SQL built from input). */
