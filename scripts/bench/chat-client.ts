@@ -31,6 +31,8 @@ export interface ChatClient {
   name: string;
   /** Posts one message and resolves once its reply has arrived; one message in flight per chat. */
   send(text: string, timeoutMs?: number): Promise<ReplyTiming>;
+  /** Posts the texts one at a time, each `pauseMs` after the previous reply (one request to the client process). */
+  sendSeries(texts: readonly string[], opts: { pauseMs: number; timeoutMs: number }): Promise<ReplyTiming[]>;
   close(): void;
 }
 
@@ -45,7 +47,10 @@ export interface LoadGenerator {
 /** Starts the client process; its chats talk to the host at `baseUrl`. */
 export function startLoadGenerator(baseUrl: string, deliveredAt: WaitForDelivered): LoadGenerator {
   const child: ChildProcess = fork(LOAD_GENERATOR, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const pending = new Map<number, { resolve: (sent?: SentMessage) => void; reject: (err: Error) => void }>();
+  const pending = new Map<
+    number,
+    { resolve: (sent?: SentMessage[]) => void; reject: (err: Error) => void }
+  >();
   let nextReq = 0;
   let exited: Error | undefined;
   child.on('message', (answer: LoadAnswer) => {
@@ -68,7 +73,7 @@ export function startLoadGenerator(baseUrl: string, deliveredAt: WaitForDelivere
     stop: () => child.kill(),
   };
 
-  function request(command: DistributiveOmit<LoadCommand, 'req'>): Promise<SentMessage | undefined> {
+  function request(command: DistributiveOmit<LoadCommand, 'req'>): Promise<SentMessage[] | undefined> {
     if (exited) return Promise.reject(exited);
     const req = ++nextReq;
     return new Promise((resolve, reject) => {
@@ -79,28 +84,36 @@ export function startLoadGenerator(baseUrl: string, deliveredAt: WaitForDelivere
 
   function chatClient(name: string): ChatClient {
     let counter = 0;
-    return {
+    const client: ChatClient = {
       name,
       close: () => {
         if (!exited) child.send({ op: 'close', chat: name } satisfies LoadCommand);
       },
-      async send(text, timeoutMs = 30_000) {
-        const id = `${name}-${++counter}`;
-        const sent = (await request({ op: 'send', chat: name, id, text, timeoutMs }))!;
-        const delivered = await deliveredAt(sent.key, timeoutMs);
-        const deliveredAtEpoch = performance.timeOrigin + delivered.at;
-        return {
-          id,
-          key: sent.key,
-          sessionId: sent.key.slice(0, sent.key.indexOf(':')),
-          sentAtEpochMs: sent.sentAt,
-          acceptedMs: sent.acceptedAt - sent.sentAt,
-          deliveredMs: deliveredAtEpoch - sent.sentAt,
-          deliveredAtEpochMs: delivered.epochMs,
-          sseMs: sent.seenAt - sent.sentAt,
-          text: sent.text,
-        };
+      send: async (text, timeoutMs = 30_000) =>
+        (await client.sendSeries([text], { pauseMs: 0, timeoutMs }))[0]!,
+      async sendSeries(texts, { pauseMs, timeoutMs }) {
+        const messages = texts.map((text) => ({ id: `${name}-${++counter}`, text }));
+        const sent = (await request({ op: 'send', chat: name, messages, pauseMs, timeoutMs }))!;
+        return Promise.all(sent.map((s, i) => timing(messages[i]!.id, s, timeoutMs)));
       },
+    };
+    return client;
+  }
+
+  /** The client's times and the host's record of delivering the reply, on one clock. */
+  async function timing(id: string, sent: SentMessage, timeoutMs: number): Promise<ReplyTiming> {
+    const delivered = await deliveredAt(sent.key, timeoutMs);
+    const deliveredAtEpoch = performance.timeOrigin + delivered.at;
+    return {
+      id,
+      key: sent.key,
+      sessionId: sent.key.slice(0, sent.key.indexOf(':')),
+      sentAtEpochMs: sent.sentAt,
+      acceptedMs: sent.acceptedAt - sent.sentAt,
+      deliveredMs: deliveredAtEpoch - sent.sentAt,
+      deliveredAtEpochMs: delivered.epochMs,
+      sseMs: sent.seenAt - sent.sentAt,
+      text: sent.text,
     };
   }
 }

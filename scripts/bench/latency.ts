@@ -1,7 +1,6 @@
 // Latency: one chat answered message by message (warm, also with a long history and on plain polling),
 // and the first messages of new chats (cold).
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { breakdownOf, readMarks, serverLatencies, toChannelLatencies } from './breakdown.ts';
 import { expectEcho, type ChatClient, type ReplyTiming } from './chat-client.ts';
 import { cpuDelta } from './container-cpu.ts';
@@ -12,7 +11,7 @@ import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
 import { REPO_ROOT } from '../../src/host/repo.ts';
 import { progress } from './progress.ts';
 import { measureSqliteIo } from './sqlite-io.ts';
-import { round, summarize } from './stats.ts';
+import { median, round, summarize } from './stats.ts';
 
 const SERVER_SIDE =
   'server side, as the target defines it: the web chat channel accepted the POST (message timestamp) -> ' +
@@ -162,26 +161,26 @@ export interface WarmRun {
 export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOptions): Promise<WarmRun> {
   const chat = await bench.chat(chatName);
   const first = await chat.send('hello', opts.timeoutMs);
-  for (let i = 0; i < opts.warmup; i++) {
-    await sleep(opts.pauseMs);
-    await chat.send(`warm-up ${i}`, opts.timeoutMs);
-  }
-  const samples: ReplyTiming[] = [];
+  const series = { pauseMs: opts.pauseMs, timeoutMs: opts.timeoutMs };
+  await chat.sendSeries(
+    Array.from({ length: opts.warmup }, (_, i) => `warm-up ${i}`),
+    series,
+  );
   const runnerPids = await bench.runners.pids(first.sessionId);
   const runnerCpu = bench.runners.read(runnerPids);
   const profiler = opts.profileDir ? await startProfiler() : undefined;
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
-  for (let i = 0; i < opts.samples; i++) {
-    await sleep(opts.pauseMs);
-    samples.push(expectEcho(await chat.send(`message ${i}`, opts.timeoutMs), `message ${i}`));
-    if ((i + 1) % Math.max(1, Math.floor(opts.samples / 4)) === 0) {
-      progress(`  ${chatName}: ${i + 1}/${opts.samples} (last ${samples.at(-1)!.deliveredMs.toFixed(1)} ms)`);
-    }
-  }
+  // One request to the client process for the whole series: the host process does nothing per message
+  // for the benchmark while it is measured.
+  const texts = Array.from({ length: opts.samples }, (_, i) => `message ${i}`);
+  const samples = (await chat.sendSeries(texts, series)).map((reply, i) => expectEcho(reply, texts[i]!));
   const used = process.cpuUsage(cpu);
   const utilization = performance.eventLoopUtilization(loop).utilization;
   const runner = cpuDelta(runnerCpu, bench.runners.read(runnerPids));
+  progress(
+    `  ${chatName}: ${opts.samples} messages, median ${median(samples.map((r) => r.deliveredMs))?.toFixed(1)} ms`,
+  );
   const profile =
     profiler && opts.profileDir ? await profiler.stop(opts.profileDir, `${chatName}-${stamp()}`) : undefined;
   const sqlite = opts.io ? await countSqliteIo(bench, chat, first.sessionId, opts, opts.io) : undefined;

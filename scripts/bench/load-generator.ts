@@ -1,20 +1,28 @@
 // The benchmark's web chat users, in a process of their own so that the host's CPU figures are the
-// host's alone. The parent sends commands over the IPC channel (see chat-client.ts); each chat posts
-// over the documented HTTP API (docs/channels.md) and reads its replies from its event stream.
+// host's alone. The parent sends commands over the IPC channel (see chat-client.ts), a series of
+// messages per command so that the host process does no work per message for the benchmark; each
+// chat posts over the documented HTTP API (docs/channels.md) and reads its replies from its event stream.
 // Times are epoch milliseconds with sub-millisecond resolution (timeOrigin + now), comparable
 // across the two processes.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { withTimeout } from './deadline.ts';
 import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 
 export type LoadCommand =
   | { op: 'open'; req: number; baseUrl: string; chat: string }
-  | { op: 'send'; req: number; chat: string; id: string; text: string; timeoutMs: number }
+  | {
+      op: 'send';
+      req: number;
+      chat: string;
+      messages: { id: string; text: string }[];
+      pauseMs: number;
+      timeoutMs: number;
+    }
   | { op: 'close'; chat: string };
 
 export type LoadAnswer =
-  | { req: number; ok: true; sent?: SentMessage }
-  | { req: number; ok: false; error: string };
+  { req: number; ok: true; sent?: SentMessage[] } | { req: number; ok: false; error: string };
 
 export interface SentMessage {
   /** `${sessionId}:${messageOutId}` of the reply (its event id). */
@@ -48,7 +56,8 @@ process.on('message', (command: LoadCommand) => {
     chats.delete(command.chat);
     return;
   }
-  const work = command.op === 'open' ? open(command.baseUrl, command.chat).then(() => undefined) : send(command);
+  const work =
+    command.op === 'open' ? open(command.baseUrl, command.chat).then(() => undefined) : sendSeries(command);
   work.then(
     (sent) => answer(sent ? { req: command.req, ok: true, sent } : { req: command.req, ok: true }),
     (err: unknown) =>
@@ -67,7 +76,8 @@ async function open(baseUrl: string, name: string): Promise<void> {
   const events = await fetch(`${baseUrl}/webchat/api/events?chat=${encodeURIComponent(name)}`, {
     signal: chat.abort.signal,
   });
-  if (events.status !== 200 || !events.body) throw new Error(`event stream of ${name}: HTTP ${events.status}`);
+  if (events.status !== 200 || !events.body)
+    throw new Error(`event stream of ${name}: HTTP ${events.status}`);
   const body = events.body;
   void (async () => {
     for await (const { event, data } of readServerSentEvents(body)) {
@@ -82,10 +92,25 @@ async function open(baseUrl: string, name: string): Promise<void> {
   chats.set(name, chat);
 }
 
-async function send(command: Extract<LoadCommand, { op: 'send' }>): Promise<SentMessage> {
+/** The messages one at a time, each after the previous reply and a pause. */
+async function sendSeries(command: Extract<LoadCommand, { op: 'send' }>): Promise<SentMessage[]> {
   const chat = chats.get(command.chat);
   if (!chat) throw new Error(`chat ${command.chat} is not open`);
-  const { id, text, timeoutMs } = command;
+  const sent: SentMessage[] = [];
+  for (const { id, text } of command.messages) {
+    if (command.pauseMs > 0) await sleep(command.pauseMs);
+    sent.push(await send(chat, command.chat, id, text, command.timeoutMs));
+  }
+  return sent;
+}
+
+async function send(
+  chat: OpenChat,
+  name: string,
+  id: string,
+  text: string,
+  timeoutMs: number,
+): Promise<SentMessage> {
   const reply = new Promise<SeenReply>((resolve) => {
     const early = chat.replies.get(id);
     if (early) resolve(early);
@@ -95,14 +120,14 @@ async function send(command: Extract<LoadCommand, { op: 'send' }>): Promise<Sent
   const response = await fetch(`${chat.baseUrl}/webchat/api/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ chat: command.chat, sender: { id: 'bench', name: 'Bench' }, text, id }),
+    body: JSON.stringify({ chat: name, sender: { id: 'bench', name: 'Bench' }, text, id }),
   });
   const acceptedAt = now();
   if (response.status !== 202) {
-    throw new Error(`POST ${id} to ${command.chat}: HTTP ${response.status} ${await response.text()}`);
+    throw new Error(`POST ${id} to ${name}: HTTP ${response.status} ${await response.text()}`);
   }
   await response.arrayBuffer();
-  const seen = await withTimeout(reply, timeoutMs, `no reply to ${id} in ${command.chat} within ${timeoutMs} ms`);
+  const seen = await withTimeout(reply, timeoutMs, `no reply to ${id} in ${name} within ${timeoutMs} ms`);
   chat.waiters.delete(id);
   chat.replies.delete(id);
   return { key: seen.key, text: seen.text, sentAt, acceptedAt, seenAt: seen.at };

@@ -26,7 +26,7 @@ export const PLANS: Record<'quick' | 'full', Plan> = {
     cold: { chats: 3 },
     poll: { warmup: 0, samples: 5 },
     history: { exchanges: 5000, warmup: 1, samples: 8 },
-    throughput: { chats: 50, messagesPerChat: 2 },
+    throughput: { chats: 50, messagesPerChat: 5 },
     starts: { rounds: [1, 10] },
     idle: { sessions: 10_000, seed: 'copy', sweepTicks: 20 },
     watchers: { samples: 100 },

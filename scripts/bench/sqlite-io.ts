@@ -1,7 +1,6 @@
 // SQLite work per warm message, host and runner: database opens, commits and fsyncs, counted over a
 // stretch of warm messages of its own (strace slows what it traces, so never over timed messages).
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expectEcho, type ChatClient } from './chat-client.ts';
 import type { BenchHost } from './host.ts';
 import { countCommits } from './sqlite-commits.ts';
@@ -35,10 +34,9 @@ export async function measureSqliteIo(bench: BenchHost, chat: ChatClient, opts: 
   let hostCounts: SqliteSyscalls;
   let runnerCounts: SqliteSyscalls;
   try {
-    for (let i = 0; i < opts.messages; i++) {
-      await sleep(opts.pauseMs);
-      expectEcho(await chat.send(`counted ${i}`, opts.timeoutMs), `counted ${i}`);
-    }
+    const texts = Array.from({ length: opts.messages }, (_, i) => `counted ${i}`);
+    const replies = await chat.sendSeries(texts, opts);
+    replies.forEach((reply, i) => expectEcho(reply, texts[i]!));
   } finally {
     commits.stop();
     hostCounts = await host.stop();

@@ -49,6 +49,17 @@ export async function throughputPhase(ctx: PhaseContext) {
   const firstRoundS = (run.opened - run.started) / 1000;
   const warmS = (run.finished - run.warmStarted) / 1000;
   const warmMarks = run.rest.length > 0 ? readMarks(ctx.dataDir, run.rest) : null;
+  if (process.env.DUMP_MARKS && warmMarks) {
+    const s = [...warmMarks.marks].sort((a, b) => b.delivered - b.sent - (a.delivered - a.sent)).slice(0, 12);
+    for (const m of s)
+      progress(
+        JSON.stringify(
+          Object.fromEntries(
+            Object.entries(m).map(([k, v]) => [k, v === null ? null : Math.round(v - m.sent)]),
+          ),
+        ),
+      );
+  }
   return {
     throughput: {
       msgs_per_s: round(total / totalS),
@@ -108,9 +119,9 @@ async function runChats(bench: BenchHost, chats: ChatClient[], messagesPerChat: 
   const rest = (
     await Promise.all(
       chats.map(async (chat) => {
-        const replies: ReplyTiming[] = [];
-        for (let j = 1; j < messagesPerChat; j++) replies.push(await send(chat, j));
-        return replies;
+        const texts = Array.from({ length: messagesPerChat - 1 }, (_, j) => `message ${j + 1}`);
+        const replies = await chat.sendSeries(texts, { pauseMs: 0, timeoutMs: REPLY_TIMEOUT_MS });
+        return replies.map((reply, j) => expectEcho(reply, texts[j]!));
       }),
     )
   ).flat();
