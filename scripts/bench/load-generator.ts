@@ -2,12 +2,15 @@
 // host's alone. The parent sends commands over the IPC channel (see chat-client.ts), a series of
 // messages per command so that the host process does no work per message for the benchmark; each
 // chat posts over the documented HTTP API (docs/channels.md) and reads its replies from its event stream.
+// Plain node:http and a streaming event parser: fetch and web streams cost several ms of CPU a message,
+// which on a 2-core machine the host and the runners would miss.
 // Times are epoch milliseconds with sub-millisecond resolution (timeOrigin + now), comparable
 // across the two processes.
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createParser } from 'eventsource-parser';
 import { withTimeout } from './deadline.ts';
-import { readServerSentEvents } from '../../src/host/channels/sse-reader.ts';
 
 export type LoadCommand =
   | { op: 'open'; req: number; baseUrl: string; chat: string }
@@ -42,17 +45,19 @@ interface SeenReply {
 
 interface OpenChat {
   baseUrl: string;
-  abort: AbortController;
+  events: IncomingMessage;
   replies: Map<string, SeenReply>;
   waiters: Map<string, (reply: SeenReply) => void>;
 }
 
 const now = () => performance.timeOrigin + performance.now();
 const chats = new Map<string, OpenChat>();
+/** Posts reuse their connections; each event stream has one of its own. */
+const posts = new Agent({ keepAlive: true });
 
 process.on('message', (command: LoadCommand) => {
   if (command.op === 'close') {
-    chats.get(command.chat)?.abort.abort();
+    chats.get(command.chat)?.events.destroy();
     chats.delete(command.chat);
     return;
   }
@@ -72,23 +77,29 @@ function answer(message: LoadAnswer): void {
 }
 
 async function open(baseUrl: string, name: string): Promise<void> {
-  const chat: OpenChat = { baseUrl, abort: new AbortController(), replies: new Map(), waiters: new Map() };
-  const events = await fetch(`${baseUrl}/webchat/api/events?chat=${encodeURIComponent(name)}`, {
-    signal: chat.abort.signal,
+  const events = await new Promise<IncomingMessage>((resolve, reject) => {
+    request(`${baseUrl}/webchat/api/events?chat=${encodeURIComponent(name)}`, { agent: false }, resolve)
+      .on('error', reject)
+      .end();
   });
-  if (events.status !== 200 || !events.body)
-    throw new Error(`event stream of ${name}: HTTP ${events.status}`);
-  const body = events.body;
-  void (async () => {
-    for await (const { event, data } of readServerSentEvents(body)) {
-      if (event !== 'message') continue;
+  if (events.statusCode !== 200) {
+    events.destroy();
+    throw new Error(`event stream of ${name}: HTTP ${events.statusCode}`);
+  }
+  const chat: OpenChat = { baseUrl, events, replies: new Map(), waiters: new Map() };
+  const parser = createParser({
+    onEvent({ event, data }) {
+      if ((event ?? 'message') !== 'message') return;
       const reply = JSON.parse(data) as { id: string; inReplyTo: string | null; text: string };
-      if (!reply.inReplyTo) continue;
+      if (!reply.inReplyTo) return;
       const seen = { at: now(), key: reply.id, text: reply.text };
       chat.replies.set(reply.inReplyTo, seen);
       chat.waiters.get(reply.inReplyTo)?.(seen);
-    }
-  })().catch(() => undefined); // ends with an AbortError on close
+    },
+  });
+  events.setEncoding('utf8');
+  events.on('data', (chunk: string) => parser.feed(chunk));
+  events.on('error', () => undefined); // ends with the stream's destruction on close
   chats.set(name, chat);
 }
 
@@ -117,18 +128,31 @@ async function send(
     else chat.waiters.set(id, resolve);
   });
   const sentAt = now();
-  const response = await fetch(`${chat.baseUrl}/webchat/api/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ chat: name, sender: { id: 'bench', name: 'Bench' }, text, id }),
-  });
+  const body = JSON.stringify({ chat: name, sender: { id: 'bench', name: 'Bench' }, text, id });
+  const response = await post(`${chat.baseUrl}/webchat/api/messages`, body);
   const acceptedAt = now();
-  if (response.status !== 202) {
-    throw new Error(`POST ${id} to ${name}: HTTP ${response.status} ${await response.text()}`);
-  }
-  await response.arrayBuffer();
+  if (response.status !== 202)
+    throw new Error(`POST ${id} to ${name}: HTTP ${response.status} ${response.text}`);
   const seen = await withTimeout(reply, timeoutMs, `no reply to ${id} in ${name} within ${timeoutMs} ms`);
   chat.waiters.delete(id);
   chat.replies.delete(id);
   return { key: seen.key, text: seen.text, sentAt, acceptedAt, seenAt: seen.at };
+}
+
+function post(url: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', agent: posts, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -29,7 +29,12 @@ export async function withStagedFiles(
   }
 }
 
-/** After delivery: the row's outbox folder is no longer needed. */
+/**
+ * After delivery: the row's outbox folder is no longer needed. Only a message that carried files has
+ * one; the others skip the three file-system round trips (which queue behind every other session's
+ * file work when many deliver at once).
+ */
 export function removeDeliveredFiles(paths: SessionPaths, row: OutboundRow): Promise<void> {
+  if (row.op?.op !== 'send' || row.op.files.length === 0) return Promise.resolve();
   return removeOutboxFolder(paths, row.id);
 }
