@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { LoadAnswer, LoadCommand, SentMessage } from './load-generator.ts';
+import type { Answered, LoadAnswer, LoadCommand, SentMessage } from './load-generator.ts';
 
 const LOAD_GENERATOR = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
 
@@ -41,22 +41,21 @@ type WaitForDelivered = (key: string, timeoutMs: number) => Promise<{ at: number
 
 export interface LoadGenerator {
   chat(name: string): Promise<ChatClient>;
+  /** CPU ms the client process has used so far. */
+  cpuMs(): Promise<number>;
   stop(): void;
 }
 
 /** Starts the client process; its chats talk to the host at `baseUrl`. */
 export function startLoadGenerator(baseUrl: string, deliveredAt: WaitForDelivered): LoadGenerator {
   const child: ChildProcess = fork(LOAD_GENERATOR, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  const pending = new Map<
-    number,
-    { resolve: (sent?: SentMessage[]) => void; reject: (err: Error) => void }
-  >();
+  const pending = new Map<number, { resolve: (answer: Answered) => void; reject: (err: Error) => void }>();
   let nextReq = 0;
   let exited: Error | undefined;
   child.on('message', (answer: LoadAnswer) => {
     const waiter = pending.get(answer.req);
     pending.delete(answer.req);
-    if (answer.ok) waiter?.resolve(answer.sent);
+    if (answer.ok) waiter?.resolve(answer);
     else waiter?.reject(new Error(answer.error));
   });
   child.on('exit', (code, signal) => {
@@ -70,10 +69,11 @@ export function startLoadGenerator(baseUrl: string, deliveredAt: WaitForDelivere
       await request({ op: 'open', baseUrl, chat: name });
       return chatClient(name);
     },
+    cpuMs: async () => (await request({ op: 'cpu' })).cpuMs!,
     stop: () => child.kill(),
   };
 
-  function request(command: DistributiveOmit<LoadCommand, 'req'>): Promise<SentMessage[] | undefined> {
+  function request(command: DistributiveOmit<LoadCommand, 'req'>): Promise<Answered> {
     if (exited) return Promise.reject(exited);
     const req = ++nextReq;
     return new Promise((resolve, reject) => {
@@ -93,8 +93,8 @@ export function startLoadGenerator(baseUrl: string, deliveredAt: WaitForDelivere
         (await client.sendSeries([text], { pauseMs: 0, timeoutMs }))[0]!,
       async sendSeries(texts, { pauseMs, timeoutMs }) {
         const messages = texts.map((text) => ({ id: `${name}-${++counter}`, text }));
-        const sent = (await request({ op: 'send', chat: name, messages, pauseMs, timeoutMs }))!;
-        return Promise.all(sent.map((s, i) => timing(messages[i]!.id, s, timeoutMs)));
+        const { sent } = await request({ op: 'send', chat: name, messages, pauseMs, timeoutMs });
+        return Promise.all(sent!.map((s, i) => timing(messages[i]!.id, s, timeoutMs)));
       },
     };
     return client;

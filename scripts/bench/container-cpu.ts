@@ -116,3 +116,17 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): { ms: number;
   }
   return { ms, containers };
 }
+
+/**
+ * Pure: busy CPU ms of the whole machine (every core) from /proc/stat's first line: everything but
+ * idle and iowait, in USER_HZ ticks (100 a second on Linux).
+ */
+export function machineBusyMsOf(procStat: string): number {
+  const fields = procStat.split('\n', 1)[0]!.trim().split(/\s+/);
+  if (fields[0] !== 'cpu') throw new Error('/proc/stat does not start with the cpu line');
+  const ticks = fields.slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+  const busy = ticks.reduce((sum, t) => sum + t, 0) - ticks[3]! - ticks[4]!;
+  return busy * 10;
+}
+
+export const machineBusyMs = (): number => machineBusyMsOf(readFileSync('/proc/stat', 'utf8'));

@@ -33,6 +33,8 @@ export interface BenchHost {
   /** Resolves once the host has reported the reply `key` delivered, with when it did. */
   deliveredAt(key: string, timeoutMs: number): Promise<DeliveredAt>;
   chat(name: string): Promise<ChatClient>;
+  /** CPU ms the chat clients' process has used so far. */
+  loadGeneratorCpuMs(): Promise<number>;
   /** host.stop(); if that fails, the failure is reported and the host's containers removed directly. */
   stop(): Promise<StopReport>;
 }
@@ -99,6 +101,7 @@ export async function startBenchHost(opts: BenchHostOptions): Promise<BenchHost>
     runners,
     deliveredAt,
     chat: (name) => load.chat(name),
+    loadGeneratorCpuMs: () => load.cpuMs(),
     async stop() {
       load.stop();
       const stopping = performance.now();

@@ -22,10 +22,11 @@ export type LoadCommand =
       pauseMs: number;
       timeoutMs: number;
     }
-  | { op: 'close'; chat: string };
+  | { op: 'close'; chat: string }
+  | { op: 'cpu'; req: number };
 
-export type LoadAnswer =
-  { req: number; ok: true; sent?: SentMessage[] } | { req: number; ok: false; error: string };
+export type LoadAnswer = Answered | { req: number; ok: false; error: string };
+export type Answered = { req: number; ok: true; sent?: SentMessage[]; cpuMs?: number };
 
 export interface SentMessage {
   /** `${sessionId}:${messageOutId}` of the reply (its event id). */
@@ -60,6 +61,10 @@ process.on('message', (command: LoadCommand) => {
     chats.get(command.chat)?.events.destroy();
     chats.delete(command.chat);
     return;
+  }
+  if (command.op === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    return answer({ req: command.req, ok: true, cpuMs: (user + system) / 1000 });
   }
   const work =
     command.op === 'open' ? open(command.baseUrl, command.chat).then(() => undefined) : sendSeries(command);

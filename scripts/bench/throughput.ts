@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { breakdownOf, readMarks, type Marks } from './breakdown.ts';
 import { expectEcho, type ChatClient, type ReplyTiming } from './chat-client.ts';
-import { cpuDelta, type CpuSnapshot } from './container-cpu.ts';
+import { cpuDelta, machineBusyMs, type CpuSnapshot } from './container-cpu.ts';
 import { startProfiler, summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { startBenchHost, stopFigures, type BenchHost, type StopReport } from './host.ts';
 import { rssAfterGcMb } from './memory.ts';
@@ -88,6 +88,10 @@ export async function throughputPhase(ctx: PhaseContext) {
             warm_runner_cpu_ms_per_msg:
               run.warmRunnerCpu.containers > 0 ? round(run.warmRunnerCpu.ms / run.rest.length, 2) : null,
             warm_runner_containers: run.warmRunnerCpu.containers,
+            // The benchmark's own chat clients (their process), and every core of the machine: what is
+            // left beside host, runners and clients is the engine (podman, conmon) and the kernel.
+            warm_load_generator_cpu_ms_per_msg: round(run.warmLoadCpuMs / run.rest.length, 2),
+            warm_machine_cpu_ms_per_msg: round(run.warmMachineCpuMs / run.rest.length, 2),
           }
         : {}),
       host_process_cpu_share: round(run.cpuShare, 3),
@@ -114,6 +118,8 @@ async function runChats(bench: BenchHost, chats: ChatClient[], messagesPerChat: 
   progress(`  every chat answered its first message after ${((opened - started) / 1000).toFixed(1)} s`);
   const runnerPids = await bench.runners.pids();
   const runnerCpu: CpuSnapshot = bench.runners.read(runnerPids);
+  const loadCpu = await bench.loadGeneratorCpuMs();
+  const machineCpu = machineBusyMs();
   const warmCpu = process.cpuUsage();
   const warmStarted = performance.now();
   const rest = (
@@ -128,6 +134,8 @@ async function runChats(bench: BenchHost, chats: ChatClient[], messagesPerChat: 
   const finished = performance.now();
   const warmUsed = process.cpuUsage(warmCpu);
   const warmRunnerCpu = cpuDelta(runnerCpu, bench.runners.read(runnerPids));
+  const warmMachineCpuMs = machineBusyMs() - machineCpu;
+  const warmLoadCpuMs = (await bench.loadGeneratorCpuMs()) - loadCpu;
   progress(`  ${chats.length * messagesPerChat} replies in ${((finished - started) / 1000).toFixed(1)} s`);
   const used = process.cpuUsage(cpu);
   const cpuShare = (used.user + used.system) / 1000 / (finished - started);
@@ -141,6 +149,8 @@ async function runChats(bench: BenchHost, chats: ChatClient[], messagesPerChat: 
     cpuShare,
     warmHostCpuMs: (warmUsed.user + warmUsed.system) / 1000,
     warmRunnerCpu,
+    warmLoadCpuMs,
+    warmMachineCpuMs,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuCounterOf, cpuDelta, cpuMsOf } from '../../scripts/bench/container-cpu.ts';
+import { cpuCounterOf, cpuDelta, cpuMsOf, machineBusyMsOf } from '../../scripts/bench/container-cpu.ts';
 import { summarizeProfile, type CpuProfile } from '../../scripts/bench/cpu-profile.ts';
 import { endedWithCommit } from '../../scripts/bench/sqlite-commits.ts';
 import { countSqliteSyscalls, sqliteFileOf } from '../../scripts/bench/sqlite-syscalls.ts';
@@ -32,6 +32,13 @@ describe('container CPU from cgroups', () => {
       ['c', 999],
     ]);
     expect(cpuDelta(before, after)).toEqual({ ms: 30, containers: 1 });
+  });
+
+  it("counts the machine's busy time from /proc/stat, idle and iowait left out", () => {
+    // user nice system idle iowait irq softirq steal guest guest_nice, in 10 ms ticks
+    const stat = 'cpu  100 5 40 9000 30 2 3 0 0 0\ncpu0 50 2 20 4500 15 1 2 0 0 0\n';
+    expect(machineBusyMsOf(stat)).toBe((100 + 5 + 40 + 2 + 3) * 10);
+    expect(() => machineBusyMsOf('intr 1 2 3\n')).toThrow(/cpu line/);
   });
 });
 
