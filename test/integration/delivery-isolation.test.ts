@@ -1,9 +1,11 @@
-// Delivery settles each outbound row on its own (DESIGN §10): a row whose handler throws fails alone,
-// with the reason, and the rows after it are still delivered, in order, on real session files.
+// Delivery on real session files. Each outbound row is settled on its own (DESIGN §10): a row whose
+// handler throws fails alone, with the reason, and the rows after it are still delivered, in order.
+// Waits are paced: a failed send waits out its back-off, a locked file only until the runner commits.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, expect, test } from 'vitest';
 import {
@@ -146,4 +148,33 @@ test('a retry waits out its backoff even when new work arrives while the failing
   // Delivery's first backoff is 500 ms: the file event during the failing send did not hurry it.
   expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(450);
   setup.db.close();
+});
+
+test("a read that found the runner's lock is retried at the runner's next commit, not at the end of its back-off", async () => {
+  const channel = recordingChannel('webchat', 1);
+  const setup = deliveryOver(channel, { watchFiles: true, pollMs: 60_000 });
+  setup.write([{ op: 'send', text: 'held', files: [] }]);
+  // The runner holds outbound.db for 2.5 s: delivery's reads find it locked and back off, 1 ms doubling
+  // to 2 s, never waiting on the event loop.
+  const runner = new Database(setup.paths.outbound);
+  runner.pragma('journal_mode = DELETE');
+  runner.exec('BEGIN EXCLUSIVE');
+  setup.delivery.watchSession(setup.session.id);
+  await setup.delivery.deliverSession(setup.session.id);
+  await sleep(2500);
+  expect(channel.sent).toHaveLength(0);
+  // Its commit ends the wait: the pass runs at once, where the pending retry could be up to 2 s away.
+  runner.prepare("INSERT INTO session_state (key, value, updated_at) VALUES ('k', 'v', 'now')").run();
+  runner.exec('COMMIT');
+  const committed = performance.now();
+  await waitUntil(
+    () => channel.sent.length === 1,
+    5_000,
+    () => `${channel.sent.length} sent`,
+  );
+  const waited = performance.now() - committed;
+  runner.close();
+  await setup.delivery.stop();
+  setup.db.close();
+  expect(waited).toBeLessThan(300);
 });

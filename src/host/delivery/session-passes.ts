@@ -15,6 +15,8 @@ interface SessionState {
   /** When outbound.db was first found locked, in a row of locked reads. */
   busySince?: number;
   busyRetries?: number;
+  /** The retry timer waits for the runner's lock, not for a send's back-off. */
+  waitsForLock?: boolean;
 }
 
 interface Passes {
@@ -30,12 +32,18 @@ export function createSessionPasses(deps: DeliveryDeps) {
 
   /**
    * Delivers everything due in the session; concurrent calls coalesce into one more pass. While a
-   * retry waits for its backoff, only the retry timer may deliver (file events must not hurry it).
+   * retry waits for a send's backoff, only the retry timer may deliver (file events must not hurry
+   * it). A wait for the runner's lock ends at the next call instead: the runner's next finished
+   * commit, which released it. Its back-off only paces reads of a file nobody commits to.
    */
   function deliverSession(sessionId: string, retryDue = false): Promise<void> {
     let state = states.get(sessionId);
     if (!state) states.set(sessionId, (state = { again: false, progress: { settledThrough: 0 } }));
-    if (state.retryTimer && !retryDue) return state.pass ?? Promise.resolve();
+    if (state.retryTimer && !retryDue) {
+      if (!state.waitsForLock) return state.pass ?? Promise.resolve();
+      clearTimeout(state.retryTimer);
+      state.retryTimer = undefined;
+    }
     if (state.pass) {
       state.again = true;
       return state.pass;
@@ -85,12 +93,19 @@ async function runPass(passes: Passes, sessionId: string, state: SessionState): 
     progress: state.progress,
     retryAfter: (delayMs) => {
       clearTimeout(state.retryTimer);
-      retryLater(passes, sessionId, state, delayMs);
+      retryLater(passes, sessionId, state, delayMs, 'send');
     },
   });
 }
 
-function retryLater(passes: Passes, sessionId: string, state: SessionState, delayMs: number): void {
+function retryLater(
+  passes: Passes,
+  sessionId: string,
+  state: SessionState,
+  delayMs: number,
+  waitsFor: 'send' | 'lock',
+): void {
+  state.waitsForLock = waitsFor === 'lock';
   state.retryTimer = setTimeout(() => {
     state.retryTimer = undefined;
     void passes.deliverSession(sessionId, true);
@@ -107,7 +122,8 @@ function passFailed(passes: Passes, sessionId: string, state: SessionState, err:
     state.busySince ??= performance.now();
     if (performance.now() - state.busySince < BUSY_LIMIT_MS) {
       state.busyRetries = (state.busyRetries ?? 0) + 1;
-      if (!state.retryTimer) retryLater(passes, sessionId, state, busyRetryDelayMs(state.busyRetries));
+      if (!state.retryTimer)
+        retryLater(passes, sessionId, state, busyRetryDelayMs(state.busyRetries), 'lock');
       return;
     }
     err = new SessionUnsafeError(
