@@ -2,6 +2,7 @@
 // the installation was configured with (anything else would let a message make the host call an
 // internal address, or hand the bot token to a stranger), redirects only within those origins, with a
 // timeout, and no more than the size cap is ever read, whatever size the platform declared.
+import { deadline } from './deadline.ts';
 
 export type FetchedFile = { ok: true; data: Buffer } | { ok: false; tooLarge: boolean; reason: string };
 
@@ -19,7 +20,7 @@ export interface InboundFileOptions {
 const MAX_REDIRECTS = 3;
 
 export async function fetchInboundFile(url: string, options: InboundFileOptions): Promise<FetchedFile> {
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+  const signal = deadline(options.timeoutMs, options.signal);
   let target = url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const origin = originOf(target);

@@ -11,6 +11,7 @@ import { codeForHttpStatus } from '../../http-answers.ts';
 import { describe } from './errors.ts';
 import { fetchInboundFile, fileNote, originOf, type FetchedFile } from '../../inbound-file.ts';
 import type { SlackFileRef } from './normalize.ts';
+import { deadline } from '../../deadline.ts';
 
 export interface FileAccess {
   /** Origins (API base, files base) the token and bytes may go to. */
@@ -78,7 +79,7 @@ export async function uploadFile(
       headers: { 'content-type': 'application/octet-stream' },
       body: bytes,
       redirect: 'error',
-      signal: AbortSignal.any([access.signal(), AbortSignal.timeout(access.timeoutMs)]),
+      signal: deadline(access.timeoutMs, access.signal()),
     });
   } catch (error) {
     throw new ChannelSendError('transient', `file upload: ${describe(error)}`);

@@ -2,6 +2,7 @@
 // token endpoint, kept until shortly before it expires. Concurrent callers share one request.
 import { ChannelSendError } from '../../channel.ts';
 import { describe } from './errors.ts';
+import { deadline } from '../../deadline.ts';
 
 export interface BotTokenOptions {
   tokenUrl: string;
@@ -50,7 +51,7 @@ export function createBotToken(options: BotTokenOptions): BotToken {
           client_secret: options.appPassword(),
           scope: options.scope,
         }),
-        signal: AbortSignal.any([options.signal(), AbortSignal.timeout(options.timeoutMs)]),
+        signal: deadline(options.timeoutMs, options.signal()),
       });
     } catch (error) {
       throw new ChannelSendError('transient', `teams bot token: ${describe(error)}`);

@@ -8,6 +8,7 @@ import { renderPiece } from './card.ts';
 import type { ServiceUrls } from './conversations.ts';
 import { errorForResponse, errorForThrow } from './errors.ts';
 import { threadConversationId } from './normalize.ts';
+import { deadline } from '../../deadline.ts';
 
 export interface SendDeps {
   token: BotToken;
@@ -85,7 +86,7 @@ async function call(
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(activity),
-      signal: AbortSignal.any([deps.signal(), AbortSignal.timeout(deps.timeoutMs)]),
+      signal: deadline(deps.timeoutMs, deps.signal()),
     });
   } catch (error) {
     throw errorForThrow(what, error);

@@ -5,12 +5,13 @@ import { Api } from 'grammy';
 import { ChannelSendError } from '../../channel.ts';
 import { isAuthFailure, toChannelSendError } from './errors.ts';
 import type { BotIdentity } from './normalize.ts';
+import { deadline } from '../../deadline.ts';
 
 export type ApiSignal = NonNullable<Parameters<Api['getMe']>[0]>;
 
 /** One signal that fires when any of `signals` does, or after `timeoutMs`. */
 export function bounded(timeoutMs: number, ...signals: AbortSignal[]): ApiSignal {
-  return AbortSignal.any([...signals, AbortSignal.timeout(timeoutMs)]) as unknown as ApiSignal;
+  return deadline(timeoutMs, ...signals) as unknown as ApiSignal;
 }
 
 export function createApi(token: string, apiRoot: string): Api {

@@ -7,6 +7,7 @@ import { ChannelSendError } from '../../channel.ts';
 import type { OutboundPiece } from '../../platform.ts';
 import { networkError, statusError } from './errors.ts';
 import { signedHeaders } from './signature.ts';
+import { deadline } from '../../deadline.ts';
 
 const MAX_REDIRECTS = 3;
 /** The part of an answer read for its `id`; the rest is discarded. */
@@ -74,7 +75,7 @@ async function postSigned(deps: SendDeps, id: string, body: string): Promise<str
         },
         body,
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(deps.timeoutMs), deps.stopping()]),
+        signal: deadline(deps.timeoutMs, deps.stopping()),
       });
     } catch (error) {
       throw networkError(error, `at ${origin}`, deps.timeoutMs);

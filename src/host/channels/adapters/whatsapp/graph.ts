@@ -2,6 +2,7 @@
 // redirects and no retries (the machinery retries, knowing what was posted). The token is only ever
 // sent to the configured API origin (and, for media downloads, to the allowed media origins).
 import { networkError, graphError, type GraphErrorBody } from './errors.ts';
+import { deadline } from '../../deadline.ts';
 
 export interface GraphClient {
   /** `https://graph.facebook.com` or a test server; no trailing slash. */
@@ -33,7 +34,7 @@ export async function graphCall(
       headers,
       ...(body === undefined ? {} : { body: body instanceof FormData ? body : JSON.stringify(body) }),
       redirect: 'error',
-      signal: AbortSignal.any([graph.signal(), AbortSignal.timeout(timeoutMs)]),
+      signal: deadline(timeoutMs, graph.signal()),
     });
   } catch (error) {
     throw networkError(error, what);
