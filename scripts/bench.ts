@@ -39,7 +39,7 @@ const PHASE_TIMEOUT_MS = 15 * 60_000;
 
 const USAGE = `usage: npm run bench [-- --quick] [-- --profile]
   (tsx scripts/bench.ts [--quick])   every phase, then one JSON object on the last line of stdout
-  --quick                            fewer samples: 75–90 s on 2 cores (more when the machine is busy)
+  --quick                            fewer samples: about 3 minutes on 2 cores (more when the machine is busy)
   --profile (or --cpu-prof)          CPU profile of the host over the warm and throughput messages, written to
                                      .bench/profiles/; its top 15 functions by self time go in the JSON
 See docs/benchmarks.md for what each figure means.

@@ -1,4 +1,4 @@
-// How much of each workload a run does: --quick must finish in under 90 s on a 2-core machine.
+// How much of each workload a run does: --quick takes about 3 minutes on a 2-core machine.
 
 export interface Plan {
   /** `ioMessages`: more warm messages, untimed, with strace counting SQLite opens, commits and fsyncs. */
