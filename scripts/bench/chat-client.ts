@@ -127,3 +127,8 @@ export function expectEcho(reply: ReplyTiming, text: string): ReplyTiming {
   }
   return reply;
 }
+
+/** expectEcho for each reply of a series, against the text it answers. */
+export function expectEchoes(replies: readonly ReplyTiming[], texts: readonly string[]): ReplyTiming[] {
+  return replies.map((reply, i) => expectEcho(reply, texts[i]!));
+}

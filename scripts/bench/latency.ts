@@ -2,7 +2,7 @@
 // and the first messages of new chats (cold).
 import { performance } from 'node:perf_hooks';
 import { breakdownOf, readMarks, serverLatencies, toChannelLatencies } from './breakdown.ts';
-import { expectEcho, type ChatClient, type ReplyTiming } from './chat-client.ts';
+import { expectEcho, expectEchoes, type ChatClient, type ReplyTiming } from './chat-client.ts';
 import { cpuDelta } from './container-cpu.ts';
 import { startProfiler, summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { seedLongHistory } from './history.ts';
@@ -174,7 +174,7 @@ export async function runWarm(bench: BenchHost, chatName: string, opts: WarmOpti
   // One request to the client process for the whole series: the host process does nothing per message
   // for the benchmark while it is measured.
   const texts = Array.from({ length: opts.samples }, (_, i) => `message ${i}`);
-  const samples = (await chat.sendSeries(texts, series)).map((reply, i) => expectEcho(reply, texts[i]!));
+  const samples = expectEchoes(await chat.sendSeries(texts, series), texts);
   const used = process.cpuUsage(cpu);
   const utilization = performance.eventLoopUtilization(loop).utilization;
   const runner = cpuDelta(runnerCpu, bench.runners.read(runnerPids));

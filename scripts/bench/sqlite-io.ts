@@ -1,7 +1,7 @@
 // SQLite work per warm message, host and runner: database opens, commits and fsyncs, counted over a
 // stretch of warm messages of its own (strace slows what it traces, so never over timed messages).
 import { join } from 'node:path';
-import { expectEcho, type ChatClient } from './chat-client.ts';
+import { expectEchoes, type ChatClient } from './chat-client.ts';
 import type { BenchHost } from './host.ts';
 import { countCommits } from './sqlite-commits.ts';
 import { traceSqliteSyscalls, type FileCounts, type SqliteSyscalls } from './sqlite-syscalls.ts';
@@ -35,8 +35,7 @@ export async function measureSqliteIo(bench: BenchHost, chat: ChatClient, opts: 
   let runnerCounts: SqliteSyscalls;
   try {
     const texts = Array.from({ length: opts.messages }, (_, i) => `counted ${i}`);
-    const replies = await chat.sendSeries(texts, opts);
-    replies.forEach((reply, i) => expectEcho(reply, texts[i]!));
+    expectEchoes(await chat.sendSeries(texts, opts), texts);
   } finally {
     commits.stop();
     hostCounts = await host.stop();

@@ -2,7 +2,7 @@
 // all chats in parallel, with the container cap raised so each chat gets its own container.
 import { performance } from 'node:perf_hooks';
 import { breakdownOf, readMarks, type Marks } from './breakdown.ts';
-import { expectEcho, type ChatClient, type ReplyTiming } from './chat-client.ts';
+import { expectEcho, expectEchoes, type ChatClient, type ReplyTiming } from './chat-client.ts';
 import { cpuDelta, machineBusyMs, type CpuSnapshot } from './container-cpu.ts';
 import { startProfiler, summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { startBenchHost, stopFigures, type BenchHost, type StopReport } from './host.ts';
@@ -49,17 +49,6 @@ export async function throughputPhase(ctx: PhaseContext) {
   const firstRoundS = (run.opened - run.started) / 1000;
   const warmS = (run.finished - run.warmStarted) / 1000;
   const warmMarks = run.rest.length > 0 ? readMarks(ctx.dataDir, run.rest) : null;
-  if (process.env.DUMP_MARKS && warmMarks) {
-    const s = [...warmMarks.marks].sort((a, b) => b.delivered - b.sent - (a.delivered - a.sent)).slice(0, 12);
-    for (const m of s)
-      progress(
-        JSON.stringify(
-          Object.fromEntries(
-            Object.entries(m).map(([k, v]) => [k, v === null ? null : Math.round(v - m.sent)]),
-          ),
-        ),
-      );
-  }
   return {
     throughput: {
       msgs_per_s: round(total / totalS),
@@ -126,8 +115,7 @@ async function runChats(bench: BenchHost, chats: ChatClient[], messagesPerChat: 
     await Promise.all(
       chats.map(async (chat) => {
         const texts = Array.from({ length: messagesPerChat - 1 }, (_, j) => `message ${j + 1}`);
-        const replies = await chat.sendSeries(texts, { pauseMs: 0, timeoutMs: REPLY_TIMEOUT_MS });
-        return replies.map((reply, j) => expectEcho(reply, texts[j]!));
+        return expectEchoes(await chat.sendSeries(texts, { pauseMs: 0, timeoutMs: REPLY_TIMEOUT_MS }), texts);
       }),
     )
   ).flat();
