@@ -119,6 +119,22 @@ describe('the runner and the host see each other', () => {
     closeRunnerSession(runner);
   });
 
+  test('the runner skips rows it finished before the host folded their acks, and keeps seq order', () => {
+    const rows = insertMessagesIn(
+      paths,
+      Array.from({ length: 6 }, (_, i) => chat(`m${i}`)),
+    );
+    const runner = runnerFor(paths);
+    ackMessages(runner, [rows[0]!.id, rows[3]!.id], 'completed', now);
+    ackMessages(runner, [rows[4]!.id], 'failed', now, 'provider error');
+    ackMessages(runner, [rows[2]!.id], 'processing', now); // claimed by a runner that died
+    const pending = readPendingMessages(runner, now);
+    expect(pending.map((m) => m.id)).toEqual([rows[1]!.id, rows[2]!.id, rows[5]!.id]);
+    expect(pending.map((m) => m.seq)).toEqual([...pending.map((m) => m.seq)].sort((a, b) => a - b));
+    expect(JSON.parse(pending[0]!.content)).toMatchObject({ text: 'm1' });
+    closeRunnerSession(runner);
+  });
+
   test('a message due later is not pending before its time', () => {
     insertMessagesIn(paths, [{ ...chat('later'), processAfter: '2026-11-23T11:00:00.000Z' }]);
     const runner = runnerFor(paths);

@@ -91,17 +91,7 @@ const attr = (text: string) => body(text).replace(/"/g, '&quot;');
 
 /** "Mon 2026-11-23 11:00 GMT+01:00" in the given zone; an unparsable timestamp is shown as stored. */
 function localTime(timezone: string): TimeFormat {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone: timezone,
-    weekday: 'short',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'longOffset',
-  });
+  const format = dateFormatOf(timezone);
   return (iso) => {
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return iso;
@@ -110,4 +100,28 @@ function localTime(timezone: string): TimeFormat {
     const offset = part.timeZoneName === 'GMT' ? 'GMT+00:00' : part.timeZoneName;
     return `${part.weekday} ${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute} ${offset}`;
   };
+}
+
+// Building a formatter costs a runner about 0.4 ms of CPU per turn; a runner serves one agent group, so
+// it meets one or two zones in its life.
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+function dateFormatOf(timezone: string): Intl.DateTimeFormat {
+  let format = dateFormats.get(timezone);
+  if (!format) {
+    if (dateFormats.size >= 8) dateFormats.clear();
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      weekday: 'short',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'longOffset',
+    });
+    dateFormats.set(timezone, format);
+  }
+  return format;
 }

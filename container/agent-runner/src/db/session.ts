@@ -53,17 +53,17 @@ export function closeRunnerSession(session: RunnerSession): void {
 /**
  * Pending inbound rows that are due and not yet finished by any runner, in seq order. A row an
  * earlier runner claimed ('processing') and never finished is returned again. The host folds acks
- * into messages_in only now and then (its sweep), so finished rows stay 'pending' for a while: their
- * acks are looked up in one read, so the cost follows the rows waiting, not the session's history.
+ * into messages_in only now and then (its sweep), so most pending rows are already finished: their
+ * ids and acks are looked up first, and only the unfinished rows are read whole. The cost follows
+ * the rows waiting, not the session's history, and finished rows are never parsed into objects.
  */
 export function readPendingMessages(session: RunnerSession, now: string): MessageInRow[] {
-  const rows = session.inbound
-    .prepare(
-      `SELECT * FROM messages_in WHERE status = 'pending' AND (process_after IS NULL OR process_after <= ?)
-       ORDER BY seq`,
-    )
-    .all(now) as MessageInRow[];
-  if (rows.length === 0) return rows;
+  const due = `status = 'pending' AND (process_after IS NULL OR process_after <= @now)`;
+  const pending = session.inbound
+    .prepare(`SELECT id FROM messages_in WHERE ${due}`)
+    .pluck()
+    .all({ now }) as string[];
+  if (pending.length === 0) return [];
   const finished = new Set(
     session.outbound
       .prepare(
@@ -71,9 +71,16 @@ export function readPendingMessages(session: RunnerSession, now: string): Messag
          WHERE status IN ('completed', 'failed') AND message_id IN (SELECT value FROM json_each(?))`,
       )
       .pluck()
-      .all(JSON.stringify(rows.map((row) => row.id))) as string[],
+      .all(JSON.stringify(pending)) as string[],
   );
-  return rows.filter((row) => !finished.has(row.id));
+  const open = pending.filter((id) => !finished.has(id));
+  if (open.length === 0) return [];
+  // The same conditions again: the host may have folded or cancelled a row since the first read.
+  return session.inbound
+    .prepare(
+      `SELECT * FROM messages_in WHERE id IN (SELECT value FROM json_each(@ids)) AND ${due} ORDER BY seq`,
+    )
+    .all({ ids: JSON.stringify(open), now }) as MessageInRow[];
 }
 
 export interface NewMessageOut {
