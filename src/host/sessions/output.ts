@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Sqlite from 'better-sqlite3';
+import { readWaitingForLock } from '../../shared/commit-tail.ts';
 import { OUTBOUND_DDL, SessionFileError, type SessionDb } from '../../shared/session-contract.ts';
 import { closeKeptFile, withKeptFile } from './connections.ts';
 import type { SessionPaths } from './files.ts';
@@ -34,8 +35,18 @@ export const OUTPUT_LIMITS = {
    * take it out of service after BUSY_LIMIT_MS (delivery/backoff.ts).
    */
   readLockWaitMs: 5000,
-  /** Delivery and the sweep never wait: a locked file is read again on a timer (delivery/backoff.ts). */
+  /**
+   * Delivery and the sweep do not wait for a commit in progress: a locked file is read again at the
+   * runner's next commit or on a timer (delivery/backoff.ts). They only wait out the end of one, the
+   * runner's lock held after its journal is gone (shared/commit-tail.ts), for this long per read ...
+   */
   deliveryLockWaitMs: 0,
+  commitTailWaitMs: 1,
+  /**
+   * ... and for this long per second over all sessions: past it a locked read fails at once, so a
+   * container that keeps its lock without a journal cannot make the event loop wait.
+   */
+  commitTailBudgetMsPerS: 50,
   /** Entries removed from one message folder after delivery. */
   maxFolderEntries: 100,
 } as const;
@@ -91,26 +102,54 @@ export function withOutbound<T>(
     if (mode === 'write') return writeOutbound(paths, work);
     const link = linkPrivately(paths);
     const open = () => new Sqlite(link, { readonly: true, fileMustExist: true, timeout: lockWaitMs });
-    return withKeptFile(
-      link,
-      () => hardened(open()),
-      (db, checked) => {
-        if (checked.lockWaitMs !== lockWaitMs) {
-          db.pragma(`busy_timeout = ${Math.trunc(lockWaitMs)}`);
-          checked.lockWaitMs = lockWaitMs;
-        }
-        return db.transaction(() => {
-          const version = db.prepare('PRAGMA schema_version').pluck().get();
-          if (checked.verified !== version) {
-            verifyOutboundSchema(paths.sessionId, db);
-            checked.verified = version;
+    const read = () =>
+      withKeptFile(
+        link,
+        () => hardened(open()),
+        (db, checked) => {
+          if (checked.lockWaitMs !== lockWaitMs) {
+            db.pragma(`busy_timeout = ${Math.trunc(lockWaitMs)}`);
+            checked.lockWaitMs = lockWaitMs;
           }
-          return work(db);
-        })();
-      },
-    );
+          return db.transaction(() => {
+            const version = db.prepare('PRAGMA schema_version').pluck().get();
+            if (checked.verified !== version) {
+              verifyOutboundSchema(paths.sessionId, db);
+              checked.verified = version;
+            }
+            return work(db);
+          })();
+        },
+      );
+    if (lockWaitMs > 0) return read();
+    return readAtCommitTail(read, `${paths.outbound}-journal`);
   } catch (err) {
     throw asOutputError(paths.sessionId, err);
+  }
+}
+
+const tailBudget = { since: 0, spentMs: 0 };
+
+/**
+ * A read that waits out the end of the runner's commit (shared/commit-tail.ts) for at most
+ * commitTailWaitMs, and only while this second's budget lasts: the whole read is charged to it
+ * (the sleeps take more than asked, and each retry costs a failed read).
+ */
+function readAtCommitTail<T>(read: () => T, journal: string): T {
+  const started = performance.now();
+  if (started - tailBudget.since >= 1000) {
+    tailBudget.since = started;
+    tailBudget.spentMs = 0;
+  }
+  const left = OUTPUT_LIMITS.commitTailBudgetMsPerS - tailBudget.spentMs;
+  let waited = false;
+  try {
+    return readWaitingForLock(read, journal, {
+      maxMs: Math.max(0, Math.min(OUTPUT_LIMITS.commitTailWaitMs, left)),
+      onWait: () => (waited = true),
+    });
+  } finally {
+    if (waited) tailBudget.spentMs += performance.now() - started;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   type SessionDb,
 } from '../../../../src/shared/session-contract.ts';
 import { outboundOperation, type OutboundOperation } from '../../../../src/shared/session-content.ts';
+import { readWaitingForLock } from '../../../../src/shared/commit-tail.ts';
 import { cacheStatements } from '../../../../src/shared/statement-cache.ts';
 
 export interface RunnerSession {
@@ -27,7 +28,10 @@ export function openRunnerSession(opts: {
 }): RunnerSession {
   // Both stay open for the runner's life: each statement is compiled once.
   const inbound = cacheStatements(
-    openSessionFile({ sessionId: opts.sessionId, file: 'inbound', path: opts.inboundPath, readonly: true }),
+    waitingForHostLock(
+      openSessionFile({ sessionId: opts.sessionId, file: 'inbound', path: opts.inboundPath, readonly: true }),
+      `${opts.inboundPath}-journal`,
+    ),
   );
   try {
     const outbound = cacheStatements(
@@ -43,6 +47,28 @@ export function openRunnerSession(opts: {
     inbound.close();
     throw err;
   }
+}
+
+/**
+ * inbound.db's reads wait for the host's lock for as long as the contract's busy timeout (5 s), but
+ * in finer steps than SQLite's own 1, 2, 5, 10 … ms: the runner wakes on the host's commit while the
+ * host still holds its lock for a fraction of a millisecond (shared/commit-tail.ts). The runner only
+ * reads this file, each statement on its own, so a statement that found the lock simply runs again.
+ */
+function waitingForHostLock(db: SessionDb, journal: string): SessionDb {
+  db.pragma('busy_timeout = 0');
+  const wait = { maxMs: 5000, midCommitStepMs: 1 };
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const statement = prepare(sql);
+    const { get, all } = statement;
+    statement.get = (...params: unknown[]) =>
+      readWaitingForLock(() => get.apply(statement, params), journal, wait);
+    statement.all = (...params: unknown[]) =>
+      readWaitingForLock(() => all.apply(statement, params), journal, wait);
+    return statement;
+  }) as SessionDb['prepare'];
+  return db;
 }
 
 export function closeRunnerSession(session: RunnerSession): void {
