@@ -1,7 +1,7 @@
 // The host's one HTTP server (DESIGN §8): web chat, dashboard, API and metrics share a loopback port.
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { serve, type HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from './logger.ts';
@@ -41,7 +41,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   // Without serverOptions, serve() makes a plain node:http server.
   const server = serve({
-    fetch: async (request, env) => endableStreams(await app.fetch(request, env), openStreams),
+    fetch: async (request, env) => {
+      const response = await app.fetch(request, env);
+      endOnClose((env as HttpBindings).outgoing, openStreams);
+      return endableStreams(response, openStreams);
+    },
     port: options.port,
     hostname: options.host,
   }) as Server;
@@ -97,6 +101,17 @@ function createRootApp(mounts: HttpMount[], log: Logger): Hono {
     return c.json({ error: `internal error while handling ${c.req.method} ${c.req.path}` }, 500);
   });
   return root;
+}
+
+/**
+ * A handler that wrote its response itself and left it open (the web chat's event streams) is
+ * ended by close() too.
+ */
+function endOnClose(response: ServerResponse, openStreams: Set<() => void>): void {
+  if (!response.headersSent || response.writableEnded) return;
+  const end = () => response.end();
+  openStreams.add(end);
+  response.once('close', () => openStreams.delete(end));
 }
 
 /**
