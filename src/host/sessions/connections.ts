@@ -9,6 +9,7 @@
 // path names now with the one that was opened (a folder removed and made again, a file the container
 // swapped), and the caller's own check runs on every use too (outbound.db's schema, output.ts).
 import { lstatSync } from 'node:fs';
+import { isLocked } from '../../shared/commit-tail.ts';
 import { cacheStatements } from '../../shared/statement-cache.ts';
 import type { SessionDb } from '../../shared/session-contract.ts';
 
@@ -55,7 +56,7 @@ export function withKeptFile<T>(
   } catch (err) {
     // Whatever else went wrong (a damaged file, a changed schema), the next use opens afresh; a
     // lock held by the other side is no reason to.
-    if (entry.depth === 1 && kept.get(path) === entry && !isBusy(err)) drop(path);
+    if (entry.depth === 1 && kept.get(path) === entry && !isLocked(err)) drop(path);
     throw err;
   } finally {
     // Only the outermost use ends what it began: a nested use shares the handle and its transaction.
@@ -79,8 +80,6 @@ export function closeKeptFile(path: string): void {
 
 /** How many handles are open now (for tests). */
 export const keptFileCount = (): number => kept.size;
-
-const isBusy = (err: unknown) => String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');
 
 function current(path: string): Kept | undefined {
   const entry = kept.get(path);
