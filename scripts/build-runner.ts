@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 export const RUNNER_ENTRY = 'container/agent-runner/src/main.ts';
 export const RUNNER_OUTFILE = 'container/agent-runner/dist/runner.mjs';
@@ -42,12 +42,33 @@ export async function buildRunner(
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },
+    plugins: [englishZodOnly],
     sourcemap: true,
     logLevel: 'warning',
   });
   await removeStaleChunks(join(outdir, 'chunks'), Object.keys(result.metafile.outputs));
   return { outfile, ms: Math.round(performance.now() - started) };
 }
+
+/**
+ * zod exports its ~40 error-message locales as one namespace (`z.locales`), which bundling cannot
+ * shake: 366 KB that every runner parsed at start-up for messages it never shows. The runner's zod
+ * speaks English (zod's default, `z.locales.en`); the other locales are left out of the bundle.
+ */
+const englishZodOnly: Plugin = {
+  name: 'english-zod-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
 
 /** Chunks of earlier builds (their names carry a content hash) that this build no longer uses. */
 async function removeStaleChunks(dir: string, outputs: string[]): Promise<void> {
