@@ -36,7 +36,7 @@ const CLOSE_GRACE_MS = 2000;
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { log } = options;
   const app = createRootApp(options.mounts, log);
-  // Ends of the streaming (server-sent event) responses still open; they never end by themselves.
+  // Ends of the event streams still open (event-streams.ts); they never end by themselves.
   const openStreams = new Set<() => void>();
 
   // Without serverOptions, serve() makes a plain node:http server.
@@ -44,7 +44,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     fetch: async (request, env) => {
       const response = await app.fetch(request, env);
       endOnClose((env as HttpBindings).outgoing, openStreams);
-      return endableStreams(response, openStreams);
+      return response;
     },
     port: options.port,
     hostname: options.host,
@@ -104,7 +104,7 @@ function createRootApp(mounts: HttpMount[], log: Logger): Hono {
 }
 
 /**
- * A handler that wrote its response itself and left it open (the web chat's event streams) is
+ * A handler that wrote its response itself and left it open (the event streams, event-streams.ts) is
  * ended by close() too.
  */
 function endOnClose(response: ServerResponse, openStreams: Set<() => void>): void {
@@ -112,38 +112,4 @@ function endOnClose(response: ServerResponse, openStreams: Set<() => void>): voi
   const end = () => response.end();
   openStreams.add(end);
   response.once('close', () => openStreams.delete(end));
-}
-
-/**
- * Event-stream responses are wrapped so close() can end them: cancelling the inner stream runs the
- * handler's own cleanup, and the client sees a clean end of the response.
- */
-function endableStreams(response: Response, openStreams: Set<() => void>): Response {
-  const isEventStream = response.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
-  if (!isEventStream || !response.body) return response;
-
-  const reader = response.body.getReader();
-  const end = () => void reader.cancel('http server closing').catch(() => {});
-  openStreams.add(end);
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          openStreams.delete(end);
-          controller.close();
-        } else {
-          controller.enqueue(value);
-        }
-      } catch (err) {
-        openStreams.delete(end);
-        throw err;
-      }
-    },
-    cancel(reason) {
-      openStreams.delete(end);
-      return reader.cancel(reason);
-    },
-  });
-  return new Response(body, { status: response.status, headers: response.headers });
 }

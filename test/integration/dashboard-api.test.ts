@@ -1,11 +1,14 @@
 // The dashboard's server side over real HTTP: the page's security headers, the one-time sign-in link
 // exchanged once for a short-lived token, and the change-notice stream (GET /api/events).
+import { Hono } from 'hono';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { listAuditEvents } from '../../src/db/audit.ts';
 import { createApiToken } from '../../src/db/tokens.ts';
 import { getUser } from '../../src/db/users.ts';
 import { createWebSignIn, DASHBOARD_TOKEN_TTL_MS, makeLoginLink } from '../../src/host/access/index.ts';
+import { apiTokenAuth, type ApiEnv } from '../../src/host/api/index.ts';
+import { eventsApi } from '../../src/host/api/events.ts';
 import type { ChannelHealth } from '../../src/host/channels/index.ts';
 import { readServerSentEvents, type ServerSentEvent } from '../../src/host/channels/sse-reader.ts';
 import { dashboardApp } from '../../src/host/dashboard/index.ts';
@@ -224,6 +227,50 @@ describe('GET /api/events', () => {
       expect((await open(ownerToken, stop.signal)).status).toBe(200);
     } finally {
       stop.abort();
+    }
+  });
+
+  test('a client that leaves notices unread past the cap is cut off, and its place is free again', async () => {
+    // A cap below one notice: the first change after hello would pass it. (The web chat's stream
+    // test drives the same writer with a client that stops reading, through real socket buffers.)
+    let checks = 0;
+    const flapping = () => ({ rich: { ...health.rich!, connected: checks++ % 2 === 0 } });
+    const api = new Hono<ApiEnv>().use(apiTokenAuth(w.db, w.now)).route(
+      '/events',
+      eventsApi({
+        db: w.db,
+        clock: w.now,
+        log,
+        channelHealth: flapping,
+        checkIntervalMs: 20,
+        maxQueuedBytes: 10,
+        maxStreamsPerToken: 1,
+      }),
+    );
+    const server = await startHttpServer({
+      port: 0,
+      host: '127.0.0.1',
+      mounts: [{ path: '/api', app: api }],
+      log,
+    });
+    try {
+      const read = () =>
+        fetch(`${server.url}/api/events`, {
+          headers: { authorization: `Bearer ${ownerToken}` },
+          signal: AbortSignal.timeout(5000),
+        });
+      const cut = await read();
+      expect(cut.status).toBe(200);
+      // The stream ends by itself: hello, and no notice.
+      const text = await cut.text();
+      expect(text).toMatch(/^event: hello\ndata: \{"at":"[^"]+"\}\n\n$/);
+      expect(checks).toBeGreaterThan(1);
+      // Its place (one per token here) was given back.
+      const again = await read();
+      expect(again.status).toBe(200);
+      await again.body!.cancel();
+    } finally {
+      await server.close();
     }
   });
 });

@@ -5,15 +5,16 @@
 // once a second (src/db/change-marks.ts), and only while some stream is open: the database, not the
 // host's in-process events, because `warren wire`, `warren approvals` and the other commands change it
 // from other processes. Streams are capped per
-// token and in all, and kept alive by a comment every 15 s. Browsers read it with fetch (EventSource
-// cannot send the Authorization header).
+// token and in all, kept alive by a comment every 15 s, and cut off when their client stops reading
+// (event-streams.ts). Browsers read it with fetch (EventSource cannot send the Authorization header).
+import type { ServerResponse } from 'node:http';
 import { Hono } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { z } from 'zod';
 import { changeMarksReader, type ChangeMarks, type ChangeTopic } from '../../db/change-marks.ts';
 import type { Db } from '../../db/connection.ts';
 import { listRoles } from '../../db/roles.ts';
 import type { ChannelHealth } from '../channels/index.ts';
+import { RESPONSE_ALREADY_SENT, runEventStream, sseFrame, startEventStream } from '../event-streams.ts';
 import type { Logger } from '../logger.ts';
 import type { ApiEnv } from './auth.ts';
 import type { ApiOperation } from './openapi.ts';
@@ -32,6 +33,8 @@ export interface EventsApiOptions {
   pingIntervalMs?: number;
   maxStreamsPerToken?: number;
   maxStreams?: number;
+  /** Bytes queued for a client that does not read before its stream is ended; 64 KiB by default. */
+  maxQueuedBytes?: number;
 }
 
 type Listener = (topics: EventTopic[]) => void;
@@ -55,6 +58,9 @@ export function eventsApi(options: EventsApiOptions): Hono<ApiEnv> {
   const maxPerToken = options.maxStreamsPerToken ?? 4;
   const maxStreams = options.maxStreams ?? 64;
   const pingMs = options.pingIntervalMs ?? 15_000;
+  // A notice is under 100 bytes: this is hundreds of them unread, and the client reads every panel
+  // again when it reconnects.
+  const maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024;
   const watcher = changeWatcher(options);
   const openPerToken = new Map<string, number>();
   let open = 0;
@@ -76,37 +82,30 @@ export function eventsApi(options: EventsApiOptions): Hono<ApiEnv> {
       return c.json({ error: `${maxStreams} event streams are open, the most allowed; retry shortly` }, 429, {
         'retry-after': '5',
       });
-    // Keeps reverse proxies (nginx) from buffering the stream.
-    c.header('x-accel-buffering', 'no');
-    c.header('cache-control', 'no-store');
-    return streamSSE(c, (stream) => relay(stream, tokenId));
+    relay(startEventStream(c, { 'cache-control': 'no-store' }), tokenId);
+    return RESPONSE_ALREADY_SENT;
   });
 
-  function relay(stream: SSEStreamingApi, tokenId: string): Promise<void> {
+  function relay(response: ServerResponse, tokenId: string): void {
     open++;
     openPerToken.set(tokenId, (openPerToken.get(tokenId) ?? 0) + 1);
-    return new Promise<void>((resolve) => {
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        clearInterval(ping);
-        unlisten();
-        open--;
-        const left = (openPerToken.get(tokenId) ?? 1) - 1;
-        if (left > 0) openPerToken.set(tokenId, left);
-        else openPerToken.delete(tokenId);
-        resolve();
-      };
-      const send = (event: string, data: unknown) =>
-        void stream.writeSSE({ event, data: JSON.stringify(data) }).catch(end);
-      send('hello', { at: options.clock().toISOString() });
-      const unlisten = watcher.listen((topics) => {
+    const onEnd = () => {
+      open--;
+      const left = (openPerToken.get(tokenId) ?? 1) - 1;
+      if (left > 0) openPerToken.set(tokenId, left);
+      else openPerToken.delete(tokenId);
+    };
+    runEventStream(response, { maxQueuedBytes, pingIntervalMs: pingMs, onEnd }, ({ writer, end }) => {
+      const frame = (event: string, data: unknown) => sseFrame(event, JSON.stringify(data));
+      writer.write(frame('hello', { at: options.clock().toISOString() }), { force: true });
+      return watcher.listen((topics) => {
         const at = options.clock().toISOString();
-        for (const topic of topics) send(topic, { topic, at });
+        for (const topic of topics) {
+          if (writer.write(frame(topic, { topic, at }))) continue;
+          options.log.warn({ maxQueuedBytes }, 'change-notice stream client too slow; disconnected');
+          return end();
+        }
       });
-      const ping = setInterval(() => void stream.write(': ping\n\n').catch(end), pingMs);
-      stream.onAbort(end);
     });
   }
 }

@@ -2,13 +2,18 @@
 // ones first (after Last-Event-ID when the client gives one), then live ones. Streams are capped per
 // chat and per channel, kept alive by a comment every 15 s, and cut off when their client stops
 // reading (limits.ts): it reconnects and replays what it missed. Events are written to the Node
-// response directly: a reply's bytes go to the socket when the channel sends it, not after the
-// delivery's own bookkeeping, and without web streams' per-event promises.
+// response directly (event-streams.ts): a reply's bytes go to the socket when the channel sends it,
+// not after the delivery's own bookkeeping.
 import type { ServerResponse } from 'node:http';
-import type { HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
+import {
+  RESPONSE_ALREADY_SENT,
+  runEventStream,
+  sseFrame,
+  startEventStream,
+  type BoundedWriter,
+} from '../../../event-streams.ts';
 import type { Logger } from '../../../logger.ts';
 import { ID_PATTERN, ID_RULE } from './api.ts';
 import type { Poster } from './auth.ts';
@@ -16,9 +21,8 @@ import type { ChatEvent, ChatEvents, ChatListener } from './chat-events.ts';
 import type { WebchatLimits } from './limits.ts';
 
 const PING_INTERVAL_MS = 15_000;
-// How soon EventSource reconnects after the stream ends, and a keep-alive comment.
+// How soon EventSource reconnects after the stream ends.
 const RETRY_FIELD = 'retry: 2000\n\n';
-const PING_COMMENT = ': ping\n\n';
 
 export interface EventStreamOptions {
   type: string;
@@ -48,15 +52,7 @@ export function eventStreamRoutes(options: EventStreamOptions): Hono {
     if (full) {
       return c.json({ error: `${full}, the most allowed; close one and retry` }, 429, { 'retry-after': '5' });
     }
-    const response = (c.env as HttpBindings | undefined)?.outgoing;
-    if (!response) throw new Error('the event stream needs the Node HTTP server (@hono/node-server)');
-    response.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      // Keeps reverse proxies (nginx) from buffering the stream.
-      'x-accel-buffering': 'no',
-    });
+    const response = startEventStream(c);
     relay(response, chatId, c.req.header('last-event-id'), poster.kind === 'anonymous');
     return RESPONSE_ALREADY_SENT;
   }
@@ -73,8 +69,7 @@ export function eventStreamRoutes(options: EventStreamOptions): Hono {
 
   /**
    * Writes the chat's events to the response until it ends: the client goes, the channel disconnects,
-   * the server closes (http.ts ends responses left open), or the client reads too slowly. Runs
-   * synchronously up to listening, so no event sent after the stream opened is missed.
+   * the server closes, or the client reads too slowly (event-streams.ts).
    */
   function relay(
     response: ServerResponse,
@@ -83,63 +78,38 @@ export function eventStreamRoutes(options: EventStreamOptions): Hono {
     anonymous: boolean,
   ): void {
     openStreams++;
-    const writer = boundedWriter(response, limits.maxQueuedBytes);
-    let ended = false;
-    // Nothing more is written: a client that stopped reading gets the end after what it holds.
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      clearInterval(ping);
-      unlisten();
-      openStreams--;
-      response.end();
+    const streamOptions = {
+      maxQueuedBytes: limits.maxQueuedBytes,
+      pingIntervalMs: PING_INTERVAL_MS,
+      onEnd: () => openStreams--,
     };
-    const listener: ChatListener = {
-      push(event) {
-        if (ended || writer.writeEvent(event, anonymous)) return;
-        options.log.warn(
-          { channel: type, maxQueuedBytes: limits.maxQueuedBytes },
-          'event stream client too slow; disconnected',
-        );
-        end();
-      },
-      end,
-    };
-    writer.writeText(RETRY_FIELD, { force: true });
-    for (const event of chats.replay(chatId, lastEventId))
-      writer.writeEvent(event, anonymous, { force: true });
-    const unlisten = chats.listen(chatId, listener);
-    const ping = setInterval(() => writer.writeText(PING_COMMENT) || end(), PING_INTERVAL_MS);
-    response.once('close', end);
-    if (response.destroyed) end(); // the client left before the stream began
+    runEventStream(response, streamOptions, ({ writer, end }) => {
+      writer.write(RETRY_FIELD, { force: true });
+      for (const event of chats.replay(chatId, lastEventId))
+        writeEvent(writer, event, anonymous, { force: true });
+      const listener: ChatListener = {
+        push(event) {
+          if (writeEvent(writer, event, anonymous)) return;
+          options.log.warn(
+            { channel: type, maxQueuedBytes: limits.maxQueuedBytes },
+            'event stream client too slow; disconnected',
+          );
+          end();
+        },
+        end,
+      };
+      return chats.listen(chatId, listener);
+    });
   }
 }
 
-/**
- * Writes to the response while the bytes its client has not taken yet (what Node holds for the
- * socket) stay within maxQueuedBytes; a write that would pass it is refused (false). Forced writes
- * (the replay on connect) always go out.
- */
-function boundedWriter(response: ServerResponse, maxQueuedBytes: number) {
-  return { writeEvent, writeText };
-
-  function writeEvent(event: ChatEvent, anonymous: boolean, how?: { force: true }): boolean {
-    const data = anonymous ? (event.forAnonymous ?? event.data) : event.data;
-    return writeText(sseFrame(event.event, event.id, data), how);
-  }
-
-  function writeText(text: string, how?: { force: true }): boolean {
-    if (!how?.force && response.writableLength + Buffer.byteLength(text) > maxQueuedBytes) return false;
-    response.write(text);
-    return true;
-  }
-}
-
-/** One event as the event-stream format frames it; each line of the data gets its own `data:` field. */
-function sseFrame(event: string, id: string, data: string): string {
-  const lines = data
-    .split(/\r\n|\r|\n/)
-    .map((line) => `data: ${line}`)
-    .join('\n');
-  return `event: ${event}\n${lines}\nid: ${id}\n\n`;
+/** An anonymous reader gets the event's anonymous form (approval cards without their option values). */
+function writeEvent(
+  writer: BoundedWriter,
+  event: ChatEvent,
+  anonymous: boolean,
+  how?: { force: true },
+): boolean {
+  const data = anonymous ? (event.forAnonymous ?? event.data) : event.data;
+  return writer.write(sseFrame(event.event, data, event.id), how);
 }
