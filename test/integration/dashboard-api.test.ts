@@ -250,7 +250,7 @@ describe('GET /api/events', () => {
     const server = await startHttpServer({
       port: 0,
       host: '127.0.0.1',
-      mounts: [{ path: '/api', app: api }],
+      mounts: [{ path: '/api', app: new Hono().route('/', api) }],
       log,
     });
     try {
