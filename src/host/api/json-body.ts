@@ -1,14 +1,14 @@
 // Reading a JSON request body the same way on every admin API route: bounded, JSON only, checked with
 // the route's zod schema; a refusal is the answer to send.
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { badRequest } from './bad-request.ts';
+import { limitRequestBody } from '../body-limit.ts';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
 export const limitBody = (): MiddlewareHandler =>
-  bodyLimit({ maxSize: BODY_LIMIT_BYTES, onError: (c) => c.json({ error: 'body too large' }, 413) });
+  limitRequestBody(BODY_LIMIT_BYTES, (c) => c.json({ error: 'body too large' }, 413));
 
 export async function readJsonBody<T extends z.ZodType>(
   c: Context,

@@ -8,12 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
 import type { Db } from '../../db/connection.ts';
 import { exchangeDashboardLink } from '../access/index.ts';
 import type { Logger } from '../logger.ts';
+import { limitRequestBody } from '../body-limit.ts';
 
 export interface DashboardDeps {
   db: Db;
@@ -57,7 +57,7 @@ export function dashboardApp(deps: DashboardDeps): Hono {
   );
   app.post(
     '/sign-in',
-    bodyLimit({ maxSize: 4096, onError: (c) => c.json({ error: 'body too large' }, 413) }),
+    limitRequestBody(4096, (c) => c.json({ error: 'body too large' }, 413)),
     async (c) => {
       // A JSON body cannot be posted across origins without a preflight this server never answers.
       if (!c.req.header('content-type')?.startsWith('application/json'))

@@ -3,12 +3,12 @@
 // URL its token was issued for. A message is answered 200 only once it is durable in Warren; a failure is
 // a 500, and the Bot Connector delivers it again (dedup is on the activity id).
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../../../logger.ts';
 import type { PlatformEvents } from '../../platform.ts';
 import { describe } from './errors.ts';
 import { KeysUnavailableError, type VerifiedCaller } from './inbound-auth.ts';
 import { Activity, normalizeActivity, splitConversationId } from './normalize.ts';
+import { limitRequestBody } from '../../../body-limit.ts';
 
 /** An activity is at most ~100 KB; a megabyte leaves room for entities and channel data. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -25,7 +25,7 @@ export interface MessagingEndpointDeps {
 
 export function messagingEndpoint(deps: MessagingEndpointDeps): Hono {
   const app = new Hono();
-  const limit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.text('activity too large', 413) });
+  const limit = limitRequestBody(MAX_BODY_BYTES, (c) => c.text('activity too large', 413));
   app.post('/api/messages', limit, (c) => receive(c));
   app.post('/', limit, (c) => receive(c));
   return app;

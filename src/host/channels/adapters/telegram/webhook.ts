@@ -2,13 +2,13 @@
 // X-Telegram-Bot-Api-Secret-Token. Anything without it is refused; a 5xx makes Telegram redeliver.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Api } from 'grammy';
 import type { Logger } from '../../../logger.ts';
 import type { PlatformEvents } from '../../platform.ts';
 import { bounded, type ApiSignal } from './client.ts';
 import { describeError, linkError, toChannelSendError } from './errors.ts';
 import { HANDLED_UPDATES } from './normalize.ts';
+import { limitRequestBody } from '../../../body-limit.ts';
 
 /** Telegram's own bound on secret_token: 1–256 of A–Z, a–z, 0–9, _ and -. */
 export const WEBHOOK_SECRET = /^[A-Za-z0-9_-]{1,256}$/;
@@ -26,7 +26,7 @@ export function createWebhookApp(target: WebhookTarget): Hono {
   const app = new Hono();
   app.post(
     '/webhook',
-    bodyLimit({ maxSize: MAX_UPDATE_BYTES, onError: (c) => c.text('update too large', 413) }),
+    limitRequestBody(MAX_UPDATE_BYTES, (c) => c.text('update too large', 413)),
     async (c) => {
       if (!secretMatches(c.req.header('x-telegram-bot-api-secret-token') ?? '', target.secret)) {
         return c.text('unauthorized', 401);

@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Logger } from '../../../logger.ts';
 import { type AttachmentLimits } from '../../../sessions/index.ts';
@@ -13,6 +12,7 @@ import type { ChannelHealth, InboundMessage, InboundSink } from '../../channel.t
 import { errorText } from '../../../../shared/error-text.ts';
 import type { Poster } from './auth.ts';
 import { createRateLimiter, type WebchatLimits } from './limits.ts';
+import { limitRequestBody } from '../../../body-limit.ts';
 
 export const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,200}$/;
 export const ID_RULE = 'must be 1–200 characters of A-Z a-z 0-9 . _ : @ -';
@@ -238,8 +238,5 @@ function limitBodyTo(maxSize: number) {
     maxSize >= 1024 * 1024
       ? `${Math.floor(maxSize / (1024 * 1024))} MiB`
       : `${Math.floor(maxSize / 1024)} KiB`;
-  return bodyLimit({
-    maxSize,
-    onError: (c) => c.json({ error: `body is larger than ${limit}` }, 413),
-  });
+  return limitRequestBody(maxSize, (c) => c.json({ error: `body is larger than ${limit}` }, 413));
 }

@@ -3,11 +3,11 @@
 // uses the link up, POST /api/sign-out forgets the browser.
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Logger } from '../../../logger.ts';
 import { BROWSER_COOKIE, browserCookieHeader, browserCookieOf, type WebchatAuth } from './auth.ts';
 import { pageHeaders } from './page.ts';
+import { limitRequestBody } from '../../../body-limit.ts';
 
 /** Form posted by the sign-in page. */
 const SignInForm = z.strictObject({ code: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a login link code') });
@@ -30,7 +30,7 @@ export function signInRoutes(options: { auth: WebchatAuth; mountPath: string; lo
   });
   const tooLarge = (c: Context) => c.json({ error: 'body is larger than 4 KiB' }, 413);
   routes.get('/sign-in', headers, showSignIn);
-  routes.post('/sign-in', headers, bodyLimit({ maxSize: 4096, onError: tooLarge }), signIn);
+  routes.post('/sign-in', headers, limitRequestBody(4096, tooLarge), signIn);
   routes.post('/api/sign-out', signOut);
   return routes;
 

@@ -2,11 +2,11 @@
 // parsed before the signature and its timestamp check out on the raw bytes; the answer is 2xx only once
 // the message is durable in Warren, so a 5xx (or no answer) is the integrator's cue to send it again.
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../../../logger.ts';
 import type { PlatformEvents } from '../../platform.ts';
 import { normalizeBody } from './normalize.ts';
 import { verify } from './signature.ts';
+import { limitRequestBody } from '../../../body-limit.ts';
 
 export interface InboundDeps {
   installation: string;
@@ -19,10 +19,9 @@ export interface InboundDeps {
 
 export function inboundRoutes(deps: InboundDeps): Hono {
   const app = new Hono();
-  const limit = bodyLimit({
-    maxSize: deps.maxBodyBytes,
-    onError: (c) => c.json({ error: `body over ${deps.maxBodyBytes} bytes` }, 413),
-  });
+  const limit = limitRequestBody(deps.maxBodyBytes, (c) =>
+    c.json({ error: `body over ${deps.maxBodyBytes} bytes` }, 413),
+  );
   app.post('/', limit, async (c) => {
     const receiving = deps.receiving();
     if (receiving === null) return c.json({ error: 'not receiving; try again later' }, 503);

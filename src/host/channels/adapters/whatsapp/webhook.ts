@@ -4,10 +4,10 @@
 // A notification is answered 200 only once every message in it is durable in Warren; anything else
 // makes Meta deliver it again (then the dedup on the message id answers it once).
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../../../logger.ts';
 import { webhookPayload, type WebhookPayload } from './payload.ts';
 import { isValidWhatsAppSignature, sameSecret } from './signature.ts';
+import { limitRequestBody } from '../../../body-limit.ts';
 
 /** Meta's notifications are small (a text is at most 4,096 characters); a batch stays well under this. */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -37,7 +37,7 @@ export function createWebhookApp(deps: WebhookDeps): Hono {
   });
   app.post(
     '/',
-    bodyLimit({ maxSize: MAX_WEBHOOK_BYTES, onError: (c) => c.text('body too large', 413) }),
+    limitRequestBody(MAX_WEBHOOK_BYTES, (c) => c.text('body too large', 413)),
     async (c) => {
       const raw = new Uint8Array(await c.req.arrayBuffer());
       if (!isValidWhatsAppSignature(deps.appSecret, c.req.header('x-hub-signature-256'), raw)) {
