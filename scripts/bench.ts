@@ -203,7 +203,11 @@ async function orchestrate(): Promise<void> {
       warm_vs_poll_p50_ratio: ratio,
       throughput: throughput.throughput,
       cold_starts: starts.cold_starts,
-      memory: { ...(throughput.memory as object), runner: starts.runner_memory },
+      memory: {
+        ...(throughput.memory as object),
+        runner: starts.runner_memory,
+        claude_runner: starts.claude_runner_memory,
+      },
       watchers: watchers.watchers,
       idle_sessions: {
         ...idle,

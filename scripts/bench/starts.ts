@@ -1,19 +1,34 @@
 // Cold starts in bulk: N new chats send their first message at the same moment, so N sessions are
-// created and N containers started at once; then what an idle runner container costs in memory.
-// (50 at once is the throughput phase's first round.)
+// created and N containers started at once; then what an idle runner container costs in memory, a
+// scripted one and a claude one (the real Claude Agent SDK, answered by a fake Anthropic API on
+// loopback through the host's model gateway). (50 at once is the throughput phase's first round.)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startFakeAnthropic, type FakeAnthropic } from '../../test/harness/fake-anthropic.ts';
+import { getAgentGroupByFolder, updateAgentGroup } from '../../src/db/agent-groups.ts';
+import { openCentralDb } from '../../src/db/connection.ts';
+import { DEFAULT_GROUP_FOLDER } from '../../src/host/data-folder.ts';
 import { expectEcho } from './chat-client.ts';
 import { cgroupDirOf } from './container-cpu.ts';
-import { startBenchHost, stopFigures } from './host.ts';
+import { startBenchHost, stopFigures, type BenchHost } from './host.ts';
 import { REPLY_TIMEOUT_MS, type PhaseContext } from './plan.ts';
 import { progress } from './progress.ts';
 import { round, summarize } from './stats.ts';
 
+/** The key the fake Anthropic API takes; the host's gateway finds it in its environment. */
+const FAKE_ANTHROPIC_KEY = 'sk-ant-bench-fake-key';
+/** Long enough for the claude process of the turn to exit and the runner to settle. */
+const CLAUDE_SETTLE_MS = 10_000;
+
 export async function startsPhase(ctx: PhaseContext) {
   const rounds = ctx.plan.starts.rounds;
-  const cap = rounds.reduce((a, b) => a + b, 0);
+  const cap = rounds.reduce((a, b) => a + b, 0) + 1;
+  const anthropic = await startFakeAnthropic({
+    apiKey: FAKE_ANTHROPIC_KEY,
+    fallback: () => ({ text: 'hello from the fake Claude' }),
+  });
   const bench = await startBenchHost({
     dataDir: ctx.dataDir,
     groupsDir: ctx.groupsDir,
@@ -23,6 +38,7 @@ export async function startsPhase(ctx: PhaseContext) {
   progress(`host started in ${bench.startMs.toFixed(0)} ms; container cap ${cap}`);
   const results: Record<string, unknown> = {};
   let memory: MemoryFigures | { error: string };
+  let claudeMemory: MemoryFigures | { error: string };
   let stop;
   try {
     for (const n of rounds) {
@@ -41,12 +57,16 @@ export async function startsPhase(ctx: PhaseContext) {
     }
     const runners = await bench.runners.pids();
     try {
-      memory = idleRunnerMemory(runners);
+      memory = idleRunnerMemory(runners, 'scripted');
     } catch (err) {
-      memory = { error: err instanceof Error ? err.message : String(err) };
+      memory = { error: errorOf(err) };
     }
+    claudeMemory = await idleClaudeRunnerMemory(bench, anthropic).catch((err: unknown) => ({
+      error: errorOf(err),
+    }));
   } finally {
     stop = await bench.stop();
+    await anthropic.close();
   }
   return {
     cold_starts: {
@@ -58,19 +78,55 @@ export async function startsPhase(ctx: PhaseContext) {
       ...stopFigures(stop),
     },
     runner_memory: memory,
+    claude_runner_memory: claudeMemory,
   };
+}
+
+const errorOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * The main agent group becomes a claude one; a new chat's first message starts its container, whose
+ * runner asks the SDK, which runs the `claude` binary for the turn. Measured once that has exited.
+ */
+async function idleClaudeRunnerMemory(bench: BenchHost, anthropic: FakeAnthropic): Promise<MemoryFigures> {
+  // Only now: the gateway looks keys up when it forwards, while a key present at the host's start
+  // would have made the new data folder's main group a claude one for the scripted rounds too.
+  process.env.ANTHROPIC_API_KEY = FAKE_ANTHROPIC_KEY;
+  const db = openCentralDb(bench.config.centralDbPath);
+  try {
+    const main = getAgentGroupByFolder(db, DEFAULT_GROUP_FOLDER);
+    if (!main) throw new Error('no main agent group');
+    const modelConfig = { baseUrl: anthropic.url };
+    updateAgentGroup(
+      db,
+      main.id,
+      { provider: 'claude', model: 'claude-bench', modelConfig },
+      new Date().toISOString(),
+    );
+  } finally {
+    db.close();
+  }
+  const chat = await bench.chat('claude-memory');
+  try {
+    const reply = await chat.send('hello', REPLY_TIMEOUT_MS);
+    if (reply.text !== 'hello from the fake Claude') throw new Error(`unexpected reply: ${reply.text}`);
+    await sleep(CLAUDE_SETTLE_MS);
+    return idleRunnerMemory(await bench.runners.pids(reply.sessionId), 'claude');
+  } finally {
+    chat.close();
+  }
 }
 
 interface MemoryFigures {
   containers: number;
-  /** Per idle scripted runner container, medians. */
+  /** Per idle runner container, medians. */
   cgroup_mb: number | null;
   rss_mb: number;
   private_mb: number;
   measured: string;
 }
 
-function idleRunnerMemory(runners: Map<string, number>): MemoryFigures {
+function idleRunnerMemory(runners: Map<string, number>, provider: 'scripted' | 'claude'): MemoryFigures {
   const pids = [...runners.values()];
   if (pids.length === 0) throw new Error('no running runner containers');
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -83,8 +139,7 @@ function idleRunnerMemory(runners: Map<string, number>): MemoryFigures {
     cgroup_mb: cgroups.length > 0 ? round(median(cgroups) / 2 ** 20, 1) : null,
     rss_mb: round(median(status.map((s) => kb(s, 'VmRSS'))) / 1024, 1),
     private_mb: round(median(status.map((s) => kb(s, 'RssAnon'))) / 1024, 1),
-    measured:
-      "idle scripted runners after one answered message: the container's memory cgroup usage (page cache of its files included), and its node process's RSS and anonymous (private) RSS; the rest of the RSS is the node binary and libraries, shared between containers",
+    measured: `idle ${provider} runners after one answered message: the container's memory cgroup usage (page cache of its files included), and its node process's RSS and anonymous (private) RSS; the rest of the RSS is the node binary and libraries, shared between containers${provider === 'claude' ? '. The claude process of a turn has exited by then' : ''}`,
   };
 }
 
