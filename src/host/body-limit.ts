@@ -1,8 +1,8 @@
 // A cap on a request's body that keeps @hono/node-server's direct read. Hono's bodyLimit wraps the
-// body in a web stream to count it, which makes the server build a full Request for it (about half a
-// millisecond of CPU a request, measured on the web chat's POST). A body that declares its length is
-// judged by that: Node's parser never reads past it. One that does not (chunked) goes through Hono's
-// counting stream, so no body is ever read without a bound.
+// body in a web stream to count it, which makes the server build a full Request for it (1.5 ms of
+// CPU per web chat POST on the benchmark's machine, docs/benchmarks.md). A body that declares its
+// length is judged by that: Node's parser never reads past it. One that does not (chunked) goes
+// through Hono's counting stream, so no body is ever read without a bound.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 

@@ -32,9 +32,12 @@ export interface BoundedWriter {
   write(text: string, how?: { force: true }): boolean;
 }
 
-export function boundedWriter(response: ServerResponse, maxQueuedBytes: number): BoundedWriter {
+function boundedWriter(response: ServerResponse, maxQueuedBytes: number): BoundedWriter {
   return {
     write(text, how) {
+      // An ended stream takes nothing more, and there is no one left to tell: a write after the end
+      // would be an error event on the response.
+      if (response.writableEnded || response.destroyed) return true;
       if (!how?.force && response.writableLength + Buffer.byteLength(text) > maxQueuedBytes) return false;
       response.write(text);
       return true;
@@ -54,7 +57,7 @@ export function sseFrame(event: string, data: string, id?: string): string {
 /** Keeps the connection alive through proxies that close quiet ones; not an event. */
 const PING_COMMENT = ': ping\n\n';
 
-export interface EventStreamOptions {
+export interface RunEventStreamOptions {
   maxQueuedBytes: number;
   pingIntervalMs: number;
   /** Runs once, when the stream ends for any reason. */
@@ -75,7 +78,7 @@ export interface OpenEventStream {
  */
 export function runEventStream(
   response: ServerResponse,
-  options: EventStreamOptions,
+  options: RunEventStreamOptions,
   listen: (stream: OpenEventStream) => () => void,
 ): void {
   const writer = boundedWriter(response, options.maxQueuedBytes);
