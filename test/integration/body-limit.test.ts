@@ -2,10 +2,10 @@
 // its length, declares a false one, or comes in chunks with none.
 import { connect } from 'node:net';
 import { Hono } from 'hono';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { limitRequestBody } from '../../src/host/body-limit.ts';
-import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
+import type { RunningHttpServer } from '../../src/host/http.ts';
+import { serveApp } from '../harness/serve-app.ts';
 
 const CAP = 16;
 let server: RunningHttpServer;
@@ -21,12 +21,7 @@ beforeAll(async () => {
       return c.text(body);
     },
   );
-  server = await startHttpServer({
-    port: 0,
-    host: '127.0.0.1',
-    mounts: [{ path: '/t', app }],
-    log: pino({ level: 'silent' }),
-  });
+  server = await serveApp(app, '/t');
 });
 afterAll(() => server.close());
 

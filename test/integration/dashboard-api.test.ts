@@ -13,6 +13,7 @@ import type { ChannelHealth } from '../../src/host/channels/index.ts';
 import { readServerSentEvents, type ServerSentEvent } from '../../src/host/channels/sse-reader.ts';
 import { dashboardApp } from '../../src/host/dashboard/index.ts';
 import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
+import { serveApp } from '../harness/serve-app.ts';
 import { adminApiOf, createWorld, type World } from '../harness/approvals.ts';
 
 let w: World;
@@ -247,12 +248,7 @@ describe('GET /api/events', () => {
         maxStreamsPerToken: 1,
       }),
     );
-    const server = await startHttpServer({
-      port: 0,
-      host: '127.0.0.1',
-      mounts: [{ path: '/api', app: new Hono().route('/', api) }],
-      log,
-    });
+    const server = await serveApp(new Hono().route('/', api), '/api');
     try {
       const read = () =>
         fetch(`${server.url}/api/events`, {

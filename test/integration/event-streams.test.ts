@@ -1,6 +1,5 @@
 // runEventStream over a real HTTP server: what a stream's owner may still do after it has ended.
 import { Hono } from 'hono';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import {
   RESPONSE_ALREADY_SENT,
@@ -9,7 +8,8 @@ import {
   startEventStream,
   type OpenEventStream,
 } from '../../src/host/event-streams.ts';
-import { startHttpServer, type RunningHttpServer } from '../../src/host/http.ts';
+import type { RunningHttpServer } from '../../src/host/http.ts';
+import { serveApp } from '../harness/serve-app.ts';
 
 let server: RunningHttpServer;
 let opened: (stream: OpenEventStream) => void;
@@ -28,12 +28,7 @@ beforeAll(async () => {
     );
     return RESPONSE_ALREADY_SENT;
   });
-  server = await startHttpServer({
-    port: 0,
-    host: '127.0.0.1',
-    mounts: [{ path: '/t', app }],
-    log: pino({ level: 'silent' }),
-  });
+  server = await serveApp(app, '/t');
 });
 afterAll(() => server.close());
 
