@@ -141,15 +141,19 @@ test('a container that keeps its lock without a journal costs the host at most i
       for (let i = 0; i < reads; i++) expect(() => readOutboundPage(paths)).toThrow(SessionBusyError);
     };
     await new Promise((resolve) => setTimeout(resolve, 1000)); // a fresh budget second
+    const started = performance.now();
     const withBudget = sleepsDuring(readAll);
-    const afterIt = sleepsDuring(readAll); // the same second: nothing left
+    const afterIt = sleepsDuring(readAll); // the same second, on a machine fast enough: nothing left
+    // A loaded machine may take more than a second for the 600 reads: each second has its budget.
+    const seconds = Math.floor((performance.now() - started) / 1000) + 1;
     sleeps.mockRestore();
     // Each sleep is at least 0.1 ms and the budget is charged at least that; one read may overshoot
-    // by its own commitTailWaitMs. Unbounded, 300 reads would sleep about five times each.
+    // by its own commitTailWaitMs. Unbounded, 600 reads would sleep about five times each.
     const mostSleeps = (OUTPUT_LIMITS.commitTailBudgetMsPerS + OUTPUT_LIMITS.commitTailWaitMs) / 0.1;
     expect(withBudget).toBeGreaterThan(0);
     expect(withBudget).toBeLessThanOrEqual(mostSleeps);
-    expect(afterIt).toBe(0);
+    expect(withBudget + afterIt).toBeLessThanOrEqual(seconds * mostSleeps);
+    if (seconds === 1) expect(afterIt).toBe(0);
   } finally {
     container.exec('COMMIT');
     container.close();
