@@ -1,6 +1,6 @@
 // A reader woken by the other side's finished commit (commit-events.ts) usually finds the writer's
 // lock still held. The writer's unlink(2) of its journal raises the file event, but the call goes on
-// freeing the journal's blocks (0.1-0.5 ms on this ext4 disk) and only then does the writer unlock.
+// freeing the journal's blocks (0.1-1.3 ms on this ext4 disk) and only then does the writer unlock.
 // SQLite's busy handler sleeps at least 1 ms (then 2, 5, 10 …), and the host's event loop cannot
 // use it at all; this waits out that tail in 0.1 ms steps.
 import { lstatSync } from 'node:fs';
@@ -18,7 +18,7 @@ export interface LockWait {
   onWait?: () => void;
 }
 
-/** Between tries at a commit's end: its tail takes 0.1-0.5 ms. */
+/** Between tries at a commit's end: its tail takes 0.1-1.3 ms. */
 const TAIL_STEP_MS = 0.1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
