@@ -1,32 +1,48 @@
-// Which file events in a session folder mean "the other side committed". A session file uses a
-// DELETE journal: a commit creates <db>-journal, writes the database while holding its lock, syncs,
-// then deletes the journal. Waking on the first event would read while the writer still holds the
-// lock, and SQLite's busy handler then sleeps 1, 2, 5 … ms on the reader's thread; waking on the
-// journal's deletion reads once, right after the commit. A writer that never deletes a journal (a
-// crash, another journal mode) is found by each side's fallback poll.
-import { lstatSync, watch, type FSWatcher, type WatchEventType } from 'node:fs';
+// How one side of a session tells the other "I committed rows for you". A session file uses a DELETE
+// journal, and every step of a commit raises file events: the journal's creation, the writes, its
+// deletion. Even the last of them comes before the writer has unlocked the file (shared/commit-tail.ts),
+// and many commits give the reader nothing to do (the host's `delivered` records, the runner's claims).
+// So the writer rings a bell instead: once its transaction has ended and its lock is gone, it touches
+// `bell` beside the file, and only after commits whose rows the reader acts on. The reader wakes on the
+// bell alone and reads once, without meeting the lock. A bell that is never rung (a crash between the
+// commit and the ring, events off) costs latency only: each side's fallback poll reads anyway.
+import { closeSync, constants, lstatSync, lutimesSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
+/** The file each side touches in its own folder (the host in/, the runner out/). */
+export const BELL_FILE = 'bell';
+
 /**
- * true when an fs.watch event in `dir` (`changed`: the name it reported, null if it gave none) ends
- * a commit of `dbName`: the journal appeared or went (a rename) and is gone now. Writes to the
- * database or the journal are the middle of a commit; the journal's own rename event follows them.
+ * Touches `dir`/bell, creating it the first time. Never follows a link put there, and never throws:
+ * the commit it announces is durable already, and the reader's poll finds it if the bell is not heard.
  */
-export function endsCommit(
-  dir: string,
-  dbName: string,
-  event: WatchEventType,
-  changed: string | null,
-): boolean {
-  if (changed !== null && (event !== 'rename' || changed !== `${dbName}-journal`)) return false;
+export function ringBell(dir: string, now: Date = new Date()): void {
+  const bell = join(dir, BELL_FILE);
+  try {
+    lutimesSync(bell, now, now);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    try {
+      closeSync(openSync(bell, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644));
+    } catch {
+      // Not creatable (a read-only folder, a race with the other writer): the poll covers it.
+    }
+  }
+}
+
+/**
+ * true when an fs.watch event in `dir` that named `changed` (null: it gave no name) is the bell and
+ * `dbName` has no journal now: with a journal the writer is in its next commit already, and rings again.
+ */
+export function ringsBell(dir: string, dbName: string, changed: string | null): boolean {
+  if (changed !== null && changed !== BELL_FILE) return false;
   // lstat: nothing is followed, whatever the other side put there.
   return lstatSync(join(dir, `${dbName}-journal`), { throwIfNoEntry: false }) === undefined;
 }
 
 /**
- * Watches `dir` and calls `onCommit` once per finished commit of `dbName`. The kernel hands over a
- * commit's events in batches, often after the commit ended, so the events of one batch that each
- * look like an end call `onCommit` once, on the next turn of the event loop.
+ * Watches `dir` and calls `onCommit` once per ring of its bell. The kernel hands over events in
+ * batches, so the rings of one batch call `onCommit` once, on the next turn of the event loop.
  */
 export function watchCommits(
   dir: string,
@@ -35,8 +51,8 @@ export function watchCommits(
   options: { persistent?: boolean } = {},
 ): FSWatcher {
   let due = false;
-  return watch(dir, { persistent: options.persistent ?? true }, (event, file) => {
-    if (due || !endsCommit(dir, dbName, event, file)) return;
+  return watch(dir, { persistent: options.persistent ?? true }, (_event, file) => {
+    if (due || !ringsBell(dir, dbName, file)) return;
     due = true;
     setImmediate(() => {
       due = false;

@@ -3,7 +3,7 @@
 // a FIFO, a foreign schema, huge and deep rows) and floods its stdout. For each attack: nothing outside
 // the session is read, sent or deleted; another chat is answered within 2 s; the bad row or session
 // carries a clear reason.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SessionPaths } from '../../src/host/sessions/index.ts';
@@ -193,6 +194,27 @@ describe('rows and files a compromised container writes', () => {
     expect(await failureOf(s.id, 'out_deep')).toMatch(/nests deeper than 64/);
     expect(await bystanderAnswers('deep-json')).toBeLessThan(2000);
   });
+
+  test('a bell rung without pause, or made a FIFO, freezes nothing and loses nothing', async () => {
+    const bell = join(s.paths.outDir, 'bell');
+    // The container's own loop: touching out/bell as fast as it can for 3 s.
+    const ringing = promisify(execFile)(process.execPath, [
+      '-e',
+      `const { utimesSync } = require('node:fs');
+       for (const end = Date.now() + 3000; Date.now() < end; ) utimesSync(${JSON.stringify(bell)}, new Date(), new Date());`,
+    ]);
+    writeRow(s.paths, { id: 'out_rung', content: JSON.stringify({ op: 'send', text: 'rung' }) });
+    expect(await bystanderAnswers('ringing')).toBeLessThan(2000);
+    await s.chat.waitForReply((r) => r.text === 'rung', 10_000);
+    await ringing;
+    // The host never opens the bell: a FIFO there would block whoever did.
+    rmSync(bell);
+    execFileSync('mkfifo', [bell]);
+    writeRow(s.paths, { id: 'out_fifo_bell', content: JSON.stringify({ op: 'send', text: 'still rung' }) });
+    await s.chat.waitForReply((r) => r.text === 'still rung', 10_000);
+    expect(await bystanderAnswers('fifo-bell')).toBeLessThan(2000);
+    rmSync(bell);
+  }, 30_000);
 
   test('the session keeps working after all of it', async () => {
     await s.chat.send({ id: 'hostile-rows-after', text: 'still there?' });

@@ -1,14 +1,24 @@
-// Waking on a finished commit (src/shared/commit-events.ts): real files, a real SQLite writer with a
-// DELETE journal, and fs.watch as host and runner use it.
+// Waking on the other side's bell (src/shared/commit-events.ts): real files, a real SQLite writer with
+// a DELETE journal in another process, and fs.watch as host and runner use it.
 import { execFile } from 'node:child_process';
-import { watch, writeFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { endsCommit, watchCommits } from '../../src/shared/commit-events.ts';
+import { BELL_FILE, ringBell, ringsBell, watchCommits } from '../../src/shared/commit-events.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -16,22 +26,45 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-test("only the journal's coming or going, with no journal left, ends a commit", () => {
+test('only the bell wakes, and not while the file has a journal', () => {
   writeFileSync(join(dir, 'outbound.db'), '');
+  expect(ringsBell(dir, 'outbound.db', 'bell')).toBe(true);
+  expect(ringsBell(dir, 'outbound.db', null)).toBe(true); // no name given: look
+  // The commit's own events and the session's other files are not the bell.
+  for (const name of ['outbound.db', 'outbound.db-journal', 'heartbeat', 'inbound.db-journal', 'bell2']) {
+    expect(ringsBell(dir, 'outbound.db', name)).toBe(false);
+  }
+  // A journal: the writer is in its next commit, which rings again once it is over.
   writeFileSync(join(dir, 'outbound.db-journal'), '');
-  expect(endsCommit(dir, 'outbound.db', 'rename', 'outbound.db-journal')).toBe(false);
-  expect(endsCommit(dir, 'outbound.db', 'rename', null)).toBe(false);
+  expect(ringsBell(dir, 'outbound.db', 'bell')).toBe(false);
   unlinkSync(join(dir, 'outbound.db-journal'));
-  expect(endsCommit(dir, 'outbound.db', 'rename', 'outbound.db-journal')).toBe(true);
-  expect(endsCommit(dir, 'outbound.db', 'change', null)).toBe(true); // no name given: look
-  // Writes are the middle of a commit: its journal's rename event follows them.
-  expect(endsCommit(dir, 'outbound.db', 'change', 'outbound.db')).toBe(false);
-  expect(endsCommit(dir, 'outbound.db', 'change', 'outbound.db-journal')).toBe(false);
-  expect(endsCommit(dir, 'outbound.db', 'rename', 'heartbeat')).toBe(false);
-  expect(endsCommit(dir, 'outbound.db', 'rename', 'inbound.db-journal')).toBe(false);
+  expect(ringsBell(dir, 'outbound.db', 'bell')).toBe(true);
 });
 
-test('a writer in another process: each commit wakes the reader once, with the lock about free', async () => {
+test('ringing creates the bell, then touches it', () => {
+  const bell = join(dir, BELL_FILE);
+  ringBell(dir);
+  expect(lstatSync(bell).isFile()).toBe(true);
+  ringBell(dir, new Date(2_000_000));
+  expect(lstatSync(bell).mtimeMs).toBe(2_000_000);
+});
+
+test('ringing never follows a link put in place of the bell, and never throws', () => {
+  const target = join(dir, 'elsewhere');
+  writeFileSync(target, 'not the bell');
+  utimesSync(target, new Date(1_000_000), new Date(1_000_000));
+  symlinkSync(target, join(dir, BELL_FILE));
+  ringBell(dir, new Date(5_000_000));
+  expect(statSync(target).mtimeMs).toBe(1_000_000);
+  // A dangling link: creating through it would make a file where it points.
+  unlinkSync(target);
+  ringBell(dir);
+  expect(() => lstatSync(target)).toThrow(/ENOENT/);
+  // A folder gone or not writable: the commit stands, and the reader's poll finds it.
+  expect(() => ringBell(join(dir, 'missing'))).not.toThrow();
+});
+
+test('a writer in another process: each rung commit wakes the reader once, with the lock free', async () => {
   const path = join(dir, 'outbound.db');
   const setup = new Database(path);
   setup.pragma('journal_mode = DELETE');
@@ -39,47 +72,51 @@ test('a writer in another process: each commit wakes the reader once, with the l
   setup.close();
   const reader = new Database(path, { readonly: true, timeout: 0 }); // a lock throws instead of waiting
   let events = 0;
-  let seen = 0;
-  let lastCount = 0;
-  let lockedAfterRetries = 0;
-  const reads: Promise<void>[] = [];
-  // The writer may still hold the lock for a moment after deleting its journal: retried as delivery
-  // does (delivery/backoff.ts: 1, 2, 4 ms), never waiting on the event loop.
-  const read = async () => {
-    for (let wait = 1; wait <= 8; wait *= 2) {
-      try {
-        lastCount = (reader.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
-        return;
-      } catch {
-        await sleep(wait);
-      }
-    }
-    lockedAfterRetries++;
-  };
+  let locked = 0;
+  const counts: number[] = [];
   const counter = watch(dir, () => events++);
   const watcher = watchCommits(dir, 'outbound.db', () => {
-    seen++;
-    reads.push(read());
+    try {
+      counts.push((reader.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n);
+    } catch {
+      locked++;
+    }
   });
   const commits = 30;
-  // The runner's way of writing: its own process, synchronous=FULL, a pause between commits.
+  // The runner's way of writing: its own process, synchronous=FULL, a pause between commits. Every
+  // other commit is rung for; the rest (a claim, say) must wake nobody.
   const writer = `
+    const { ringBell } = await import(${JSON.stringify(join(process.cwd(), 'src/shared/commit-events.ts'))});
     const db = new (require('better-sqlite3'))(${JSON.stringify(path)});
     db.pragma('synchronous = FULL');
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
-    let i = 0;
-    const next = () => { if (i++ === ${commits}) return db.close(); insert.run('x'.repeat(100)); setTimeout(next, 10); };
-    next();`;
-  await promisify(execFile)(process.execPath, ['-e', writer], { cwd: process.cwd() });
+    for (let i = 1; i <= ${2 * commits}; i++) {
+      insert.run('x'.repeat(100));
+      if (i % 2 === 0) ringBell(${JSON.stringify(dir)});
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    db.close();`;
+  await promisify(execFile)(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+      const require = createRequire(${JSON.stringify(join(process.cwd(), 'package.json'))}); ${writer}`,
+    ],
+    { cwd: process.cwd() },
+  );
   await sleep(200);
   watcher.close();
   counter.close();
-  await Promise.all(reads);
   reader.close();
-  expect(lockedAfterRetries).toBe(0);
-  expect(lastCount).toBe(commits); // the last wake came after the last commit
-  // One wake per commit; fewer only when a stalled test process got two commits' events at once.
-  expect(seen).toBeLessThanOrEqual(commits);
-  expect(seen).toBeGreaterThan(commits / 2);
-  expect(events).toBeGreaterThan(4 * commits); // what waking on every event would have cost
+  expect(locked).toBe(0); // woken after the writer's unlock, never before
+  expect(counts.at(-1)).toBe(2 * commits); // the last wake came after the last commit
+  expect(counts.every((n) => n % 2 === 0)).toBe(true); // never woken by an unrung commit
+  // One wake per ring; fewer only when a stalled test process got two rings' events at once.
+  expect(counts.length).toBeLessThanOrEqual(commits);
+  expect(counts.length).toBeGreaterThan(commits / 2);
+  expect(events).toBeGreaterThan(8 * commits); // what waking on every event would have cost
 });

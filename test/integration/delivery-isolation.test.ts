@@ -14,6 +14,7 @@ import {
   writeMessagesOut,
 } from '../../container/agent-runner/src/db/session.ts';
 import { createAgentGroup } from '../../src/db/agent-groups.ts';
+import { ringBell } from '../../src/shared/commit-events.ts';
 import { openCentralDb } from '../../src/db/connection.ts';
 import { findOrCreateMessagingGroup } from '../../src/db/messaging-groups.ts';
 import type { OutboundOperation } from '../../src/shared/session-content.ts';
@@ -150,7 +151,7 @@ test('a retry waits out its backoff even when new work arrives while the failing
   setup.db.close();
 });
 
-test("a read that found the runner's lock is retried at the runner's next commit, not at the end of its back-off", async () => {
+test("a read that found the runner's lock is retried at the runner's next ring, not at the end of its back-off", async () => {
   const channel = recordingChannel('webchat', 1);
   const setup = deliveryOver(channel, { watchFiles: true, pollMs: 60_000 });
   setup.write([{ op: 'send', text: 'held', files: [] }]);
@@ -163,9 +164,11 @@ test("a read that found the runner's lock is retried at the runner's next commit
   await setup.delivery.deliverSession(setup.session.id);
   await sleep(2500);
   expect(channel.sent).toHaveLength(0);
-  // Its commit ends the wait: the pass runs at once, where the pending retry could be up to 2 s away.
+  // Its commit and the ring after it end the wait: the pass runs at once, where the pending retry
+  // could be up to 2 s away.
   runner.prepare("INSERT INTO session_state (key, value, updated_at) VALUES ('k', 'v', 'now')").run();
   runner.exec('COMMIT');
+  ringBell(setup.paths.outDir);
   const committed = performance.now();
   await waitUntil(
     () => channel.sent.length === 1,

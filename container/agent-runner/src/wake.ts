@@ -1,5 +1,5 @@
-// What wakes the idle runner: a commit of the host's to inbound.db in the in/ folder, or the
-// fallback poll when events are off or missed.
+// What wakes the idle runner: the host's bell in the in/ folder, rung after it committed rows to
+// inbound.db (shared/commit-events.ts), or the fallback poll when events are off or missed.
 import type { FSWatcher } from 'node:fs';
 import { watchCommits } from '../../../src/shared/commit-events.ts';
 
@@ -17,8 +17,8 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
   let notify: (() => void) | null = null;
   let watcher: FSWatcher | null = null;
   if (opts.watch) {
-    // Only a finished commit of inbound.db wakes it: earlier events of the same commit would have it
-    // read while the host still holds the lock (shared/commit-events.ts).
+    // Only the bell wakes it: the commit's own events come while the host still holds its lock, and
+    // most of the host's commits (delivery records, folded acks) give the runner nothing to do.
     watcher = watchCommits(
       opts.dir,
       'inbound.db',

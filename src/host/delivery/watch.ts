@@ -21,9 +21,9 @@ export function createOutWatch(deps: WatchDeps, deliver: (sessionId: string) => 
     if (deps.watchFiles === false) return;
     const { outDir } = sessionPaths(deps.dataDir, session.agentGroupId, session.id);
     try {
-      // One pass per commit of outbound.db, once it is complete (shared/commit-events.ts): the
-      // heartbeat and outbox files, and the commit's own earlier events, would only cause empty
-      // passes or reads that wait for the runner's lock (the fallback poll covers a missed event).
+      // One pass per ring of the runner's bell, after a commit of rows to deliver (shared/commit-events.ts):
+      // the commits' own events, the heartbeat and the outbox files would only cause empty passes or
+      // reads that meet the runner's lock (the fallback poll covers a bell not heard).
       const watcher = watchCommits(outDir, 'outbound.db', () => {
         if (watched.has(sessionId)) deliver(sessionId);
       });

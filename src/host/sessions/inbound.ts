@@ -3,6 +3,7 @@ import { nextSeq, type MessageInKind, type DeliveredStatus } from '../../shared/
 import { messageInContent, type SystemContent } from '../../shared/session-content.ts';
 import type { DestinationKind } from '../../db/enums.ts';
 import { newId } from '../../db/ids.ts';
+import { ringBell } from '../../shared/commit-events.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 import { maxOutboundSeq } from './outbound.ts';
 import { OUTPUT_LIMITS, withOutbound } from './output.ts';
@@ -38,13 +39,14 @@ export class InvalidMessageError extends Error {
 
 /**
  * Writes messages with even seqs above the highest seq of both files, all in one transaction
- * (BEGIN IMMEDIATE: the seq read and the insert cannot interleave with another host writer).
- * A message whose id already exists is skipped, so routing the same platform message twice is harmless.
+ * (BEGIN IMMEDIATE: the seq read and the insert cannot interleave with another host writer), then
+ * rings the runner's bell. A message whose id already exists is skipped, so routing the same platform
+ * message twice is harmless.
  */
 export function insertMessagesIn(paths: SessionPaths, messages: readonly NewMessageIn[]): WrittenMessage[] {
   const rows = messages.map(toRow);
   const maxOut = maxOutboundSeq(paths);
-  return withSessionFile(paths, 'inbound', 'write', (db) => {
+  const written = withSessionFile(paths, 'inbound', 'write', (db) => {
     const insert = db.prepare(`INSERT INTO messages_in
       (id, seq, kind, timestamp, status, process_after, recurrence, timezone, series_id, tries, trigger,
        platform_id, channel_type, thread_id, content, source_session_id)
@@ -67,6 +69,8 @@ export function insertMessagesIn(paths: SessionPaths, messages: readonly NewMess
     });
     return run.immediate();
   });
+  ringBell(paths.inDir);
+  return written;
 }
 
 export interface SystemMessage {

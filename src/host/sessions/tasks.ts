@@ -9,6 +9,7 @@ import {
   type SessionDb,
 } from '../../shared/session-contract.ts';
 import { taskContent, type TaskContent } from '../../shared/session-content.ts';
+import { ringBell } from '../../shared/commit-events.ts';
 import { withSessionFile, type SessionPaths } from './files.ts';
 import { groupSeries, parseTaskRows, type TaskRun, type TaskSeries } from '../../shared/task-series.ts';
 
@@ -50,7 +51,7 @@ export interface NewTaskRun {
  */
 export function inTaskTransaction<T>(paths: SessionPaths, now: string, work: (tx: TaskTx) => T): T {
   // outbound.db is only read (the runner may be writing it); no lock is held between statements.
-  return withSessionFile(paths, 'outbound', 'read', (outbound) => {
+  const result = withSessionFile(paths, 'outbound', 'read', (outbound) => {
     const maxOut = outbound.prepare('SELECT coalesce(max(seq), 0) FROM messages_out').pluck().get() as number;
     const ack = outbound.prepare('SELECT 1 FROM processing_ack WHERE message_id = ?').pluck();
     const started = (id: string) => ack.get(id) !== undefined;
@@ -58,6 +59,8 @@ export function inTaskTransaction<T>(paths: SessionPaths, now: string, work: (tx
       db.transaction(() => work(openTx(db, now, maxOut, started))).immediate(),
     );
   });
+  ringBell(paths.inDir); // a run may be due now
+  return result;
 }
 
 /** Every series of a session, read-only (no transaction: for looking, not for deciding). */

@@ -1,5 +1,6 @@
 // The runner's side of the session file contract: inbound.db read-only, outbound.db its own.
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
 import {
   nextSeq,
   openSessionFile,
@@ -12,6 +13,7 @@ import {
   type SessionDb,
 } from '../../../../src/shared/session-contract.ts';
 import { outboundOperation, type OutboundOperation } from '../../../../src/shared/session-content.ts';
+import { ringBell } from '../../../../src/shared/commit-events.ts';
 import { readWaitingForLock } from '../../../../src/shared/commit-tail.ts';
 import { cacheStatements } from '../../../../src/shared/statement-cache.ts';
 
@@ -142,7 +144,7 @@ export function writeMessagesOut(
     ...m,
     content: JSON.stringify(outboundOperation.parse({ ...m.operation, corr: m.corr })),
   }));
-  return session.outbound
+  const written = session.outbound
     .transaction(() => {
       let seq = Math.max(maxOut.get() as number, maxIn.get() as number);
       return rows.map((m) => {
@@ -166,6 +168,8 @@ export function writeMessagesOut(
       });
     })
     .immediate();
+  ringHost(session);
+  return written;
 }
 
 /** Records progress on inbound rows: the only way the runner reports back on them. */
@@ -198,17 +202,28 @@ export interface TurnOutcome {
  * A crash leaves either all of it or none of it, so a row is never completed without its reply.
  */
 export function finishTurn(session: RunnerSession, outcome: TurnOutcome): { id: string; seq: number }[] {
-  return session.outbound
+  const written = session.outbound
     .transaction(() => {
-      const written = writeMessagesOut(session, outcome.replies);
+      const replies = writeMessagesOut(session, outcome.replies);
       ackMessages(session, outcome.ackIds, outcome.status, outcome.now, outcome.error ?? null);
       for (const { key, value } of outcome.state ?? []) {
         if (value === null) deleteState(session, key);
         else writeState(session, key, value, outcome.now);
       }
-      return written;
+      return replies;
     })
     .immediate();
+  if (written.length > 0) ringHost(session);
+  return written;
+}
+
+/**
+ * Tells the host that rows for it are committed (shared/commit-events.ts): only once the outermost
+ * transaction has ended, so the host never wakes to find the runner's lock still held. Claims and
+ * state are not rung for: the host has nothing to do on them at once.
+ */
+function ringHost(session: RunnerSession): void {
+  if (!session.outbound.inTransaction) ringBell(dirname(session.outbound.name));
 }
 
 export function readState(session: RunnerSession, key: string): string | null {
