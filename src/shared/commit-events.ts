@@ -6,7 +6,7 @@
 // `bell` beside the file, and only after commits whose rows the reader acts on. The reader wakes on the
 // bell alone and reads once, without meeting the lock. A bell that is never rung (a crash between the
 // commit and the ring, events off) costs latency only: each side's fallback poll reads anyway.
-import { closeSync, constants, lstatSync, lutimesSync, openSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, lutimesSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
 /** The file each side touches in its own folder (the host in/, the runner out/). */
@@ -31,32 +31,26 @@ export function ringBell(dir: string, now: Date = new Date()): void {
 }
 
 /**
- * true when an fs.watch event in `dir` that named `changed` (null: it gave no name) is the bell and
- * `dbName` has no journal now: with a journal the writer is in its next commit already, and rings again.
+ * Watches `dir` and calls `onRing` once per ring of its bell; every other event there (the commits' own,
+ * the heartbeat, other files) is ignored. A ring heard while the writer is already in its next commit
+ * still counts: the read then waits for that commit (commit-tail.ts) or tries again (delivery's
+ * backoff), where ignoring it would leave the rung rows unread until the poll whenever that next commit
+ * rings for nothing. The kernel hands over events in batches, so the rings of one batch call `onRing`
+ * once, on the next turn of the event loop.
  */
-export function ringsBell(dir: string, dbName: string, changed: string | null): boolean {
-  if (changed !== null && changed !== BELL_FILE) return false;
-  // lstat: nothing is followed, whatever the other side put there.
-  return lstatSync(join(dir, `${dbName}-journal`), { throwIfNoEntry: false }) === undefined;
-}
-
-/**
- * Watches `dir` and calls `onCommit` once per ring of its bell. The kernel hands over events in
- * batches, so the rings of one batch call `onCommit` once, on the next turn of the event loop.
- */
-export function watchCommits(
+export function watchBell(
   dir: string,
-  dbName: string,
-  onCommit: () => void,
+  onRing: () => void,
   options: { persistent?: boolean } = {},
 ): FSWatcher {
   let due = false;
   return watch(dir, { persistent: options.persistent ?? true }, (_event, file) => {
-    if (due || !ringsBell(dir, dbName, file)) return;
+    // An event without a name may have been the bell.
+    if (due || (file !== null && file !== BELL_FILE)) return;
     due = true;
     setImmediate(() => {
       due = false;
-      onCommit();
+      onRing();
     });
   });
 }

@@ -1,7 +1,7 @@
 // What wakes the idle runner: the host's bell in the in/ folder, rung after it committed rows to
 // inbound.db (shared/commit-events.ts), or the fallback poll when events are off or missed.
 import type { FSWatcher } from 'node:fs';
-import { watchCommits } from '../../../src/shared/commit-events.ts';
+import { watchBell } from '../../../src/shared/commit-events.ts';
 
 export type WakeReason = 'event' | 'poll' | 'stop';
 
@@ -19,9 +19,8 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
   if (opts.watch) {
     // Only the bell wakes it: the commit's own events come while the host still holds its lock, and
     // most of the host's commits (delivery records, folded acks) give the runner nothing to do.
-    watcher = watchCommits(
+    watcher = watchBell(
       opts.dir,
-      'inbound.db',
       () => {
         changed = true;
         notify?.();

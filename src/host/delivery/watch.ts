@@ -2,7 +2,7 @@
 // a poll behind it for the events a watcher misses.
 import type { FSWatcher } from 'node:fs';
 import { getSession } from '../../db/sessions.ts';
-import { watchCommits } from '../../shared/commit-events.ts';
+import { watchBell } from '../../shared/commit-events.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import type { DeliveryDeps } from './deps.ts';
 
@@ -24,7 +24,7 @@ export function createOutWatch(deps: WatchDeps, deliver: (sessionId: string) => 
       // One pass per ring of the runner's bell, after a commit of rows to deliver (shared/commit-events.ts):
       // the commits' own events, the heartbeat and the outbox files would only cause empty passes or
       // reads that meet the runner's lock (the fallback poll covers a bell not heard).
-      const watcher = watchCommits(outDir, 'outbound.db', () => {
+      const watcher = watchBell(outDir, () => {
         if (watched.has(sessionId)) deliver(sessionId);
       });
       watcher.on('error', () => watcher.close());
