@@ -4,8 +4,9 @@
 // and many commits give the reader nothing to do (the host's `delivered` records, the runner's claims).
 // So the writer rings a bell instead: once its transaction has ended and its lock is gone, it touches
 // `bell` beside the file, and only after commits whose rows the reader acts on. The reader wakes on the
-// bell alone and reads once, without meeting the lock. A bell that is never rung (a crash between the
-// commit and the ring, events off) costs latency only: each side's fallback poll reads anyway.
+// bell alone and reads once, with the lock free unless the writer has begun its next commit. A bell that
+// is never rung (a crash between the commit and the ring, events off) costs latency only: each side's
+// fallback poll reads anyway.
 import { closeSync, constants, lutimesSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 

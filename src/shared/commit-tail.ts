@@ -1,6 +1,6 @@
 // A read that meets the writer's lock just as its journal is gone (a poll, or a ring heard as the
-// writer's next commit ended; commit-events.ts) finds it about to be freed: the writer's unlink(2) of its journal
-// goes on freeing the journal's blocks (0.1-1.3 ms on this ext4 disk) and only then does it unlock.
+// writer's next commit ended; commit-events.ts) finds it about to be freed: the writer's unlink(2) of
+// its journal goes on freeing the journal's blocks (0.1-1.3 ms on this ext4 disk), then it unlocks.
 // SQLite's busy handler sleeps at least 1 ms (then 2, 5, 10 …), and the host's event loop cannot
 // use it at all; this waits out that tail in 0.1 ms steps.
 import { lstatSync } from 'node:fs';
