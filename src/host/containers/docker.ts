@@ -125,8 +125,9 @@ async function listContainers(
     all: true,
     filters: { label: Object.entries(wanted).map(([key, value]) => `${key}=${value}`) },
   };
-  // Podman fails a listing (500 "… does not exist in database") when any container on the engine,
-  // ours or not, is removed while it lists (containers/podman#10120); a second look succeeds.
+  // Podman fails a listing (500 "… does not exist in database", or "read /proc/<pid>/cgroup: no such
+  // process") when any container on the engine, ours or not, is removed or its process exits while it
+  // lists (containers/podman#10120); a second look succeeds.
   let infos: Docker.ContainerInfo[];
   for (let attempt = 1; ; attempt++) {
     try {
@@ -336,6 +337,7 @@ function isGoneOrStopped(err: unknown): boolean {
   return status === 404 || status === 409 || isRemovedMidCall(err);
 }
 
+/** Podman's 500s for a container removed, or whose process ended, while the call looked at it. */
 function isRemovedMidCall(err: unknown): boolean {
-  return /does not exist in database/.test(errorText(err));
+  return /does not exist in database|\/proc\/\d+\/cgroup: no such process/.test(errorText(err));
 }
