@@ -7,7 +7,7 @@
 // bell alone and reads once, with the lock free unless the writer has begun its next commit. A bell that
 // is never rung (a crash between the commit and the ring, events off) costs latency only: each side's
 // fallback poll reads anyway.
-import { closeSync, constants, lutimesSync, openSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, lstatSync, lutimesSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 
 /** The file each side touches in its own folder (the host in/, the runner out/). */
@@ -31,27 +31,90 @@ export function ringBell(dir: string, now: Date = new Date()): void {
   }
 }
 
+export interface BellWatch {
+  close(): void;
+}
+
 /**
- * Watches `dir` and calls `onRing` once per ring of its bell; every other event there (the commits' own,
- * the heartbeat, other files) is ignored. A ring heard while the writer is already in its next commit
+ * Calls `onRing` once per ring of `dir`/bell. It watches the bell itself once it is a regular file: a
+ * watch on the folder would also be woken by each write of each commit (about 24 events per reply), and
+ * by the heartbeat. Until then, and again if the bell is removed or replaced, it watches the folder and
+ * counts only events naming the bell. A link or FIFO put there is never watched nor opened: the folder
+ * watch stays, and hears its rings by name. A ring heard while the writer is already in its next commit
  * still counts: the read then waits for that commit (commit-tail.ts) or tries again (delivery's
  * backoff), where ignoring it would leave the rung rows unread until the poll whenever that next commit
- * rings for nothing. The kernel hands over events in batches, so the rings of one batch call `onRing`
- * once, on the next turn of the event loop.
+ * rings for nothing. The rings of one batch of events call `onRing` once, on the next turn of the loop.
+ * A watch that fails (the folder removed) is closed and reported to `onError`; the poll takes over.
  */
 export function watchBell(
   dir: string,
   onRing: () => void,
-  options: { persistent?: boolean } = {},
-): FSWatcher {
+  options: { persistent?: boolean; onError?: (err: Error) => void } = {},
+): BellWatch {
+  const bell = join(dir, BELL_FILE);
+  const persistent = options.persistent ?? true;
+  let watcher: FSWatcher | undefined;
   let due = false;
-  return watch(dir, { persistent: options.persistent ?? true }, (_event, file) => {
-    // An event without a name may have been the bell.
-    if (due || (file !== null && file !== BELL_FILE)) return;
+  let closed = false;
+
+  const ring = () => {
+    if (due) return;
     due = true;
     setImmediate(() => {
       due = false;
-      onRing();
+      if (!closed) onRing();
     });
-  });
+  };
+  // The new watch is made before the old one is closed, so no ring falls between them.
+  const follow = (target: string, listener: (event: string, file: string | null) => void) => {
+    const previous = watcher;
+    watcher = watch(target, { persistent }, listener);
+    watcher.on('error', (err) => {
+      watcher?.close();
+      options.onError?.(err);
+    });
+    previous?.close();
+  };
+  const watchFolder = () =>
+    follow(dir, (_event, file) => {
+      // An event without a name may have been the bell.
+      if (file !== null && file !== BELL_FILE) return;
+      ring();
+      if (isPlainFile(bell)) tryWatchingBell();
+    });
+  const tryWatchingBell = () => {
+    try {
+      follow(bell, (event) => {
+        ring();
+        if (event === 'rename' && !closed) tryWatchingFolder(); // removed or replaced
+      });
+    } catch {
+      // Gone again since it was looked at: the folder watch stays.
+    }
+  };
+  const tryWatchingFolder = () => {
+    try {
+      watchFolder();
+    } catch (err) {
+      watcher?.close();
+      options.onError?.(err as Error);
+    }
+  };
+
+  if (isPlainFile(bell)) tryWatchingBell();
+  if (!watcher) watchFolder(); // throws when the folder cannot be watched, as fs.watch does
+  return {
+    close() {
+      closed = true;
+      watcher?.close();
+    },
+  };
+}
+
+function isPlainFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

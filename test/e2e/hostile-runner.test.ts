@@ -195,7 +195,7 @@ describe('rows and files a compromised container writes', () => {
     expect(await bystanderAnswers('deep-json')).toBeLessThan(2000);
   });
 
-  test('a bell rung without pause, or made a FIFO, freezes nothing and loses nothing', async () => {
+  test('a bell rung without pause, made a FIFO, or swapped without pause freezes nothing and loses nothing', async () => {
     const bell = join(s.paths.outDir, 'bell');
     // The container's own loop: touching out/bell as fast as it can for 3 s.
     const ringing = promisify(execFile)(process.execPath, [
@@ -214,6 +214,19 @@ describe('rows and files a compromised container writes', () => {
     await s.chat.waitForReply((r) => r.text === 'still rung', 10_000);
     expect(await bystanderAnswers('fifo-bell')).toBeLessThan(2000);
     rmSync(bell);
+    // Removed and made again without pause: the host's watch moves between the bell and its folder.
+    const swapping = promisify(execFile)(process.execPath, [
+      '-e',
+      `const { rmSync, writeFileSync } = require('node:fs');
+       for (const end = Date.now() + 3000; Date.now() < end; ) {
+         writeFileSync(${JSON.stringify(bell)}, '');
+         rmSync(${JSON.stringify(bell)}, { force: true });
+       }`,
+    ]);
+    writeRow(s.paths, { id: 'out_swapped_bell', content: JSON.stringify({ op: 'send', text: 'swapped' }) });
+    expect(await bystanderAnswers('swapped-bell')).toBeLessThan(2000);
+    await s.chat.waitForReply((r) => r.text === 'swapped', 10_000);
+    await swapping;
   }, 30_000);
 
   test('the session keeps working after all of it', async () => {

@@ -1,9 +1,13 @@
 // Waking on the other side's bell (src/shared/commit-events.ts): real files, a real SQLite writer with
 // a DELETE journal in another process, and fs.watch as host and runner use it.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   lstatSync,
+  lutimesSync,
   mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -27,25 +31,136 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-test('only the bell wakes, also while the writer is in its next commit', async () => {
-  let wakes = 0;
-  const watcher = watchBell(dir, () => wakes++);
-  // A commit's own files and the session's others are not the bell.
+/** The inodes this process's inotify watches are on, from the kernel's own list (Linux). */
+function watchedInodes(): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) !== 'anon_inode:inotify') continue;
+      for (const m of readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').matchAll(
+        /^inotify wd:\S+ ino:([0-9a-f]+)/gm,
+      )) {
+        inodes.add(parseInt(m[1]!, 16));
+      }
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
+}
+
+const inodeOf = (path: string) => lstatSync(path).ino;
+
+/** The commit's own files and the session's others: none of them is the bell. */
+async function touchOtherFiles(): Promise<void> {
   for (const name of ['outbound.db', 'outbound.db-journal', 'heartbeat', 'inbound.db-journal', 'bell2']) {
     writeFileSync(join(dir, name), 'x');
   }
   unlinkSync(join(dir, 'outbound.db-journal'));
   await sleep(150);
+}
+
+test('only the bell wakes, whether the folder or the bell itself is watched', async () => {
+  let wakes = 0;
+  const watcher = watchBell(dir, () => wakes++);
+  const bell = join(dir, BELL_FILE);
+  // No bell yet: the folder is watched, and only an event naming the bell counts.
+  expect(watchedInodes().has(inodeOf(dir))).toBe(true);
+  await touchOtherFiles();
   expect(wakes).toBe(0);
-  // A ring heard while a journal exists (the writer's next commit) still wakes the reader: that next
-  // commit may ring for nothing, and the rows rung for would wait for the poll.
-  writeFileSync(join(dir, 'outbound.db-journal'), 'x');
   ringBell(dir);
   await waitUntil(
     () => wakes === 1,
     2000,
     () => `${wakes} wakes`,
   );
+  // Then the bell itself, so a commit's own writes no longer wake this process at all.
+  await waitUntil(
+    () => watchedInodes().has(inodeOf(bell)) && !watchedInodes().has(inodeOf(dir)),
+    2000,
+    () => 'the bell is not watched in place of its folder',
+  );
+  await touchOtherFiles();
+  expect(wakes).toBe(1);
+  // A ring heard while a journal exists (the writer's next commit) still wakes the reader: that next
+  // commit may ring for nothing, and the rows rung for would wait for the poll.
+  writeFileSync(join(dir, 'outbound.db-journal'), 'x');
+  ringBell(dir);
+  await waitUntil(
+    () => wakes === 2,
+    2000,
+    () => `${wakes} wakes`,
+  );
+  watcher.close();
+});
+
+test('a bell removed and made again is followed: its folder is watched until it is back', async () => {
+  const bell = join(dir, BELL_FILE);
+  ringBell(dir);
+  let wakes = 0;
+  const watcher = watchBell(dir, () => wakes++);
+  expect(watchedInodes().has(inodeOf(bell))).toBe(true);
+  unlinkSync(bell);
+  await waitUntil(
+    () => watchedInodes().has(inodeOf(dir)),
+    2000,
+    () => 'the folder is not watched again',
+  );
+  await sleep(50);
+  const before = wakes;
+  ringBell(dir); // makes a new bell
+  await waitUntil(
+    () => wakes > before,
+    2000,
+    () => 'the new bell was not heard',
+  );
+  await waitUntil(
+    () => watchedInodes().has(inodeOf(bell)),
+    2000,
+    () => 'the new bell is not watched',
+  );
+  await sleep(50);
+  const then = wakes;
+  ringBell(dir);
+  await waitUntil(
+    () => wakes === then + 1,
+    2000,
+    () => `${wakes - then} wakes for one ring`,
+  );
+  watcher.close();
+  expect(watchedInodes().has(inodeOf(bell))).toBe(false);
+});
+
+test('a link or FIFO in place of the bell is never watched; a ring of it is still heard by name', async () => {
+  const bell = join(dir, BELL_FILE);
+  const target = join(dir, 'elsewhere');
+  writeFileSync(target, 'a file the link points to');
+  symlinkSync(target, bell);
+  let wakes = 0;
+  const watcher = watchBell(dir, () => wakes++);
+  expect(watchedInodes().has(inodeOf(target))).toBe(false);
+  expect(watchedInodes().has(inodeOf(dir))).toBe(true);
+  lutimesSync(bell, new Date(), new Date()); // the link itself touched, as a container might
+  await waitUntil(
+    () => wakes === 1,
+    2000,
+    () => `${wakes} wakes`,
+  );
+  // Changes to what the link points at are not the bell's.
+  writeFileSync(target, 'changed');
+  await sleep(150);
+  expect(wakes).toBe(1);
+  unlinkSync(bell);
+  execFileSync('mkfifo', [bell]);
+  await sleep(150);
+  const before = wakes;
+  utimesSync(bell, new Date(), new Date()); // a FIFO's times change without opening it
+  await waitUntil(
+    () => wakes > before,
+    2000,
+    () => 'the FIFO bell was not heard',
+  );
+  expect(watchedInodes().has(inodeOf(bell))).toBe(false);
   watcher.close();
 });
 

@@ -1,7 +1,6 @@
 // What wakes the idle runner: the host's bell in the in/ folder, rung after it committed rows to
 // inbound.db (shared/commit-events.ts), or the fallback poll when events are off or missed.
-import type { FSWatcher } from 'node:fs';
-import { watchBell } from '../../../src/shared/commit-events.ts';
+import { watchBell, type BellWatch } from '../../../src/shared/commit-events.ts';
 
 export type WakeReason = 'event' | 'poll' | 'stop';
 
@@ -15,7 +14,7 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
   // A change seen while the runner was busy is kept, so it re-checks right away instead of sleeping.
   let changed = false;
   let notify: (() => void) | null = null;
-  let watcher: FSWatcher | null = null;
+  let watcher: BellWatch | null = null;
   if (opts.watch) {
     // Only the bell wakes it: the commit's own events come while the host still holds its lock, and
     // most of the host's commits (delivery records, folded acks) give the runner nothing to do.
@@ -25,9 +24,8 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
         changed = true;
         notify?.();
       },
-      { persistent: false },
+      { persistent: false, onError: opts.onError },
     );
-    watcher.on('error', opts.onError);
   }
 
   return {

@@ -1,15 +1,14 @@
 // While a container runs, delivery reacts to its writes at once (a watcher on the session's out/), with
 // a poll behind it for the events a watcher misses.
-import type { FSWatcher } from 'node:fs';
 import { getSession } from '../../db/sessions.ts';
-import { watchBell } from '../../shared/commit-events.ts';
+import { watchBell, type BellWatch } from '../../shared/commit-events.ts';
 import { sessionPaths } from '../sessions/index.ts';
 import type { DeliveryDeps } from './deps.ts';
 
 type WatchDeps = Pick<DeliveryDeps, 'db' | 'dataDir' | 'log' | 'watchFiles' | 'pollMs'>;
 
 export function createOutWatch(deps: WatchDeps, deliver: (sessionId: string) => void) {
-  const watched = new Map<string, FSWatcher | undefined>();
+  const watched = new Map<string, BellWatch | undefined>();
   const poll = setInterval(() => watched.forEach((_watcher, id) => deliver(id)), deps.pollMs ?? 1000);
   poll.unref();
   return { watchSession, unwatchSession, stop };
@@ -27,7 +26,6 @@ export function createOutWatch(deps: WatchDeps, deliver: (sessionId: string) => 
       const watcher = watchBell(outDir, () => {
         if (watched.has(sessionId)) deliver(sessionId);
       });
-      watcher.on('error', () => watcher.close());
       watched.set(sessionId, watcher);
     } catch (err) {
       deps.log.warn({ sessionId, err }, 'cannot watch out/; falling back to polling');
