@@ -48,8 +48,6 @@ test('each message’s id is on its router, gateway, delivery and runner lines, 
   const chat = await warren.chat('trace');
   await chat.send({ id: 'trace-1', text: 'first question' });
   await chat.waitForReply((r) => r.inReplyTo === 'trace-1');
-  await chat.send({ id: 'trace-2', text: 'second question' });
-  await chat.waitForReply((r) => r.inReplyTo === 'trace-2');
 
   // The host's "routed" line ties the platform's id to the message's id in its session.
   const hostLines = async () => jsonLines(await warren.logs());
@@ -58,13 +56,27 @@ test('each message’s id is on its router, gateway, delivery and runner lines, 
       lines.find((l) => l.msg === 'routed' && l.platformMessageId === platformMessageId),
     );
   const first = (await routed('trace-1'))?.corr as string;
+  // The runner's lines reach the session log as the container prints them. Once the first turn's
+  // end is there, the runner has gone back to waiting, so only the host's bell (or the poll) wakes it.
+  const sessionId = warren.sessionOf('trace')!.id;
+  const sessionLog = join(warren.dataDir, 'logs', 'sessions', `${sessionId}.log`);
+  const readLog = () => readFile(sessionLog, 'utf8').catch(() => '');
+  let seen = '';
+  const untilInSessionLog = (id: string, msg: string) =>
+    waitUntil(
+      async () => messagesAbout(jsonLines((seen = await readLog())), id).includes(msg),
+      10_000,
+      () => `session log: ${seen}`,
+    );
+  await untilInSessionLog(first, 'turn completed');
+  await chat.send({ id: 'trace-2', text: 'second question' });
+  await chat.waitForReply((r) => r.inReplyTo === 'trace-2');
   const second = (await routed('trace-2'))?.corr as string;
   expect(first).toMatch(/^in_/);
   expect(second).toMatch(/^in_/);
   expect(second).not.toBe(first);
 
   // delivery logs after the reply was sent: wait for the second one's line
-  let seen = '';
   await waitUntil(
     async () => messagesAbout(jsonLines((seen = await warren.logs())), second).includes('delivered'),
     10_000,
@@ -77,21 +89,18 @@ test('each message’s id is on its router, gateway, delivery and runner lines, 
   expect(messagesAbout(host, second)).toEqual(
     expect.arrayContaining(['routed', 'gateway: model call', 'delivered']),
   );
-  const sessionId = warren.sessionOf('trace')!.id;
   for (const line of host.filter((l) => l.corr === first || l.corr === second))
     if (line.msg !== 'routed') expect(line.sessionId).toBe(sessionId);
 
-  // The runner's lines reach the session log as the container prints them.
-  const sessionLog = join(warren.dataDir, 'logs', 'sessions', `${sessionId}.log`);
-  const readLog = () => readFile(sessionLog, 'utf8').catch(() => '');
-  await waitUntil(
-    async () => messagesAbout(jsonLines((seen = await readLog())), second).includes('turn completed'),
-    10_000,
-    () => `session log: ${seen}`,
-  );
+  await untilInSessionLog(second, 'turn completed');
   const runner = jsonLines(await readLog());
   for (const id of [first, second])
     expect(messagesAbout(runner, id)).toEqual(['turn started', 'model call', 'turn completed']);
+  // What woke each turn: the first ran at the runner's start; the second was woken by the host's
+  // ring of in/bell, heard through the container's read-only mount, not by the 1 s poll.
+  const woken = (id: string) => runner.find((l) => l.msg === 'turn started' && l.corr === id)?.woken;
+  expect(woken(first)).toBe('start');
+  expect(woken(second)).toBe('event');
 
   const shown = await runWarrenCli(['logs', sessionId, '--message', first], { dataDir: warren.dataDir });
   expect(shown.code).toBe(0);

@@ -7,7 +7,7 @@ import { touchHeartbeat } from './heartbeat.ts';
 import { createLog, type Log } from './log.ts';
 import { runLoop } from './loop.ts';
 import { startProvider, type RunningProvider } from './providers/index.ts';
-import { checkForWork } from './turn.ts';
+import { checkForWork, type TurnDeps } from './turn.ts';
 import { createWake } from './wake.ts';
 import { errorText } from '../../../src/shared/error-text.ts';
 
@@ -62,23 +62,23 @@ async function main(): Promise<number> {
     watch: config.watch,
     pollMs: config.pollMs,
   });
+  const turnDeps: TurnDeps = {
+    session,
+    provider: running.provider,
+    clock,
+    log,
+    heartbeat: () => beat(config, log),
+    heartbeatMs: config.heartbeatMs,
+    timezone: config.timezone,
+    inDir: config.inDir,
+    workspace: config.groupDir,
+    ...(config.workDir !== null ? { workDir: config.workDir } : {}),
+    outboxDir: config.outboxDir,
+    memoryDir,
+    signal: stop.signal,
+  };
   const end = await runLoop({
-    checkOnce: () =>
-      checkForWork({
-        session,
-        provider: running.provider,
-        clock,
-        log,
-        heartbeat: () => beat(config, log),
-        heartbeatMs: config.heartbeatMs,
-        timezone: config.timezone,
-        inDir: config.inDir,
-        workspace: config.groupDir,
-        ...(config.workDir !== null ? { workDir: config.workDir } : {}),
-        outboxDir: config.outboxDir,
-        memoryDir,
-        signal: stop.signal,
-      }),
+    checkOnce: (woken) => checkForWork(turnDeps, woken),
     wake,
     clock,
     pollMs: config.pollMs,

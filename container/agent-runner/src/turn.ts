@@ -15,6 +15,7 @@ import { formatTurn } from './formatter.ts';
 import { beatWhile } from './heartbeat.ts';
 import { assembleInstructions, MEMORY_FILE, readInstructionFiles } from './instructions.ts';
 import { type RunnerLog } from './log.ts';
+import type { Woken } from './loop.ts';
 import type { ToolConnection } from './mcp-tools/index.ts';
 import { parseMessageRow, type TurnMessage } from './messages.ts';
 import { createOutboundIds, type OutboundIds } from './outbound-ids.ts';
@@ -41,8 +42,8 @@ export interface TurnDeps {
   signal: AbortSignal;
 }
 
-/** True when it did work: a turn ran or invalid rows were failed. */
-export async function checkForWork(deps: TurnDeps): Promise<boolean> {
+/** True when it did work: a turn ran or invalid rows were failed. `woken` is logged with the turn. */
+export async function checkForWork(deps: TurnDeps, woken?: Woken): Promise<boolean> {
   const now = deps.clock();
   const rows = readPendingMessages(deps.session, now.toISOString());
   if (rows.length === 0) return false;
@@ -78,7 +79,7 @@ export async function checkForWork(deps: TurnDeps): Promise<boolean> {
   // it took along, so `warren logs SESSION --message ID` finds it.
   deps.log.bind(traceOf(plan));
   try {
-    deps.log.info('turn started', { seq: plan.trigger.seq, kind: plan.trigger.kind });
+    deps.log.info('turn started', { seq: plan.trigger.seq, kind: plan.trigger.kind, woken });
     await runTurn(plan, deps);
   } finally {
     deps.log.bind(undefined);
