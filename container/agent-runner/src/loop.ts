@@ -52,7 +52,8 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
       woken = 'poll';
     } else {
       const reason = await deps.wake.wait(pause, deps.signal);
-      woken = reason === 'stop' ? woken : reason;
+      if (reason === 'stop') break;
+      woken = reason;
     }
   }
   return 'stopped';
