@@ -217,7 +217,7 @@ export function startClockedHost(
           outboxDir: s.paths.outbox,
           signal: new AbortController().signal,
         };
-        while (await checkForWork(deps)) turns++;
+        while ((await checkForWork(deps)).worked) turns++;
       } finally {
         closeRunnerSession(runner);
       }

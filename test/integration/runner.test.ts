@@ -187,6 +187,34 @@ describe.concurrent('agent runner', () => {
       expect(await runner.exited).toBe(0);
     });
 
+    test('a message written to run a moment later runs when it falls due, not at the next poll', async ({
+      expect,
+    }) => {
+      const s = await newSession();
+      // Both polls far off: only the runner's own wake-up for the due time can answer in time.
+      const runner = s.start({
+        WARREN_POLL_MS: '30000',
+        WARREN_EVENT_POLL_MS: '30000',
+        WARREN_IDLE_EXIT_MS: '40000',
+      });
+      await runner.ready;
+      const [warmUp] = insertMessagesIn(s.paths, [chat('warm-up')]);
+      await waitFor(() => s.ackOf(warmUp!.id)?.status === 'completed');
+      const written = Date.now();
+      const dueAt = written + 1500;
+      insertMessagesIn(s.paths, [chat('later', { processAfter: new Date(dueAt).toISOString() })]);
+      await waitFor(() => s.sent().some((r) => r.text === 'echo: later'), 5000);
+      const answered = Date.now();
+      console.log(`due row answered ${answered - dueAt} ms after its time`);
+      // Not before its time (the bell at its write woke the runner, which found nothing due then).
+      expect(answered).toBeGreaterThanOrEqual(dueAt);
+      expect(answered - dueAt).toBeLessThan(1000);
+      // Its turn says the due time woke it (the line may still be in the pipe).
+      await waitFor(() => /"woken":"due","msg":"turn started"/.test(runner.stderr()));
+      runner.child.kill('SIGTERM');
+      expect(await runner.exited).toBe(0);
+    });
+
     test('with file events off, the fallback poll still answers', async ({ expect }) => {
       const s = await newSession();
       const runner = s.start({ WARREN_WATCH: '0', WARREN_POLL_MS: '200', WARREN_IDLE_EXIT_MS: '10000' });

@@ -23,6 +23,7 @@ import {
   closeRunnerSession,
   openRunnerSession,
   readPendingMessages,
+  readPendingWork,
   writeMessagesOut,
 } from '../../container/agent-runner/src/db/session.ts';
 
@@ -135,11 +136,18 @@ describe('the runner and the host see each other', () => {
     closeRunnerSession(runner);
   });
 
-  test('a message due later is not pending before its time', () => {
-    insertMessagesIn(paths, [{ ...chat('later'), processAfter: '2026-11-23T11:00:00.000Z' }]);
+  test('a message due later is not pending before its time, and the runner learns when it falls due', () => {
+    insertMessagesIn(paths, [
+      { ...chat('later'), processAfter: '2026-11-23T11:00:00.000Z' },
+      { ...chat('sooner'), processAfter: '2026-11-23T10:30:00.000Z' },
+    ]);
     const runner = runnerFor(paths);
-    expect(readPendingMessages(runner, now)).toHaveLength(0);
-    expect(readPendingMessages(runner, '2026-11-23T11:00:00.000Z')).toHaveLength(1);
+    expect(readPendingWork(runner, now)).toEqual({ rows: [], nextDueAt: '2026-11-23T10:30:00.000Z' });
+    const atHalfPast = readPendingWork(runner, '2026-11-23T10:30:00.000Z');
+    expect(atHalfPast.rows.map((m) => JSON.parse(m.content).text)).toEqual(['sooner']);
+    expect(atHalfPast.nextDueAt).toBe('2026-11-23T11:00:00.000Z');
+    expect(readPendingWork(runner, '2026-11-23T11:00:00.000Z')).toMatchObject({ nextDueAt: null });
+    expect(readPendingMessages(runner, '2026-11-23T11:00:00.000Z')).toHaveLength(2);
     closeRunnerSession(runner);
   });
 

@@ -55,7 +55,10 @@ export interface RunnerConfig {
   memoryDir: string;
   timezone: string;
   idleExitMs: number;
+  /** The fallback poll while file events are off, failed, or not yet heard. */
   pollMs: number;
+  /** The fallback poll once the host's bell has been heard: it covers only a lost ring. */
+  eventPollMs: number;
   watch: boolean;
   heartbeatMs: number;
 }
@@ -65,6 +68,8 @@ const milliseconds = (fallback: number) =>
     .number({ error: 'must be a number of milliseconds' })
     .int('must be a whole number of milliseconds')
     .positive('must be above 0')
+    // Node's timers take at most this; a longer one fires at once, and the loop would spin.
+    .max(2_147_483_647, 'must be at most 2147483647 (about 24.8 days)')
     .default(fallback);
 const folder = (fallback: string) => z.string().min(1, 'must not be empty').default(fallback);
 const count = (fallback: number, max: number) =>
@@ -120,6 +125,7 @@ const envSchema = z.object({
     .refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin or UTC'),
   WARREN_IDLE_EXIT_MS: milliseconds(60_000),
   WARREN_POLL_MS: milliseconds(1000),
+  WARREN_EVENT_POLL_MS: milliseconds(10_000),
   WARREN_WATCH: z.enum(['0', '1'], 'must be 0 (poll only) or 1 (file-change events)').default('1'),
   WARREN_HEARTBEAT_MS: milliseconds(2000),
   WARREN_MODEL: z.string().trim().min(1, 'must not be empty').optional(),
@@ -185,6 +191,7 @@ export function readConfig(env: Record<string, string | undefined>): RunnerConfi
     timezone: e.WARREN_TIMEZONE,
     idleExitMs: e.WARREN_IDLE_EXIT_MS,
     pollMs: e.WARREN_POLL_MS,
+    eventPollMs: e.WARREN_EVENT_POLL_MS,
     watch: e.WARREN_WATCH === '1',
     heartbeatMs: e.WARREN_HEARTBEAT_MS,
   };

@@ -61,6 +61,7 @@ async function main(): Promise<number> {
     model: config.model?.model,
     watch: config.watch,
     pollMs: config.pollMs,
+    eventPollMs: config.eventPollMs,
   });
   const turnDeps: TurnDeps = {
     session,
@@ -82,6 +83,7 @@ async function main(): Promise<number> {
     wake,
     clock,
     pollMs: config.pollMs,
+    eventPollMs: config.eventPollMs,
     idleExitMs: config.idleExitMs,
     signal: stop.signal,
     log,

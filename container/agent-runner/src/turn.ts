@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import {
   ackMessages,
   finishTurn,
-  readPendingMessages,
+  readPendingWork,
   readDestinations,
   readRouting,
   readState,
@@ -15,13 +15,14 @@ import { formatTurn } from './formatter.ts';
 import { beatWhile } from './heartbeat.ts';
 import { assembleInstructions, MEMORY_FILE, readInstructionFiles } from './instructions.ts';
 import { type RunnerLog } from './log.ts';
-import type { Woken } from './loop.ts';
+import type { WorkCheck, Woken } from './loop.ts';
 import type { ToolConnection } from './mcp-tools/index.ts';
 import { parseMessageRow, type TurnMessage } from './messages.ts';
 import { createOutboundIds, type OutboundIds } from './outbound-ids.ts';
 import { finalTexts, planTurn, targetFor, type TurnPlan } from './plan.ts';
 import type { Provider, ProviderEvent } from './providers/provider.ts';
 import { errorText } from '../../../src/shared/error-text.ts';
+import type { MessageInRow } from '../../../src/shared/session-contract.ts';
 
 export interface TurnDeps {
   session: RunnerSession;
@@ -42,12 +43,15 @@ export interface TurnDeps {
   signal: AbortSignal;
 }
 
-/** True when it did work: a turn ran or invalid rows were failed. `woken` is logged with the turn. */
-export async function checkForWork(deps: TurnDeps, woken?: Woken): Promise<boolean> {
+/** One check for due work; the turn's first log line names what woke it (`woken`). */
+export async function checkForWork(deps: TurnDeps, woken?: Woken): Promise<WorkCheck> {
   const now = deps.clock();
-  const rows = readPendingMessages(deps.session, now.toISOString());
-  if (rows.length === 0) return false;
+  const { rows, nextDueAt } = readPendingWork(deps.session, now.toISOString());
+  return { worked: rows.length > 0 && (await workOn(deps, rows, now, woken)), nextDueAt };
+}
 
+/** Fails the rows that cannot be parsed, claims the rest, runs the turn. `woken` is logged with it. */
+async function workOn(deps: TurnDeps, rows: MessageInRow[], now: Date, woken?: Woken): Promise<boolean> {
   const messages: TurnMessage[] = [];
   let failed = 0;
   for (const row of rows) {

@@ -7,6 +7,8 @@ export type WakeReason = 'event' | 'poll' | 'stop';
 export interface Wake {
   /** Resolves on the next change (or one seen since the last wait), after `ms`, or on abort. */
   wait(ms: number, signal: AbortSignal): Promise<WakeReason>;
+  /** True while the bell is watched: events are on and the watch has not failed. */
+  readonly listening: boolean;
   close(): void;
 }
 
@@ -15,6 +17,7 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
   let changed = false;
   let notify: (() => void) | null = null;
   let watcher: BellWatch | null = null;
+  let listening = opts.watch;
   if (opts.watch) {
     // Only the bell wakes it: the commit's own events come while the host still holds its lock, and
     // most of the host's commits (delivery records, folded acks) give the runner nothing to do.
@@ -24,7 +27,13 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
         changed = true;
         notify?.();
       },
-      { persistent: false, onError: opts.onError },
+      {
+        persistent: false,
+        onError: (err) => {
+          listening = false;
+          opts.onError(err);
+        },
+      },
     );
   }
 
@@ -49,7 +58,11 @@ export function createWake(opts: { dir: string; watch: boolean; onError: (err: E
         notify = () => done('event');
       });
     },
+    get listening() {
+      return listening;
+    },
     close() {
+      listening = false;
       watcher?.close();
     },
   };

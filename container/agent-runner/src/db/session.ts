@@ -78,20 +78,43 @@ export function closeRunnerSession(session: RunnerSession): void {
   session.outbound.close();
 }
 
+/** What a check for work found: the rows due now, and when the next pending row falls due. */
+export interface PendingWork {
+  /** Pending rows due now and not yet finished by any runner, in seq order. */
+  rows: MessageInRow[];
+  /** The earliest `process_after` still ahead of `now` among pending rows; null when none is. */
+  nextDueAt: string | null;
+}
+
 /**
- * Pending inbound rows that are due and not yet finished by any runner, in seq order. A row an
- * earlier runner claimed ('processing') and never finished is returned again. The host folds acks
- * into messages_in only now and then (its sweep), so most pending rows are already finished: their
- * ids and acks are looked up first, and only the unfinished rows are read whole. The cost follows
- * the rows waiting, not the session's history, and finished rows are never parsed into objects.
+ * Pending inbound rows that are due and not yet finished by any runner, in seq order, and when the
+ * next one falls due. A row an earlier runner claimed ('processing') and never finished is returned
+ * again. The host folds acks into messages_in only now and then (its sweep), so most pending rows
+ * are already finished: their ids and acks are looked up first, and only the unfinished rows are
+ * read whole. The cost follows the rows waiting, not the session's history, and finished rows are
+ * never parsed into objects. Times compare as text, as SQLite compares them.
  */
-export function readPendingMessages(session: RunnerSession, now: string): MessageInRow[] {
-  const due = `status = 'pending' AND (process_after IS NULL OR process_after <= @now)`;
+export function readPendingWork(session: RunnerSession, now: string): PendingWork {
   const pending = session.inbound
-    .prepare(`SELECT id FROM messages_in WHERE ${due}`)
-    .pluck()
-    .all({ now }) as string[];
-  if (pending.length === 0) return [];
+    .prepare("SELECT id, process_after FROM messages_in WHERE status = 'pending'")
+    .raw()
+    .all() as [string, string | null][];
+  const dueIds: string[] = [];
+  let nextDueAt: string | null = null;
+  for (const [id, after] of pending) {
+    if (after === null || after <= now) dueIds.push(id);
+    else if (nextDueAt === null || after < nextDueAt) nextDueAt = after;
+  }
+  return { rows: unfinishedRows(session, dueIds, now), nextDueAt };
+}
+
+/** The rows of readPendingWork alone. */
+export function readPendingMessages(session: RunnerSession, now: string): MessageInRow[] {
+  return readPendingWork(session, now).rows;
+}
+
+function unfinishedRows(session: RunnerSession, dueIds: string[], now: string): MessageInRow[] {
+  if (dueIds.length === 0) return [];
   const finished = new Set(
     session.outbound
       .prepare(
@@ -99,14 +122,15 @@ export function readPendingMessages(session: RunnerSession, now: string): Messag
          WHERE status IN ('completed', 'failed') AND message_id IN (SELECT value FROM json_each(?))`,
       )
       .pluck()
-      .all(JSON.stringify(pending)) as string[],
+      .all(JSON.stringify(dueIds)) as string[],
   );
-  const open = pending.filter((id) => !finished.has(id));
+  const open = dueIds.filter((id) => !finished.has(id));
   if (open.length === 0) return [];
   // The same conditions again: the host may have folded or cancelled a row since the first read.
   return session.inbound
     .prepare(
-      `SELECT * FROM messages_in WHERE id IN (SELECT value FROM json_each(@ids)) AND ${due} ORDER BY seq`,
+      `SELECT * FROM messages_in WHERE id IN (SELECT value FROM json_each(@ids))
+       AND status = 'pending' AND (process_after IS NULL OR process_after <= @now) ORDER BY seq`,
     )
     .all({ ids: JSON.stringify(open), now }) as MessageInRow[];
 }
