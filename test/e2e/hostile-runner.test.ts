@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { SessionPaths } from '../../src/host/sessions/index.ts';
+import { ringBell } from '../../src/shared/commit-events.ts';
 import { execIn } from '../harness/container-exec.ts';
 import { startWarren, waitUntil, type ChatClient, type Warren } from '../harness/warren.ts';
 
@@ -50,7 +51,11 @@ async function liveSession(name: string): Promise<{ chat: ChatClient; id: string
   return { chat, ...session };
 }
 
-/** A row as the container writes it: its own handle on outbound.db, the file's CHECKs off. */
+/**
+ * A row as the container writes it: its own handle on outbound.db, the file's CHECKs off; then it
+ * rings the bell, as a runner does after a commit (once the session's bell has been heard, the host
+ * polls it only after 10 s without a ring).
+ */
 function writeRow(paths: SessionPaths, row: { id: string; content: string; contentSql?: string }): number {
   const db = new Database(paths.outbound);
   db.pragma('busy_timeout = 5000');
@@ -68,6 +73,7 @@ function writeRow(paths: SessionPaths, row: { id: string; content: string; conte
     })
     .immediate();
   db.close();
+  ringBell(paths.outDir);
   return seq;
 }
 

@@ -181,3 +181,53 @@ test("a read that found the runner's lock is retried at the runner's next ring, 
   setup.db.close();
   expect(waited).toBeLessThan(300);
 });
+
+test("a running session is polled often until its runner's bell is heard, then only after a while without a ring", async () => {
+  const channel = recordingChannel('webchat', 1);
+  const setup = deliveryOver(channel, { watchFiles: true, pollMs: 50, eventPollMs: 1500 });
+  /** Rows committed without the ring (inside the runner's own transaction: it rings only after one). */
+  const writeWithoutRing = (text: string) => {
+    const runner = openRunnerSession({
+      sessionId: setup.session.id,
+      inboundPath: setup.paths.inbound,
+      outboundPath: setup.paths.outbound,
+    });
+    runner.outbound.transaction(() =>
+      writeMessagesOut(runner, [
+        { kind: 'chat', operation: { op: 'send', text, files: [] }, timestamp: '2026-12-01T10:00:00.000Z' },
+      ]),
+    )();
+    closeRunnerSession(runner);
+  };
+  const sentTexts = () => channel.sent.map((m) => (m.kind === 'send' ? m.text : m.kind));
+  setup.delivery.watchSession(setup.session.id);
+
+  // No ring heard yet: the 50 ms poll finds it.
+  writeWithoutRing('unrung, before any ring');
+  await waitUntil(
+    () => sentTexts().length === 1,
+    2_000,
+    () => `${sentTexts().length} sent`,
+  );
+
+  // A ring is heard at once; from then on an unrung row waits for the long poll.
+  setup.write([{ op: 'send', text: 'rung', files: [] }]);
+  await waitUntil(
+    () => sentTexts().length === 2,
+    2_000,
+    () => `${sentTexts().length} sent`,
+  );
+  const quiet = performance.now();
+  writeWithoutRing('unrung, after a ring');
+  await sleep(700);
+  expect(sentTexts()).toHaveLength(2);
+  await waitUntil(
+    () => sentTexts().length === 3,
+    3_000,
+    () => `${sentTexts().length} sent`,
+  );
+  expect(performance.now() - quiet).toBeGreaterThanOrEqual(1000);
+  expect(sentTexts()).toEqual(['unrung, before any ring', 'rung', 'unrung, after a ring']);
+  await setup.delivery.stop();
+  setup.db.close();
+});

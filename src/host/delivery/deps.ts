@@ -18,7 +18,10 @@ export interface DeliveryDeps {
   wake: (sessionId: string) => void;
   /** false: no file-change events, only the poll (the benchmark's baseline). */
   watchFiles?: boolean;
+  /** The poll of a running session until its runner's bell has been heard (default 1 s). */
   pollMs?: number;
+  /** The poll of a running session whose bell has been heard: only a lost ring waits for it (10 s). */
+  eventPollMs?: number;
   maxAttempts?: number;
   onDelivered?: (event: { sessionId: string; messageOutId: string; inReplyTo: string | null }) => void;
   onFailed?: (event: { sessionId: string; messageOutId: string; code: DeliveryErrorCode }) => void;
