@@ -72,6 +72,31 @@ test('work that only the poll found brings the short poll back, with a warning',
   expect(warnings).toEqual(['the poll found work the bell did not announce; polling often again']);
 });
 
+test('work found when a failed check is tried again is no sign of a lost bell', async () => {
+  const wake = scriptedWake(['event']);
+  const seen: Woken[] = [];
+  const warnings: string[] = [];
+  let calls = 0;
+  await runLoop({
+    checkOnce: async (woken) => {
+      seen.push(woken);
+      calls++;
+      if (calls === 2) throw new Error('database is locked');
+      return { worked: calls === 3, nextDueAt: null };
+    },
+    wake: wake.wake,
+    clock: () => new Date(NOW),
+    pollMs: 10, // the retry's sleep
+    eventPollMs: EVENT_POLL_MS,
+    idleExitMs: 60_000,
+    signal: wake.signal,
+    log: { ...quiet, warn: (message: string) => void warnings.push(message) },
+  });
+  expect(seen).toEqual(['start', 'event', 'poll', 'recheck']);
+  expect(warnings).toEqual([]);
+  expect(wake.pauses).toEqual([10, EVENT_POLL_MS]);
+});
+
 test('with the watch off or failed, the poll stays short though the bell was heard', async () => {
   const wake = scriptedWake(['event', 'poll'], false);
   await loopWith(wake, []);

@@ -41,6 +41,8 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
   let woken: Woken = 'start';
   // File events may not cross the mount at all (a VM-backed one): the long poll waits for proof.
   let heard = false;
+  // This check was woken by the fallback poll's timer (not a due row, not a retry after a failure).
+  let polled = false;
   while (!deps.signal.aborted) {
     let check: WorkCheck = { worked: false, nextDueAt: null };
     let failed = false;
@@ -54,8 +56,10 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
       failed = true;
     }
     const now = deps.clock().getTime();
+    const byPoll = polled;
+    polled = false;
     if (check.worked) {
-      if (woken === 'poll' && heard) {
+      if (byPoll && heard) {
         // Work no bell announced: the bell may have stopped reaching this side; poll often again.
         heard = false;
         deps.log.warn('the poll found work the bell did not announce; polling often again', {
@@ -79,6 +83,7 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
     const reason = await deps.wake.wait(pause, deps.signal);
     if (reason === 'stop') break;
     if (reason === 'event') heard = true;
+    polled = reason === 'poll' && pause !== dueIn;
     woken = reason === 'poll' && pause === dueIn ? 'due' : reason;
   }
   return 'stopped';
