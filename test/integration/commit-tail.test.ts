@@ -20,7 +20,7 @@ import {
 import {
   closeRunnerSession,
   openRunnerSession,
-  readPendingMessages,
+  readPendingWork,
 } from '../../container/agent-runner/src/db/session.ts';
 
 let root: string;
@@ -118,7 +118,7 @@ test('in the middle of a commit (its journal exists) the host gives up at once; 
     // The host's commit in progress: a real journal and its lock, for 30 ms.
     const commit = await holdLock(paths.inbound, 30, true);
     commit.start();
-    expect(readPendingMessages(runner, new Date().toISOString()).map((m) => m.id)).toEqual([row!.id]);
+    expect(readPendingWork(runner, new Date().toISOString()).rows.map((m) => m.id)).toEqual([row!.id]);
     await commit.done;
   } finally {
     closeRunnerSession(runner);

@@ -22,7 +22,6 @@ import {
   ackMessages,
   closeRunnerSession,
   openRunnerSession,
-  readPendingMessages,
   readPendingWork,
   writeMessagesOut,
 } from '../../container/agent-runner/src/db/session.ts';
@@ -60,7 +59,7 @@ describe('session folder', () => {
     insertMessagesIn(paths, [chat('hello')]);
     createSessionFiles(paths);
     const runner = runnerFor(paths);
-    expect(readPendingMessages(runner, now)).toHaveLength(1);
+    expect(readPendingWork(runner, now).rows).toHaveLength(1);
     closeRunnerSession(runner);
   });
 
@@ -116,7 +115,7 @@ describe('the runner and the host see each other', () => {
       { id: failed!.id, status: 'failed' },
       { id: untouched!.id, status: 'pending' },
     ]);
-    expect(readPendingMessages(runner, now).map((m) => m.id)).toEqual([untouched!.id]);
+    expect(readPendingWork(runner, now).rows.map((m) => m.id)).toEqual([untouched!.id]);
     closeRunnerSession(runner);
   });
 
@@ -129,7 +128,7 @@ describe('the runner and the host see each other', () => {
     ackMessages(runner, [rows[0]!.id, rows[3]!.id], 'completed', now);
     ackMessages(runner, [rows[4]!.id], 'failed', now, 'provider error');
     ackMessages(runner, [rows[2]!.id], 'processing', now); // claimed by a runner that died
-    const pending = readPendingMessages(runner, now);
+    const pending = readPendingWork(runner, now).rows;
     expect(pending.map((m) => m.id)).toEqual([rows[1]!.id, rows[2]!.id, rows[5]!.id]);
     expect(pending.map((m) => m.seq)).toEqual([...pending.map((m) => m.seq)].sort((a, b) => a - b));
     expect(JSON.parse(pending[0]!.content)).toMatchObject({ text: 'm1' });
@@ -147,7 +146,7 @@ describe('the runner and the host see each other', () => {
     expect(atHalfPast.rows.map((m) => JSON.parse(m.content).text)).toEqual(['sooner']);
     expect(atHalfPast.nextDueAt).toBe('2026-11-23T11:00:00.000Z');
     expect(readPendingWork(runner, '2026-11-23T11:00:00.000Z')).toMatchObject({ nextDueAt: null });
-    expect(readPendingMessages(runner, '2026-11-23T11:00:00.000Z')).toHaveLength(2);
+    expect(readPendingWork(runner, '2026-11-23T11:00:00.000Z').rows).toHaveLength(2);
     closeRunnerSession(runner);
   });
 

@@ -92,7 +92,7 @@ test('work found when a failed check is tried again is no sign of a lost bell', 
     signal: wake.signal,
     log: { ...quiet, warn: (message: string) => void warnings.push(message) },
   });
-  expect(seen).toEqual(['start', 'event', 'poll', 'recheck']);
+  expect(seen).toEqual(['start', 'event', 'retry', 'recheck']);
   expect(warnings).toEqual([]);
   expect(wake.pauses).toEqual([10, EVENT_POLL_MS]);
 });

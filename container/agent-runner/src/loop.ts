@@ -6,10 +6,10 @@ import { errorText } from '../../../src/shared/error-text.ts';
 
 /**
  * What led to a check for work: the runner's start, the host's bell, the poll, a pending row falling
- * due, or the re-check right after a turn. The turn's first log line names it: warm messages should
- * say 'event'.
+ * due, the re-check right after a turn, or another try after a check that failed. The turn's first
+ * log line names it: warm messages should say 'event'.
  */
-export type Woken = 'start' | 'event' | 'poll' | 'due' | 'recheck';
+export type Woken = 'start' | 'event' | 'poll' | 'due' | 'recheck' | 'retry';
 
 /** What one check did: whether it worked (a turn ran or rows were failed), and the next due time. */
 export interface WorkCheck {
@@ -41,8 +41,6 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
   let woken: Woken = 'start';
   // File events may not cross the mount at all (a VM-backed one): the long poll waits for proof.
   let heard = false;
-  // This check was woken by the fallback poll's timer (not a due row, not a retry after a failure).
-  let polled = false;
   while (!deps.signal.aborted) {
     let check: WorkCheck = { worked: false, nextDueAt: null };
     let failed = false;
@@ -56,10 +54,8 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
       failed = true;
     }
     const now = deps.clock().getTime();
-    const byPoll = polled;
-    polled = false;
     if (check.worked) {
-      if (byPoll && heard) {
+      if (woken === 'poll' && heard) {
         // Work no bell announced: the bell may have stopped reaching this side; poll often again.
         heard = false;
         deps.log.warn('the poll found work the bell did not announce; polling often again', {
@@ -74,7 +70,7 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
     if (idleLeft <= 0) return 'idle';
     if (failed) {
       await sleep(Math.min(deps.pollMs, idleLeft), undefined, { signal: deps.signal }).catch(() => undefined);
-      woken = 'poll';
+      woken = 'retry';
       continue;
     }
     const pollMs = heard && deps.wake.listening ? deps.eventPollMs : deps.pollMs;
@@ -83,7 +79,6 @@ export async function runLoop(deps: LoopDeps): Promise<LoopEnd> {
     const reason = await deps.wake.wait(pause, deps.signal);
     if (reason === 'stop') break;
     if (reason === 'event') heard = true;
-    polled = reason === 'poll' && pause !== dueIn;
     woken = reason === 'poll' && pause === dueIn ? 'due' : reason;
   }
   return 'stopped';

@@ -108,11 +108,6 @@ export function readPendingWork(session: RunnerSession, now: string): PendingWor
   return { rows: unfinishedRows(session, dueIds, now), nextDueAt };
 }
 
-/** The rows of readPendingWork alone. */
-export function readPendingMessages(session: RunnerSession, now: string): MessageInRow[] {
-  return readPendingWork(session, now).rows;
-}
-
 function unfinishedRows(session: RunnerSession, dueIds: string[], now: string): MessageInRow[] {
   if (dueIds.length === 0) return [];
   const finished = new Set(
