@@ -9,6 +9,8 @@ import { beforeAll, expect, test } from 'vitest';
 import { getAgentGroupByFolder } from '../../src/db/agent-groups.ts';
 import { openCentralDb } from '../../src/db/connection.ts';
 import { createSession } from '../../src/db/sessions.ts';
+import { runLogsCommand } from '../../src/host/cli/logs.ts';
+import { loadConfig } from '../../src/host/config.ts';
 import { runWarrenCli } from '../harness/warren-cli.ts';
 import { waitUntil } from '../harness/wait-until.ts';
 
@@ -16,17 +18,22 @@ let dataDir: string;
 let sessionId: string;
 let log: string;
 
+function newSession(threadId: string | null = null): string {
+  const db = openCentralDb(join(dataDir, 'warren.db'));
+  const main = getAgentGroupByFolder(db, 'main')!;
+  const { id } = createSession(
+    db,
+    { agentGroupId: main.id, messagingGroupId: null, threadId },
+    new Date().toISOString(),
+  );
+  db.close();
+  return id;
+}
+
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'warren-logs-'));
   expect((await runWarrenCli(['init'], { dataDir })).code).toBe(0);
-  const db = openCentralDb(join(dataDir, 'warren.db'));
-  const main = getAgentGroupByFolder(db, 'main')!;
-  sessionId = createSession(
-    db,
-    { agentGroupId: main.id, messagingGroupId: null, threadId: null },
-    new Date().toISOString(),
-  ).id;
-  db.close();
+  sessionId = newSession();
   mkdirSync(join(dataDir, 'logs', 'sessions'), { recursive: true });
   log = join(dataDir, 'logs', 'sessions', `${sessionId}.log`);
   writeFileSync(`${log}.1`, 't1 one\nt2 two\n');
@@ -105,3 +112,40 @@ test('--follow prints new lines as they are written, through a rotation, until C
   expect(await exited).toBe(0);
   expect(out).toBe('t4 ?[2J?]0;pwned?four?\nt5 five\nt6 six\nt7 seven\n');
 }, 30_000);
+
+// In this process, so the writes below land at exact points of the command's run: between printing
+// the tail and following, and between two of the follower's looks, with a rotation.
+test('--follow loses no line written while the tail is printed, nor one written just before a rotation', async () => {
+  const id = newSession('second');
+  const file = join(dataDir, 'logs', 'sessions', `${id}.log`);
+  writeFileSync(file, 't1 one\nt2 unfini');
+  const stop = new AbortController();
+  let out = '';
+  const done = runLogsCommand({
+    config: loadConfig({ flags: { dataDir }, env: {}, cwd: process.cwd() }),
+    args: [id],
+    follow: true,
+    signal: stop.signal,
+    fail: (text) => void (out += `FAIL ${text}`),
+    write: (text) => {
+      if (out === '') appendFileSync(file, 'shed\nt3 three\n'); // after the tail was read
+      out += text;
+    },
+  });
+  await waitUntil(
+    () => out.includes('t3 three\n'),
+    5_000,
+    () => `printed: ${out}`,
+  );
+  appendFileSync(file, 't4 four\n');
+  renameSync(file, `${file}.1`);
+  writeFileSync(file, 't5 five\n');
+  await waitUntil(
+    () => out.includes('t5 five\n'),
+    5_000,
+    () => `printed: ${out}`,
+  );
+  stop.abort();
+  expect(await done).toBe(0);
+  expect(out).toBe('t1 one\nt2 unfinished\nt3 three\nt4 four\nt5 five\n');
+});

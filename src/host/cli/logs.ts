@@ -62,8 +62,11 @@ export function runLogsCommand(io: LogsIo): Promise<number> {
     }
     const file = join(io.config.dataDir, 'logs', 'sessions', `${id}.log`);
     const keep = message === undefined ? () => true : (line: string) => isAboutMessage(line, message);
-    const text = (await readFrom(`${file}.1`, 0)).text + (await readFrom(file, 0)).text;
-    const kept = lastLines(text, lines, keep);
+    const rotated = await readFrom(`${file}.1`, 0);
+    const current = await readFrom(file, 0);
+    // Following, an unfinished last line waits for its end, as every later one does.
+    const cut = io.follow ? current.text.lastIndexOf('\n') + 1 : current.text.length;
+    const kept = lastLines(rotated.text + current.text.slice(0, cut), lines, keep);
     if (kept === '' && !io.follow)
       io.write(
         message === undefined
@@ -71,40 +74,53 @@ export function runLogsCommand(io: LogsIo): Promise<number> {
           : `no lines about message ${message} in session ${id}'s log\n`,
       );
     io.write(shown(kept));
-    if (io.follow) await follow(file, io, keep);
+    // From the bytes just read, not from a fresh look at the file: a line written in between is not lost.
+    if (io.follow) await follow(file, io, keep, { ...current, partial: current.text.slice(cut) });
     return 0;
   });
 }
 
-/** New bytes of the log as they are written; starts over on a new file when the log was rotated. */
-async function follow(file: string, io: LogsIo, keep: (line: string) => boolean): Promise<void> {
-  let seen = await fileOf(file);
-  let offset = seen.size;
-  let partial = '';
+/**
+ * New bytes of the log as they are written. When the log is rotated, the rest of the old file (now .1)
+ * is read first, then the new one from its start.
+ */
+async function follow(
+  file: string,
+  io: LogsIo,
+  keep: (line: string) => boolean,
+  from: { ino: number; end: number; partial: string },
+): Promise<void> {
+  let { ino, end: offset, partial: text } = from;
   while (!io.signal?.aborted) {
     await sleep(FOLLOW_EVERY_MS, undefined, { signal: io.signal }).catch(() => undefined);
     const now = await fileOf(file);
-    if (now.ino !== seen.ino || now.size < offset) offset = 0;
-    seen = now;
-    if (now.size === offset) continue;
-    const read = await readFrom(file, offset);
-    offset = read.end;
-    const text = partial + read.text;
+    if (now.ino !== ino) {
+      const rest = await readFrom(`${file}.1`, offset);
+      if (ino !== 0 && rest.ino === ino) text += rest.text;
+      [ino, offset] = [now.ino, 0];
+    } else if (now.size < offset) offset = 0; // truncated
+    if (now.size > offset) {
+      const read = await readFrom(file, offset);
+      if (read.ino !== ino) continue; // rotated again since the look above: the next look reads .1
+      offset = read.end;
+      text += read.text;
+    }
     const cut = text.lastIndexOf('\n') + 1;
-    partial = text.slice(cut);
     if (cut > 0) io.write(shown(lastLines(text.slice(0, cut), Infinity, keep)));
+    text = text.slice(cut);
   }
 }
 
-async function readFrom(file: string, from: number): Promise<{ text: string; end: number }> {
+/** The log's bytes from `from` to its end (at most the last MAX_READ_BYTES), and which file they came from. */
+async function readFrom(file: string, from: number): Promise<{ text: string; end: number; ino: number }> {
   const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return { text: '', end: from };
+  if (!handle) return { text: '', end: from, ino: 0 };
   try {
-    const size = (await handle.stat()).size;
+    const { size, ino } = await handle.stat();
     const start = Math.max(from, size - MAX_READ_BYTES);
     const buffer = Buffer.alloc(Math.max(0, size - start));
     await handle.read(buffer, 0, buffer.length, start);
-    return { text: buffer.toString('utf8'), end: size };
+    return { text: buffer.toString('utf8'), end: size, ino };
   } finally {
     await handle.close();
   }
