@@ -30,6 +30,14 @@ function newSession(threadId: string | null = null): string {
   return id;
 }
 
+/** Waits until what the follower printed (`output()`) holds `text`. */
+const printed = (output: () => string, text: string, timeoutMs = 5_000) =>
+  waitUntil(
+    () => output().includes(text),
+    timeoutMs,
+    () => `printed: ${output()}`,
+  );
+
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'warren-logs-'));
   expect((await runWarrenCli(['init'], { dataDir })).code).toBe(0);
@@ -83,31 +91,15 @@ test('--follow prints new lines as they are written, through a rotation, until C
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitUntil(
-    () => out.includes('four'),
-    10_000,
-    () => `printed: ${out}`,
-  );
+  await printed(() => out, 'four', 10_000);
   appendFileSync(log, 't5 five\nt6 si');
-  await waitUntil(
-    () => out.includes('t5 five\n'),
-    5_000,
-    () => `printed: ${out}`,
-  );
+  await printed(() => out, 't5 five\n');
   expect(out).not.toContain('t6'); // half a line waits for its end
   appendFileSync(log, 'x\n');
-  await waitUntil(
-    () => out.includes('t6 six\n'),
-    5_000,
-    () => `printed: ${out}`,
-  );
+  await printed(() => out, 't6 six\n');
   renameSync(log, `${log}.1`);
   writeFileSync(log, 't7 seven\n');
-  await waitUntil(
-    () => out.includes('t7 seven\n'),
-    5_000,
-    () => `printed: ${out}`,
-  );
+  await printed(() => out, 't7 seven\n');
   child.kill('SIGINT');
   expect(await exited).toBe(0);
   expect(out).toBe('t4 ?[2J?]0;pwned?four?\nt5 five\nt6 six\nt7 seven\n');
@@ -132,19 +124,11 @@ test('--follow loses no line written while the tail is printed, nor one written 
       out += text;
     },
   });
-  await waitUntil(
-    () => out.includes('t3 three\n'),
-    5_000,
-    () => `printed: ${out}`,
-  );
+  await printed(() => out, 't3 three\n');
   appendFileSync(file, 't4 four\n');
   renameSync(file, `${file}.1`);
   writeFileSync(file, 't5 five\n');
-  await waitUntil(
-    () => out.includes('t5 five\n'),
-    5_000,
-    () => `printed: ${out}`,
-  );
+  await printed(() => out, 't5 five\n');
   stop.abort();
   expect(await done).toBe(0);
   expect(out).toBe('t1 one\nt2 unfinished\nt3 three\nt4 four\nt5 five\n');
